@@ -1,0 +1,157 @@
+# mod_afiliate — build, run and test.
+#
+#   make            build the module (apxs) and build/afiliatectl
+#   make run        install deps, build, seed var/afiliate.db, serve 127.0.0.1:$(PORT)
+#   make test       install deps, build, run every test layer, print "N passed, N failed"
+#   make bench      benchmarks (not tests)
+#   make fuzz       libFuzzer + ASan/UBSan on the parsers (clang)
+#
+# Pure units are mod_afiliate/afl_*.c (no httpd header); httpd glue is
+# mod_afiliate/mod_afiliate*.c; the CLI is mod_afiliate/afiliatectl*.c.
+
+PORT      ?= 8080
+MPM       ?= event
+APXS      ?= apxs
+CC        ?= gcc
+PYTHON    ?= /usr/bin/python3
+BUILD     := build
+SRCDIR    := mod_afiliate
+
+CORE_SRCS := $(sort $(wildcard $(SRCDIR)/afl_*.c))
+GLUE_SRCS := $(sort $(wildcard $(SRCDIR)/mod_afiliate*.c))
+CTL_SRCS  := $(sort $(wildcard $(SRCDIR)/afiliatectl*.c))
+HEADERS   := $(wildcard $(SRCDIR)/*.h)
+CORE_OBJS := $(patsubst $(SRCDIR)/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
+
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRCS))
+BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+PKGS      := apr-1 apr-util-1 libpcre2-8 gdlib libcurl libqrencode libzip libcrypto
+DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lm
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+WARN      := -Wall -Wextra -Wformat -Werror=format-security \
+             -Werror=implicit-function-declaration -Wshadow -Wstrict-prototypes
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fstack-protector-strong \
+             -D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -I$(SRCDIR) $(DEP_CFLAGS)
+
+MODULE    := $(BUILD)/mod_afiliate.so
+CTL       := $(BUILD)/afiliatectl
+
+.PHONY: all deps build-all run test test-unit test-fuzz test-integration bench \
+        bench-curp fuzz check-pure format format-check clean
+
+all: deps
+	@$(MAKE) --no-print-directory build-all
+
+deps:
+	@scripts/deps.sh build
+
+build-all: check-pure $(MODULE) $(CTL)
+
+# The module: apxs compiles pure and glue units into one DSO.
+$(MODULE): $(CORE_SRCS) $(GLUE_SRCS) $(HEADERS) | $(BUILD)
+	$(APXS) -c -o $(SRCDIR)/mod_afiliate.la \
+	  $(addprefix -Wc$(comma),$(WARN) -std=gnu11) \
+	  $(addprefix -Wc$(comma),$(filter -I%,$(DEP_CFLAGS))) \
+	  $(CORE_SRCS) $(GLUE_SRCS) $(filter -l% -L%,$(DEP_LIBS)) >$(BUILD)/apxs.log 2>&1 \
+	  || { cat $(BUILD)/apxs.log; exit 1; }
+	@! grep -E 'warning:|error:' $(BUILD)/apxs.log || { echo "apxs build has warnings"; exit 1; }
+	@! nm -u $(SRCDIR)/.libs/mod_afiliate.so | grep -E ' (afl_|ap_dbd)' \
+	  || { echo "mod_afiliate.so has undefined symbols of its own"; exit 1; }
+	cp $(SRCDIR)/.libs/mod_afiliate.so $@
+
+comma := ,
+
+$(BUILD)/obj/%.o: $(SRCDIR)/%.c $(HEADERS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libafl_core.a: $(CORE_OBJS)
+	ar rcs $@ $^
+
+$(CTL): $(CTL_SRCS) $(BUILD)/libafl_core.a
+	$(CC) $(ALL_CFLAGS) $(CTL_SRCS) $(BUILD)/libafl_core.a $(DEP_LIBS) -o $@
+
+$(BUILD):
+	@mkdir -p $(BUILD)
+
+# Pure units must not see httpd: no httpd header, no ap_* call.
+check-pure:
+	@bad=$$(grep -nE '#include[[:space:]]*[<"](httpd|http_[a-z_]+|ap_[a-z_]+|mod_[a-z_]+)\.h|\bap_[a-z_]+[[:space:]]*\(' \
+	   $(CORE_SRCS) $(wildcard $(SRCDIR)/afl_*.h) 2>/dev/null); \
+	 if [ -n "$$bad" ]; then echo "pure units use httpd:"; echo "$$bad"; exit 1; fi
+
+# ---------------------------------------------------------------- tests
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libafl_core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-shadow $< $(BUILD)/libafl_core.a $(DEP_LIBS) $(CHECK_LIBS) -o $@
+
+# Fuzz targets replayed over their committed corpus with the ordinary compiler.
+$(BUILD)/fuzz/replay_%: tests/fuzz/%.c tests/fuzz/standalone.c $(BUILD)/libafl_core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< tests/fuzz/standalone.c $(BUILD)/libafl_core.a $(DEP_LIBS) -o $@
+
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libafl_core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libafl_core.a $(DEP_LIBS) -o $@
+
+test:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory build-all $(UNIT_BINS) $(FUZZ_REPLAY)
+	@$(PYTHON) tests/run_all.py
+
+test-unit test-fuzz test-integration:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory build-all $(UNIT_BINS) $(FUZZ_REPLAY)
+	@$(PYTHON) tests/run_all.py --only $(patsubst test-%,%,$@)
+
+# libFuzzer for real: clang, ASan + UBSan. FUZZ_TIME seconds per target.
+FUZZ_TIME ?= 60
+fuzz:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory $(BUILD)/libafl_core.a
+	@mkdir -p $(BUILD)/libfuzzer
+	@for src in $(FUZZ_SRCS); do \
+	  name=$$(basename $$src .c); corpus=tests/fuzz/corpus/$${name#fuzz_}; \
+	  clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -D_GNU_SOURCE -I$(SRCDIR) $(DEP_CFLAGS) $$src $(CORE_SRCS) $(DEP_LIBS) \
+	    -o $(BUILD)/libfuzzer/$$name || exit 1; \
+	  mkdir -p $(BUILD)/libfuzzer/$$name.corpus; \
+	  $(BUILD)/libfuzzer/$$name -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	    $(BUILD)/libfuzzer/$$name.corpus $$corpus || exit 1; \
+	done
+
+# ---------------------------------------------------------------- bench
+bench-curp:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory $(BUILD)/bench/bench_curp
+	@$(BUILD)/bench/bench_curp
+
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory build-all $(BENCH_BINS)
+	@$(BUILD)/bench/bench_curp
+	@if [ -x tests/bench/http_bench.py ]; then $(PYTHON) tests/bench/http_bench.py; fi
+
+# ---------------------------------------------------------------- run
+run: deps
+	@$(MAKE) --no-print-directory build-all
+	@PORT=$(PORT) MPM=$(MPM) SMTP_URL="$(SMTP_URL)" exec scripts/run.sh
+
+# ---------------------------------------------------------------- style
+FORMAT_SRCS = $(wildcard $(SRCDIR)/*.[ch] tests/unit/*.c tests/fuzz/*.c tests/bench/*.c)
+format:
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
+
+clean:
+	rm -rf $(BUILD) $(SRCDIR)/.libs $(SRCDIR)/*.lo $(SRCDIR)/*.slo $(SRCDIR)/*.la $(SRCDIR)/*.o \
+	  tests/gen

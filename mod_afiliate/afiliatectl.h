@@ -1,0 +1,25 @@
+/* afiliatectl: command-line tool built from the pure units.
+ * Each command lives in its own afiliatectl_<group>.c and is listed in the
+ * table of afiliatectl.c. A command gets argv starting at its own name. */
+#ifndef AFILIATECTL_H
+#define AFILIATECTL_H
+
+#include <apr_pools.h>
+
+typedef int afiliatectl_cmd_fn(apr_pool_t *pool, int argc, const char *const *argv);
+
+/* Identifiers: afiliatectl_ids.c */
+afiliatectl_cmd_fn afiliatectl_curp;
+afiliatectl_cmd_fn afiliatectl_nss;
+afiliatectl_cmd_fn afiliatectl_curp_build;
+
+/* Data: afiliatectl_data.c */
+afiliatectl_cmd_fn afiliatectl_init_db;
+afiliatectl_cmd_fn afiliatectl_import_sepomex;
+afiliatectl_cmd_fn afiliatectl_import_umf;
+afiliatectl_cmd_fn afiliatectl_import_registry;
+afiliatectl_cmd_fn afiliatectl_demo_registry;
+afiliatectl_cmd_fn afiliatectl_sample;
+afiliatectl_cmd_fn afiliatectl_seed_demo;
+
+#endif

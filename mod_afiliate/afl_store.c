@@ -1,0 +1,686 @@
+/* afl_store: database operations of the web procedure (see afl_store.h). */
+#include "afl_store.h"
+#include "afl_log.h"
+#include "afl_nss.h"
+
+#include <apr_strings.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Statement labels and SQL. Markers are apr_dbd's (%s, %d, %lld); every
+ * statement reads the same on SQLite (>= 3.24) and PostgreSQL, so one text
+ * serves both; a dialect-specific variant would go in the pgsql column. */
+typedef struct {
+    const char *label;
+    const char *sql;
+    const char *pgsql; /* NULL: same as sql */
+} afl_stmt;
+
+enum {
+    Q_PERSONA,
+    Q_ASEGURADO,
+    Q_NSS_TAKEN,
+    Q_CAPTCHA_USE,
+    Q_LIMITE_HIT,
+    Q_LIMITE_GET,
+    Q_TRAMITE_PUT,
+    Q_TRAMITE_GET,
+    Q_TRAMITE_TOUCH,
+    Q_TRAMITE_RESULT,
+    Q_TRAMITE_DEL,
+    Q_CP_COLONIAS,
+    Q_CP_UMFS,
+    Q_FOLIO_INIT,
+    Q_FOLIO_BUMP,
+    Q_FOLIO_GET,
+    Q_ASEGURADO_ADD,
+    Q_ASEGURADO_CORREO,
+    Q_AUDIT_ADD,
+    Q_PURGE_CAPTCHA,
+    Q_PURGE_TRAMITE,
+    Q_PURGE_LIMITE,
+    Q_COUNT
+};
+
+static const afl_stmt stmts[Q_COUNT] = {
+    [Q_PERSONA] = {"afl_persona",
+                   "SELECT nombres, primer_apellido, COALESCE(segundo_apellido, ''), "
+                   "fecha_nacimiento, sexo, entidad_nacimiento, status_curp "
+                   "FROM renapo_persona WHERE curp = %s",
+                   NULL},
+    [Q_ASEGURADO] = {"afl_asegurado",
+                     "SELECT a.nss, a.origen, a.id, a.creado, COALESCE(a.umf_clave, ''), "
+                     "COALESCE(u.nombre, '') FROM asegurado a "
+                     "LEFT JOIN umf u ON u.clave = a.umf_clave WHERE a.curp = %s",
+                     NULL},
+    [Q_NSS_TAKEN] = {"afl_nss_taken", "SELECT 1 FROM asegurado WHERE nss = %s", NULL},
+    [Q_CAPTCHA_USE] = {"afl_captcha_use",
+                       "INSERT INTO captcha_usado (id, expira) VALUES (%s, %lld) "
+                       "ON CONFLICT (id) DO NOTHING",
+                       NULL},
+    [Q_LIMITE_HIT] = {"afl_limite_hit",
+                      "INSERT INTO limite (clave, ventana, cuenta) VALUES (%s, %lld, 1) "
+                      "ON CONFLICT (clave, ventana) DO UPDATE SET cuenta = limite.cuenta + 1",
+                      NULL},
+    [Q_LIMITE_GET] = {"afl_limite_get",
+                      "SELECT cuenta FROM limite WHERE clave = %s AND ventana = %lld", NULL},
+    [Q_TRAMITE_PUT] = {"afl_tramite_put",
+                       "INSERT INTO tramite (id, csrf, paso, curp, correo, nss, origen, reenvios, "
+                       "creado, expira) VALUES (%s, %s, %s, %s, %s, %s, %s, 0, %lld, %lld) "
+                       "ON CONFLICT (id) DO UPDATE SET csrf = excluded.csrf, paso = excluded.paso, "
+                       "curp = excluded.curp, correo = excluded.correo, nss = excluded.nss, "
+                       "origen = excluded.origen, reenvios = 0, creado = excluded.creado, "
+                       "expira = excluded.expira",
+                       NULL},
+    [Q_TRAMITE_GET] = {"afl_tramite_get",
+                       "SELECT csrf, paso, COALESCE(curp, ''), COALESCE(correo, ''), "
+                       "COALESCE(nss, ''), COALESCE(origen, ''), reenvios, expira "
+                       "FROM tramite WHERE id = %s AND expira > %lld",
+                       NULL},
+    [Q_TRAMITE_TOUCH] = {"afl_tramite_touch", "UPDATE tramite SET expira = %lld WHERE id = %s",
+                         NULL},
+    [Q_TRAMITE_RESULT] = {"afl_tramite_result",
+                          "UPDATE tramite SET paso = 'resultado', nss = %s, origen = %s, "
+                          "expira = %lld WHERE id = %s",
+                          NULL},
+    [Q_TRAMITE_DEL] = {"afl_tramite_del", "DELETE FROM tramite WHERE id = %s", NULL},
+    [Q_CP_COLONIAS] = {"afl_cp_colonias",
+                       "SELECT asentamiento, municipio, estado FROM sepomex WHERE cp = %s "
+                       "ORDER BY asentamiento",
+                       NULL},
+    [Q_CP_UMFS] = {"afl_cp_umfs",
+                   "SELECT u.clave, u.nombre, u.serie FROM umf_cp c "
+                   "JOIN umf u ON u.clave = c.umf_clave WHERE c.cp = %s ORDER BY u.clave",
+                   NULL},
+    [Q_FOLIO_INIT] = {"afl_folio_init",
+                      "INSERT INTO folio_contador (prefijo, siguiente) VALUES (%s, 0) "
+                      "ON CONFLICT (prefijo) DO NOTHING",
+                      NULL},
+    [Q_FOLIO_BUMP] = {"afl_folio_bump",
+                      "UPDATE folio_contador SET siguiente = siguiente + 1 "
+                      "WHERE prefijo = %s AND siguiente < 10000",
+                      NULL},
+    [Q_FOLIO_GET] = {"afl_folio_get", "SELECT siguiente FROM folio_contador WHERE prefijo = %s",
+                     NULL},
+    [Q_ASEGURADO_ADD] = {"afl_asegurado_add",
+                         "INSERT INTO asegurado (nss, curp, prefijo, folio, correo, cp, colonia, "
+                         "calle, numero_exterior, numero_interior, umf_clave, origen, creado, "
+                         "actualizado) VALUES (%s, %s, %s, %d, %s, %s, %s, %s, %s, %s, %s, "
+                         "'asignado', %lld, %lld)",
+                         NULL},
+    [Q_ASEGURADO_CORREO] = {"afl_asegurado_correo",
+                            "UPDATE asegurado SET correo = %s, actualizado = %lld "
+                            "WHERE curp = %s",
+                            NULL},
+    [Q_AUDIT_ADD] = {"afl_audit_add",
+                     "INSERT INTO auditoria (ts, evento, curp_hmac, detalle) "
+                     "VALUES (%lld, %s, %s, %s)",
+                     NULL},
+    [Q_PURGE_CAPTCHA] = {"afl_purge_captcha", "DELETE FROM captcha_usado WHERE expira < %lld",
+                         NULL},
+    [Q_PURGE_TRAMITE] = {"afl_purge_tramite", "DELETE FROM tramite WHERE expira < %lld", NULL},
+    [Q_PURGE_LIMITE] = {"afl_purge_limite", "DELETE FROM limite WHERE ventana < %lld", NULL},
+};
+
+static int is_pgsql(const afl_store *st)
+{
+    return !strcmp(apr_dbd_name(st->driver), "pgsql");
+}
+
+/* Log a database failure without the driver's text on PostgreSQL: its
+ * DETAIL lines can carry key values (CURP, NSS). */
+static void log_db_error(const afl_store *st, const char *what, int rv)
+{
+    if (is_pgsql(st))
+        afl_log(AFL_LOG_ERR, "database error in %s (rv=%d)", what, rv);
+    else
+        afl_log(AFL_LOG_ERR, "database error in %s (rv=%d): %s", what, rv,
+                apr_dbd_error(st->driver, st->handle, rv));
+}
+
+/* Runs a statement that returns no rows through apr_dbd_select, reading to
+ * the end: PRAGMAs that answer with a row count as errors in apr_dbd_query. */
+static int exec_reading_rows(apr_pool_t *p, afl_store *st, const char *sql, const char **first)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rv = apr_dbd_select(st->driver, p, st->handle, &res, sql, 0);
+
+    if (rv != 0)
+        return rv;
+    if (first)
+        *first = NULL;
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        if (first && !*first) {
+            const char *v = apr_dbd_get_entry(st->driver, row, 0);
+            *first = apr_pstrdup(p, v ? v : "");
+        }
+    }
+    return 0;
+}
+
+apr_status_t afl_store_configure(apr_pool_t *p, afl_store *st)
+{
+    static const struct {
+        const char *set, *get, *want;
+    } pragmas[] = {
+        {"PRAGMA busy_timeout = 200", "PRAGMA busy_timeout", "200"},
+        {"PRAGMA synchronous = FULL", "PRAGMA synchronous", "2"},
+        {"PRAGMA foreign_keys = ON", "PRAGMA foreign_keys", "1"},
+        {NULL, "PRAGMA journal_mode", "wal"},
+    };
+
+    if (is_pgsql(st)) {
+        const char *v = NULL;
+        if (exec_reading_rows(p, st, "SHOW synchronous_commit", &v) != 0 || !v ||
+            strcmp(v, "on")) {
+            afl_log(AFL_LOG_ERR, "refusing to serve: PostgreSQL synchronous_commit is not on");
+            return APR_EGENERAL;
+        }
+        if (exec_reading_rows(p, st, "SHOW fsync", &v) != 0 || !v || strcmp(v, "on")) {
+            afl_log(AFL_LOG_ERR, "refusing to serve: PostgreSQL fsync is not on");
+            return APR_EGENERAL;
+        }
+        return APR_SUCCESS;
+    }
+    for (size_t i = 0; i < sizeof pragmas / sizeof pragmas[0]; i++) {
+        const char *v = NULL;
+        if (pragmas[i].set && exec_reading_rows(p, st, pragmas[i].set, NULL) != 0) {
+            afl_log(AFL_LOG_ERR, "cannot run '%s' on the SQLite connection", pragmas[i].set);
+            return APR_EGENERAL;
+        }
+        if (exec_reading_rows(p, st, pragmas[i].get, &v) != 0 || !v ||
+            strcasecmp(v, pragmas[i].want)) {
+            afl_log(AFL_LOG_ERR,
+                    "refusing to serve: SQLite '%s' is '%s', must be '%s' (journal_mode=WAL is "
+                    "set once when the database is created: afiliatectl init-db)",
+                    pragmas[i].get, v ? v : "(error)", pragmas[i].want);
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t afl_store_prepare_all(apr_pool_t *pool, afl_store *st)
+{
+    int pg = is_pgsql(st);
+
+    for (int i = 0; i < Q_COUNT; i++) {
+        apr_dbd_prepared_t *stmt = NULL;
+        const char *sql = pg && stmts[i].pgsql ? stmts[i].pgsql : stmts[i].sql;
+        int rv = apr_dbd_prepare(st->driver, pool, st->handle, sql, stmts[i].label, &stmt);
+        if (rv != 0) {
+            afl_log(AFL_LOG_ERR,
+                    "cannot prepare statement '%s' (is the schema loaded? afiliatectl init-db)",
+                    stmts[i].label);
+            log_db_error(st, stmts[i].label, rv);
+            return APR_EGENERAL;
+        }
+        apr_hash_set(st->prepared, stmts[i].label, APR_HASH_KEY_STRING, stmt);
+    }
+    return APR_SUCCESS;
+}
+
+int afl_store_ready(const afl_store *st)
+{
+    for (int i = 0; i < Q_COUNT; i++)
+        if (!apr_hash_get(st->prepared, stmts[i].label, APR_HASH_KEY_STRING))
+            return 0;
+    return 1;
+}
+
+static apr_dbd_prepared_t *stmt(afl_store *st, int q)
+{
+    return apr_hash_get(st->prepared, stmts[q].label, APR_HASH_KEY_STRING);
+}
+
+static void write_lock(afl_store *st)
+{
+    if (st->write_lock)
+        apr_thread_mutex_lock(st->write_lock);
+}
+
+static void write_unlock(afl_store *st)
+{
+    if (st->write_lock)
+        apr_thread_mutex_unlock(st->write_lock);
+}
+
+/* Runs a statement without result rows; *nrows gets the rows changed. */
+static int run(apr_pool_t *p, afl_store *st, int q, int *nrows, int nargs, const char **args)
+{
+    apr_dbd_prepared_t *s = stmt(st, q);
+    int n = 0, rv;
+
+    if (!s) {
+        afl_log(AFL_LOG_ERR, "statement '%s' is not prepared on this connection",
+                stmts[q].label);
+        return -1;
+    }
+    write_lock(st);
+    rv = apr_dbd_pquery(st->driver, p, st->handle, &n, s, nargs, args);
+    write_unlock(st);
+    if (rv != 0) {
+        log_db_error(st, stmts[q].label, rv);
+        return rv;
+    }
+    if (nrows)
+        *nrows = n;
+    return 0;
+}
+
+/* Runs a select, calling row_fn for every row. The result set is always read
+ * to the end (the pgsql driver requires it). */
+typedef void row_fn(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton);
+
+static int query(apr_pool_t *p, afl_store *st, int q, int nargs, const char **args, row_fn *fn,
+                 void *baton, int *nrows)
+{
+    apr_dbd_prepared_t *s = stmt(st, q);
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rv, n = 0;
+
+    if (!s) {
+        afl_log(AFL_LOG_ERR, "statement '%s' is not prepared on this connection",
+                stmts[q].label);
+        return -1;
+    }
+    rv = apr_dbd_pselect(st->driver, p, st->handle, &res, s, 0, nargs, args);
+    if (rv != 0) {
+        log_db_error(st, stmts[q].label, rv);
+        return rv;
+    }
+    while ((rv = apr_dbd_get_row(st->driver, p, res, &row, -1)) == 0) {
+        fn(p, st, row, baton);
+        n++;
+    }
+    if (rv != -1) {
+        log_db_error(st, stmts[q].label, rv);
+        return rv;
+    }
+    if (nrows)
+        *nrows = n;
+    return 0;
+}
+
+static const char *col(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, int i)
+{
+    const char *v = apr_dbd_get_entry(st->driver, row, i);
+    return apr_pstrdup(p, v ? v : "");
+}
+
+/* Copies the first row's columns into a char* array (baton). */
+typedef struct {
+    int ncols;
+    const char **out;
+    int seen;
+} first_row;
+
+static void take_first(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+{
+    first_row *fr = baton;
+    if (fr->seen++)
+        return;
+    for (int i = 0; i < fr->ncols; i++)
+        fr->out[i] = col(p, st, row, i);
+}
+
+/* A select expected to give at most one row. */
+static afl_store_status select_one(apr_pool_t *p, afl_store *st, int q, int nargs,
+                                   const char **args, int ncols, const char **out)
+{
+    first_row fr = {ncols, out, 0};
+    if (query(p, st, q, nargs, args, take_first, &fr, NULL) != 0)
+        return AFL_STORE_ERROR;
+    return fr.seen ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
+}
+
+static const char *lld(apr_pool_t *p, long long v)
+{
+    /* apr_psprintf has no %lld: use APR's 64-bit format. */
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v);
+}
+
+int afl_store_status_active(const char *status)
+{
+    static const char *const active[] = {"AN", "AH", "CRA", "RCN", "RCC"};
+    for (size_t i = 0; i < sizeof active / sizeof active[0]; i++)
+        if (status && !strcmp(status, active[i]))
+            return 1;
+    return 0;
+}
+
+afl_store_status afl_store_persona(apr_pool_t *p, afl_store *st, const char *curp,
+                                   afl_persona *out)
+{
+    const char *v[7];
+    afl_store_status s = select_one(p, st, Q_PERSONA, 1, &curp, 7, v);
+
+    if (s != AFL_STORE_OK)
+        return s;
+    out->nombres = v[0];
+    out->primer_apellido = v[1];
+    out->segundo_apellido = v[2];
+    out->fecha_nacimiento = v[3];
+    out->sexo = v[4][0];
+    out->entidad = v[5];
+    out->status_curp = v[6];
+    return AFL_STORE_OK;
+}
+
+afl_store_status afl_store_asegurado(apr_pool_t *p, afl_store *st, const char *curp,
+                                     afl_asegurado *out)
+{
+    const char *v[6];
+    afl_store_status s = select_one(p, st, Q_ASEGURADO, 1, &curp, 6, v);
+
+    if (s != AFL_STORE_OK)
+        return s;
+    out->nss = v[0];
+    out->origen = v[1];
+    out->id = atoll(v[2]);
+    out->creado = atoll(v[3]);
+    out->umf_clave = v[4];
+    out->umf_nombre = v[5];
+    return AFL_STORE_OK;
+}
+
+afl_store_status afl_store_captcha_use(apr_pool_t *p, afl_store *st, const char *id,
+                                       long long expires)
+{
+    const char *args[] = {id, lld(p, expires)};
+    int n = 0;
+
+    if (run(p, st, Q_CAPTCHA_USE, &n, 2, args) != 0)
+        return AFL_STORE_ERROR;
+    return n == 1 ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
+}
+
+afl_store_status afl_store_rate_hit(apr_pool_t *p, afl_store *st, const char *key,
+                                    long long window, long long *count)
+{
+    const char *args[] = {key, lld(p, window)};
+    const char *v[1];
+
+    if (run(p, st, Q_LIMITE_HIT, NULL, 2, args) != 0)
+        return AFL_STORE_ERROR;
+    if (select_one(p, st, Q_LIMITE_GET, 2, args, 1, v) != AFL_STORE_OK)
+        return AFL_STORE_ERROR;
+    *count = atoll(v[0]);
+    return AFL_STORE_OK;
+}
+
+static const char *or_null(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+afl_store_status afl_store_tramite_put(apr_pool_t *p, afl_store *st, const char *id,
+                                       const afl_tramite *t, long long now)
+{
+    const char *args[] = {id,
+                          t->csrf,
+                          t->paso,
+                          or_null(t->curp),
+                          or_null(t->correo),
+                          or_null(t->nss),
+                          or_null(t->origen),
+                          lld(p, now),
+                          lld(p, t->expira)};
+    return run(p, st, Q_TRAMITE_PUT, NULL, 9, args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
+}
+
+afl_store_status afl_store_tramite_get(apr_pool_t *p, afl_store *st, const char *id,
+                                       long long now, afl_tramite *out)
+{
+    const char *args[] = {id, lld(p, now)};
+    const char *v[8];
+    afl_store_status s = select_one(p, st, Q_TRAMITE_GET, 2, args, 8, v);
+
+    if (s != AFL_STORE_OK)
+        return s;
+    out->csrf = v[0];
+    out->paso = v[1];
+    out->curp = v[2];
+    out->correo = v[3];
+    out->nss = v[4];
+    out->origen = v[5];
+    out->reenvios = atoi(v[6]);
+    out->expira = atoll(v[7]);
+    return AFL_STORE_OK;
+}
+
+afl_store_status afl_store_tramite_touch(apr_pool_t *p, afl_store *st, const char *id,
+                                         long long expira)
+{
+    const char *args[] = {lld(p, expira), id};
+    return run(p, st, Q_TRAMITE_TOUCH, NULL, 2, args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
+}
+
+afl_store_status afl_store_tramite_del(apr_pool_t *p, afl_store *st, const char *id)
+{
+    return run(p, st, Q_TRAMITE_DEL, NULL, 1, &id) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
+}
+
+static void add_colonia(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+{
+    afl_cp_info *info = baton;
+    APR_ARRAY_PUSH(info->colonias, const char *) = col(p, st, row, 0);
+    if (!info->municipio) {
+        info->municipio = col(p, st, row, 1);
+        info->estado = col(p, st, row, 2);
+    }
+}
+
+afl_store_status afl_store_cp(apr_pool_t *p, afl_store *st, const char *cp, afl_cp_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->cp = cp;
+    out->colonias = apr_array_make(p, 16, sizeof(const char *));
+    if (query(p, st, Q_CP_COLONIAS, 1, &cp, add_colonia, out, NULL) != 0)
+        return AFL_STORE_ERROR;
+    return out->colonias->nelts ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
+}
+
+static void add_umf(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+{
+    apr_array_header_t *arr = baton;
+    afl_umf *u = &APR_ARRAY_PUSH(arr, afl_umf);
+    u->clave = col(p, st, row, 0);
+    u->nombre = col(p, st, row, 1);
+    u->serie = col(p, st, row, 2);
+}
+
+afl_store_status afl_store_umfs(apr_pool_t *p, afl_store *st, const char *cp,
+                                apr_array_header_t **out)
+{
+    *out = apr_array_make(p, 4, sizeof(afl_umf));
+    return query(p, st, Q_CP_UMFS, 1, &cp, add_umf, *out, NULL) == 0 ? AFL_STORE_OK
+                                                                     : AFL_STORE_ERROR;
+}
+
+afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now,
+                                 const char *evento, const char *curp_hmac,
+                                 const char *detalle)
+{
+    const char *args[] = {lld(p, now), evento, curp_hmac, detalle ? detalle : ""};
+    return run(p, st, Q_AUDIT_ADD, NULL, 4, args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
+}
+
+/* Lowest registration year a prefix may fall back to (IMSS never goes below 14). */
+#define AFL_MIN_REG_YEAR 2014
+
+/* Takes the next free folio: the current year's prefix first, then earlier
+ * years. Must run inside the caller's transaction so that a rollback gives
+ * the folio back (no gaps). */
+static afl_store_status next_nss(apr_pool_t *p, afl_store *st, const afl_assign_req *req,
+                                 const char **prefix_out, int *folio_out, const char **nss_out)
+{
+    int serie = atoi(req->umf->serie);
+
+    for (int year = req->reg_year; year >= AFL_MIN_REG_YEAR && year >= req->birth_year;
+         year--) {
+        const char *prefix =
+            apr_psprintf(p, "%02d%02d%02d", serie, year % 100, req->birth_year % 100);
+        const char *v[1];
+        int n = 0;
+
+        if (run(p, st, Q_FOLIO_INIT, NULL, 1, &prefix) != 0)
+            return AFL_STORE_ERROR;
+        /* A folio whose NSS already exists (e.g. imported from elsewhere) is
+         * skipped, as IMSS generates again; the counter still moves on. */
+        for (;;) {
+            char nss[12];
+            const char *nssp = nss;
+            afl_store_status taken;
+
+            if (run(p, st, Q_FOLIO_BUMP, &n, 1, &prefix) != 0)
+                return AFL_STORE_ERROR;
+            if (n != 1)
+                break; /* prefix exhausted */
+            if (select_one(p, st, Q_FOLIO_GET, 1, &prefix, 1, v) != AFL_STORE_OK)
+                return AFL_STORE_ERROR;
+            *folio_out = atoi(v[0]) - 1;
+            if (afl_nss_compose(serie, year % 100, req->birth_year % 100, *folio_out, nss) != 0)
+                return AFL_STORE_ERROR;
+            taken = select_one(p, st, Q_NSS_TAKEN, 1, &nssp, 1, v);
+            if (taken == AFL_STORE_ERROR)
+                return AFL_STORE_ERROR;
+            if (taken == AFL_STORE_NOTFOUND) {
+                *prefix_out = prefix;
+                *nss_out = apr_pstrdup(p, nss);
+                return AFL_STORE_OK;
+            }
+        }
+    }
+    return AFL_STORE_EXHAUSTED;
+}
+
+/* Ends a transaction; forces a rollback unless commit is set. Always called,
+ * also after a failed start (the sqlite driver keeps a stale pointer otherwise). */
+static int end_txn(apr_pool_t *p, afl_store *st, apr_dbd_transaction_t *txn, int commit)
+{
+    if (!txn)
+        return -1;
+    if (!commit)
+        apr_dbd_transaction_mode_set(st->driver, txn, APR_DBD_TRANSACTION_ROLLBACK);
+    return apr_dbd_transaction_end(st->driver, p, txn);
+}
+
+static afl_store_status assign_once(apr_pool_t *p, afl_store *st, const afl_assign_req *req,
+                                    const char **nss, int *assigned)
+{
+    apr_dbd_transaction_t *txn = NULL;
+    afl_store_status s;
+    afl_asegurado a;
+    const char *prefix = NULL;
+    int folio = 0, rv;
+
+    write_lock(st);
+    rv = apr_dbd_transaction_start(st->driver, p, st->handle, &txn);
+    if (rv != 0) {
+        log_db_error(st, "transaction start", rv);
+        end_txn(p, st, txn, 0);
+        write_unlock(st);
+        return AFL_STORE_ERROR;
+    }
+    s = afl_store_asegurado(p, st, req->curp, &a);
+    if (s == AFL_STORE_OK) {
+        *nss = a.nss;
+        *assigned = 0;
+    } else if (s == AFL_STORE_NOTFOUND) {
+        s = next_nss(p, st, req, &prefix, &folio, nss);
+        if (s == AFL_STORE_OK) {
+            const char *args[] = {*nss,
+                                  req->curp,
+                                  prefix,
+                                  apr_itoa(p, folio),
+                                  or_null(req->correo),
+                                  req->cp,
+                                  req->colonia,
+                                  req->calle,
+                                  req->numero_exterior,
+                                  or_null(req->numero_interior),
+                                  req->umf->clave,
+                                  lld(p, req->now),
+                                  lld(p, req->now)};
+            if (run(p, st, Q_ASEGURADO_ADD, NULL, 13, args) != 0 ||
+                afl_store_audit(p, st, req->now, "asignacion", req->curp_hmac,
+                                req->umf->clave) != AFL_STORE_OK)
+                s = AFL_STORE_ERROR;
+            *assigned = 1;
+        }
+    }
+    if (s == AFL_STORE_OK && req->tramite_id) {
+        const char *args[] = {*nss, *assigned ? "asignado" : "localizado",
+                              lld(p, req->session_expira), req->tramite_id};
+        if (run(p, st, Q_TRAMITE_RESULT, NULL, 4, args) != 0)
+            s = AFL_STORE_ERROR;
+    }
+    rv = end_txn(p, st, txn, s == AFL_STORE_OK);
+    write_unlock(st);
+    if (s == AFL_STORE_OK && rv != 0) {
+        log_db_error(st, "commit", rv);
+        return AFL_STORE_ERROR;
+    }
+    return s;
+}
+
+afl_store_status afl_store_assign(apr_pool_t *p, afl_store *st, const afl_assign_req *req,
+                                  const char **nss, int *assigned)
+{
+    afl_store_status s = assign_once(p, st, req, nss, assigned);
+
+    /* Another server may have assigned this CURP between our read and our
+     * insert (PostgreSQL, READ COMMITTED): the UNIQUE(curp) constraint made
+     * our transaction fail and roll back; the stored NSS is the answer. */
+    if (s == AFL_STORE_ERROR) {
+        afl_asegurado a;
+        if (afl_store_asegurado(p, st, req->curp, &a) == AFL_STORE_OK) {
+            s = assign_once(p, st, req, nss, assigned);
+        }
+    }
+    return s;
+}
+
+afl_store_status afl_store_locate(apr_pool_t *p, afl_store *st, const char *tramite_id,
+                                  const afl_tramite *t, const char *curp_hmac, long long now)
+{
+    apr_dbd_transaction_t *txn = NULL;
+    afl_store_status s = AFL_STORE_OK;
+    const char *args[] = {or_null(t->correo), lld(p, now), t->curp};
+    int rv;
+
+    write_lock(st);
+    rv = apr_dbd_transaction_start(st->driver, p, st->handle, &txn);
+    if (rv != 0) {
+        log_db_error(st, "transaction start", rv);
+        end_txn(p, st, txn, 0);
+        write_unlock(st);
+        return AFL_STORE_ERROR;
+    }
+    if (afl_store_tramite_put(p, st, tramite_id, t, now) != AFL_STORE_OK ||
+        run(p, st, Q_ASEGURADO_CORREO, NULL, 3, args) != 0 ||
+        afl_store_audit(p, st, now, "localizacion", curp_hmac, "") != AFL_STORE_OK)
+        s = AFL_STORE_ERROR;
+    rv = end_txn(p, st, txn, s == AFL_STORE_OK);
+    write_unlock(st);
+    if (s == AFL_STORE_OK && rv != 0) {
+        log_db_error(st, "commit", rv);
+        return AFL_STORE_ERROR;
+    }
+    return s;
+}
+
+afl_store_status afl_store_purge(apr_pool_t *p, afl_store *st, long long now)
+{
+    const char *t = lld(p, now);
+    const char *w = lld(p, now - 86400);
+
+    if (run(p, st, Q_PURGE_CAPTCHA, NULL, 1, &t) != 0 ||
+        run(p, st, Q_PURGE_TRAMITE, NULL, 1, &t) != 0 ||
+        run(p, st, Q_PURGE_LIMITE, NULL, 1, &w) != 0)
+        return AFL_STORE_ERROR;
+    return AFL_STORE_OK;
+}

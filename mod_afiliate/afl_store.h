@@ -1,0 +1,143 @@
+/* afl_store: every database operation of the web procedure, on an apr_dbd
+ * connection (driver, handle, prepared-statement hash). No httpd header: the
+ * glue hands in mod_dbd's connection, afiliatectl and the tests their own.
+ *
+ * Statements are prepared once per connection by afl_store_prepare_all()
+ * under lower-case labels (the pgsql driver folds labels), with SQL kept per
+ * dialect in one table in afl_store.c. No PDF, mail or network work ever
+ * happens while a transaction of this unit is open. */
+#ifndef AFL_STORE_H
+#define AFL_STORE_H
+
+#include <apr_dbd.h>
+#include <apr_hash.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_thread_mutex.h>
+
+typedef struct {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    apr_hash_t *prepared; /* label -> apr_dbd_prepared_t* */
+    /* SQLite under a threaded MPM: a process-wide (nested) mutex held around
+     * every write. The sqlite3 driver keeps its own process-wide mutex while
+     * SQLite's busy handler sleeps, so a second writer thread would stall the
+     * thread that holds the database write lock; one writer per process
+     * avoids that convoy. NULL when not needed (PostgreSQL, CLI). */
+    apr_thread_mutex_t *write_lock;
+} afl_store;
+
+typedef enum {
+    AFL_STORE_OK = 0,
+    AFL_STORE_NOTFOUND = 1,
+    AFL_STORE_EXHAUSTED = 2, /* no folio left in any allowed prefix */
+    AFL_STORE_ERROR = -1,    /* database failure: the caller answers 503 */
+} afl_store_status;
+
+/* Per-connection settings and statement preparation. Both log (tagged) and
+ * return an error when the connection is unusable; the handler then finds no
+ * prepared statements and answers 503. */
+apr_status_t afl_store_configure(apr_pool_t *p, afl_store *st);
+apr_status_t afl_store_prepare_all(apr_pool_t *pool, afl_store *st);
+/* True when every statement is prepared on this connection. */
+int afl_store_ready(const afl_store *st);
+
+typedef struct {
+    const char *nombres, *primer_apellido, *segundo_apellido; /* segundo "" if none */
+    const char *fecha_nacimiento;                             /* YYYY-MM-DD */
+    char sexo;
+    const char *entidad;     /* two-letter code */
+    const char *status_curp; /* AN, AH, ... BD ... */
+} afl_persona;
+
+/* 1 if a RENAPO status code means the CURP is active. */
+int afl_store_status_active(const char *status);
+
+afl_store_status afl_store_persona(apr_pool_t *p, afl_store *st, const char *curp,
+                                   afl_persona *out);
+
+typedef struct {
+    const char *nss;
+    const char *origen; /* asignado | localizado */
+    long long id;
+    long long creado;
+    const char *umf_clave, *umf_nombre; /* "" when none */
+} afl_asegurado;
+
+afl_store_status afl_store_asegurado(apr_pool_t *p, afl_store *st, const char *curp,
+                                     afl_asegurado *out);
+
+/* Records a CAPTCHA id as used. AFL_STORE_OK when this call used it first,
+ * AFL_STORE_NOTFOUND when it had been used already. */
+afl_store_status afl_store_captcha_use(apr_pool_t *p, afl_store *st, const char *id,
+                                       long long expires);
+
+/* Counts one hit in the fixed window [window, window + len) for key and
+ * gives the count so far. */
+afl_store_status afl_store_rate_hit(apr_pool_t *p, afl_store *st, const char *key,
+                                    long long window, long long *count);
+
+typedef struct {
+    const char *csrf;
+    const char *paso; /* formulario | domicilio | resultado */
+    const char *curp, *correo, *nss, *origen; /* "" when unset */
+    int reenvios;
+    long long expira;
+} afl_tramite;
+
+afl_store_status afl_store_tramite_put(apr_pool_t *p, afl_store *st, const char *id,
+                                       const afl_tramite *t, long long now);
+afl_store_status afl_store_tramite_get(apr_pool_t *p, afl_store *st, const char *id,
+                                       long long now, afl_tramite *out);
+afl_store_status afl_store_tramite_touch(apr_pool_t *p, afl_store *st, const char *id,
+                                         long long expira);
+afl_store_status afl_store_tramite_del(apr_pool_t *p, afl_store *st, const char *id);
+
+typedef struct {
+    const char *cp, *estado, *municipio;
+    apr_array_header_t *colonias; /* const char* */
+} afl_cp_info;
+
+afl_store_status afl_store_cp(apr_pool_t *p, afl_store *st, const char *cp, afl_cp_info *out);
+
+typedef struct {
+    const char *clave, *nombre, *serie;
+} afl_umf;
+
+/* UMFs serving a postal code (apr array of afl_umf, possibly empty). */
+afl_store_status afl_store_umfs(apr_pool_t *p, afl_store *st, const char *cp,
+                                apr_array_header_t **out);
+
+typedef struct {
+    const char *curp, *correo;
+    int birth_year;        /* full year */
+    int reg_year;          /* full current year */
+    const afl_umf *umf;
+    const char *cp, *colonia, *calle, *numero_exterior, *numero_interior;
+    const char *tramite_id; /* the session row moved to 'resultado' in the same transaction */
+    const char *curp_hmac;  /* pseudonym for the audit row */
+    long long now;
+    long long session_expira;
+} afl_assign_req;
+
+/* One CURP gets exactly one NSS: inside one short transaction (BEGIN IMMEDIATE
+ * on SQLite), returns the existing NSS or takes the next folio of the prefix
+ * (falling back to previous registration years when it is full), inserts the
+ * insured row, the audit row, and moves the session to its result. *nss and
+ * *assigned tell what happened. */
+afl_store_status afl_store_assign(apr_pool_t *p, afl_store *st, const afl_assign_req *req,
+                                  const char **nss, int *assigned);
+
+/* Records a located NSS on the session (and the e-mail given), with its audit row,
+ * in one transaction. */
+afl_store_status afl_store_locate(apr_pool_t *p, afl_store *st, const char *tramite_id,
+                                  const afl_tramite *t, const char *curp_hmac, long long now);
+
+afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now,
+                                 const char *evento, const char *curp_hmac,
+                                 const char *detalle);
+
+/* Deletes expired CAPTCHA ids, sessions and rate windows. */
+afl_store_status afl_store_purge(apr_pool_t *p, afl_store *st, long long now);
+
+#endif

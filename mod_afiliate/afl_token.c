@@ -1,0 +1,79 @@
+/* afl_token: random tokens, digests and keyed pseudonyms. */
+#include "afl_token.h"
+
+#include <apr_strings.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <string.h>
+
+static const char *hex(apr_pool_t *p, const unsigned char *b, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *out = apr_palloc(p, n * 2 + 1);
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+const char *afl_token_random(apr_pool_t *p)
+{
+    unsigned char b[16];
+
+    /* RAND_bytes is OpenSSL's thread-safe CSPRNG, seeded from the OS; it
+     * avoids opening /dev/urandom per request. */
+    if (RAND_bytes(b, sizeof b) != 1)
+        return NULL;
+    return hex(p, b, sizeof b);
+}
+
+const char *afl_token_sha256(apr_pool_t *p, const char *s)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    if (!EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL))
+        return NULL;
+    return hex(p, md, n);
+}
+
+const char *afl_token_hmac(apr_pool_t *p, const unsigned char *secret, size_t secret_len,
+                           const char *purpose, const char *data, size_t hexlen)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    const char *msg = apr_pstrcat(p, purpose, ":", data, NULL);
+    char *h;
+
+    if (!HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)msg, strlen(msg), md,
+              &n))
+        return NULL;
+    h = (char *)hex(p, md, n);
+    if (hexlen < 2 * (size_t)n)
+        h[hexlen] = '\0';
+    return h;
+}
+
+int afl_token_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+
+    if (la != lb)
+        return 0;
+    return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+int afl_token_is_hex(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return s[i] == '\0';
+}

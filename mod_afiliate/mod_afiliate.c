@@ -1,0 +1,54 @@
+/* mod_afiliate: module declaration and hook registration (httpd glue). */
+#include "mod_afiliate_config.h"
+#include "mod_afiliate_handler.h"
+#include "mod_afiliate_dbd.h"
+
+#include "http_log.h"
+#include "http_protocol.h"
+#include "ap_config.h"
+
+#include "afl_log.h"
+#include "afl_curp.h"
+
+/* Forward pure-unit log lines to the main server's error log, tagged. */
+static void log_to_httpd(void *baton, afl_log_level level, const char *msg)
+{
+    server_rec *s = baton;
+    int lvl = level == AFL_LOG_ERR    ? APLOG_ERR
+              : level == AFL_LOG_WARN ? APLOG_WARNING
+              : level == AFL_LOG_INFO ? APLOG_INFO
+                                      : APLOG_DEBUG;
+    ap_log_error(APLOG_MARK, lvl, 0, s, AFL_TAG ": %s", msg);
+}
+
+static int afl_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    (void)plog;
+    (void)ptemp;
+    afl_log_set(log_to_httpd, s);
+    return afl_handler_post_config(pconf, s);
+}
+
+static void afl_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    afl_handler_child_init(pchild, s);
+}
+
+static void afl_register_hooks(apr_pool_t *p)
+{
+    ap_hook_post_config(afl_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(afl_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(afl_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    afl_dbd_register_hooks(p);
+}
+
+AP_DECLARE_MODULE(afiliate) = {
+    STANDARD20_MODULE_STUFF,
+    afl_create_dir_conf,
+    afl_merge_dir_conf,
+    afl_create_server_conf,
+    afl_merge_server_conf,
+    afl_cmds,
+    afl_register_hooks,
+    AP_MODULE_FLAG_NONE,
+};

@@ -1,0 +1,57 @@
+/* mod_afiliate: configuration structures shared by the httpd glue units. */
+#ifndef MOD_AFILIATE_CONFIG_H
+#define MOD_AFILIATE_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+#define AFL_UNSET (-1)
+
+/* Server scope: one per virtual host, merged with the main server. */
+typedef struct {
+    const char *template_dir;
+    const char *secret_file;
+    const char *font;
+    const char *font_bold;
+    int session_timeout; /* seconds */
+
+    /* Loaded in post_config, read-only afterwards. */
+    const unsigned char *secret;
+    apr_size_t secret_len;
+    struct afl_tpl_set *templates;
+} afl_server_conf;
+
+/* Directory scope: per <Location>. */
+typedef struct {
+    const char *base; /* the <Location> path the handler is mounted on */
+    int rate_limit;   /* form submissions per client address per minute; 0 = off */
+    int max_body;     /* bytes accepted in a form body */
+} afl_dir_conf;
+
+extern module AP_MODULE_DECLARE_DATA afiliate_module;
+extern const command_rec afl_cmds[];
+
+void *afl_create_server_conf(apr_pool_t *p, server_rec *s);
+void *afl_merge_server_conf(apr_pool_t *p, void *base, void *add);
+void *afl_create_dir_conf(apr_pool_t *p, char *dir);
+void *afl_merge_dir_conf(apr_pool_t *p, void *base, void *add);
+
+/* Defaults applied to unset values. */
+#define AFL_DEFAULT_BASE "/afiliate"
+#define AFL_DEFAULT_SESSION_TIMEOUT 1800
+#define AFL_DEFAULT_RATE_LIMIT 30
+#define AFL_DEFAULT_MAX_BODY 16384
+#define AFL_DEFAULT_FONT "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+#define AFL_DEFAULT_FONT_BOLD "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+static inline int afl_dir_rate_limit(const afl_dir_conf *d)
+{
+    return d->rate_limit == AFL_UNSET ? AFL_DEFAULT_RATE_LIMIT : d->rate_limit;
+}
+
+static inline int afl_dir_max_body(const afl_dir_conf *d)
+{
+    return d->max_body == AFL_UNSET ? AFL_DEFAULT_MAX_BODY : d->max_body;
+}
+
+#endif

@@ -1,0 +1,21 @@
+/* mod_afiliate: mod_dbd glue: connections and statement preparation. */
+#ifndef MOD_AFILIATE_DBD_H
+#define MOD_AFILIATE_DBD_H
+
+#include "httpd.h"
+#include "afl_store.h"
+
+/* Registers the post_connect hook (called from register_hooks). */
+void afl_dbd_register_hooks(apr_pool_t *p);
+
+/* Per-child state (the SQLite write lock). */
+void afl_dbd_child_init(apr_pool_t *pchild);
+
+/* Looks up mod_dbd's functions; returns an error message when mod_dbd is missing. */
+const char *afl_dbd_init(void);
+
+/* The request's pooled connection, ready to use, or NULL (the caller answers 503;
+ * the reason is already logged). */
+afl_store *afl_dbd_store(request_rec *r);
+
+#endif

@@ -1,0 +1,1020 @@
+/* mod_afiliate: routing, sessions and responses (httpd glue). The rules live
+ * in the pure units (afl_form, afl_curp, afl_captcha, afl_store, afl_pdf,
+ * afl_tpl); this file only wires them to the request. */
+#include "mod_afiliate_handler.h"
+#include "mod_afiliate_config.h"
+#include "mod_afiliate_dbd.h"
+
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_cookies.h"
+#include "apr_atomic.h"
+#include "apr_strings.h"
+
+#include "afl_captcha.h"
+#include "afl_curp.h"
+#include "afl_form.h"
+#include "afl_json.h"
+#include "afl_log.h"
+#include "afl_pdf.h"
+#include "afl_secret.h"
+#include "afl_store.h"
+#include "afl_token.h"
+#include "afl_tpl.h"
+
+#include <openssl/rand.h>
+
+APLOG_USE_MODULE(afiliate);
+
+#define COOKIE_NAME "afiliate_tramite"
+#define MSG_CAPTCHA "El captcha no fue válido, favor de intentar nuevamente"
+#define MSG_RENAPO "No se localizó información en RENAPO con la CURP capturada."
+#define MSG_NO_UMF                                                                             \
+    "El Código Postal %s no se encuentra relacionado a ninguna Unidad Médica Familiar (UMF)"
+#define URL_SUBDELEGACION "http://www.imss.gob.mx/tramites/imss02008"
+
+/* Everything a route needs about the request. */
+typedef struct {
+    request_rec *r;
+    afl_server_conf *sc;
+    afl_dir_conf *dc;
+    const char *base;  /* <Location> path, no trailing slash */
+    const char *token; /* session cookie token (32 hex), NULL when absent */
+    const char *sid;   /* SHA-256 of the token: the session row id */
+    const char *csrf;  /* HMAC of the token: the CSRF token of this session */
+    long long now;     /* UNIX seconds */
+    afl_store *st;     /* acquired on first use */
+} afl_req;
+
+/* ------------------------------------------------------------------ templates */
+
+#define COMMON "base", "titulo"
+#define SUMMARY "errores", "lista_errores", "campo", "mensaje", "aviso", "aviso_enlace", \
+                "aviso_enlace_texto"
+
+static const char *const allow_inicio[] = {COMMON, NULL};
+static const char *const allow_nss[] = {COMMON,
+                                        SUMMARY,
+                                        "csrf",
+                                        "captcha_id",
+                                        "curp",
+                                        "correo",
+                                        "correo_confirmacion",
+                                        "err_curp",
+                                        "err_correo",
+                                        "err_correo_confirmacion",
+                                        "err_captcha",
+                                        NULL};
+static const char *const allow_domicilio[] = {COMMON,
+                                              SUMMARY,
+                                              "csrf",
+                                              "nombre_completo",
+                                              "curp",
+                                              "cp",
+                                              "estado",
+                                              "municipio",
+                                              "colonias",
+                                              "nombre",
+                                              "seleccionada",
+                                              "calle",
+                                              "numero_exterior",
+                                              "numero_interior",
+                                              "err_cp",
+                                              "err_colonia",
+                                              "err_calle",
+                                              "err_numero_exterior",
+                                              "err_numero_interior",
+                                              NULL};
+static const char *const allow_resultado[] = {
+    COMMON, "asignado", "localizado", "nss", "correo", "aviso", "csrf", NULL};
+static const char *const allow_aviso[] = {COMMON, "mensaje", "enlace", "enlace_texto", NULL};
+
+static const afl_tpl_decl templates[] = {
+    {"inicio", allow_inicio},       {"nss", allow_nss},   {"domicilio", allow_domicilio},
+    {"resultado", allow_resultado}, {"aviso", allow_aviso}, {NULL, NULL},
+};
+
+/* ------------------------------------------------------------------ responses */
+
+static void security_headers(request_rec *r)
+{
+    /* err_headers_out: sent with error responses too. */
+    apr_table_setn(r->err_headers_out, "X-Content-Type-Options", "nosniff");
+    apr_table_setn(r->err_headers_out, "Referrer-Policy", "no-referrer");
+    apr_table_setn(r->err_headers_out, "Content-Security-Policy",
+                   "default-src 'self'; img-src 'self'; object-src 'none'; "
+                   "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    apr_table_setn(r->err_headers_out, "X-Frame-Options", "DENY");
+}
+
+static void no_store(request_rec *r)
+{
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+}
+
+static afl_tpl_ctx *page_ctx(afl_req *q, const char *titulo)
+{
+    afl_tpl_ctx *ctx = afl_tpl_ctx_make(q->r->pool);
+    afl_tpl_set_strn(ctx, "base", q->base);
+    afl_tpl_set_strn(ctx, "titulo", titulo);
+    return ctx;
+}
+
+/* Sends a rendered page with the given status; the handler then returns OK. */
+static int send_page(afl_req *q, int status, const char *name, afl_tpl_ctx *ctx)
+{
+    request_rec *r = q->r;
+    const char *html;
+    apr_size_t len;
+    apr_status_t rv = afl_tpl_render(r->pool, q->sc->templates, name, ctx, &html, &len);
+
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AFL_TAG ": cannot render template '%s'",
+                      name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    r->status = status;
+    ap_set_content_type(r, "text/html; charset=UTF-8");
+    ap_set_content_length(r, len);
+    if (!r->header_only)
+        ap_rwrite(html, (int)len, r);
+    return OK;
+}
+
+static int send_aviso(afl_req *q, int status, const char *titulo, const char *mensaje,
+                      const char *enlace, const char *enlace_texto)
+{
+    afl_tpl_ctx *ctx = page_ctx(q, titulo);
+    afl_tpl_set_strn(ctx, "mensaje", mensaje);
+    if (enlace) {
+        afl_tpl_set_strn(ctx, "enlace", enlace);
+        afl_tpl_set_strn(ctx, "enlace_texto", enlace_texto);
+    }
+    no_store(q->r);
+    return send_page(q, status, "aviso", ctx);
+}
+
+static int unavailable(afl_req *q)
+{
+    apr_table_setn(q->r->err_headers_out, "Retry-After", "30");
+    return send_aviso(q, HTTP_SERVICE_UNAVAILABLE, "Servicio no disponible",
+                      "El servicio no está disponible por el momento. Intenta nuevamente en "
+                      "unos minutos.",
+                      apr_pstrcat(q->r->pool, q->base, "/", NULL), "Volver al inicio");
+}
+
+static int too_many(afl_req *q)
+{
+    apr_table_setn(q->r->err_headers_out, "Retry-After", "60");
+    return send_aviso(q, HTTP_TOO_MANY_REQUESTS, "Demasiadas solicitudes",
+                      "Has realizado demasiadas solicitudes en poco tiempo. Espera un minuto e "
+                      "intenta nuevamente.",
+                      NULL, NULL);
+}
+
+static int forbidden(afl_req *q)
+{
+    return send_aviso(q, HTTP_FORBIDDEN, "Sesión no válida",
+                      "Tu sesión expiró o la solicitud no es válida. Vuelve a iniciar el "
+                      "trámite. Si el problema continúa, verifica que tu navegador acepte "
+                      "cookies.",
+                      apr_pstrcat(q->r->pool, q->base, "/nss", NULL), "Iniciar el trámite");
+}
+
+static int redirect(afl_req *q, const char *path)
+{
+    apr_table_setn(q->r->headers_out, "Location", apr_pstrcat(q->r->pool, q->base, path, NULL));
+    no_store(q->r);
+    return HTTP_SEE_OTHER;
+}
+
+/* ------------------------------------------------------------------ session */
+
+static int cookie_secure(request_rec *r)
+{
+    return ap_http_scheme(r) && !strcmp(ap_http_scheme(r), "https");
+}
+
+static void set_cookie(afl_req *q, const char *value, int expire)
+{
+    const char *attrs = apr_psprintf(q->r->pool, "Path=%s/; HttpOnly; SameSite=Strict%s%s",
+                                     q->base, cookie_secure(q->r) ? "; Secure" : "",
+                                     expire ? "; Max-Age=0" : "");
+    apr_table_add(q->r->err_headers_out, "Set-Cookie",
+                  apr_psprintf(q->r->pool, "%s=%s; %s", COOKIE_NAME, value, attrs));
+}
+
+static void read_session_cookie(afl_req *q)
+{
+    const char *v = NULL;
+
+    if (ap_cookie_read(q->r, COOKIE_NAME, &v, 0) == APR_SUCCESS && v &&
+        afl_token_is_hex(v, 32))
+        q->token = v;
+    if (q->token) {
+        q->sid = afl_token_sha256(q->r->pool, q->token);
+        q->csrf = afl_token_hmac(q->r->pool, q->sc->secret, q->sc->secret_len, "csrf", q->token,
+                                 64);
+    }
+}
+
+/* Gives a browser without a session cookie a new one (no database write: a
+ * session row exists only once the trámite has state). */
+static int ensure_token(afl_req *q)
+{
+    if (q->token)
+        return 1;
+    q->token = afl_token_random(q->r->pool);
+    if (!q->token)
+        return 0;
+    q->sid = afl_token_sha256(q->r->pool, q->token);
+    q->csrf = afl_token_hmac(q->r->pool, q->sc->secret, q->sc->secret_len, "csrf", q->token, 64);
+    set_cookie(q, q->token, 0);
+    return 1;
+}
+
+static afl_store *store(afl_req *q)
+{
+    if (!q->st)
+        q->st = afl_dbd_store(q->r);
+    return q->st;
+}
+
+/* Loads the session row; AFL_STORE_NOTFOUND when there is none (or expired). */
+static afl_store_status load_session(afl_req *q, afl_tramite *t)
+{
+    if (!q->sid)
+        return AFL_STORE_NOTFOUND;
+    if (!store(q))
+        return AFL_STORE_ERROR;
+    return afl_store_tramite_get(q->r->pool, q->st, q->sid, q->now, t);
+}
+
+static long long session_expiry(afl_req *q)
+{
+    int t = q->sc->session_timeout == AFL_UNSET ? AFL_DEFAULT_SESSION_TIMEOUT
+                                                : q->sc->session_timeout;
+    return q->now + t;
+}
+
+static int csrf_ok(afl_req *q, apr_table_t *form)
+{
+    const char *sent = apr_table_get(form, AFL_FIELD_CSRF);
+    return q->csrf && sent && afl_token_equal(sent, q->csrf);
+}
+
+/* ------------------------------------------------------------------ request body */
+
+/* A page was sent instead of going on: DONE tells the caller (and httpd) that
+ * the response is complete. */
+static int sent(int rc)
+{
+    return rc == OK ? DONE : rc;
+}
+
+/* Reads an urlencoded body within the directory's size cap. Returns OK with
+ * *form set; otherwise the response is already made (413, 415, 400) and the
+ * value is what the handler returns. */
+static int read_form(afl_req *q, apr_table_t **form)
+{
+    request_rec *r = q->r;
+    int max = afl_dir_max_body(q->dc);
+    const char *ctype = apr_table_get(r->headers_in, "Content-Type");
+    char *buf = apr_palloc(r->pool, (apr_size_t)max + 1);
+    apr_size_t len = 0;
+    apr_status_t rv;
+    int rc;
+
+    if (!ctype || strncasecmp(ctype, "application/x-www-form-urlencoded", 33) != 0)
+        return sent(send_aviso(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "Solicitud no válida",
+                          "El formulario se envió en un formato que no se reconoce.", NULL,
+                          NULL));
+    if ((rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK)
+        return rc;
+    if (ap_should_client_block(r)) {
+        long n;
+        while ((n = ap_get_client_block(r, buf + len, (apr_size_t)max + 1 - len)) > 0) {
+            len += (apr_size_t)n;
+            if (len > (apr_size_t)max) {
+                ap_discard_request_body(r);
+                return sent(send_aviso(q, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                       "Solicitud demasiado grande",
+                                       "La información enviada es demasiado grande.", NULL,
+                                       NULL));
+            }
+        }
+        if (n < 0)
+            return HTTP_BAD_REQUEST;
+    }
+    buf[len] = '\0';
+    rv = afl_form_parse(r->pool, buf, len, AFL_FORM_DEFAULT_FIELDS, form);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AFL_TAG ": rejected form body: %s",
+                      afl_form_strerror(rv));
+        return sent(send_aviso(q, HTTP_BAD_REQUEST, "Solicitud no válida",
+                               "La información enviada no es válida. Vuelve a capturarla.",
+                               apr_pstrcat(r->pool, q->base, "/nss", NULL),
+                               "Volver al formulario"));
+    }
+    return OK;
+}
+
+/* Counts one form submission of this client address; 1 when over the limit. */
+static int rate_limited(afl_req *q, int *db_error)
+{
+    int limit = afl_dir_rate_limit(q->dc);
+    long long count = 0, window = q->now - q->now % 60;
+    const char *key;
+
+    *db_error = 0;
+    if (limit == 0)
+        return 0;
+    if (!store(q)) {
+        *db_error = 1;
+        return 0;
+    }
+    /* The address is pseudonymised: the table holds no personal data. */
+    key = apr_pstrcat(q->r->pool, "form:", q->base, ":",
+                      afl_token_hmac(q->r->pool, q->sc->secret, q->sc->secret_len, "ip",
+                                     q->r->useragent_ip, 32),
+                      NULL);
+    if (afl_store_rate_hit(q->r->pool, q->st, key, window, &count) != AFL_STORE_OK) {
+        *db_error = 1;
+        return 0;
+    }
+    if (count > limit) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r,
+                      AFL_TAG ": form rate limit reached for a client address");
+        return 1;
+    }
+    return 0;
+}
+
+/* Housekeeping every few hundred submissions per process: expired CAPTCHA ids,
+ * sessions and rate windows. */
+static void maybe_purge(afl_req *q)
+{
+    static volatile apr_uint32_t submissions;
+    if (apr_atomic_inc32(&submissions) % 256 == 0 && q->st)
+        afl_store_purge(q->r->pool, q->st, q->now);
+}
+
+static const char *curp_hmac(afl_req *q, const char *curp)
+{
+    return afl_token_hmac(q->r->pool, q->sc->secret, q->sc->secret_len, "curp", curp, 32);
+}
+
+static const char *nombre_completo(apr_pool_t *p, const afl_persona *per)
+{
+    return *per->segundo_apellido ? apr_pstrcat(p, per->nombres, " ", per->primer_apellido, " ",
+                                                per->segundo_apellido, NULL)
+                                  : apr_pstrcat(p, per->nombres, " ", per->primer_apellido, NULL);
+}
+
+/* ------------------------------------------------------------------ Paso 1: the form */
+
+static void add_error(afl_tpl_ctx *ctx, const char *campo, const char *mensaje)
+{
+    afl_tpl_ctx *item;
+    if (!mensaje)
+        return;
+    item = afl_tpl_add_item(ctx, "lista_errores");
+    afl_tpl_set_strn(item, "campo", campo);
+    afl_tpl_set_strn(item, "mensaje", mensaje);
+    afl_tpl_set_bool(ctx, "errores", 1);
+}
+
+static int send_form(afl_req *q, int status, const afl_solicitud *sol, const char *aviso)
+{
+    afl_tpl_ctx *ctx = page_ctx(q, "Paso 1: Obtén o localiza tu NSS");
+    const char *captcha_id = NULL;
+
+    if (!ensure_token(q) ||
+        afl_captcha_issue(q->r->pool, q->sc->secret, q->sc->secret_len,
+                          apr_time_from_sec(q->now), &captcha_id) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, AFL_TAG ": no random bytes available");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    afl_tpl_set_strn(ctx, "csrf", q->csrf);
+    afl_tpl_set_strn(ctx, "captcha_id", captcha_id);
+    if (sol) {
+        afl_tpl_set_strn(ctx, "curp", sol->curp);
+        afl_tpl_set_strn(ctx, "correo", sol->correo);
+        afl_tpl_set_strn(ctx, "correo_confirmacion", sol->correo_confirmacion);
+        afl_tpl_set_strn(ctx, "err_curp", sol->err_curp);
+        afl_tpl_set_strn(ctx, "err_correo", sol->err_correo);
+        afl_tpl_set_strn(ctx, "err_correo_confirmacion", sol->err_correo_confirmacion);
+        afl_tpl_set_strn(ctx, "err_captcha", sol->err_captcha);
+        add_error(ctx, "curp", sol->err_curp);
+        add_error(ctx, "correo", sol->err_correo);
+        add_error(ctx, "correo_confirmacion", sol->err_correo_confirmacion);
+        add_error(ctx, "captcha", sol->err_captcha);
+    }
+    if (aviso)
+        afl_tpl_set_strn(ctx, "aviso", aviso);
+    no_store(q->r);
+    return send_page(q, status, "nss", ctx);
+}
+
+/* Checks and burns the CAPTCHA: one attempt per id, across every server. */
+static int captcha_ok(afl_req *q, const afl_solicitud *sol, int *db_error)
+{
+    long long expires = 0;
+    afl_store_status s;
+
+    *db_error = 0;
+    if (!sol->captcha_id || !*sol->captcha_id ||
+        afl_captcha_check_id(q->sc->secret, q->sc->secret_len, sol->captcha_id,
+                             apr_time_from_sec(q->now), &expires) != AFL_CAPTCHA_VALID)
+        return 0;
+    if (!store(q)) {
+        *db_error = 1;
+        return 0;
+    }
+    s = afl_store_captcha_use(q->r->pool, q->st, sol->captcha_id, expires);
+    if (s == AFL_STORE_ERROR) {
+        *db_error = 1;
+        return 0;
+    }
+    if (s == AFL_STORE_NOTFOUND)
+        return 0; /* replay */
+    return sol->captcha && afl_captcha_matches(q->sc->secret, q->sc->secret_len,
+                                               sol->captcha_id, sol->captcha);
+}
+
+static const char *inactive_message(apr_pool_t *p, const char *status)
+{
+    static const struct {
+        const char *code, *text;
+    } bajas[] = {
+        {"BD", "baja por defunción"},
+        {"BDA", "baja por duplicidad"},
+        {"BCC", "baja por cambio en CURP"},
+        {"BCN", "baja no afectando a CURP"},
+        {"BAP", "baja por documento apócrifo"},
+        {"BSU", "baja sin uso"},
+        {"BDM", "baja administrativa"},
+        {"BDP", "baja por adopción"},
+        {"BJD", "baja judicial"},
+    };
+    const char *text = "baja";
+
+    for (size_t i = 0; i < sizeof bajas / sizeof bajas[0]; i++)
+        if (!strcmp(status, bajas[i].code))
+            text = bajas[i].text;
+    return apr_psprintf(p,
+                        "La CURP capturada no está vigente en RENAPO (%s). Tu solicitud requiere "
+                        "que acudas a la subdelegación del IMSS que te corresponda, o que "
+                        "aclares tu CURP ante el Registro Nacional de Población.",
+                        text);
+}
+
+static int submit_form(afl_req *q)
+{
+    apr_table_t *form;
+    afl_solicitud sol;
+    afl_curp_info info;
+    afl_persona per;
+    afl_asegurado aseg;
+    afl_store_status s;
+    int rc, dberr = 0, captcha_good;
+
+    if ((rc = read_form(q, &form)) != OK)
+        return rc == DONE ? OK : rc;
+    if (!csrf_ok(q, form))
+        return forbidden(q);
+    if (rate_limited(q, &dberr))
+        return too_many(q);
+    if (dberr)
+        return unavailable(q);
+
+    afl_form_solicitud(q->r->pool, form, &sol);
+    if (!sol.err_curp) {
+        afl_curp_reason reason = afl_curp_validate(sol.curp, strlen(sol.curp), &info);
+        if (reason != AFL_CURP_OK)
+            sol.err_curp = afl_form_curp_message(reason);
+        else
+            sol.curp = apr_pstrdup(q->r->pool, info.curp);
+    }
+    captcha_good = captcha_ok(q, &sol, &dberr);
+    if (dberr)
+        return unavailable(q);
+    if (!captcha_good)
+        sol.err_captcha = MSG_CAPTCHA;
+    if (sol.err_curp || sol.err_correo || sol.err_correo_confirmacion || sol.err_captcha)
+        return send_form(q, HTTP_BAD_REQUEST, &sol, NULL);
+    maybe_purge(q);
+
+    s = afl_store_persona(q->r->pool, q->st, sol.curp, &per);
+    if (s == AFL_STORE_ERROR)
+        return unavailable(q);
+    if (s == AFL_STORE_NOTFOUND)
+        return send_form(q, HTTP_UNPROCESSABLE_ENTITY, &sol, MSG_RENAPO);
+    if (!afl_store_status_active(per.status_curp))
+        return send_form(q, HTTP_UNPROCESSABLE_ENTITY, &sol,
+                         inactive_message(q->r->pool, per.status_curp));
+
+    s = afl_store_asegurado(q->r->pool, q->st, sol.curp, &aseg);
+    if (s == AFL_STORE_ERROR)
+        return unavailable(q);
+    if (s == AFL_STORE_OK) {
+        afl_tramite t = {q->csrf, "resultado", sol.curp, sol.correo, aseg.nss, "localizado", 0,
+                         session_expiry(q)};
+        if (afl_store_locate(q->r->pool, q->st, q->sid, &t, curp_hmac(q, sol.curp), q->now) !=
+            AFL_STORE_OK)
+            return unavailable(q);
+        return redirect(q, "/resultado");
+    } else {
+        afl_tramite t = {q->csrf, "domicilio", sol.curp, sol.correo, "", "", 0,
+                         session_expiry(q)};
+        if (afl_store_tramite_put(q->r->pool, q->st, q->sid, &t, q->now) != AFL_STORE_OK)
+            return unavailable(q);
+        return redirect(q, "/domicilio");
+    }
+}
+
+/* ------------------------------------------------------------------ Paso 1: the address */
+
+typedef struct {
+    afl_address addr;
+    afl_cp_info cp;
+    int cp_found;
+    const char *aviso;
+} domicilio_view;
+
+static int send_domicilio(afl_req *q, int status, const afl_tramite *t, const domicilio_view *v)
+{
+    afl_tpl_ctx *ctx = page_ctx(q, "Asignación de NSS");
+    afl_persona per;
+    afl_store_status s = afl_store_persona(q->r->pool, q->st, t->curp, &per);
+
+    if (s != AFL_STORE_OK)
+        return unavailable(q);
+    afl_tpl_set_strn(ctx, "csrf", q->csrf);
+    afl_tpl_set_strn(ctx, "nombre_completo", nombre_completo(q->r->pool, &per));
+    afl_tpl_set_strn(ctx, "curp", t->curp);
+    if (v) {
+        afl_tpl_set_strn(ctx, "cp", v->addr.cp);
+        afl_tpl_set_strn(ctx, "calle", v->addr.calle);
+        afl_tpl_set_strn(ctx, "numero_exterior", v->addr.numero_exterior);
+        afl_tpl_set_strn(ctx, "numero_interior", v->addr.numero_interior);
+        afl_tpl_set_strn(ctx, "err_cp", v->addr.err_cp);
+        afl_tpl_set_strn(ctx, "err_colonia", v->addr.err_colonia);
+        afl_tpl_set_strn(ctx, "err_calle", v->addr.err_calle);
+        afl_tpl_set_strn(ctx, "err_numero_exterior", v->addr.err_numero_exterior);
+        afl_tpl_set_strn(ctx, "err_numero_interior", v->addr.err_numero_interior);
+        add_error(ctx, "cp", v->addr.err_cp);
+        add_error(ctx, "colonia", v->addr.err_colonia);
+        add_error(ctx, "calle", v->addr.err_calle);
+        add_error(ctx, "numero_exterior", v->addr.err_numero_exterior);
+        add_error(ctx, "numero_interior", v->addr.err_numero_interior);
+        if (v->cp_found) {
+            afl_tpl_set_strn(ctx, "estado", v->cp.estado);
+            afl_tpl_set_strn(ctx, "municipio", v->cp.municipio);
+            for (int i = 0; i < v->cp.colonias->nelts; i++) {
+                const char *c = APR_ARRAY_IDX(v->cp.colonias, i, const char *);
+                afl_tpl_ctx *item = afl_tpl_add_item(ctx, "colonias");
+                afl_tpl_set_strn(item, "nombre", c);
+                afl_tpl_set_bool(item, "seleccionada",
+                                 v->addr.colonia && !strcmp(v->addr.colonia, c));
+            }
+        }
+        if (v->aviso)
+            afl_tpl_set_strn(ctx, "aviso", v->aviso);
+    }
+    no_store(q->r);
+    return send_page(q, status, "domicilio", ctx);
+}
+
+static int page_domicilio(afl_req *q)
+{
+    afl_tramite t;
+    afl_store_status s = load_session(q, &t);
+
+    if (s == AFL_STORE_ERROR)
+        return unavailable(q);
+    if (s == AFL_STORE_NOTFOUND)
+        return redirect(q, "/nss");
+    if (!strcmp(t.paso, "resultado"))
+        return redirect(q, "/resultado");
+    if (strcmp(t.paso, "domicilio"))
+        return redirect(q, "/nss");
+    return send_domicilio(q, HTTP_OK, &t, NULL);
+}
+
+static int current_year(request_rec *r)
+{
+    apr_time_exp_t tm;
+    apr_time_exp_lt(&tm, r->request_time);
+    return tm.tm_year + 1900;
+}
+
+static int contains(const apr_array_header_t *arr, const char *s)
+{
+    for (int i = 0; i < arr->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(arr, i, const char *), s))
+            return 1;
+    return 0;
+}
+
+static int submit_domicilio(afl_req *q)
+{
+    apr_table_t *form;
+    afl_tramite t;
+    domicilio_view v;
+    apr_array_header_t *umfs;
+    afl_curp_info info;
+    afl_store_status s;
+    const char *nss = NULL;
+    int rc, dberr, assigned = 0, lookup_only;
+    unsigned char pick;
+
+    if ((rc = read_form(q, &form)) != OK)
+        return rc == DONE ? OK : rc;
+    s = load_session(q, &t);
+    if (s == AFL_STORE_ERROR)
+        return unavailable(q);
+    if (s == AFL_STORE_NOTFOUND || !csrf_ok(q, form) || !afl_token_equal(t.csrf, q->csrf))
+        return forbidden(q);
+    if (!strcmp(t.paso, "resultado"))
+        return redirect(q, "/resultado"); /* double submit: already assigned */
+    if (strcmp(t.paso, "domicilio"))
+        return redirect(q, "/nss");
+    if (rate_limited(q, &dberr))
+        return too_many(q);
+    if (dberr)
+        return unavailable(q);
+
+    memset(&v, 0, sizeof v);
+    afl_form_address(q->r->pool, form, &v.addr);
+    lookup_only = apr_table_get(form, "aceptar") != NULL;
+    if (!v.addr.err_cp) {
+        s = afl_store_cp(q->r->pool, q->st, v.addr.cp, &v.cp);
+        if (s == AFL_STORE_ERROR)
+            return unavailable(q);
+        v.cp_found = s == AFL_STORE_OK;
+        if (afl_store_umfs(q->r->pool, q->st, v.addr.cp, &umfs) != AFL_STORE_OK)
+            return unavailable(q);
+        if (!v.cp_found || umfs->nelts == 0)
+            v.addr.err_cp = apr_psprintf(q->r->pool, MSG_NO_UMF, v.addr.cp);
+    }
+    if (lookup_only) {
+        /* "Aceptar" without JavaScript: show Estado, Municipio and the colonias. */
+        v.addr.err_colonia = v.addr.err_calle = v.addr.err_numero_exterior = NULL;
+        v.addr.err_numero_interior = NULL;
+        return send_domicilio(q, v.addr.err_cp ? HTTP_UNPROCESSABLE_ENTITY : HTTP_OK, &t, &v);
+    }
+    if (!v.addr.err_colonia && v.cp_found && !contains(v.cp.colonias, v.addr.colonia))
+        v.addr.err_colonia = "Selecciona una colonia de la lista del Código Postal capturado";
+    if (v.addr.err_cp || v.addr.err_colonia || v.addr.err_calle || v.addr.err_numero_exterior ||
+        v.addr.err_numero_interior)
+        return send_domicilio(q, HTTP_BAD_REQUEST, &t, &v);
+
+    if (afl_curp_validate(t.curp, strlen(t.curp), &info) != AFL_CURP_OK)
+        return forbidden(q);
+    /* Several UMFs serve this postal code: IMSS picks one at random. */
+    if (RAND_bytes(&pick, 1) != 1)
+        pick = 0;
+    {
+        afl_assign_req req = {
+            .curp = t.curp,
+            .correo = t.correo,
+            .birth_year = info.birth_year,
+            .reg_year = current_year(q->r),
+            .umf = &APR_ARRAY_IDX(umfs, pick % umfs->nelts, afl_umf),
+            .cp = v.addr.cp,
+            .colonia = v.addr.colonia,
+            .calle = v.addr.calle,
+            .numero_exterior = v.addr.numero_exterior,
+            .numero_interior = v.addr.numero_interior,
+            .tramite_id = q->sid,
+            .curp_hmac = curp_hmac(q, t.curp),
+            .now = q->now,
+            .session_expira = session_expiry(q),
+        };
+        s = afl_store_assign(q->r->pool, q->st, &req, &nss, &assigned);
+    }
+    if (s == AFL_STORE_EXHAUSTED) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      AFL_TAG ": no NSS folio left for a prefix of this subdelegación");
+        return send_aviso(q, HTTP_SERVICE_UNAVAILABLE, "No fue posible asignar tu NSS",
+                          "Tu solicitud requiere que acudas a la subdelegación del IMSS que te "
+                          "corresponda.",
+                          URL_SUBDELEGACION, "Consulta el trámite IMSS-02-008");
+    }
+    if (s != AFL_STORE_OK)
+        return unavailable(q);
+    return redirect(q, "/resultado");
+}
+
+/* ------------------------------------------------------------------ Paso 1: result */
+
+static int page_resultado(afl_req *q)
+{
+    afl_tramite t;
+    afl_tpl_ctx *ctx;
+    int asignado;
+    afl_store_status s = load_session(q, &t);
+
+    if (s == AFL_STORE_ERROR)
+        return unavailable(q);
+    if (s == AFL_STORE_NOTFOUND || strcmp(t.paso, "resultado"))
+        return redirect(q, "/nss");
+    asignado = !strcmp(t.origen, "asignado");
+    ctx = page_ctx(q, asignado ? "Asignación de NSS exitosa" : "NSS localizado");
+    afl_tpl_set_bool(ctx, "asignado", asignado);
+    afl_tpl_set_bool(ctx, "localizado", !asignado);
+    afl_tpl_set_strn(ctx, "nss", t.nss);
+    afl_tpl_set_strn(ctx, "correo", t.correo);
+    afl_tpl_set_strn(ctx, "csrf", q->csrf);
+    no_store(q->r);
+    return send_page(q, HTTP_OK, "resultado", ctx);
+}
+
+static int comprobante(afl_req *q)
+{
+    request_rec *r = q->r;
+    afl_tramite t;
+    afl_persona per;
+    afl_asegurado aseg;
+    afl_comprobante c;
+    const unsigned char *pdf;
+    size_t len;
+    char err[256];
+    int descargar = r->args && (!strcmp(r->args, "descargar=1") ||
+                                ap_strstr_c(r->args, "descargar=1") != NULL);
+    afl_store_status s = load_session(q, &t);
+
+    if (s == AFL_STORE_ERROR)
+        return unavailable(q);
+    if (s == AFL_STORE_NOTFOUND || strcmp(t.paso, "resultado"))
+        return send_aviso(q, HTTP_NOT_FOUND, "Documento no disponible",
+                          "El comprobante solo está disponible al concluir el Paso 1 en esta "
+                          "sesión.",
+                          apr_pstrcat(r->pool, q->base, "/nss", NULL), "Iniciar el trámite");
+    if (afl_store_persona(r->pool, q->st, t.curp, &per) != AFL_STORE_OK ||
+        afl_store_asegurado(r->pool, q->st, t.curp, &aseg) != AFL_STORE_OK)
+        return unavailable(q);
+    afl_store_audit(r->pool, q->st, q->now, descargar ? "descarga" : "impresion",
+                    curp_hmac(q, t.curp), "comprobante");
+
+    /* Built after the database work: no transaction is open here. */
+    memset(&c, 0, sizeof c);
+    c.localizacion = strcmp(aseg.origen, "asignado") != 0;
+    c.nombres = per.nombres;
+    c.primer_apellido = per.primer_apellido;
+    c.segundo_apellido = per.segundo_apellido;
+    c.curp = t.curp;
+    c.nss = aseg.nss;
+    c.sexo = per.sexo;
+    c.entidad_nacimiento = afl_curp_state_name(per.entidad);
+    c.umf = aseg.umf_nombre;
+    c.folio = apr_psprintf(r->pool, "%013" APR_INT64_T_FMT "%08" APR_INT64_T_FMT,
+                           (apr_int64_t)aseg.creado * 1000, (apr_int64_t)aseg.id);
+    c.issued = apr_time_from_sec(q->now);
+    c.font_path = q->sc->font ? q->sc->font : AFL_DEFAULT_FONT;
+    c.font_bold_path = q->sc->font_bold ? q->sc->font_bold : AFL_DEFAULT_FONT_BOLD;
+    if (afl_pdf_comprobante(r->pool, &c, &pdf, &len, err, sizeof err) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AFL_TAG ": cannot build the comprobante: %s",
+                      err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    no_store(r);
+    ap_set_content_type(r, "application/pdf");
+    apr_table_setn(r->headers_out, "Content-Disposition",
+                   apr_psprintf(r->pool, "%s; filename=\"comprobanteNSS%s.pdf\"",
+                                descargar ? "attachment" : "inline", aseg.nss));
+    ap_set_content_length(r, len);
+    if (!r->header_only)
+        ap_rwrite(pdf, (int)len, r);
+    return OK;
+}
+
+static int finalizar(afl_req *q)
+{
+    apr_table_t *form;
+    int rc;
+
+    if ((rc = read_form(q, &form)) != OK)
+        return rc == DONE ? OK : rc;
+    if (!csrf_ok(q, form))
+        return forbidden(q);
+    if (!store(q))
+        return unavailable(q);
+    if (afl_store_tramite_del(q->r->pool, q->st, q->sid) != AFL_STORE_OK)
+        return unavailable(q);
+    set_cookie(q, "", 1);
+    return redirect(q, "/");
+}
+
+/* ------------------------------------------------------------------ small endpoints */
+
+static int captcha_png(afl_req *q, const char *id)
+{
+    const unsigned char *png;
+    size_t len;
+    long long expires;
+
+    if (afl_captcha_check_id(q->sc->secret, q->sc->secret_len, id, apr_time_from_sec(q->now),
+                             &expires) != AFL_CAPTCHA_VALID)
+        return HTTP_NOT_FOUND;
+    if (afl_captcha_render(q->r->pool, q->sc->secret, q->sc->secret_len, id,
+                           q->sc->font_bold ? q->sc->font_bold : AFL_DEFAULT_FONT_BOLD, &png,
+                           &len) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, AFL_TAG ": cannot render a CAPTCHA image");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    no_store(q->r);
+    ap_set_content_type(q->r, "image/png");
+    ap_set_content_length(q->r, len);
+    if (!q->r->header_only)
+        ap_rwrite(png, (int)len, q->r);
+    return OK;
+}
+
+static int send_json(afl_req *q, int status, const char *json)
+{
+    q->r->status = status;
+    ap_set_content_type(q->r, "application/json; charset=UTF-8");
+    ap_set_content_length(q->r, strlen(json));
+    if (!q->r->header_only)
+        ap_rputs(json, q->r);
+    return OK;
+}
+
+static int cp_json(afl_req *q, const char *cp)
+{
+    apr_pool_t *p = q->r->pool;
+    afl_cp_info info;
+    apr_array_header_t *umfs;
+    afl_store_status s;
+    const char *json, *msg;
+    int valid = strlen(cp) == 5 && strspn(cp, "0123456789") == 5;
+
+    if (!valid)
+        return send_json(q, HTTP_NOT_FOUND,
+                         "{\"error\": \"El Código Postal debe tener 5 dígitos.\"}");
+    if (!store(q))
+        return send_json(q, HTTP_SERVICE_UNAVAILABLE,
+                         "{\"error\": \"El servicio no está disponible por el momento.\"}");
+    s = afl_store_cp(p, q->st, cp, &info);
+    if (s == AFL_STORE_ERROR || afl_store_umfs(p, q->st, cp, &umfs) != AFL_STORE_OK)
+        return send_json(q, HTTP_SERVICE_UNAVAILABLE,
+                         "{\"error\": \"El servicio no está disponible por el momento.\"}");
+    msg = apr_psprintf(p, MSG_NO_UMF, cp);
+    if (s == AFL_STORE_NOTFOUND)
+        return send_json(q, HTTP_NOT_FOUND,
+                         apr_psprintf(p, "{\"cp\": %s, \"error\": %s}", afl_json_str(p, cp),
+                                      afl_json_str(p, msg)));
+    json = apr_psprintf(p, "{\"cp\": %s, \"estado\": %s, \"municipio\": %s, \"umf\": %s",
+                        afl_json_str(p, cp), afl_json_str(p, info.estado),
+                        afl_json_str(p, info.municipio), umfs->nelts ? "true" : "false");
+    if (!umfs->nelts)
+        json = apr_pstrcat(p, json, ", \"mensaje\": ", afl_json_str(p, msg), NULL);
+    json = apr_pstrcat(p, json, ", \"colonias\": [", NULL);
+    for (int i = 0; i < info.colonias->nelts; i++)
+        json = apr_pstrcat(p, json, i ? ", " : "",
+                           afl_json_str(p, APR_ARRAY_IDX(info.colonias, i, const char *)), NULL);
+    apr_table_setn(q->r->headers_out, "Cache-Control", "public, max-age=3600");
+    return send_json(q, HTTP_OK, apr_pstrcat(p, json, "]}", NULL));
+}
+
+static int page_inicio(afl_req *q)
+{
+    return send_page(q, HTTP_OK, "inicio", page_ctx(q, "Inicio"));
+}
+
+/* ------------------------------------------------------------------ routing */
+
+/* The request path relative to the <Location> the handler is mounted on. */
+static const char *route_path(request_rec *r, afl_dir_conf *d, const char **base)
+{
+    apr_size_t n;
+
+    /* d->base exists only when an Afiliate* directive sits in the <Location>
+     * (httpd creates a section's config only for modules used in it). */
+    *base = d->base ? d->base : AFL_DEFAULT_BASE;
+    n = strlen(*base);
+    if (strncmp(r->uri, *base, n) != 0)
+        return NULL;
+    return r->uri + n;
+}
+
+int afl_handler(request_rec *r)
+{
+    afl_req q;
+    const char *path;
+    int get, post;
+
+    if (!r->handler || strcmp(r->handler, "afiliate"))
+        return DECLINED;
+
+    memset(&q, 0, sizeof q);
+    q.r = r;
+    q.sc = ap_get_module_config(r->server->module_config, &afiliate_module);
+    q.dc = ap_get_module_config(r->per_dir_config, &afiliate_module);
+    q.now = (long long)apr_time_sec(r->request_time);
+    security_headers(r);
+
+    if (!q.sc->templates || !q.sc->secret) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      AFL_TAG ": not configured for this server (AfiliateTemplateDir and "
+                              "AfiliateSecretFile are required)");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    get = r->method_number == M_GET;
+    post = r->method_number == M_POST;
+    if (!get && !post) {
+        ap_allow_methods(r, REPLACE_ALLOW, "GET", "POST", NULL);
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    path = route_path(r, q.dc, &q.base);
+    if (!path)
+        return HTTP_NOT_FOUND;
+    read_session_cookie(&q);
+
+    if (!*path || !strcmp(path, "/"))
+        return get ? page_inicio(&q) : HTTP_METHOD_NOT_ALLOWED;
+    if (!strcmp(path, "/nss"))
+        return get ? send_form(&q, HTTP_OK, NULL, NULL) : submit_form(&q);
+    if (!strcmp(path, "/domicilio"))
+        return get ? page_domicilio(&q) : submit_domicilio(&q);
+    if (!strcmp(path, "/resultado") && get)
+        return page_resultado(&q);
+    if (!strcmp(path, "/comprobante") && get)
+        return comprobante(&q);
+    if (!strcmp(path, "/finalizar") && post)
+        return finalizar(&q);
+    if (!strncmp(path, "/captcha/", 9) && get) {
+        const char *file = path + 9;
+        apr_size_t n = strlen(file);
+        if (n > 4 && !strcmp(file + n - 4, ".png"))
+            return captcha_png(&q, apr_pstrmemdup(r->pool, file, n - 4));
+        return HTTP_NOT_FOUND;
+    }
+    if (!strncmp(path, "/cp/", 4) && get)
+        return cp_json(&q, path + 4);
+    if (!strcmp(path, "/resultado") || !strcmp(path, "/comprobante") ||
+        !strcmp(path, "/finalizar")) {
+        ap_allow_methods(r, REPLACE_ALLOW, post ? "GET" : "POST", NULL);
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    return HTTP_NOT_FOUND;
+}
+
+/* ------------------------------------------------------------------ start-up */
+
+static int configure_server(apr_pool_t *pconf, server_rec *s, afl_server_conf *sc)
+{
+    const char *err = NULL;
+    apr_status_t rv;
+    size_t len = 0;
+
+    if (!sc->secret_file) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     AFL_TAG ": AfiliateSecretFile is required with AfiliateTemplateDir");
+        return 0;
+    }
+    rv = afl_secret_load(pconf, sc->secret_file, &sc->secret, &len);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     AFL_TAG ": cannot use the secret file %s (it must hold at least %d bytes)",
+                     sc->secret_file, AFL_SECRET_MIN_LEN);
+        return 0;
+    }
+    sc->secret_len = len;
+    rv = afl_tpl_load(pconf, sc->template_dir, templates, &sc->templates, &err);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, AFL_TAG ": templates refused: %s",
+                     err ? err : "(no detail)");
+        return 0;
+    }
+    return 1;
+}
+
+int afl_handler_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    const char *err = afl_dbd_init();
+
+    for (server_rec *v = s; v; v = v->next) {
+        afl_server_conf *sc = ap_get_module_config(v->module_config, &afiliate_module);
+        if (!sc->template_dir)
+            continue;
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v, AFL_TAG ": %s", err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (!configure_server(pconf, v, sc))
+            return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+void afl_handler_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    afl_dbd_child_init(pchild);
+    if (afl_curp_init() != 0)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AFL_TAG ": cannot compile the CURP pattern");
+    afl_captcha_global_init();
+}

@@ -1,0 +1,11 @@
+/* mod_afiliate: request handling (httpd glue). */
+#ifndef MOD_AFILIATE_HANDLER_H
+#define MOD_AFILIATE_HANDLER_H
+
+#include "httpd.h"
+
+int afl_handler(request_rec *r);
+int afl_handler_post_config(apr_pool_t *pconf, server_rec *s);
+void afl_handler_child_init(apr_pool_t *pchild, server_rec *s);
+
+#endif

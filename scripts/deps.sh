@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install the Debian packages a target needs, only when some are missing.
+# Usage: scripts/deps.sh build|run|test|bench
+set -euo pipefail
+
+build=(apache2 apache2-dev libapr1-dev libaprutil1-dev libaprutil1-dbd-sqlite3
+       libaprutil1-dbd-pgsql libpcre2-dev libhpdf-dev libgd-dev libcurl4-openssl-dev
+       libqrencode-dev libssl-dev libzip-dev libsqlite3-dev sqlite3 fonts-dejavu-core
+       pkg-config check gcc make)
+test=(python3 python3-pytest python3-aiosmtpd qpdf poppler-utils unzip clang
+      libclang-rt-14-dev curl)
+bench=(wrk apache2-utils)
+
+want=("${build[@]}")
+case "${1:-build}" in
+  build|run) ;;
+  test) want+=("${test[@]}") ;;
+  bench) want+=("${test[@]}" "${bench[@]}") ;;
+  *) echo "deps.sh: unknown set '$1'" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

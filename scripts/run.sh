@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `make run`: seed the embedded database once, write var/httpd.conf, run apache2
+# in the foreground on 127.0.0.1:$PORT until Ctrl-C or SIGTERM.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+PORT=${PORT:-8080}
+MPM=${MPM:-event}
+var="$top/var"
+db="$var/data/afiliate.db"
+mkdir -p "$var/data"
+
+if [ ! -s "$var/afiliate.secret" ]; then
+  umask 077
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$var/afiliate.secret"
+  echo >> "$var/afiliate.secret"
+  umask 022
+  echo "run: generated var/afiliate.secret"
+fi
+if [ "$(id -u)" -eq 0 ]; then chown www-data:www-data "$var/afiliate.secret"; chmod 600 "$var/afiliate.secret"; fi
+
+if [ ! -s "$db" ]; then
+  echo "run: creating $db (schema, SEPOMEX subset, demo UMFs, 100,000 demo persons)"
+  build/afiliatectl seed-demo --db "$db" --count 100000
+fi
+ln -sfn data/afiliate.db "$var/afiliate.db"
+
+conf=$(/usr/bin/python3 scripts/genconf.py --root "$var" --port "$PORT" --mpm "$MPM" \
+       --module "$top/build/mod_afiliate.so" --db "$db" --secret "$var/afiliate.secret" \
+       ${SMTP_URL:+--extra "AfiliateSMTPURL $SMTP_URL"})
+/usr/sbin/apache2 -d "$var" -f "$conf" -t >/dev/null
+
+echo "run: serving http://127.0.0.1:$PORT/afiliate/ (Ctrl-C to stop; log: var/error_log)"
+/usr/sbin/apache2 -d "$var" -f "$conf" -DFOREGROUND &
+pid=$!
+stop() { kill -TERM "$pid" 2>/dev/null || true; }
+trap stop TERM INT HUP
+# wait returns early when a trapped signal arrives; wait again for the real exit.
+wait "$pid" || true
+wait "$pid" 2>/dev/null || true
+echo "run: apache2 stopped"

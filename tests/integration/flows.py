@@ -1,0 +1,88 @@
+"""Helpers that walk Paso 1 like a browser does."""
+import base64
+import hashlib
+import hmac
+import os
+import re
+import subprocess
+import time
+
+from harness import CTL
+from captcha_answer import captcha_answer
+
+FIELD_RE = r'name="{}" value="([^"]*)"'
+
+
+def field(html, name):
+    m = re.search(FIELD_RE.format(re.escape(name)), html)
+    return m.group(1) if m else None
+
+
+class Form:
+    """The Paso 1 form as served: its CSRF token and CAPTCHA id."""
+
+    def __init__(self, server, client):
+        self.server = server
+        self.client = client
+        r = client.get("/afiliate/nss")
+        assert r.status == 200, r.status
+        self.html = r.text
+        self.csrf = field(self.html, "csrf")
+        self.captcha_id = field(self.html, "captcha_id")
+        assert self.csrf and self.captcha_id
+
+    def answer(self):
+        return captcha_answer(self.server.secret, self.captcha_id)
+
+    def submit(self, curp, correo="estudiante@ejemplo.mx", confirmacion=None, captcha=None,
+               **overrides):
+        data = {
+            "curp": curp,
+            "correo": correo,
+            "correo_confirmacion": correo if confirmacion is None else confirmacion,
+            "captcha": self.answer() if captcha is None else captcha,
+            "captcha_id": self.captcha_id,
+            "csrf": self.csrf,
+        }
+        data.update(overrides)
+        data = {k: v for k, v in data.items() if v is not None}
+        return self.client.post("/afiliate/nss", data)
+
+
+def domicilio(client, cp="06700", colonia="Roma Norte", calle="Orizaba",
+              numero_exterior="101", numero_interior="", **extra):
+    page = client.get("/afiliate/domicilio")
+    csrf = field(page.text, "csrf")
+    data = {"cp": cp, "colonia": colonia, "calle": calle, "numero_exterior": numero_exterior,
+            "numero_interior": numero_interior, "csrf": csrf}
+    data.update(extra)
+    return client.post("/afiliate/domicilio", data)
+
+
+def forge_captcha_id(secret: bytes, expires: int) -> str:
+    """A correctly signed CAPTCHA id with a chosen expiry (for the expiry test)."""
+    def b64(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    prefix = f"{b64(os.urandom(16))}.{expires}"
+    tag = hmac.new(secret, b"captcha-id:" + prefix.encode(), hashlib.sha256).digest()[:16]
+    return f"{prefix}.{b64(tag)}"
+
+
+def sample(db, kind, count=1):
+    out = subprocess.run([str(CTL), "sample", kind, "--count", str(count), "--db", db],
+                         check=True, capture_output=True, text=True).stdout
+    return out.split()
+
+
+def nss_valid(nss):
+    out = subprocess.run([str(CTL), "nss", nss], check=True, capture_output=True,
+                         text=True).stdout
+    return out.split("\t")[1] == "valid"
+
+
+NSS_RE = re.compile(r"NSS: <strong>(\d{11})</strong>")
+
+
+def assigned_nss(html):
+    m = NSS_RE.search(html)
+    return m.group(1) if m else None

@@ -1,0 +1,210 @@
+"""A real /usr/sbin/apache2 with mod_afiliate, on a free loopback port.
+
+Modelled on httpd's own pytest harness (pyhttpd), but self-contained: the
+config comes from scripts/genconf.py, the same generator `make run` uses.
+"""
+import http.cookiejar
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(TOP / "scripts"))
+sys.path.insert(0, str(TOP / "tests"))
+import genconf  # noqa: E402
+
+APACHE = "/usr/sbin/apache2"
+MODULE = TOP / "build" / "mod_afiliate.so"
+CTL = TOP / "build" / "afiliatectl"
+GEN = TOP / "tests" / "gen"
+
+# Lines that may appear in error_log without failing a test.
+BENIGN = [
+    re.compile(r"AH00558"),                    # ServerName guess
+    re.compile(r"AH00489|AH00094|AH00491|AH00492|AH00493|AH00169"),  # start/stop notices
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Response:
+    def __init__(self, status, headers, body, url):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.url = url
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8")
+
+    def header(self, name):
+        return self.headers.get(name)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **k):
+        return None
+
+
+class Client:
+    """A browser-like client: keeps cookies, follows redirects unless told not to."""
+
+    def __init__(self, base, follow=True):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        handlers = [urllib.request.HTTPCookieProcessor(self.jar)]
+        if not follow:
+            handlers.append(_NoRedirect())
+        self.opener = urllib.request.build_opener(*handlers)
+
+    def request(self, method, path, data=None, headers=None, raw=None, timeout=30):
+        body = raw
+        hdrs = dict(headers or {})
+        if data is not None:
+            body = urllib.parse.urlencode(data).encode()
+            hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        req = urllib.request.Request(self.base + path, data=body, method=method, headers=hdrs)
+        try:
+            with self.opener.open(req, timeout=timeout) as resp:
+                return Response(resp.status, resp.headers, resp.read(), resp.url)
+        except urllib.error.HTTPError as e:
+            return Response(e.code, e.headers, e.read(), e.url)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, data=None, **kw):
+        return self.request("POST", path, data=data, **kw)
+
+
+class Apache:
+    def __init__(self, name, mpm="event", db=None, extra=None, rate_limit=1000000):
+        self.name = name
+        self.mpm = mpm
+        self.root = GEN / name
+        self.port = free_port()
+        self.db = db or str(self.root / "data" / "afiliate.db")
+        self.secret_path = self.root / "afiliate.secret"
+        self.extra = extra or []
+        self.rate_limit = rate_limit
+        self.log_pos = 0
+        self.expected = []
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def error_log(self):
+        return self.root / "error_log"
+
+    @property
+    def secret(self):
+        return self.secret_path.read_bytes().strip()
+
+    def client(self, follow=True):
+        return Client(self.base, follow=follow)
+
+    def setup(self, seed_count=None):
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        (self.root / "data").mkdir(parents=True)
+        self.secret_path.write_text(secrets.token_hex(32) + "\n")
+        if seed_count is not None:
+            subprocess.run([str(CTL), "seed-demo", "--db", self.db, "--count", str(seed_count)],
+                           check=True, capture_output=True)
+        self.write_conf()
+
+    def write_conf(self):
+        opts = dict(root=str(self.root), port=self.port, mpm=self.mpm, module=str(MODULE),
+                    db=self.db, htdocs=str(TOP / "htdocs"), secret=str(self.secret_path),
+                    extra=self.extra, rate_limit=self.rate_limit)
+        genconf.prepare_root(opts)
+        (self.root / "httpd.conf").write_text(genconf.render(opts))
+
+    def apachectl(self, *args):
+        return subprocess.run([APACHE, "-d", str(self.root), "-f", str(self.root / "httpd.conf"),
+                               *args], capture_output=True, text=True)
+
+    def start(self):
+        r = self.apachectl("-k", "start")
+        if r.returncode != 0:
+            raise RuntimeError(f"apache2 failed to start: {r.stdout}{r.stderr}")
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("apache2 did not answer: " + self.read_log())
+
+    def pid(self):
+        try:
+            return int((self.root / "httpd.pid").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def stop(self):
+        pid = self.pid()
+        if pid is None:
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def read_log(self):
+        try:
+            return self.error_log.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def new_log_lines(self):
+        text = self.read_log()
+        lines = text[self.log_pos:].splitlines()
+        self.log_pos = len(text)
+        return lines
+
+    def expect_log(self, pattern):
+        """Allow lines matching pattern until the next check."""
+        self.expected.append(re.compile(pattern))
+
+    def unexpected_log_lines(self):
+        bad = []
+        for line in self.new_log_lines():
+            if not re.search(r":(error|warn|crit|alert|emerg)\]", line) and \
+                    "Segmentation fault" not in line:
+                continue
+            if any(p.search(line) for p in BENIGN + self.expected):
+                continue
+            bad.append(line)
+        self.expected = []
+        return bad
