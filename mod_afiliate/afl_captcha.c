@@ -1,4 +1,5 @@
 #include "afl_captcha.h"
+#include "afl_hmac.h"
 
 #include <limits.h>
 #include <math.h>
@@ -29,29 +30,10 @@ static void hmac_label(const unsigned char *secret, size_t secret_len, const cha
                        const char *msg, unsigned char out[32])
 {
     static const unsigned char empty_key[1] = {0};
-    size_t llen = strlen(label), mlen = strlen(msg);
-    unsigned char stackbuf[128];
-    unsigned char *buf = stackbuf;
-    unsigned int outlen = 32;
 
-    /* Ids are ~56 bytes; anything longer (only from a hostile or broken
-     * client) still gets a correct MAC, through a heap copy. */
-    if (llen + mlen > sizeof stackbuf) {
-        buf = OPENSSL_malloc(llen + mlen);
-        if (!buf) {
-            memset(out, 0, 32);
-            return;
-        }
-    }
-    memcpy(buf, label, llen);
-    memcpy(buf + llen, msg, mlen);
-    if (secret_len > INT_MAX)
-        secret_len = INT_MAX;
-    if (!HMAC(EVP_sha256(), secret ? (const void *)secret : (const void *)empty_key,
-              (int)secret_len, buf, llen + mlen, out, &outlen))
+    if (afl_hmac_sha256(secret ? secret : empty_key, secret_len, label, strlen(label), msg,
+                        strlen(msg), out) != 0)
         memset(out, 0, 32);
-    if (buf != stackbuf)
-        OPENSSL_free(buf);
 }
 
 /* Unpadded base64url; out must hold B64_LEN(n) + 1 bytes. */

@@ -1,10 +1,10 @@
 /* afl_token: random tokens, digests and keyed pseudonyms. */
 #include "afl_token.h"
+#include "afl_hmac.h"
 
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <string.h>
 
@@ -45,16 +45,14 @@ const char *afl_token_sha256(apr_pool_t *p, const char *s)
 const char *afl_token_hmac(apr_pool_t *p, const unsigned char *secret, size_t secret_len,
                            const char *purpose, const char *data, size_t hexlen)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    const char *msg = apr_pstrcat(p, purpose, ":", data, NULL);
+    unsigned char md[AFL_HMAC_LEN];
+    const char *label = apr_pstrcat(p, purpose, ":", NULL);
     char *h;
 
-    if (!HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)msg, strlen(msg), md,
-              &n))
+    if (afl_hmac_sha256(secret, secret_len, label, strlen(label), data, strlen(data), md) != 0)
         return NULL;
-    h = (char *)hex(p, md, n);
-    if (hexlen < 2 * (size_t)n)
+    h = (char *)hex(p, md, sizeof md);
+    if (hexlen < 2 * sizeof md)
         h[hexlen] = '\0';
     return h;
 }

@@ -15,6 +15,7 @@
 #include "afl_captcha.h"
 #include "afl_curp.h"
 #include "afl_form.h"
+#include "afl_hmac.h"
 #include "afl_json.h"
 #include "afl_log.h"
 #include "afl_pdf.h"
@@ -213,7 +214,6 @@ static void read_session_cookie(afl_req *q)
         afl_token_is_hex(v, 32))
         q->token = v;
     if (q->token) {
-        q->sid = afl_token_sha256(q->r->pool, q->token);
         q->csrf = afl_token_hmac(q->r->pool, q->sc->secret, q->sc->secret_len, "csrf", q->token,
                                  64);
     }
@@ -228,10 +228,17 @@ static int ensure_token(afl_req *q)
     q->token = afl_token_random(q->r->pool);
     if (!q->token)
         return 0;
-    q->sid = afl_token_sha256(q->r->pool, q->token);
     q->csrf = afl_token_hmac(q->r->pool, q->sc->secret, q->sc->secret_len, "csrf", q->token, 64);
     set_cookie(q, q->token, 0);
     return 1;
+}
+
+/* The session row id, computed when first needed (the form page needs none). */
+static const char *session_id(afl_req *q)
+{
+    if (!q->sid && q->token)
+        q->sid = afl_token_sha256(q->r->pool, q->token);
+    return q->sid;
 }
 
 static afl_store *store(afl_req *q)
@@ -244,7 +251,7 @@ static afl_store *store(afl_req *q)
 /* Loads the session row; AFL_STORE_NOTFOUND when there is none (or expired). */
 static afl_store_status load_session(afl_req *q, afl_tramite *t)
 {
-    if (!q->sid)
+    if (!session_id(q))
         return AFL_STORE_NOTFOUND;
     if (!store(q))
         return AFL_STORE_ERROR;
@@ -521,14 +528,14 @@ static int submit_form(afl_req *q)
     if (s == AFL_STORE_OK) {
         afl_tramite t = {q->csrf, "resultado", sol.curp, sol.correo, aseg.nss, "localizado", 0,
                          session_expiry(q)};
-        if (afl_store_locate(q->r->pool, q->st, q->sid, &t, curp_hmac(q, sol.curp), q->now) !=
+        if (afl_store_locate(q->r->pool, q->st, session_id(q), &t, curp_hmac(q, sol.curp), q->now) !=
             AFL_STORE_OK)
             return unavailable(q);
         return redirect(q, "/resultado");
     } else {
         afl_tramite t = {q->csrf, "domicilio", sol.curp, sol.correo, "", "", 0,
                          session_expiry(q)};
-        if (afl_store_tramite_put(q->r->pool, q->st, q->sid, &t, q->now) != AFL_STORE_OK)
+        if (afl_store_tramite_put(q->r->pool, q->st, session_id(q), &t, q->now) != AFL_STORE_OK)
             return unavailable(q);
         return redirect(q, "/domicilio");
     }
@@ -688,7 +695,7 @@ static int submit_domicilio(afl_req *q)
             .calle = v.addr.calle,
             .numero_exterior = v.addr.numero_exterior,
             .numero_interior = v.addr.numero_interior,
-            .tramite_id = q->sid,
+            .tramite_id = session_id(q),
             .curp_hmac = curp_hmac(q, t.curp),
             .now = q->now,
             .session_expira = session_expiry(q),
@@ -802,7 +809,7 @@ static int finalizar(afl_req *q)
         return forbidden(q);
     if (!store(q))
         return unavailable(q);
-    if (afl_store_tramite_del(q->r->pool, q->st, q->sid) != AFL_STORE_OK)
+    if (afl_store_tramite_del(q->r->pool, q->st, session_id(q)) != AFL_STORE_OK)
         return unavailable(q);
     set_cookie(q, "", 1);
     return redirect(q, "/");
@@ -1014,6 +1021,14 @@ int afl_handler_post_config(apr_pool_t *pconf, server_rec *s)
 void afl_handler_child_init(apr_pool_t *pchild, server_rec *s)
 {
     afl_dbd_child_init(pchild);
+    /* The secret is fixed for the process: precompute its HMAC key schedule. */
+    for (server_rec *v = s; v; v = v->next) {
+        afl_server_conf *sc = ap_get_module_config(v->module_config, &afiliate_module);
+        if (sc->secret) {
+            afl_hmac_preload(sc->secret, sc->secret_len);
+            break;
+        }
+    }
     if (afl_curp_init() != 0)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AFL_TAG ": cannot compile the CURP pattern");
     afl_captcha_global_init();
