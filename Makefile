@@ -137,7 +137,7 @@ bench-curp:
 bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory build-all $(BENCH_BINS)
-	@$(BUILD)/bench/bench_curp
+	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	@if [ -x tests/bench/http_bench.py ]; then $(PYTHON) tests/bench/http_bench.py; fi
 
 # ---------------------------------------------------------------- run
