@@ -702,8 +702,7 @@ typedef struct {
     float left;         /* margins */
     float right;        /* x of the right margin */
     const char *footer; /* CP1252, drawn at the bottom of every page */
-    int pages;
-    char *msg; /* first failure, English */
+    char *msg;          /* first failure, English */
     apr_status_t rv;
 } doc_t;
 
@@ -835,8 +834,11 @@ static const char *load_reduced(doc_t *d, const unsigned char *font, size_t len)
     size_t done = 0;
     const char *name;
 
-    if (fd < 0)
+    if (fd < 0) {
+        afl_log(AFL_LOG_WARN, "pdf: memfd_create failed (%s); embedding fonts whole",
+                strerror(errno));
         return NULL;
+    }
     while (done < len) {
         ssize_t w = write(fd, font + done, len - done);
         if (w < 0 && errno == EINTR)
@@ -853,6 +855,10 @@ static const char *load_reduced(doc_t *d, const unsigned char *font, size_t len)
      * lives as long as that one does. */
     close(fd);
     if (!name || d->err.error_no) {
+        afl_log(AFL_LOG_WARN,
+                "pdf: libharu refused a reduced font (error 0x%04X); embedding the "
+                "file whole",
+                (unsigned)d->err.error_no);
         HPDF_ResetError(d->pdf);
         d->err.error_no = d->err.detail_no = 0;
         return NULL;
@@ -1153,7 +1159,6 @@ static void new_page(doc_t *d)
     HPDF_Page_SetWidth(d->page, PAGE_W);
     HPDF_Page_SetHeight(d->page, PAGE_H);
     d->y = PAGE_H - MARGIN;
-    d->pages++;
 }
 
 /* Start a new page unless `need` points fit below the cursor: long values

@@ -110,6 +110,19 @@ def test_init_db_explicit_schema_and_errors(tmp_path):
     assert "línea 4" in proc.stderr
     proc = ctl("init-db", "--db", path, "--schema", tmp_path / "missing.sql", check=False)
     assert proc.returncode == 1 and "missing.sql" in proc.stderr
+    # Statement splitting: ';' ends a statement only at the end of a line, outside
+    # comments and quotes; row-returning statements (PRAGMA, SELECT) are fine.
+    tricky = tmp_path / "tricky.sql"
+    tricky.write_text("/* a block comment;\n   over two lines; */\n"
+                      "CREATE TABLE t1 (a TEXT DEFAULT 'x;\ny;', -- not the end;\n"
+                      "                 b TEXT); CREATE TABLE t2 (c TEXT);\n"
+                      "PRAGMA journal_mode = WAL;\n"
+                      "SELECT 1;\n"
+                      "INSERT INTO t1 (b) VALUES ('it''s; fine')\n")
+    out = ctl("init-db", "--db", path, "--schema", tricky).stdout
+    assert "(4 sentencias" in out, out
+    assert q(path, "SELECT a, b FROM t1") == [("x;\ny;", "it's; fine")]
+    assert q(path, "SELECT count(*) FROM t2") == [(0,)]
 
 
 def test_every_command_has_help():
