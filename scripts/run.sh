@@ -6,6 +6,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 PORT=${PORT:-8080}
+# Documents print the local date and time: Mexico City's unless TZ says otherwise.
+export TZ=${TZ:-America/Mexico_City}
 MPM=${MPM:-event}
 var="$top/var"
 db="$var/data/afiliate.db"

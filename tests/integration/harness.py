@@ -138,8 +138,10 @@ class Apache:
         (self.root / "httpd.conf").write_text(genconf.render(opts))
 
     def apachectl(self, *args):
+        # Documents print local time: Mexico City's (UTC-6 all year since 2022).
+        env = dict(os.environ, TZ=os.environ.get("AFILIATE_TZ", "America/Mexico_City"))
         return subprocess.run([APACHE, "-d", str(self.root), "-f", str(self.root / "httpd.conf"),
-                               *args], capture_output=True, text=True)
+                               *args], capture_output=True, text=True, env=env)
 
     def start(self):
         r = self.apachectl("-k", "start")
