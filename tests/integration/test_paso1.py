@@ -391,4 +391,64 @@ def test_concurrent_assignment(server, curps):
     for prefijo, folio in db_rows(server, "SELECT prefijo, folio FROM asegurado"):
         folios[prefijo].append(folio)
     for prefijo, siguiente in db_rows(server, "SELECT prefijo, siguiente FROM folio_contador"):
+        if siguiente == 10000 and not folios[prefijo]:
+            continue  # marked full by the exhaustion tests
         assert sorted(folios[prefijo]) == list(range(siguiente)), prefijo
+
+
+# ---------------------------------------------------------------- folio exhaustion
+
+
+def single_umf_cp(server):
+    (cp, serie), = db_rows(server, "SELECT c.cp, min(u.serie) FROM umf_cp c "
+                                   "JOIN umf u ON u.clave = c.umf_clave GROUP BY c.cp "
+                                   "HAVING count(*) = 1 ORDER BY c.cp LIMIT 1")
+    colonia = db_rows(server, "SELECT asentamiento FROM sepomex WHERE cp = ? LIMIT 1", cp)[0][0]
+    return cp, colonia, serie
+
+
+def set_counter(server, prefijo, siguiente):
+    con = sqlite3.connect(server.db, timeout=10)
+    with con:
+        con.execute("INSERT INTO folio_contador (prefijo, siguiente) VALUES (?, ?) "
+                    "ON CONFLICT (prefijo) DO UPDATE SET siguiente = excluded.siguiente",
+                    (prefijo, siguiente))
+    con.close()
+
+
+def new_curp_born(curps, yy):
+    for i, curp in enumerate(curps["new"]):
+        if curp[4:6] == yy:
+            return curps["new"].pop(i)
+    pytest.skip(f"no new CURP born in {yy}")
+
+
+def test_full_prefix_falls_back_to_previous_year(server, curps):
+    cp, colonia, serie = single_umf_cp(server)
+    curp = new_curp_born(curps, "03")
+    year = int(time.strftime("%y"))
+    set_counter(server, f"{serie}{year:02d}03", 10000)   # this year's prefix is full
+    c = server.client()
+    Form(server, c).submit(curp)
+    r = domicilio(c, cp=cp, colonia=colonia)
+    nss = assigned_nss(r.text)
+    assert nss and nss_valid(nss), r.text
+    assert nss.startswith(f"{serie}{year - 1:02d}03")
+
+
+def test_no_folio_left_sends_to_the_subdelegacion(server, curps):
+    cp, colonia, serie = single_umf_cp(server)
+    curp = new_curp_born(curps, "04")
+    year = int(time.strftime("%y"))
+    for y in range(14, year + 1):
+        set_counter(server, f"{serie}{y:02d}04", 10000)
+    c = server.client()
+    Form(server, c).submit(curp)
+    server.expect_log("no NSS folio left")
+    r = domicilio(c, cp=cp, colonia=colonia)
+    assert r.status == 503
+    assert "acudas a la subdelegación" in r.text
+    assert not db_rows(server, "SELECT 1 FROM asegurado WHERE curp = ?", curp)
+    # Nothing half-written: the counters did not move past the limit.
+    assert db_rows(server, "SELECT max(siguiente) FROM folio_contador WHERE prefijo LIKE ?",
+                   f"{serie}__04")[0][0] == 10000
