@@ -114,7 +114,7 @@ static int parse_opts(int argc, const char *const *argv, unsigned allowed, int m
                 a = argv[i];
             }
             if (o->npos >= max_pos) {
-                err(o, "argumento de más: %s", a);
+                err(o, "unexpected argument: %s", a);
                 fputs(usage, stderr);
                 return 2;
             }
@@ -133,12 +133,12 @@ static int parse_opts(int argc, const char *const *argv, unsigned allowed, int m
             }
         }
         if (!which || !(allowed & which)) {
-            err(o, "opción desconocida: %s", a);
+            err(o, "unknown option: %s", a);
             fputs(usage, stderr);
             return 2;
         }
         if (!val) {
-            err(o, "falta el valor de %s", a);
+            err(o, "option %s needs a value", a);
             return 2;
         }
         switch (which) {
@@ -147,7 +147,7 @@ static int parse_opts(int argc, const char *const *argv, unsigned allowed, int m
             break;
         case OPT_DRIVER:
             if (strcmp(val, "sqlite3") && strcmp(val, "pgsql")) {
-                err(o, "--driver debe ser sqlite3 o pgsql");
+                err(o, "--driver must be sqlite3 or pgsql");
                 return 2;
             }
             o->driver = val;
@@ -160,7 +160,7 @@ static int parse_opts(int argc, const char *const *argv, unsigned allowed, int m
             break;
         case OPT_COUNT:
             if (parse_long(val, 0, 10000000, &o->count)) {
-                err(o, "--count debe ser un entero entre 0 y 10000000");
+                err(o, "--count must be an integer from 0 to 10000000");
                 return 2;
             }
             o->count_set = 1;
@@ -170,7 +170,7 @@ static int parse_opts(int argc, const char *const *argv, unsigned allowed, int m
             errno = 0;
             o->seed = strtoull(val, &end, 10);
             if (errno || end == val || *end || val[0] == '-') {
-                err(o, "--seed debe ser un entero no negativo");
+                err(o, "--seed must be a non-negative integer");
                 return 2;
             }
             o->seed_set = 1;
@@ -179,12 +179,12 @@ static int parse_opts(int argc, const char *const *argv, unsigned allowed, int m
         }
     }
     if (o->npos < min_pos) {
-        err(o, "falta el archivo");
+        err(o, "missing FILE argument");
         fputs(usage, stderr);
         return 2;
     }
     if ((allowed & OPT_DB) && !o->db) {
-        err(o, "falta --db (ruta del archivo SQLite, o conninfo con --driver pgsql)");
+        err(o, "missing --db (path of the SQLite file, or a libpq conninfo with --driver pgsql)");
         return 2;
     }
     return 0;
@@ -207,13 +207,13 @@ static afl_db *open_db(apr_pool_t *pool, const opts *o, int must_exist)
     if (must_exist && !strcmp(o->driver, "sqlite3")) {
         apr_finfo_t fi;
         if (apr_stat(&fi, o->db, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
-            err(o, "la base de datos %s no existe; créela con 'afiliatectl init-db --db %s'", o->db,
-                o->db);
+            err(o, "database %s does not exist; create it with 'afiliatectl init-db --db %s'",
+                o->db, o->db);
             return NULL;
         }
     }
     if (afl_db_open(pool, o->driver, o->db, &db, &e)) {
-        err(o, "%s", e ? e : "no se pudo abrir la base de datos");
+        err(o, "%s", e ? e : "cannot open the database");
         return NULL;
     }
     return db;
@@ -229,7 +229,7 @@ static int prepare_all(afl_db *db, const opts *o, const struct stmt_def *defs, s
     for (size_t i = 0; i < n; i++) {
         int rv = afl_db_prepare(db, defs[i].label, defs[i].sql);
         if (rv) {
-            err(o, "no se pudo preparar %s: %s (¿se aplicó el esquema con init-db?)", defs[i].label,
+            err(o, "cannot prepare %s: %s (was the schema applied with init-db?)", defs[i].label,
                 afl_db_errmsg(db, rv));
             return -1;
         }
@@ -358,14 +358,14 @@ static int slurp(apr_pool_t *pool, const opts *o, const char *path, char **text,
     if (rv == APR_SUCCESS && fi.filetype != APR_REG)
         rv = APR_EINVAL;
     if (rv != APR_SUCCESS) {
-        err(o, "no se pudo leer %s: %s", path, apr_strerror(rv, ebuf, sizeof ebuf));
+        err(o, "cannot read %s: %s", path, apr_strerror(rv, ebuf, sizeof ebuf));
         return -1;
     }
     *text = apr_palloc(pool, (apr_size_t)fi.size + 1);
     rv = apr_file_read_full(f, *text, (apr_size_t)fi.size, len);
     apr_file_close(f);
     if (rv != APR_SUCCESS && rv != APR_EOF) {
-        err(o, "no se pudo leer %s: %s", path, apr_strerror(rv, ebuf, sizeof ebuf));
+        err(o, "cannot read %s: %s", path, apr_strerror(rv, ebuf, sizeof ebuf));
         return -1;
     }
     (*text)[*len] = '\0';
@@ -419,7 +419,7 @@ static int csv_next(csv_reader *c, apr_pool_t *pool, apr_array_header_t *fields)
                 q += (*q == '"') ? 2 : 1;
             if (q >= c->end) {
                 snprintf(c->error, sizeof c->error,
-                         "línea %lu: comillas sin cerrar hasta el final del archivo", c->rec_line);
+                         "line %lu: unclosed quote up to the end of the file", c->rec_line);
                 return -1;
             }
             buf = apr_palloc(pool, (apr_size_t)(q - c->p));
@@ -433,7 +433,7 @@ static int csv_next(csv_reader *c, apr_pool_t *pool, apr_array_header_t *fields)
             c->p = q + 1;
             if (c->p < c->end && *c->p != ',' && !at_eol(c, c->p)) {
                 snprintf(c->error, sizeof c->error,
-                         "línea %lu: texto después de cerrar comillas en la columna %d", c->line,
+                         "line %lu: text after the closing quote in column %d", c->line,
                          fields->nelts + 1);
                 return -1;
             }
@@ -442,8 +442,8 @@ static int csv_next(csv_reader *c, apr_pool_t *pool, apr_array_header_t *fields)
             while (q < c->end && *q != ',' && !at_eol(c, q)) {
                 if (*q == '"') {
                     snprintf(c->error, sizeof c->error,
-                             "línea %lu: comilla dentro de un campo sin comillas (columna %d)",
-                             c->line, fields->nelts + 1);
+                             "line %lu: quote inside an unquoted field (column %d)", c->line,
+                             fields->nelts + 1);
                     return -1;
                 }
                 q++;
@@ -455,7 +455,7 @@ static int csv_next(csv_reader *c, apr_pool_t *pool, apr_array_header_t *fields)
         }
         buf[n] = '\0';
         if (memchr(buf, '\0', n)) {
-            snprintf(c->error, sizeof c->error, "línea %lu: byte NUL en la columna %d", c->line,
+            snprintf(c->error, sizeof c->error, "line %lu: NUL byte in column %d", c->line,
                      fields->nelts + 1);
             return -1;
         }
@@ -499,7 +499,7 @@ static int csv_header(csv_reader *c, apr_pool_t *pool, const opts *o, const char
         if (r < 0)
             err(o, "%s: %s", path, c->error);
         else
-            err(o, "%s: línea 1: encabezado inesperado; se esperaba: %s", path, expected);
+            err(o, "%s: line 1: unexpected header; expected: %s", path, expected);
         return -1;
     }
     return 0;
@@ -517,8 +517,8 @@ static int do_init_db(apr_pool_t *pool, afl_db *db, const opts *o, const char *s
         schema = find_sql_file(pool, rel);
         if (!schema) {
             err(o,
-                "no se encontró sql/%s junto al ejecutable ni en el directorio actual; "
-                "use --schema ARCHIVO",
+                "sql/%s not found next to the executable nor under the current directory; "
+                "use --schema FILE",
                 rel);
             return 1;
         }
@@ -527,16 +527,16 @@ static int do_init_db(apr_pool_t *pool, afl_db *db, const opts *o, const char *s
         err(o, "%s", e);
         return 1;
     }
-    printf("init-db: esquema aplicado (%d sentencias de %s)\n", n, schema);
+    printf("init-db: schema applied (%d statements from %s)\n", n, schema);
     return 0;
 }
 
 static const char usage_init_db[] =
     "usage: afiliatectl init-db --db PATH [--driver sqlite3|pgsql] [--schema FILE]\n\n"
-    "Aplica el esquema (CREATE ... IF NOT EXISTS: se puede repetir). Por omisión\n"
-    "usa sql/sqlite/schema.sql o sql/pgsql/schema.sql junto al ejecutable (../sql)\n"
-    "o bajo el directorio actual. Con --driver pgsql, --db es un conninfo de libpq.\n"
-    "No lo ejecute con httpd en marcha (las sentencias preparadas caducan).\n";
+    "Applies the schema (CREATE ... IF NOT EXISTS: it can be run again). By default\n"
+    "it uses sql/sqlite/schema.sql or sql/pgsql/schema.sql next to the executable\n"
+    "(../sql) or under the current directory. With --driver pgsql, --db is a libpq\n"
+    "conninfo. Do not run it while httpd is running (prepared statements expire).\n";
 
 int afiliatectl_init_db(apr_pool_t *pool, int argc, const char *const *argv)
 {
@@ -589,8 +589,8 @@ static int sepomex_row(void *baton, const afl_sepomex_row *r, unsigned long line
         !*r->id_asenta_cpcons || !all_digits(r->id_asenta_cpcons, strlen(r->id_asenta_cpcons)) ||
         !*r->d_asenta || !*r->d_mnpio || !*r->d_estado || !*r->d_tipo_asenta) {
         err(ctx->o,
-            "%s: línea %lu: fila no válida (d_codigo de 5 dígitos, c_estado de 2, c_mnpio de 3, "
-            "id_asenta_cpcons numérico y nombres no vacíos)",
+            "%s: line %lu: invalid row (needs a 5-digit d_codigo, 2-digit c_estado, 3-digit "
+            "c_mnpio, numeric id_asenta_cpcons and non-empty names)",
             ctx->path, line);
         return 1;
     }
@@ -611,7 +611,7 @@ static int sepomex_row(void *baton, const afl_sepomex_row *r, unsigned long line
     args[9] = r->d_zona;
     rv = afl_db_exec(ctx->db, ctx->iter, "dat_sepomex_upsert", NULL, 10, args);
     if (rv) {
-        err(ctx->o, "%s: línea %lu: %s", ctx->path, line, afl_db_errmsg(ctx->db, rv));
+        err(ctx->o, "%s: line %lu: %s", ctx->path, line, afl_db_errmsg(ctx->db, rv));
         return 1;
     }
     if (++ctx->rows % 4096 == 0)
@@ -628,7 +628,7 @@ static int feed_sepomex(apr_pool_t *pool, const opts *o, const char *path, afl_s
     int is_zip;
 
     if (!f) {
-        err(o, "no se pudo abrir %s: %s", path, strerror(errno));
+        err(o, "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
     n = fread(buf, 1, 4, f);
@@ -638,7 +638,7 @@ static int feed_sepomex(apr_pool_t *pool, const opts *o, const char *path, afl_s
         while (st == AFL_SEPOMEX_OK && (n = fread(buf, 1, sizeof buf, f)) > 0)
             st = afl_sepomex_feed(p, buf, n);
         if (ferror(f)) {
-            err(o, "error al leer %s: %s", path, strerror(errno));
+            err(o, "error reading %s: %s", path, strerror(errno));
             fclose(f);
             return -1;
         }
@@ -657,7 +657,7 @@ static int feed_sepomex(apr_pool_t *pool, const opts *o, const char *path, afl_s
     if (!z) {
         zip_error_t ze;
         zip_error_init_with_code(&ze, zerr);
-        err(o, "no se pudo abrir el zip %s: %s", path, zip_error_strerror(&ze));
+        err(o, "cannot open the zip %s: %s", path, zip_error_strerror(&ze));
         zip_error_fini(&ze);
         return -1;
     }
@@ -682,20 +682,20 @@ static int feed_sepomex(apr_pool_t *pool, const opts *o, const char *path, afl_s
         }
     }
     if (pick < 0 || ntxt != 1) {
-        err(o, "%s: el zip no contiene CPdescarga.txt ni un único archivo .txt", path);
+        err(o, "%s: the zip holds neither CPdescarga.txt nor a single .txt file", path);
         zip_discard(z);
         return -1;
     }
     zf = zip_fopen_index(z, (zip_uint64_t)pick, 0);
     if (!zf) {
-        err(o, "%s: no se pudo leer el miembro del zip: %s", path, zip_strerror(z));
+        err(o, "%s: cannot read the zip member: %s", path, zip_strerror(z));
         zip_discard(z);
         return -1;
     }
     for (;;) {
         zip_int64_t got = zip_fread(zf, buf, sizeof buf);
         if (got < 0) {
-            err(o, "%s: error al descomprimir: %s", path, zip_file_strerror(zf));
+            err(o, "%s: decompression error: %s", path, zip_file_strerror(zf));
             zip_fclose(zf);
             zip_discard(z);
             return -1;
@@ -728,12 +728,12 @@ static int do_import_sepomex(apr_pool_t *pool, afl_db *db, const opts *o, const 
     ctx.seen = apr_hash_make(ctx.keys);
     p = afl_sepomex_create(sepomex_row, &ctx);
     if (!p) {
-        err(o, "memoria insuficiente");
+        err(o, "out of memory");
         return 1;
     }
     txn = afl_db_begin(db, pool);
     if (txn) {
-        err(o, "no se pudo iniciar la transacción: %s", afl_db_errmsg(db, txn));
+        err(o, "cannot start the transaction: %s", afl_db_errmsg(db, txn));
         afl_db_end(db, 1);
         afl_sepomex_destroy(p);
         return 1;
@@ -746,43 +746,43 @@ static int do_import_sepomex(apr_pool_t *pool, afl_db *db, const opts *o, const 
             err(o, "%s: %s", path, afl_sepomex_error(p));
     }
     if (rc == 0 && ctx.rows == 0) {
-        err(o, "%s: el archivo no tiene filas de datos", path);
+        err(o, "%s: the file has no data rows", path);
         rc = 1;
     }
     txn = afl_db_end(db, rc != 0);
     if (rc == 0 && txn) {
-        err(o, "no se pudo confirmar la transacción: %s", afl_db_errmsg(db, txn));
+        err(o, "cannot commit the transaction: %s", afl_db_errmsg(db, txn));
         rc = 1;
     }
     afl_sepomex_destroy(p);
     apr_pool_destroy(ctx.keys);
     apr_pool_destroy(ctx.iter);
     if (rc) {
-        err(o, "no se importó nada");
+        err(o, "nothing was imported");
         return rc;
     }
     nrows = count_of(db, pool, "dat_sepomex_count", 0, NULL);
     ncps = count_of(db, pool, "dat_sepomex_cps", 0, NULL);
     if (ctx.dups)
         err(o,
-            "aviso: %lu filas repiten la clave (c_estado, c_mnpio, id_asenta_cpcons); "
-            "quedó la última",
+            "warning: %lu rows repeat the key (c_estado, c_mnpio, id_asenta_cpcons); "
+            "the last one was kept",
             ctx.dups);
-    fprintf(stderr, "import-sepomex: %lu filas leídas de %s en %.2f s\n", ctx.rows, path,
+    fprintf(stderr, "import-sepomex: %lu rows read from %s in %.2f s\n", ctx.rows, path,
             seconds_since(t0));
-    printf("sepomex: %lld asentamientos, %lld códigos postales\n", nrows, ncps);
+    printf("sepomex: %lld settlements, %lld postal codes\n", nrows, ncps);
     return 0;
 }
 
 static const char usage_import_sepomex[] =
     "usage: afiliatectl import-sepomex FILE --db PATH [--driver sqlite3|pgsql]\n\n"
-    "Importa el Catálogo Nacional de Códigos Postales de Correos de México:\n"
-    "FILE es CPdescarga.txt (ISO-8859-1, '|', línea 1 aviso legal, línea 2\n"
-    "encabezado) o el zip CPdescargatxt.zip tal como se descarga. Inserta o\n"
-    "actualiza por (c_estado, c_mnpio, id_asenta) en una sola transacción: se\n"
-    "puede repetir, y un error no deja nada a medias. Imprime\n"
-    "'sepomex: N asentamientos, M códigos postales' (totales de la base).\n"
-    "El catálogo completo no se puede redistribuir: descárguelo de\n"
+    "Imports the national postal-code catalog of Correos de México (SEPOMEX):\n"
+    "FILE is CPdescarga.txt (ISO-8859-1, '|'-separated, line 1 the legal notice,\n"
+    "line 2 the header) or the zip CPdescargatxt.zip as downloaded. Inserts or\n"
+    "updates by (c_estado, c_mnpio, id_asenta) in a single transaction: it can be\n"
+    "run again, and an error leaves nothing half-written. Prints\n"
+    "'sepomex: N settlements, M postal codes' (totals in the database).\n"
+    "The full catalog may not be redistributed: download it from\n"
     "https://www.correosdemexico.gob.mx/SSLServicios/ConsultaCP/CodigoPostal_Exportar.aspx\n";
 
 int afiliatectl_import_sepomex(apr_pool_t *pool, int argc, const char *const *argv)
@@ -874,7 +874,7 @@ static int do_import_umf(apr_pool_t *pool, afl_db *db, const opts *o, const char
     apr_pool_create(&iter, pool);
     txn = afl_db_begin(db, pool);
     if (txn) {
-        err(o, "no se pudo iniciar la transacción: %s", afl_db_errmsg(db, txn));
+        err(o, "cannot start the transaction: %s", afl_db_errmsg(db, txn));
         afl_db_end(db, 1);
         return 1;
     }
@@ -886,7 +886,7 @@ static int do_import_umf(apr_pool_t *pool, afl_db *db, const opts *o, const char
         int rv, ncp = 0;
 
         if (f->nelts != 6) {
-            err(o, "%s: línea %lu: se esperaban 6 columnas y hay %d", path, line, f->nelts);
+            err(o, "%s: line %lu: expected 6 columns, found %d", path, line, f->nelts);
             rc = 1;
             break;
         }
@@ -897,26 +897,25 @@ static int do_import_umf(apr_pool_t *pool, afl_db *db, const opts *o, const char
         dom = field(f, 4);
         cps = field(f, 5);
         if (!valid_clave(clave)) {
-            err(o, "%s: línea %lu: clave no válida (1 a 32 letras ASCII, dígitos, '-', '_', '.')",
+            err(o, "%s: line %lu: invalid clave (1 to 32 ASCII letters, digits, '-', '_', '.')",
                 path, line);
             rc = 1;
         } else if (apr_hash_get(claves, clave, APR_HASH_KEY_STRING)) {
-            err(o, "%s: línea %lu: la clave %s ya apareció en la línea %s", path, line, clave,
+            err(o, "%s: line %lu: clave %s already appeared on line %s", path, line, clave,
                 (const char *)apr_hash_get(claves, clave, APR_HASH_KEY_STRING));
             rc = 1;
         } else if (!text_ok(nombre, 1, 200)) {
-            err(o, "%s: línea %lu: nombre vacío, demasiado largo o con caracteres no válidos", path,
-                line);
+            err(o, "%s: line %lu: nombre is empty, too long or has invalid characters", path, line);
             rc = 1;
         } else if (!text_ok(subdel, 1, 200)) {
-            err(o, "%s: línea %lu: subdelegacion vacía, demasiado larga o no válida", path, line);
+            err(o, "%s: line %lu: subdelegacion is empty, too long or has invalid characters", path,
+                line);
             rc = 1;
         } else if (!all_digits(serie, 2)) {
-            err(o, "%s: línea %lu: serie no válida (deben ser 2 dígitos, p. ej. 01)", path, line);
+            err(o, "%s: line %lu: invalid serie (must be 2 digits, e.g. 01)", path, line);
             rc = 1;
         } else if (!text_ok(dom, 0, 400)) {
-            err(o, "%s: línea %lu: domicilio demasiado largo o con caracteres no válidos", path,
-                line);
+            err(o, "%s: line %lu: domicilio is too long or has invalid characters", path, line);
             rc = 1;
         }
         if (rc)
@@ -936,8 +935,8 @@ static int do_import_umf(apr_pool_t *pool, afl_db *db, const opts *o, const char
             const char *a2[2] = {tok, clave};
             if (!all_digits(tok, 5)) {
                 err(o,
-                    "%s: línea %lu: código postal no válido en codigos_postales: '%.12s' "
-                    "(5 dígitos separados por espacios)",
+                    "%s: line %lu: invalid postal code in codigos_postales: '%.12s' "
+                    "(5-digit codes separated by spaces)",
                     path, line, tok);
                 rc = 1;
                 break;
@@ -946,7 +945,7 @@ static int do_import_umf(apr_pool_t *pool, afl_db *db, const opts *o, const char
             ncp++;
         }
         if (rv) {
-            err(o, "%s: línea %lu: %s", path, line, afl_db_errmsg(db, rv));
+            err(o, "%s: line %lu: %s", path, line, afl_db_errmsg(db, rv));
             rc = 1;
         }
         units++;
@@ -957,37 +956,38 @@ static int do_import_umf(apr_pool_t *pool, afl_db *db, const opts *o, const char
         rc = 1;
     }
     if (rc == 0 && units == 0) {
-        err(o, "%s: el archivo no tiene filas de datos", path);
+        err(o, "%s: the file has no data rows", path);
         rc = 1;
     }
     txn = afl_db_end(db, rc != 0);
     if (rc == 0 && txn) {
-        err(o, "no se pudo confirmar la transacción: %s", afl_db_errmsg(db, txn));
+        err(o, "cannot commit the transaction: %s", afl_db_errmsg(db, txn));
         rc = 1;
     }
     apr_pool_destroy(iter);
     if (rc) {
-        err(o, "no se importó nada");
+        err(o, "nothing was imported");
         return rc;
     }
     n_umf = count_of(db, pool, "dat_umf_count", 0, NULL);
     n_cps = count_of(db, pool, "dat_umf_cps", 0, NULL);
     n_unknown = count_of(db, pool, "dat_umf_cps_unknown", 0, NULL);
     if (n_unknown > 0)
-        err(o, "aviso: %lld códigos postales atendidos no están en el catálogo SEPOMEX importado",
+        err(o, "warning: %lld served postal codes are not in the imported SEPOMEX catalog",
             n_unknown);
-    fprintf(stderr, "import-umf: %lu unidades leídas de %s\n", units, path);
-    printf("umf: %lld unidades, %lld códigos postales\n", n_umf, n_cps);
+    fprintf(stderr, "import-umf: %lu units read from %s\n", units, path);
+    printf("umf: %lld units, %lld postal codes\n", n_umf, n_cps);
     return 0;
 }
 
 static const char usage_import_umf[] =
     "usage: afiliatectl import-umf FILE.csv --db PATH [--driver sqlite3|pgsql]\n\n"
-    "Importa Unidades de Medicina Familiar desde un CSV (UTF-8, RFC 4180, con\n"
-    "encabezado): clave,nombre,subdelegacion,serie,domicilio,codigos_postales\n"
-    "serie: 2 dígitos (serie NSS de la subdelegación); codigos_postales: CP de 5\n"
-    "dígitos separados por espacios. Inserta o actualiza por clave y reemplaza los\n"
-    "CP de cada UMF del archivo; todo en una transacción (un error no escribe nada).\n";
+    "Imports Unidades de Medicina Familiar (UMF) from a CSV file (UTF-8, RFC 4180,\n"
+    "with header): clave,nombre,subdelegacion,serie,domicilio,codigos_postales\n"
+    "serie: 2 digits (NSS serie of the subdelegación); codigos_postales: 5-digit\n"
+    "postal codes separated by spaces. Inserts or updates by clave and replaces the\n"
+    "postal codes of each UMF in the file; all in one transaction (an error writes\n"
+    "nothing).\n";
 
 int afiliatectl_import_umf(apr_pool_t *pool, int argc, const char *const *argv)
 {
@@ -1054,27 +1054,27 @@ static const struct stmt_def registry_stmts[] = {
     {"dat_persona_active", "SELECT count(*) FROM renapo_persona WHERE status_curp IN " SQL_ACTIVE},
 };
 
-static const char *curp_reason_es(afl_curp_reason r)
+static const char *curp_reason_text(afl_curp_reason r)
 {
     switch (r) {
     case AFL_CURP_OK:
-        return "válida";
+        return "valid";
     case AFL_CURP_BAD_LENGTH:
-        return "longitud distinta de 18";
+        return "length is not 18";
     case AFL_CURP_BAD_FORMAT:
-        return "formato";
+        return "format";
     case AFL_CURP_BAD_SEX:
-        return "sexo";
+        return "sex";
     case AFL_CURP_BAD_STATE:
-        return "entidad";
+        return "state";
     case AFL_CURP_BAD_DATE:
-        return "fecha";
+        return "date";
     case AFL_CURP_INCONVENIENT_WORD:
-        return "palabra inconveniente";
+        return "inconvenient word";
     case AFL_CURP_BAD_CHECK_DIGIT:
-        return "dígito verificador";
+        return "check digit";
     }
-    return "desconocido";
+    return "unknown";
 }
 
 static int days_in_month(int y, int m)
@@ -1126,7 +1126,7 @@ static int do_import_registry(apr_pool_t *pool, afl_db *db, const opts *o, const
     apr_pool_create(&iter, pool);
     txn = afl_db_begin(db, pool);
     if (txn) {
-        err(o, "no se pudo iniciar la transacción: %s", afl_db_errmsg(db, txn));
+        err(o, "cannot start the transaction: %s", afl_db_errmsg(db, txn));
         afl_db_end(db, 1);
         return 1;
     }
@@ -1140,7 +1140,7 @@ static int do_import_registry(apr_pool_t *pool, afl_db *db, const opts *o, const
         const char *prev;
 
         if (f->nelts != 8) {
-            err(o, "%s: línea %lu: se esperaban 8 columnas y hay %d", path, line, f->nelts);
+            err(o, "%s: line %lu: expected 8 columns, found %d", path, line, f->nelts);
             rc = 1;
             break;
         }
@@ -1154,37 +1154,39 @@ static int do_import_registry(apr_pool_t *pool, afl_db *db, const opts *o, const
         status = field(f, 7);
         why = afl_curp_validate(curp, strlen(curp), &info);
         if (why != AFL_CURP_OK) {
-            err(o, "%s: línea %lu: CURP no válida (%s)", path, line, curp_reason_es(why));
+            err(o, "%s: line %lu: invalid CURP (%s)", path, line, curp_reason_text(why));
             rc = 1;
         } else if ((prev = apr_hash_get(seen, info.curp, APR_HASH_KEY_STRING))) {
-            err(o, "%s: línea %lu: CURP repetida (ya apareció en la línea %s)", path, line, prev);
+            err(o, "%s: line %lu: duplicate CURP (already on line %s)", path, line, prev);
             rc = 1;
         } else if (!text_ok(nombres, 1, 200) || !text_ok(ap1, 1, 200) || !text_ok(ap2, 0, 200)) {
-            err(o, "%s: línea %lu: nombres o apellidos vacíos, demasiado largos o no válidos", path,
-                line);
+            err(o,
+                "%s: line %lu: nombres, primer_apellido or segundo_apellido: empty, too long or "
+                "invalid",
+                path, line);
             rc = 1;
         } else if (parse_date(fecha, &y, &m, &d)) {
-            err(o, "%s: línea %lu: fecha_nacimiento no válida (AAAA-MM-DD)", path, line);
+            err(o, "%s: line %lu: invalid fecha_nacimiento (YYYY-MM-DD)", path, line);
             rc = 1;
         } else if (y != info.birth_year || m != info.birth_month || d != info.birth_day) {
-            err(o, "%s: línea %lu: fecha_nacimiento no coincide con la CURP", path, line);
+            err(o, "%s: line %lu: fecha_nacimiento does not match the CURP", path, line);
             rc = 1;
         } else if (strlen(sexo) != 1 || (sexo[0] != 'H' && sexo[0] != 'M' && sexo[0] != 'X')) {
-            err(o, "%s: línea %lu: sexo no válido (H, M o X)", path, line);
+            err(o, "%s: line %lu: invalid sexo (H, M or X)", path, line);
             rc = 1;
         } else if (sexo[0] != info.sex) {
-            err(o, "%s: línea %lu: sexo no coincide con la CURP", path, line);
+            err(o, "%s: line %lu: sexo does not match the CURP", path, line);
             rc = 1;
         } else if (!afl_curp_state_name(ent)) {
-            err(o, "%s: línea %lu: entidad_nacimiento no válida (clave de 2 letras o NE)", path,
+            err(o, "%s: line %lu: invalid entidad_nacimiento (2-letter state code or NE)", path,
                 line);
             rc = 1;
         } else if (strcmp(ent, info.state)) {
-            err(o, "%s: línea %lu: entidad_nacimiento no coincide con la CURP", path, line);
+            err(o, "%s: line %lu: entidad_nacimiento does not match the CURP", path, line);
             rc = 1;
         } else if (!status_known(status)) {
             err(o,
-                "%s: línea %lu: status_curp desconocido (AN AH CRA RCN RCC BD BDA BCC BCN BAP "
+                "%s: line %lu: unknown status_curp (AN AH CRA RCN RCC BD BDA BCC BCN BAP "
                 "BSU BDM BDP BJD)",
                 path, line);
             rc = 1;
@@ -1203,7 +1205,7 @@ static int do_import_registry(apr_pool_t *pool, afl_db *db, const opts *o, const
         args[7] = status;
         rv = afl_db_exec(db, iter, "dat_persona_upsert", NULL, 8, args);
         if (rv) {
-            err(o, "%s: línea %lu: %s", path, line, afl_db_errmsg(db, rv));
+            err(o, "%s: line %lu: %s", path, line, afl_db_errmsg(db, rv));
             rc = 1;
         }
         rows++;
@@ -1214,37 +1216,36 @@ static int do_import_registry(apr_pool_t *pool, afl_db *db, const opts *o, const
         rc = 1;
     }
     if (rc == 0 && rows == 0) {
-        err(o, "%s: el archivo no tiene filas de datos", path);
+        err(o, "%s: the file has no data rows", path);
         rc = 1;
     }
     txn = afl_db_end(db, rc != 0);
     if (rc == 0 && txn) {
-        err(o, "no se pudo confirmar la transacción: %s", afl_db_errmsg(db, txn));
+        err(o, "cannot commit the transaction: %s", afl_db_errmsg(db, txn));
         rc = 1;
     }
     apr_pool_destroy(iter);
     if (rc) {
-        err(o, "no se importó nada");
+        err(o, "nothing was imported");
         return rc;
     }
     total = count_of(db, pool, "dat_persona_count", 0, NULL);
     active = count_of(db, pool, "dat_persona_active", 0, NULL);
-    fprintf(stderr, "import-registry: %lu filas leídas de %s\n", rows, path);
-    printf("registro: %lld personas (%lld activas, %lld inactivas)\n", total, active,
-           total - active);
+    fprintf(stderr, "import-registry: %lu rows read from %s\n", rows, path);
+    printf("registry: %lld persons (%lld active, %lld inactive)\n", total, active, total - active);
     return 0;
 }
 
 static const char usage_import_registry[] =
     "usage: afiliatectl import-registry FILE.csv --db PATH [--driver sqlite3|pgsql]\n\n"
-    "Importa el espejo del registro RENAPO desde un CSV (UTF-8, RFC 4180, con\n"
-    "encabezado): curp,nombres,primer_apellido,segundo_apellido,fecha_nacimiento,\n"
+    "Imports the mirror of the RENAPO registry from a CSV file (UTF-8, RFC 4180,\n"
+    "with header): curp,nombres,primer_apellido,segundo_apellido,fecha_nacimiento,\n"
     "sexo,entidad_nacimiento,status_curp\n"
-    "fecha_nacimiento AAAA-MM-DD; sexo H, M o X; segundo_apellido vacío = sin él.\n"
-    "Cada CURP se valida (y su fecha, sexo y entidad deben coincidir con las\n"
-    "columnas); status_curp es uno de AN AH CRA RCN RCC BD BDA BCC BCN BAP BSU BDM\n"
-    "BDP BJD. Inserta o actualiza por curp en una transacción (un error no escribe\n"
-    "nada e indica la línea).\n";
+    "fecha_nacimiento YYYY-MM-DD; sexo H, M or X; an empty segundo_apellido means\n"
+    "none. Every CURP is validated (and its date, sex and state must match the\n"
+    "columns); status_curp is one of AN AH CRA RCN RCC BD BDA BCC BCN BAP BSU BDM\n"
+    "BDP BJD. Inserts or updates by curp in one transaction (an error writes\n"
+    "nothing and names the line).\n";
 
 int afiliatectl_import_registry(apr_pool_t *pool, int argc, const char *const *argv)
 {
@@ -1255,7 +1256,7 @@ int afiliatectl_import_registry(apr_pool_t *pool, int argc, const char *const *a
     if (rc)
         return rc == 1 ? 0 : 2;
     if (afl_curp_init() != 0) {
-        err(&o, "no se pudo inicializar la validación de CURP");
+        err(&o, "cannot initialise CURP validation");
         return 1;
     }
     if (!(db = open_db(pool, &o, 1)))
@@ -1771,7 +1772,7 @@ static int demo_one(afl_db *db, apr_pool_t *p, unsigned long long seed, unsigned
         memset(&pr, 0, sizeof pr);
         rv = afl_db_select(db, p, "dat_demo_persona", 1, &curpp, take_persona, &pr, NULL);
         if (rv) {
-            err(o, "persona %lu: %s", i + 1, afl_db_errmsg(db, rv));
+            err(o, "person %lu: %s", i + 1, afl_db_errmsg(db, rv));
             return -1;
         }
         if (pr.seen) {
@@ -1789,7 +1790,7 @@ static int demo_one(afl_db *db, apr_pool_t *p, unsigned long long seed, unsigned
                                dp.fecha, sexo,       dp.state, dp.status};
         rv = afl_db_exec(db, p, "dat_demo_persona_add", NULL, 8, args);
         if (rv) {
-            err(o, "persona %lu: %s", i + 1, afl_db_errmsg(db, rv));
+            err(o, "person %lu: %s", i + 1, afl_db_errmsg(db, rv));
             return -1;
         }
         st->created++;
@@ -1797,8 +1798,8 @@ static int demo_one(afl_db *db, apr_pool_t *p, unsigned long long seed, unsigned
         if (status_active(dp.status) && rng_below(&r, 100) < 30) {
             int dbrv = 0;
             if (give_nss(db, p, &r, &dp, curp, g, now, st, &dbrv) != 0) {
-                err(o, "persona %lu: no se pudo registrar el NSS: %s", i + 1,
-                    dbrv ? afl_db_errmsg(db, dbrv) : "serie fuera de rango");
+                err(o, "person %lu: cannot record the NSS: %s", i + 1,
+                    dbrv ? afl_db_errmsg(db, dbrv) : "serie out of range");
                 return -1;
             }
         }
@@ -1819,7 +1820,7 @@ static int do_demo_registry(apr_pool_t *pool, afl_db *db, const opts *o, long co
     int rc = 0, txn, rv;
 
     if (afl_curp_init() != 0) {
-        err(o, "no se pudo inicializar la validación de CURP");
+        err(o, "cannot initialise CURP validation");
         return 1;
     }
     if (prepare_all(db, o, demo_stmts, COUNT(demo_stmts)))
@@ -1836,14 +1837,14 @@ static int do_demo_registry(apr_pool_t *pool, afl_db *db, const opts *o, long co
         return 1;
     }
     if (g.places->nelts == 0) {
-        err(o, "no hay códigos postales con UMF: importe antes SEPOMEX (import-sepomex) y las "
-               "UMF (import-umf), o use seed-demo");
+        err(o, "no postal code is served by a UMF: first import SEPOMEX (import-sepomex) and "
+               "the UMFs (import-umf), or use seed-demo");
         return 1;
     }
     apr_pool_create(&iter, pool);
     txn = afl_db_begin(db, pool);
     if (txn) {
-        err(o, "no se pudo iniciar la transacción: %s", afl_db_errmsg(db, txn));
+        err(o, "cannot start the transaction: %s", afl_db_errmsg(db, txn));
         afl_db_end(db, 1);
         return 1;
     }
@@ -1854,20 +1855,20 @@ static int do_demo_registry(apr_pool_t *pool, afl_db *db, const opts *o, long co
     }
     txn = afl_db_end(db, rc != 0);
     if (rc == 0 && txn) {
-        err(o, "no se pudo confirmar la transacción: %s", afl_db_errmsg(db, txn));
+        err(o, "cannot commit the transaction: %s", afl_db_errmsg(db, txn));
         rc = 1;
     }
     apr_pool_destroy(iter);
     if (rc) {
-        err(o, "no se generó nada");
+        err(o, "nothing was generated");
         return rc;
     }
     fprintf(stderr,
-            "demo-registry: %ld personas (semilla %llu) en %.2f s; %lu homónimos resueltos con "
-            "otra homoclave; %lu sin CURP posible; %lu sin folio libre\n",
+            "demo-registry: %ld persons (seed %llu) in %.2f s; %lu homonyms resolved with "
+            "another homoclave; %lu without a possible CURP; %lu without a free folio\n",
             count, seed, seconds_since(t0), st.collisions, st.no_curp, st.no_folio);
-    printf("demo-registry: %lu personas nuevas, %lu ya existían, %lu con NSS; "
-           "registro: %lld personas, %lld asegurados\n",
+    printf("demo-registry: %lu new persons, %lu already existed, %lu with NSS; "
+           "registry: %lld persons, %lld insured\n",
            st.created, st.existed, st.with_nss, count_of(db, pool, "dat_persona_count", 0, NULL),
            count_of(db, pool, "dat_asegurado_count", 0, NULL));
     return 0;
@@ -1875,13 +1876,13 @@ static int do_demo_registry(apr_pool_t *pool, afl_db *db, const opts *o, long co
 
 static const char usage_demo_registry[] =
     "usage: afiliatectl demo-registry --count N --seed S --db PATH [--driver sqlite3|pgsql]\n\n"
-    "Genera N personas sintéticas del registro RENAPO (nacidas 1995-2010, las 32\n"
-    "entidades y NE, nombres con acentos y Ñ) con CURP construidas de sus datos.\n"
-    "Misma semilla, mismas personas: repetirlo no duplica (omite las que ya están).\n"
-    "~97%% AN, algunas AH/RCN/RCC/CRA, ~1%% inactivas; ~30%% de las activas ya tienen\n"
-    "NSS (asegurado 'localizado', con domicilio de un CP importado y una UMF que lo\n"
-    "atiende; folio tomado de folio_contador, como la asignación web). Requiere\n"
-    "SEPOMEX y UMF importados. Una sola transacción.\n";
+    "Generates N synthetic persons of the RENAPO registry (born 1995-2010, in the 32\n"
+    "states and NE, names with accents and Ñ) with CURPs built from their data.\n"
+    "Same seed, same persons: running it again adds no duplicates (persons already\n"
+    "present are skipped). ~97% AN, a few AH/RCN/RCC/CRA, ~1% inactive; ~30% of the\n"
+    "active ones already hold an NSS (asegurado 'localizado', with an address in an\n"
+    "imported postal code and a UMF serving it; folio taken from folio_contador, like\n"
+    "the web assignment). Needs SEPOMEX and UMFs imported. One single transaction.\n";
 
 int afiliatectl_demo_registry(apr_pool_t *pool, int argc, const char *const *argv)
 {
@@ -1893,7 +1894,7 @@ int afiliatectl_demo_registry(apr_pool_t *pool, int argc, const char *const *arg
     if (rc)
         return rc == 1 ? 0 : 2;
     if (!o.count_set || !o.seed_set) {
-        err(&o, "faltan --count N y --seed S");
+        err(&o, "--count N and --seed S are required");
         return 2;
     }
     if (!(db = open_db(pool, &o, 1)))
@@ -1927,11 +1928,11 @@ static int print_row(void *baton, int ncols, const char *const *v)
 static const char usage_sample[] =
     "usage: afiliatectl sample found|new|inactive [--count N] --db PATH "
     "[--driver sqlite3|pgsql]\n\n"
-    "Imprime CURP del registro, una por línea, en orden de CURP:\n"
-    "  found     activas y con NSS (fila en asegurado)\n"
-    "  new       activas y sin NSS\n"
-    "  inactive  con status de baja (BD BDA BCC BCN BAP BSU BDM BDP BJD)\n"
-    "--count N (por omisión 1). Sale con 1 si hay menos de N.\n";
+    "Prints registry CURPs, one per line, ordered by CURP:\n"
+    "  found     active and with an NSS (a row in asegurado)\n"
+    "  new       active and without an NSS\n"
+    "  inactive  with an inactive status (BD BDA BCC BCN BAP BSU BDM BDP BJD)\n"
+    "--count N (default 1). Exits with 1 if there are fewer than N.\n";
 
 int afiliatectl_sample(apr_pool_t *pool, int argc, const char *const *argv)
 {
@@ -1951,7 +1952,7 @@ int afiliatectl_sample(apr_pool_t *pool, int argc, const char *const *argv)
     else if (!strcmp(o.pos[0], "inactive"))
         label = "dat_sample_inactive";
     else {
-        err(&o, "tipo desconocido '%s' (found, new o inactive)", o.pos[0]);
+        err(&o, "unknown kind '%s' (found, new or inactive)", o.pos[0]);
         return 2;
     }
     if (!o.count_set)
@@ -1971,7 +1972,7 @@ int afiliatectl_sample(apr_pool_t *pool, int argc, const char *const *argv)
     }
     afl_db_close(db);
     if (n < o.count) {
-        err(&o, "sólo hay %d CURP de tipo %s (se pidieron %ld)", n, o.pos[0], o.count);
+        err(&o, "only %d CURPs of kind %s exist (%ld requested)", n, o.pos[0], o.count);
         return 1;
     }
     return 0;
@@ -1981,11 +1982,11 @@ int afiliatectl_sample(apr_pool_t *pool, int argc, const char *const *argv)
 
 static const char usage_seed_demo[] =
     "usage: afiliatectl seed-demo --db PATH [--count N] [--data DIR] [--driver sqlite3|pgsql]\n\n"
-    "Prepara una base de demostración: init-db, el subconjunto SEPOMEX incluido\n"
-    "(DIR/sepomex-subset.txt), las UMF de demostración (DIR/umf-demo.csv) y\n"
-    "demo-registry --count N (por omisión 100000) --seed 1. DIR por omisión es\n"
-    "sql/seed junto al ejecutable (../sql/seed) o bajo el directorio actual.\n"
-    "Se puede repetir.\n";
+    "Prepares a demo database: init-db, the shipped SEPOMEX subset\n"
+    "(DIR/sepomex-subset.txt), the demo UMFs (DIR/umf-demo.csv) and\n"
+    "demo-registry --count N (default 100000) --seed 1. DIR defaults to sql/seed\n"
+    "next to the executable (../sql/seed) or under the current directory.\n"
+    "It can be run again.\n";
 
 int afiliatectl_seed_demo(apr_pool_t *pool, int argc, const char *const *argv)
 {
@@ -2004,7 +2005,7 @@ int afiliatectl_seed_demo(apr_pool_t *pool, int argc, const char *const *argv)
     } else {
         const char *f = find_sql_file(pool, "seed/umf-demo.csv");
         if (!f) {
-            err(&o, "no se encontró sql/seed junto al ejecutable ni en el directorio actual; "
+            err(&o, "sql/seed not found next to the executable nor under the current directory; "
                     "use --data DIR");
             return 1;
         }

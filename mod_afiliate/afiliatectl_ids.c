@@ -122,7 +122,7 @@ static void build_usage(FILE *out)
 {
     fprintf(out, "usage: afiliatectl curp-build --nombre N --primer-apellido A "
                  "[--segundo-apellido B]\n"
-                 "                              --fecha AAAA-MM-DD --sexo H|M|X --entidad XX "
+                 "                              --fecha YYYY-MM-DD --sexo H|M|X --entidad XX "
                  "[--homoclave C]\n\n"
                  "Builds a CURP with the RENAPO rules and prints it. Names are UTF-8.\n"
                  "--entidad is a two-letter state code or NE (born abroad).\n"
@@ -130,7 +130,7 @@ static void build_usage(FILE *out)
                  "(default 0 or A). Errors go to stderr with exit 2.\n");
 }
 
-/* AAAA-MM-DD, digits only; the calendar check is afl_curp_build's. */
+/* YYYY-MM-DD, digits only; the calendar check is afl_curp_build's. */
 static int parse_date(const char *s, int *y, int *m, int *d)
 {
     static const char shape[] = "dddd-dd-dd";
@@ -221,7 +221,7 @@ int afiliatectl_curp_build(apr_pool_t *pool, int argc, const char *const *argv)
     if (!has_letter(p.first_surname))
         return build_error("--primer-apellido has no letters: '%s'", val[PRIMER]);
     if (parse_date(val[FECHA], &p.birth_year, &p.birth_month, &p.birth_day) != 0)
-        return build_error("--fecha must be AAAA-MM-DD, got '%s'", val[FECHA]);
+        return build_error("--fecha must be YYYY-MM-DD, got '%s'", val[FECHA]);
     if (strlen(val[SEXO]) != 1 || !strchr("HMXhmx", val[SEXO][0]))
         return build_error("--sexo must be H, M or X, got '%s'", val[SEXO]);
     p.sex = val[SEXO][0];

@@ -54,18 +54,18 @@ int afl_db_open(apr_pool_t *pool, const char *driver, const char *params, afl_db
         driver = "sqlite3";
     if (strcmp(driver, "sqlite3") && strcmp(driver, "pgsql")) {
         if (err)
-            *err = apr_psprintf(pool, "controlador desconocido '%s' (use sqlite3 o pgsql)", driver);
+            *err = apr_psprintf(pool, "unknown driver '%s' (use sqlite3 or pgsql)", driver);
         return APR_EINVAL;
     }
     if (!params || !*params) {
         if (err)
-            *err = "falta la base de datos (--db)";
+            *err = "no database given (--db)";
         return APR_EINVAL;
     }
     rv = apr_dbd_init(pool);
     if (rv != APR_SUCCESS) {
         if (err)
-            *err = "no se pudo inicializar apr_dbd";
+            *err = "cannot initialise apr_dbd";
         return rv;
     }
     if (apr_pool_create(&sub, pool) != APR_SUCCESS)
@@ -77,7 +77,7 @@ int afl_db_open(apr_pool_t *pool, const char *driver, const char *params, afl_db
     rv = apr_dbd_get_driver(sub, driver, &db->driver);
     if (rv != APR_SUCCESS) {
         if (err)
-            *err = apr_psprintf(pool, "no se pudo cargar el controlador apr_dbd '%s'", driver);
+            *err = apr_psprintf(pool, "cannot load the apr_dbd driver '%s'", driver);
         apr_pool_destroy(sub);
         return rv;
     }
@@ -86,9 +86,9 @@ int afl_db_open(apr_pool_t *pool, const char *driver, const char *params, afl_db
         if (err) {
             /* libpq messages may echo the conninfo; keep only their first line. */
             const char *nl = derr ? strchr(derr, '\n') : NULL;
-            *err = apr_psprintf(pool, "no se pudo abrir la base de datos (%s): %s", driver,
+            *err = apr_psprintf(pool, "cannot open the database (%s): %s", driver,
                                 derr ? (nl ? apr_pstrmemdup(pool, derr, nl - derr) : derr)
-                                     : "error desconocido");
+                                     : "unknown error");
         }
         db->handle = NULL;
         apr_pool_destroy(sub);
@@ -142,7 +142,7 @@ const char *afl_db_errmsg(afl_db *db, int rv)
     const char *nl;
 
     if (!msg || !*msg)
-        return apr_psprintf(db->pool, "error %d del controlador", rv);
+        return apr_psprintf(db->pool, "driver error %d", rv);
     /* pgsql: "ERROR:  ...\nDETAIL:  Key (curp)=(...) ..." -> first line only. */
     nl = strchr(msg, '\n');
     if (nl)
@@ -461,10 +461,10 @@ int afl_db_apply_schema(afl_db *db, apr_pool_t *pool, const char *text, apr_size
         *count = ctx.count;
     if (rv && err) {
         if (ctx.fail_line)
-            *err = apr_psprintf(pool, "la sentencia de la línea %u falló: %s", ctx.fail_line,
+            *err = apr_psprintf(pool, "the statement at line %u failed: %s", ctx.fail_line,
                                 afl_db_errmsg(db, ctx.fail_rv));
         else
-            *err = "memoria insuficiente";
+            *err = "out of memory";
     }
     return rv;
 }
@@ -484,8 +484,8 @@ int afl_db_apply_schema_file(afl_db *db, apr_pool_t *pool, const char *path, int
         rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
     if (rv != APR_SUCCESS) {
         if (err)
-            *err = apr_psprintf(pool, "no se pudo leer %s: %s", path,
-                                apr_strerror(rv, ebuf, sizeof ebuf));
+            *err =
+                apr_psprintf(pool, "cannot read %s: %s", path, apr_strerror(rv, ebuf, sizeof ebuf));
         return rv;
     }
     text = apr_palloc(pool, (apr_size_t)fi.size + 1);
@@ -493,8 +493,8 @@ int afl_db_apply_schema_file(afl_db *db, apr_pool_t *pool, const char *path, int
     apr_file_close(f);
     if (rv != APR_SUCCESS && rv != APR_EOF) {
         if (err)
-            *err = apr_psprintf(pool, "no se pudo leer %s: %s", path,
-                                apr_strerror(rv, ebuf, sizeof ebuf));
+            *err =
+                apr_psprintf(pool, "cannot read %s: %s", path, apr_strerror(rv, ebuf, sizeof ebuf));
         return rv;
     }
     text[got] = '\0';

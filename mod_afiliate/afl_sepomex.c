@@ -70,7 +70,7 @@ static afl_sepomex_status fail(afl_sepomex_parser *p, afl_sepomex_status st, con
 
     p->status = st;
     p->err_line = p->line;
-    n = snprintf(p->err, sizeof p->err, "línea %lu: ", p->line);
+    n = snprintf(p->err, sizeof p->err, "line %lu: ", p->line);
     va_start(ap, fmt);
     vsnprintf(p->err + n, sizeof p->err - (size_t)n, fmt, ap);
     va_end(ap);
@@ -152,21 +152,20 @@ static afl_sepomex_status check_header(afl_sepomex_parser *p)
 
     if (nf < 0)
         return fail(p, AFL_SEPOMEX_BAD_HEADER,
-                    "el encabezado contiene caracteres de control; se esperaba %s",
-                    afl_sepomex_header);
+                    "the header contains control characters; expected %s", afl_sepomex_header);
     for (int i = 0; i < nf && i < AFL_SEPOMEX_FIELDS; i++) {
         if (strcmp(f[i], header_names[i]))
             return fail(p, AFL_SEPOMEX_BAD_HEADER,
-                        "encabezado inesperado: el campo %d debe ser '%s' (se esperaba %s)%s",
-                        i + 1, header_names[i], afl_sepomex_header,
-                        looks_like_row(f[0]) ? "; parece una fila de datos: ¿falta la línea 1 "
-                                               "(aviso legal)?"
+                        "unexpected header: field %d must be '%s' (expected %s)%s", i + 1,
+                        header_names[i], afl_sepomex_header,
+                        looks_like_row(f[0]) ? "; it looks like a data row: is line 1 (the "
+                                               "legal notice) missing?"
                                              : "");
     }
     if (nf != AFL_SEPOMEX_FIELDS)
         return fail(p, AFL_SEPOMEX_BAD_HEADER,
-                    "encabezado inesperado: tiene %d campos y debe tener %d (%s)", nf,
-                    AFL_SEPOMEX_FIELDS, afl_sepomex_header);
+                    "unexpected header: it has %d fields, expected %d (%s)", nf, AFL_SEPOMEX_FIELDS,
+                    afl_sepomex_header);
     p->header_seen = 1;
     return AFL_SEPOMEX_OK;
 }
@@ -187,10 +186,10 @@ static afl_sepomex_status end_of_line(afl_sepomex_parser *p)
         return AFL_SEPOMEX_OK;
     nf = decode_split(p, f, AFL_SEPOMEX_FIELDS);
     if (nf < 0)
-        return fail(p, AFL_SEPOMEX_CONTROL_CHAR, "carácter de control o byte no válido");
+        return fail(p, AFL_SEPOMEX_CONTROL_CHAR, "control character or invalid byte");
     if (nf != AFL_SEPOMEX_FIELDS)
-        return fail(p, AFL_SEPOMEX_FIELD_COUNT, "se esperaban %d campos y hay %d",
-                    AFL_SEPOMEX_FIELDS, nf);
+        return fail(p, AFL_SEPOMEX_FIELD_COUNT, "expected %d fields, found %d", AFL_SEPOMEX_FIELDS,
+                    nf);
     for (int i = 0; i < AFL_SEPOMEX_FIELDS; i++)
         f[i] = trim(f[i]);
     row.d_codigo = f[0];
@@ -212,7 +211,7 @@ static afl_sepomex_status end_of_line(afl_sepomex_parser *p)
     rc = p->fn ? p->fn(p->baton, &row, p->line) : 0;
     if (rc) {
         p->abort_code = rc;
-        return fail(p, AFL_SEPOMEX_ABORTED, "importación interrumpida");
+        return fail(p, AFL_SEPOMEX_ABORTED, "import aborted");
     }
     return AFL_SEPOMEX_OK;
 }
@@ -234,8 +233,7 @@ afl_sepomex_status afl_sepomex_feed(afl_sepomex_parser *p, const char *buf, size
         if (p->line == 1)
             continue; /* legal notice: not stored, any length */
         if (p->len >= AFL_SEPOMEX_MAX_LINE)
-            return fail(p, AFL_SEPOMEX_LINE_TOO_LONG, "línea de más de %d bytes",
-                        AFL_SEPOMEX_MAX_LINE);
+            return fail(p, AFL_SEPOMEX_LINE_TOO_LONG, "longer than %d bytes", AFL_SEPOMEX_MAX_LINE);
         p->raw[p->len++] = c;
     }
     return AFL_SEPOMEX_OK;
@@ -253,8 +251,8 @@ afl_sepomex_status afl_sepomex_finish(afl_sepomex_parser *p)
     }
     if (!p->header_seen) {
         fail(p, AFL_SEPOMEX_NO_HEADER,
-             "el archivo termina antes del encabezado (línea 2: %s); "
-             "¿es el CPdescarga.txt de Correos de México?",
+             "the file ends before the header (line 2: %s); "
+             "is this the CPdescarga.txt from Correos de México?",
              afl_sepomex_header);
         return p->status;
     }
@@ -292,7 +290,7 @@ afl_sepomex_status afl_sepomex_parse(const char *buf, size_t len, afl_sepomex_ro
         errbuf[0] = '\0';
     if (!p) {
         if (errbuf && errlen)
-            snprintf(errbuf, errlen, "memoria insuficiente");
+            snprintf(errbuf, errlen, "out of memory");
         return AFL_SEPOMEX_NOMEM;
     }
     st = afl_sepomex_feed(p, buf, len);

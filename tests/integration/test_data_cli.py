@@ -51,7 +51,7 @@ def q(db, sql, *params):
 
 
 def summary_counts(out):
-    m = re.search(r"^sepomex: (\d+) asentamientos, (\d+) códigos postales$", out, re.M)
+    m = re.search(r"^sepomex: (\d+) settlements, (\d+) postal codes$", out, re.M)
     assert m, out
     return int(m.group(1)), int(m.group(2))
 
@@ -83,7 +83,7 @@ def demo_db(tmp_path):
     ctl("import-sepomex", SUBSET, "--db", path)
     ctl("import-umf", UMF_DEMO, "--db", path)
     out = ctl("demo-registry", "--count", 2000, "--seed", 7, "--db", path).stdout
-    assert "2000 personas nuevas" in out, out
+    assert "2000 new persons" in out, out
     return path
 
 
@@ -93,7 +93,7 @@ def test_init_db_is_idempotent(tmp_path):
     path = tmp_path / "x.db"
     for _ in range(2):
         out = ctl("init-db", "--db", path).stdout
-        assert out.startswith("init-db: esquema aplicado")
+        assert out.startswith("init-db: schema applied")
     tables = {r[0] for r in q(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"renapo_persona", "sepomex", "umf", "umf_cp", "folio_contador",
             "asegurado"} <= tables
@@ -107,7 +107,7 @@ def test_init_db_explicit_schema_and_errors(tmp_path):
     bad.write_text("-- comment; not the end\nCREATE TABLE ok1 (a TEXT);\n\nCREATE TABLE (;\n")
     proc = ctl("init-db", "--db", path, "--schema", bad, check=False)
     assert proc.returncode == 1
-    assert "línea 4" in proc.stderr
+    assert "line 4" in proc.stderr
     proc = ctl("init-db", "--db", path, "--schema", tmp_path / "missing.sql", check=False)
     assert proc.returncode == 1 and "missing.sql" in proc.stderr
     # Statement splitting: ';' ends a statement only at the end of a line, outside
@@ -120,7 +120,7 @@ def test_init_db_explicit_schema_and_errors(tmp_path):
                       "SELECT 1;\n"
                       "INSERT INTO t1 (b) VALUES ('it''s; fine')\n")
     out = ctl("init-db", "--db", path, "--schema", tricky).stdout
-    assert "(4 sentencias" in out, out
+    assert "(4 statements" in out, out
     assert q(path, "SELECT a, b FROM t1") == [("x;\ny;", "it's; fine")]
     assert q(path, "SELECT count(*) FROM t2") == [(0,)]
 
@@ -220,7 +220,7 @@ def test_shipped_subset_format_and_content(db):
 def test_shipped_umfs_cover_every_subset_cp(db):
     ctl("import-sepomex", SUBSET, "--db", db)
     out = ctl("import-umf", UMF_DEMO, "--db", db)
-    assert "no están en el catálogo" not in out.stderr
+    assert "not in the imported SEPOMEX catalog" not in out.stderr
     assert q(db, "SELECT count(*) FROM (SELECT DISTINCT cp FROM sepomex "
                  "WHERE cp NOT IN (SELECT cp FROM umf_cp))") == [(0,)]
     assert q(db, "SELECT count(*) FROM umf_cp WHERE cp NOT IN (SELECT cp FROM sepomex)") == [
@@ -263,17 +263,17 @@ def test_sepomex_bad_header_and_short_row_write_nothing(db, tmp_path):
                        header=HEADER.replace("D_mnpio", "d_mnpio"))
     proc = ctl("import-sepomex", bad, "--db", db, check=False)
     assert proc.returncode == 1
-    assert "línea 2" in proc.stderr and "D_mnpio" in proc.stderr
+    assert "line 2" in proc.stderr and "D_mnpio" in proc.stderr
     short = sepomex_file(tmp_path / "short.txt", [
         row("06700", "Roma Norte", id_asenta="0947"),
         row("06701", "Otra", id_asenta="0950"),
         "|".join(row("06702", "Corta").split("|")[:14])])
     proc = ctl("import-sepomex", short, "--db", db, check=False)
     assert proc.returncode == 1
-    assert "línea 5" in proc.stderr and "15 campos y hay 14" in proc.stderr
+    assert "line 5" in proc.stderr and "expected 15 fields, found 14" in proc.stderr
     badcp = sepomex_file(tmp_path / "cp.txt", [row("0670", "Roma Norte")])
     proc = ctl("import-sepomex", badcp, "--db", db, check=False)
-    assert proc.returncode == 1 and "línea 3" in proc.stderr
+    assert proc.returncode == 1 and "line 3" in proc.stderr
     assert q(db, "SELECT count(*) FROM sepomex") == [(0,)]
 
 
@@ -291,7 +291,7 @@ def test_import_umf_quoting_and_upsert(db, tmp_path):
                  '"U3","UMF No. 3, Sur",Subdelegación Sur,02,"",  44100   44600 \r\n',
                  encoding="utf-8")
     out = ctl("import-umf", f, "--db", db).stdout
-    assert "umf: 3 unidades, 4 códigos postales" in out
+    assert "umf: 3 units, 4 postal codes" in out
     assert q(db, "SELECT nombre, domicilio FROM umf WHERE clave = 'U1'") == [
         ('UMF No. 1 "Roma"', "Av. Cuauhtémoc 330, Doctores")]
     assert q(db, "SELECT nombre FROM umf WHERE clave = 'U3'") == [("UMF No. 3, Sur",)]
@@ -307,15 +307,15 @@ def test_import_umf_quoting_and_upsert(db, tmp_path):
 @pytest.mark.parametrize("bad_line,needle", [
     ("U9,UMF No. 9,Subdelegación,1,,06700", "serie"),
     ("U9,UMF No. 9,Subdelegación,A1,,06700", "serie"),
-    ("U9,UMF No. 9,Subdelegación,09,,0670", "código postal"),
-    ("U9,UMF No. 9,Subdelegación,09,,06700,44100", "6 columnas"),
-    ("U9,UMF No. 9,Subdelegación,09,,067001", "código postal"),
+    ("U9,UMF No. 9,Subdelegación,09,,0670", "postal code"),
+    ("U9,UMF No. 9,Subdelegación,09,,06700,44100", "expected 6 columns"),
+    ("U9,UMF No. 9,Subdelegación,09,,067001", "postal code"),
     ("U9,,Subdelegación,09,,06700", "nombre"),
     ("U 9,UMF No. 9,Subdelegación,09,,06700", "clave"),
-    ("U1,UMF repetida,Subdelegación,09,,06700", "línea 2"),
-    ('U9,"UMF No. 9,Subdelegación,09,,06700', "comillas"),
+    ("U1,UMF repetida,Subdelegación,09,,06700", "line 2"),
+    ('U9,"UMF No. 9,Subdelegación,09,,06700', "unclosed quote"),
     ('U9,"UMF No. 9\nSur",Subdelegación,09,,06700', "nombre"),
-    ('U9,UMF No. "9",Subdelegación,09,,06700', "comilla"),
+    ('U9,UMF No. "9",Subdelegación,09,,06700', "quote inside an unquoted field"),
 ])
 def test_import_umf_bad_row_writes_nothing(db, tmp_path, bad_line, needle):
     f = tmp_path / "umf.csv"
@@ -324,9 +324,9 @@ def test_import_umf_bad_row_writes_nothing(db, tmp_path, bad_line, needle):
                  encoding="utf-8")
     proc = ctl("import-umf", f, "--db", db, check=False)
     assert proc.returncode == 1
-    assert "línea 4" in proc.stderr, proc.stderr
+    assert "line 4" in proc.stderr, proc.stderr
     assert needle in proc.stderr, proc.stderr
-    assert "no se importó nada" in proc.stderr
+    assert "nothing was imported" in proc.stderr
     assert q(db, "SELECT count(*) FROM umf") == [(0,)]
     assert q(db, "SELECT count(*) FROM umf_cp") == [(0,)]
 
@@ -336,7 +336,7 @@ def test_import_umf_bad_header(db, tmp_path):
     f.write_text("clave,nombre,serie\nU1,UMF,01\n", encoding="utf-8")
     proc = ctl("import-umf", f, "--db", db, check=False)
     assert proc.returncode == 1
-    assert "línea 1" in proc.stderr and "codigos_postales" in proc.stderr
+    assert "line 1" in proc.stderr and "codigos_postales" in proc.stderr
 
 
 # ------------------------------------------------------------------ registry
@@ -372,7 +372,7 @@ def test_import_registry(db, tmp_path):
     rows = registry_rows()
     f = write_csv(tmp_path / "reg.csv", REG_HEADER, rows)
     out = ctl("import-registry", f, "--db", db).stdout
-    assert "registro: 3 personas (2 activas, 1 inactivas)" in out
+    assert "registry: 3 persons (2 active, 1 inactive)" in out
     got = q(db, "SELECT curp, nombres, primer_apellido, segundo_apellido, fecha_nacimiento, "
                 "sexo, entidad_nacimiento, status_curp FROM renapo_persona ORDER BY curp")
     assert sorted(tuple(r) for r in rows) == [
@@ -381,19 +381,19 @@ def test_import_registry(db, tmp_path):
     # Upsert: a status change, same row count.
     rows[0][7] = "BDA"
     write_csv(f, REG_HEADER, rows)
-    assert "registro: 3 personas (1 activas, 2 inactivas)" in ctl(
+    assert "registry: 3 persons (1 active, 2 inactive)" in ctl(
         "import-registry", f, "--db", db).stdout
 
 
 @pytest.mark.parametrize("col,value,needle", [
-    (0, "SABC560626MDFLRN02", "CURP no válida (dígito verificador)"),
-    (0, "SABC560626", "CURP no válida (longitud"),
-    (4, "2004-02-30", "fecha_nacimiento no válida"),
-    (4, "2004-03-01", "no coincide con la CURP"),
-    (5, "H", "sexo no coincide"),
-    (6, "ZZ", "entidad_nacimiento no válida"),
-    (6, "DF", "entidad_nacimiento no coincide"),
-    (7, "XX", "status_curp desconocido"),
+    (0, "SABC560626MDFLRN02", "invalid CURP (check digit)"),
+    (0, "SABC560626", "invalid CURP (length"),
+    (4, "2004-02-30", "invalid fecha_nacimiento"),
+    (4, "2004-03-01", "fecha_nacimiento does not match the CURP"),
+    (5, "H", "sexo does not match"),
+    (6, "ZZ", "invalid entidad_nacimiento"),
+    (6, "DF", "entidad_nacimiento does not match"),
+    (7, "XX", "unknown status_curp"),
     (1, "", "nombres"),
 ])
 def test_import_registry_bad_row(db, tmp_path, col, value, needle):
@@ -403,7 +403,7 @@ def test_import_registry_bad_row(db, tmp_path, col, value, needle):
     f = write_csv(tmp_path / "reg.csv", REG_HEADER, [rows[1], bad, rows[2]])
     proc = ctl("import-registry", f, "--db", db, check=False)
     assert proc.returncode == 1
-    assert "línea 3" in proc.stderr, proc.stderr
+    assert "line 3" in proc.stderr, proc.stderr
     assert needle in proc.stderr, proc.stderr
     # Nothing half-written, and no CURP quoted in diagnostics.
     assert q(db, "SELECT count(*) FROM renapo_persona") == [(0,)]
@@ -417,7 +417,7 @@ def test_import_registry_duplicate_curp(db, tmp_path):
     f = write_csv(tmp_path / "reg.csv", REG_HEADER, [rows[0], rows[1], rows[0]])
     proc = ctl("import-registry", f, "--db", db, check=False)
     assert proc.returncode == 1
-    assert "línea 4" in proc.stderr and "línea 2" in proc.stderr
+    assert "line 4" in proc.stderr and "line 2" in proc.stderr
     assert rows[0][0] not in proc.stderr
 
 
@@ -487,7 +487,7 @@ def test_demo_registry_is_deterministic_and_idempotent(demo_db, tmp_path):
     before = q(demo_db, "SELECT * FROM renapo_persona ORDER BY curp")
     nss_before = q(demo_db, "SELECT curp, nss FROM asegurado ORDER BY curp")
     out = ctl("demo-registry", "--count", 2000, "--seed", 7, "--db", demo_db).stdout
-    assert "0 personas nuevas, 2000 ya existían, 0 con NSS" in out
+    assert "0 new persons, 2000 already existed, 0 with NSS" in out
     assert q(demo_db, "SELECT * FROM renapo_persona ORDER BY curp") == before
     assert q(demo_db, "SELECT curp, nss FROM asegurado ORDER BY curp") == nss_before
     # Same seed in a fresh database: the same persons; a longer run extends it.
@@ -525,7 +525,7 @@ def test_sample_kinds(demo_db):
     one = ctl("sample", "new", "--db", demo_db).stdout.split()
     assert one == new[:1]
     proc = ctl("sample", "inactive", "--count", 100000, "--db", demo_db, check=False)
-    assert proc.returncode == 1 and "sólo hay" in proc.stderr
+    assert proc.returncode == 1 and re.search(r"only \d+ CURPs of kind inactive exist", proc.stderr)
     assert len(proc.stdout.split()) == len([s for s in status.values() if s in INACTIVE])
 
 
@@ -534,9 +534,9 @@ def test_sample_kinds(demo_db):
 def test_seed_demo(tmp_path):
     path = tmp_path / "seed.db"
     out = ctl("seed-demo", "--db", path, "--count", 300).stdout
-    assert "sepomex: " in out and "umf: " in out and "300 personas nuevas" in out
+    assert "sepomex: " in out and "umf: " in out and "300 new persons" in out
     out = ctl("seed-demo", "--db", path, "--count", 300, "--data", SEED).stdout
-    assert "0 personas nuevas, 300 ya existían" in out
+    assert "0 new persons, 300 already existed" in out
     assert q(path, "SELECT count(*) FROM renapo_persona") == [(300,)]
     assert q(path, "SELECT count(DISTINCT cp) FROM sepomex") == q(
         path, "SELECT count(DISTINCT cp) FROM umf_cp")

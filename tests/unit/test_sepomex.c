@@ -166,20 +166,20 @@ START_TEST(bad_header)
                              "d_zona|c_cve_ciudad\r\n" ROW_ROMA "\r\n";
     ck_assert_int_eq(parse(text, &rs, err, sizeof err), AFL_SEPOMEX_BAD_HEADER);
     ck_assert_int_eq(rs.n, 0);
-    ck_assert_ptr_nonnull(strstr(err, "línea 2"));
-    ck_assert_ptr_nonnull(strstr(err, "campo 4"));
+    ck_assert_ptr_nonnull(strstr(err, "line 2"));
+    ck_assert_ptr_nonnull(strstr(err, "field 4"));
     ck_assert_ptr_nonnull(strstr(err, "D_mnpio"));
 
     /* 14 header fields. */
     text = LEGAL "\r\nd_codigo|d_asenta|d_tipo_asenta|D_mnpio|d_estado|d_ciudad|d_CP|c_estado|"
                  "c_oficina|c_CP|c_tipo_asenta|c_mnpio|id_asenta_cpcons|d_zona\r\n" ROW_ROMA "\r\n";
     ck_assert_int_eq(parse(text, &rs, err, sizeof err), AFL_SEPOMEX_BAD_HEADER);
-    ck_assert_ptr_nonnull(strstr(err, "14 campos"));
+    ck_assert_ptr_nonnull(strstr(err, "it has 14 fields"));
 
     /* Legal notice missing: line 2 is a data row. */
     text = HEADER "\r\n" ROW_ROMA "\r\n";
     ck_assert_int_eq(parse(text, &rs, err, sizeof err), AFL_SEPOMEX_BAD_HEADER);
-    ck_assert_ptr_nonnull(strstr(err, "aviso legal"));
+    ck_assert_ptr_nonnull(strstr(err, "legal notice"));
 
     /* A CSV file. */
     text = "cp,colonia\n06700,Roma Norte\n";
@@ -195,7 +195,7 @@ START_TEST(no_header)
     ck_assert_int_eq(parse("", &rs, err, sizeof err), AFL_SEPOMEX_NO_HEADER);
     ck_assert_int_eq(parse(LEGAL, &rs, err, sizeof err), AFL_SEPOMEX_NO_HEADER);
     ck_assert_int_eq(parse(LEGAL "\r\n", &rs, err, sizeof err), AFL_SEPOMEX_NO_HEADER);
-    ck_assert_ptr_nonnull(strstr(err, "encabezado"));
+    ck_assert_ptr_nonnull(strstr(err, "ends before the header"));
     /* Header without CRLF at the very end is fine, with zero rows. */
     ck_assert_int_eq(parse(LEGAL "\r\n" HEADER, &rs, err, sizeof err), AFL_SEPOMEX_OK);
     ck_assert_int_eq(rs.n, 0);
@@ -214,17 +214,17 @@ START_TEST(short_and_long_rows)
                  "09|039|0003|Urbano\r\n" ROW_GDL "\r\n";
     ck_assert_int_eq(parse(text, &rs, err, sizeof err), AFL_SEPOMEX_FIELD_COUNT);
     ck_assert_int_eq(rs.n, 1);
-    ck_assert_str_eq(err, "línea 4: se esperaban 15 campos y hay 14");
+    ck_assert_str_eq(err, "line 4: expected 15 fields, found 14");
 
     /* 16 fields on line 3. */
     text = LEGAL "\r\n" HEADER "\r\n" ROW_ROMA "|extra\r\n";
     ck_assert_int_eq(parse(text, &rs, err, sizeof err), AFL_SEPOMEX_FIELD_COUNT);
-    ck_assert_str_eq(err, "línea 3: se esperaban 15 campos y hay 16");
+    ck_assert_str_eq(err, "line 3: expected 15 fields, found 16");
 
     /* A short last line without CRLF is still checked. */
     text = LEGAL "\r\n" HEADER "\r\n" ROW_ROMA "\r\n06700|Roma";
     ck_assert_int_eq(parse(text, &rs, err, sizeof err), AFL_SEPOMEX_FIELD_COUNT);
-    ck_assert_ptr_nonnull(strstr(err, "línea 4"));
+    ck_assert_ptr_nonnull(strstr(err, "line 4"));
 }
 END_TEST
 
@@ -240,7 +240,7 @@ START_TEST(control_chars_and_long_lines)
     ck_assert_int_eq(
         afl_sepomex_parse(with_nul, sizeof with_nul - 1, collect, &rs, NULL, err, sizeof err),
         AFL_SEPOMEX_CONTROL_CHAR);
-    ck_assert_ptr_nonnull(strstr(err, "línea 3"));
+    ck_assert_ptr_nonnull(strstr(err, "line 3"));
 
     /* A lone CR inside a row is a control character. */
     ck_assert_int_eq(
@@ -268,7 +268,7 @@ START_TEST(control_chars_and_long_lines)
         ck_assert_int_eq(parse(text, &rs, err, sizeof err), AFL_SEPOMEX_OK);
         snprintf(text, tl + n, "L\r\n%s\r\n%s\r\n", HEADER, big);
         ck_assert_int_eq(parse(text, &rs, err, sizeof err), AFL_SEPOMEX_LINE_TOO_LONG);
-        ck_assert_ptr_nonnull(strstr(err, "línea 3"));
+        ck_assert_ptr_nonnull(strstr(err, "line 3"));
         free(text);
     }
     free(big);
