@@ -8,7 +8,7 @@ build=(apache2 apache2-dev libapr1-dev libaprutil1-dev libaprutil1-dbd-sqlite3
        libqrencode-dev libssl-dev libzip-dev libsqlite3-dev sqlite3 fonts-dejavu-core
        pkg-config check gcc make)
 test=(python3 python3-pytest python3-aiosmtpd qpdf poppler-utils unzip clang
-      libclang-rt-14-dev curl)
+      libclang-rt-14-dev curl postgresql-15)
 bench=(wrk apache2-utils)
 
 want=("${build[@]}")
