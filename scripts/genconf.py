@@ -71,10 +71,14 @@ def prepare_root(opts):
         (root / sub).mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         pw = pwd.getpwnam("www-data")
-        for p in [root, root / "run", Path(opts["db"]).parent]:
+        for p in [root, root / "run"]:
             os.chown(p, pw.pw_uid, pw.pw_gid)
-        for f in Path(opts["db"]).parent.glob(Path(opts["db"]).name + "*"):
-            os.chown(f, pw.pw_uid, pw.pw_gid)
+        if opts.get("driver", "sqlite3") == "sqlite3":
+            # SQLite writes its -wal and -shm files beside the database.
+            db = Path(opts["db"])
+            os.chown(db.parent, pw.pw_uid, pw.pw_gid)
+            for f in db.parent.glob(db.name + "*"):
+                os.chown(f, pw.pw_uid, pw.pw_gid)
 
 
 def main():
@@ -83,14 +87,16 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--mpm", default="event")
     ap.add_argument("--module", required=True)
-    ap.add_argument("--db", required=True)
+    ap.add_argument("--db", required=True, help="SQLite file, or PostgreSQL conninfo")
+    ap.add_argument("--driver", default="sqlite3", choices=["sqlite3", "pgsql"])
     ap.add_argument("--htdocs", default=str(TOP / "htdocs"))
     ap.add_argument("--secret", required=True)
     ap.add_argument("--extra", action="append", default=[])
     ap.add_argument("--rate-limit", type=int, default=30)
     a = ap.parse_args()
     opts = dict(root=a.root, port=a.port, mpm=a.mpm, module=a.module, db=a.db,
-                htdocs=a.htdocs, secret=a.secret, extra=a.extra, rate_limit=a.rate_limit)
+                htdocs=a.htdocs, secret=a.secret, extra=a.extra, rate_limit=a.rate_limit,
+                driver=a.driver)
     prepare_root(opts)
     out = Path(a.root) / "httpd.conf"
     out.write_text(render(opts))

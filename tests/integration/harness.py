@@ -93,7 +93,8 @@ class Client:
 
 
 class Apache:
-    def __init__(self, name, mpm="event", db=None, extra=None, rate_limit=1000000):
+    def __init__(self, name, mpm="event", db=None, extra=None, rate_limit=1000000,
+                 driver="sqlite3"):
         self.name = name
         self.mpm = mpm
         self.root = GEN / name
@@ -102,6 +103,7 @@ class Apache:
         self.secret_path = self.root / "afiliate.secret"
         self.extra = extra or []
         self.rate_limit = rate_limit
+        self.driver = driver
         self.log_pos = 0
         self.expected = []
 
@@ -126,14 +128,14 @@ class Apache:
         (self.root / "data").mkdir(parents=True)
         self.secret_path.write_text(secrets.token_hex(32) + "\n")
         if seed_count is not None:
-            subprocess.run([str(CTL), "seed-demo", "--db", self.db, "--count", str(seed_count)],
-                           check=True, capture_output=True)
+            subprocess.run([str(CTL), "seed-demo", "--driver", self.driver, "--db", self.db,
+                            "--count", str(seed_count)], check=True, capture_output=True)
         self.write_conf()
 
     def write_conf(self):
         opts = dict(root=str(self.root), port=self.port, mpm=self.mpm, module=str(MODULE),
                     db=self.db, htdocs=str(TOP / "htdocs"), secret=str(self.secret_path),
-                    extra=self.extra, rate_limit=self.rate_limit)
+                    extra=self.extra, rate_limit=self.rate_limit, driver=self.driver)
         genconf.prepare_root(opts)
         (self.root / "httpd.conf").write_text(genconf.render(opts))
 
