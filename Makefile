@@ -3,6 +3,7 @@
 #   make            build the module (apxs) and build/afiliatectl
 #   make run        install deps, build, seed var/afiliate.db, serve 127.0.0.1:$(PORT)
 #   make test       install deps, build, run every test layer, print "N passed, N failed"
+#   make test-browser  the real-browser layer alone (Debian chromium + playwright-core, axe-core)
 #   make bench      benchmarks (not tests)
 #   make fuzz       libFuzzer + ASan/UBSan on the parsers (clang)
 #
@@ -44,7 +45,7 @@ ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fstack-protector-strong \
 MODULE    := $(BUILD)/mod_afiliate.so
 CTL       := $(BUILD)/afiliatectl
 
-.PHONY: all deps build-all run test test-unit test-fuzz test-integration bench \
+.PHONY: all deps build-all run run-cluster test test-unit test-fuzz test-integration test-browser bench \
         bench-curp fuzz check-pure format format-check clean
 
 all: deps
@@ -102,10 +103,23 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libafl_core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libafl_core.a $(DEP_LIBS) -o $@
 
+# The browser layer's npm packages (playwright-core, axe-core), exactly as
+# locked; npm ci runs again whenever the lock file changes.
+BROWSER_DIR := tests/browser
+NPM_STAMP   := $(BROWSER_DIR)/node_modules/.package-lock.json
+$(NPM_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 test:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory build-all $(UNIT_BINS) $(FUZZ_REPLAY)
+	@$(MAKE) --no-print-directory build-all $(UNIT_BINS) $(FUZZ_REPLAY) $(NPM_STAMP)
 	@$(PYTHON) tests/run_all.py
+
+test-browser:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory build-all $(NPM_STAMP)
+	@$(PYTHON) tests/run_all.py --only browser
 
 test-unit test-fuzz test-integration:
 	@scripts/deps.sh test
@@ -138,12 +152,19 @@ bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory build-all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
-	@if [ -x tests/bench/http_bench.py ]; then $(PYTHON) tests/bench/http_bench.py; fi
+	@for b in tests/bench/*_bench.py; do $(PYTHON) $$b || exit 1; done
+	@$(PYTHON) tests/bench/mail_bench.py
 
 # ---------------------------------------------------------------- run
 run: deps
 	@$(MAKE) --no-print-directory build-all
 	@PORT=$(PORT) MPM=$(MPM) SMTP_URL="$(SMTP_URL)" exec scripts/run.sh
+
+# PostgreSQL, two Apache nodes and an Apache balancer on 127.0.0.1:$(PORT).
+run-cluster: deps
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory build-all
+	@exec $(PYTHON) scripts/cluster.py --port $(PORT)
 
 # ---------------------------------------------------------------- style
 FORMAT_SRCS = $(wildcard $(SRCDIR)/*.[ch] tests/unit/*.c tests/fuzz/*.c tests/bench/*.c)

@@ -22,6 +22,11 @@ static const struct command commands[] = {
     {"demo-registry", afiliatectl_demo_registry, "generate synthetic persons and NSS"},
     {"sample", afiliatectl_sample, "print registry CURPs: found, new or inactive"},
     {"seed-demo", afiliatectl_seed_demo, "init-db + shipped demo data + demo-registry"},
+    {"outbox", afiliatectl_outbox, "mail outbox: send once, status, requeue failed"},
+    {"keygen", afiliatectl_keygen, "new Ed25519 key pair for the documents' sello digital"},
+    {"verify", afiliatectl_verify, "check a document's sello digital offline"},
+    {"import-vigencia", afiliatectl_import_vigencia, "import a school's enrolment report (CSV)"},
+    {"demo-doc", afiliatectl_demo_doc, "write a signed document with synthetic data"},
     {NULL, NULL, NULL},
 };
 

@@ -22,4 +22,13 @@ afiliatectl_cmd_fn afiliatectl_demo_registry;
 afiliatectl_cmd_fn afiliatectl_sample;
 afiliatectl_cmd_fn afiliatectl_seed_demo;
 
+/* Mail outbox: afiliatectl_outbox.c */
+afiliatectl_cmd_fn afiliatectl_outbox;
+
+/* Documents (sello digital, vigencia): afiliatectl_docs.c */
+afiliatectl_cmd_fn afiliatectl_keygen;
+afiliatectl_cmd_fn afiliatectl_verify;
+afiliatectl_cmd_fn afiliatectl_import_vigencia;
+afiliatectl_cmd_fn afiliatectl_demo_doc;
+
 #endif

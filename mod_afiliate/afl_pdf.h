@@ -10,7 +10,8 @@
  * unit therefore reduces it in memory to the CP1252 repertoire (~230 glyphs,
  * format-4 cmap, post format 3, name IDs 0-6) and passes that through a
  * memfd (/proc/self/fd/N); libharu then subsets glyphs as usual. A comprobante
- * with DejaVu Sans and DejaVu Sans Bold is ~20 KB. If the reduction cannot be
+ * with DejaVu Sans and DejaVu Sans Bold is ~14 KB (~17 KB with the sello
+ * digital, QR code and seal of issue 5). If the reduction cannot be
  * used (unusual font layout, no memfd or /proc) the original file is loaded
  * as it is: the PDF is still correct, only larger.
  *
@@ -28,6 +29,9 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "afl_sign.h"
+#include "afl_vigencia.h"
+
 /* A font read and reduced once (see above), to share between documents and
  * threads: immutable after afl_pdf_font_load(). Loading it in child_init
  * saves reading ~1.4 MB of font files per document. */
@@ -38,6 +42,46 @@ typedef struct afl_pdf_font afl_pdf_font;
  * an empty path or a file over 32 MB. A font the reduction cannot handle
  * still loads (it will be embedded whole). */
 apr_status_t afl_pdf_font_load(apr_pool_t *p, const char *path, const afl_pdf_font **font);
+
+/* ============================================================ sello digital
+ *
+ * Every document (comprobante, tarjeta, constancia) can carry a "Sello
+ * digital" block and a seal. All fields are optional; a NULL field is not
+ * drawn, so a zeroed afl_pdf_firma gives the document as it was before
+ * issue 5.
+ *
+ * What is drawn: a "Sello digital" section at the end with the cadena
+ * original (afl_cadena.h) and the sello digital, both wrapped in a small
+ * font, the "No. de serie" of the key and the verification URL; the QR code
+ * of verify_url (vector, "Verifica este documento") at the top right of the
+ * comprobante and the constancia, on the card of the tarjeta.
+ *
+ * The seal (when key is set): the PDF carries, in a private dictionary of
+ * its document catalog (/AfiliateSello: never shown by viewers, not in the
+ * document information a search index reads), its tipo, folio, cadena
+ * original, sello digital and No. de serie as hex strings, plus
+ * /SelloDocumento: the key's signature over the whole file as written, with
+ * the signature's own hex digits set to '0' (the technique of PDF
+ * signatures' /ByteRange). The sello digital proves who issued the cadena;
+ * the document seal proves that nothing in the file, the displayed text
+ * included, changed after it was issued: any edit, even one byte, or a
+ * re-save by another program, fails afl_pdf_verify. Ed25519 and RSA
+ * PKCS#1 v1.5 are deterministic, so the same inputs always give the same
+ * file, byte for byte. */
+typedef struct {
+    /* UTF-8, afl_cadena_original(); required when key is set, and then its
+     * Folio must be the document's folio */
+    const char *cadena_original;
+    /* base64 signature of cadena_original. NULL + key: computed here; given
+     * + key: checked (APR_EINVAL when it is not the key's signature) */
+    const char *sello;
+    /* key serial. NULL + key: afl_sign_serial(key); given + key: must match */
+    const char *no_serie;
+    /* QR payload, afl_qr_verify_url(); NULL = no QR code */
+    const char *verify_url;
+    /* private key: seal the file (see above); NULL = no seal */
+    const afl_sign_key *key;
+} afl_pdf_firma;
 
 /* The comprobante of domain.md §5.1: one layout for asignación and
  * localización. All strings are UTF-8. */
@@ -57,6 +101,7 @@ typedef struct {
     const char *font_bold_path;     /* bold TTF; NULL/"" = use font_path for labels too */
     const afl_pdf_font *font;       /* optional, preloaded: used instead of font_path */
     const afl_pdf_font *font_bold;  /* optional, preloaded: used instead of font_bold_path */
+    afl_pdf_firma firma;            /* optional sello digital, QR and seal (zeroed: none) */
 } afl_comprobante;
 
 /* Largest PDF the comprobante is expected to reach with DejaVu Sans;
@@ -70,6 +115,97 @@ typedef struct {
  * (if errlen > 0). */
 apr_status_t afl_pdf_comprobante(apr_pool_t *p, const afl_comprobante *c, const unsigned char **pdf,
                                  size_t *len, char *errbuf, size_t errlen);
+
+/* ================================================================ tarjeta
+ *
+ * The "Tarjeta de Número de Seguridad Social" (domain.md §5.1, the IMSS
+ * credencial NSS): a page with a wallet-size card (85.6 x 54 mm, ID-1) to
+ * cut out along a dashed line ("Recorta por la línea punteada"): NSS in
+ * large type, name, CURP, QR code, folio and the sello in short form (its
+ * first characters). Below the card, on the page: the complete sello
+ * digital block (cadena original, sello, No. de serie). Cadena original: the
+ * §5.1 layout with tipo de trámite "Tarjeta de NSS" (AFL_CADENA_TARJETA). */
+typedef struct {
+    const char *nombres;
+    const char *primer_apellido;
+    const char *segundo_apellido; /* may be NULL or "" */
+    const char *curp;
+    const char *nss;
+    const char *folio;
+    apr_time_t issued;
+    const char *font_path;
+    const char *font_bold_path;
+    const afl_pdf_font *font;
+    const afl_pdf_font *font_bold;
+    afl_pdf_firma firma;
+} afl_tarjeta;
+
+#define AFL_PDF_TARJETA_MAX 30720
+
+/* Build the tarjeta; same contract as afl_pdf_comprobante(). */
+apr_status_t afl_pdf_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned char **pdf,
+                             size_t *len, char *errbuf, size_t errlen);
+
+/* ============================================================= constancia
+ *
+ * "Constancia de Vigencia de Derechos" (domain.md §5.2, §6): name, CURP,
+ * NSS, "Régimen: Voluntario — Modalidad 32 Seguro Facultativo", a large
+ * "Vigente: SÍ" (green) or "Vigente: NO" (red) with what it means, the
+ * fecha de inicio and fin de vigencia of the coverage afl_vigencia_eval()
+ * reported, the UMF with its address and subdelegación, date and time of
+ * issue, folio, and the sello digital block. Cadena original: the §5.2
+ * layout (AFL_CADENA_CONSTANCIA). */
+typedef struct {
+    const char *nombres;
+    const char *primer_apellido;
+    const char *segundo_apellido; /* may be NULL or "" */
+    const char *curp;
+    const char *nss;
+    afl_vigencia vigencia;     /* afl_vigencia_eval() on the day of issue */
+    const char *umf;           /* e.g. "UMF No. 10 Cuauhtémoc"; NULL/"" = none assigned */
+    const char *umf_domicilio; /* NULL/"" = not drawn */
+    const char *subdelegacion; /* NULL/"" = not drawn */
+    const char *folio;
+    apr_time_t issued;
+    const char *font_path;
+    const char *font_bold_path;
+    const afl_pdf_font *font;
+    const afl_pdf_font *font_bold;
+    afl_pdf_firma firma;
+} afl_constancia;
+
+#define AFL_PDF_CONSTANCIA_MAX 40960
+
+/* Build the constancia; same contract as afl_pdf_comprobante(). */
+apr_status_t afl_pdf_constancia(apr_pool_t *p, const afl_constancia *c, const unsigned char **pdf,
+                                size_t *len, char *errbuf, size_t errlen);
+
+/* ============================================================ verification */
+
+/* What a sealed document says about itself (strings in p). */
+typedef struct {
+    const char *tipo;            /* "comprobante", "tarjeta" or "constancia" */
+    const char *folio;           /* AFL_FOLIO_LEN digits */
+    const char *cadena_original; /* UTF-8 */
+    const char *sello;           /* base64 */
+    const char *no_serie;
+} afl_pdf_sellado;
+
+/* Read the seal dictionary of a PDF made by this unit, without checking
+ * anything. APR_SUCCESS; APR_EINVAL with *reason (English) when the file is
+ * not a PDF or carries no (well-formed) seal. */
+apr_status_t afl_pdf_extract(apr_pool_t *p, const unsigned char *pdf, size_t len,
+                             afl_pdf_sellado *out, const char **reason);
+
+/* Verify a sealed PDF with the public key (a private key works too):
+ * the seal is present and well formed; its No. de serie is the key's; the
+ * document seal matches the file (nothing changed); the sello digital is
+ * the key's signature of the cadena original; the cadena's folio is the
+ * document's. Returns 0 when all hold (*out filled), 1 otherwise with
+ * *reason, an English sentence without personal data (e.g. "the document
+ * was altered after it was issued"). out may be NULL. */
+int afl_pdf_verify(apr_pool_t *p, const unsigned char *pdf, size_t len, const afl_sign_key *pub,
+                   afl_pdf_sellado *out, const char **reason);
 
 /* Spanish month name in lower case, month 1..12 ("enero" .. "diciembre");
  * NULL outside that range. */

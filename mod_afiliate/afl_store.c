@@ -1,7 +1,9 @@
 /* afl_store: database operations of the web procedure (see afl_store.h). */
 #include "afl_store.h"
+#include "afl_curp.h"
 #include "afl_log.h"
 #include "afl_nss.h"
+#include "afl_token.h"
 
 #include <apr_strings.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@ typedef struct {
 } afl_stmt;
 
 enum {
+    Q_CURP_LOCK,
     Q_PERSONA,
     Q_ASEGURADO,
     Q_NSS_TAKEN,
@@ -39,10 +42,28 @@ enum {
     Q_PURGE_CAPTCHA,
     Q_PURGE_TRAMITE,
     Q_PURGE_LIMITE,
+    Q_TRAMITE_RESEND,
+    Q_OUTBOX_ADD,
+    Q_OUTBOX_MSGID,
+    Q_OUTBOX_DUE,
+    Q_OUTBOX_CLAIM,
+    Q_OUTBOX_GET,
+    Q_OUTBOX_SENT,
+    Q_OUTBOX_RETRY,
+    Q_OUTBOX_FAIL,
+    Q_OUTBOX_COUNTS,
+    Q_OUTBOX_REQUEUE_ID,
+    Q_OUTBOX_REQUEUE_FAILED,
     Q_COUNT
 };
 
 static const afl_stmt stmts[Q_COUNT] = {
+    /* Serializes trámites of one CURP across servers (PostgreSQL, READ COMMITTED):
+     * without it two servers both see "no NSS yet" and one fails on UNIQUE(curp).
+     * The lock ends with the transaction. SQLite's BEGIN IMMEDIATE already takes
+     * the one database write lock. */
+    [Q_CURP_LOCK] = {"afl_curp_lock", "SELECT 1 WHERE %s IS NOT NULL",
+                     "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"},
     [Q_PERSONA] = {"afl_persona",
                    "SELECT nombres, primer_apellido, COALESCE(segundo_apellido, ''), "
                    "fecha_nacimiento, sexo, entidad_nacimiento, status_curp "
@@ -120,6 +141,69 @@ static const afl_stmt stmts[Q_COUNT] = {
                          NULL},
     [Q_PURGE_TRAMITE] = {"afl_purge_tramite", "DELETE FROM tramite WHERE expira < %lld", NULL},
     [Q_PURGE_LIMITE] = {"afl_purge_limite", "DELETE FROM limite WHERE ventana < %lld", NULL},
+    /* Resends: the per-trámite count moves only while under the limit. */
+    [Q_TRAMITE_RESEND] = {"afl_tramite_resend",
+                          "UPDATE tramite SET reenvios = reenvios + 1 WHERE id = %s AND "
+                          "paso = 'resultado' AND reenvios < %d AND expira > %lld",
+                          NULL},
+    /* Outbox. A row is inserted with a random token as message_id, then the
+     * token is turned into the final Message-ID, which holds the row id. */
+    [Q_OUTBOX_ADD] =
+        {"afl_outbox_add",
+         "INSERT INTO outbox (kind, reason, asegurado_id, recipient, status, attempts, "
+         "next_attempt_at, message_id, created) SELECT 'comprobante', %s, id, %s, "
+         "'pending', 0, %lld, %s, %lld FROM asegurado WHERE curp = %s",
+         NULL},
+    [Q_OUTBOX_MSGID] = {"afl_outbox_msgid",
+                        "UPDATE outbox SET message_id = '<outbox-' || CAST(id AS TEXT) || '.' || "
+                        "message_id || '@' || %s || '>' WHERE message_id = %s",
+                        NULL},
+    /* Due rows: pending ones whose time has come, and claimed ones whose lease
+     * expired (their sender died). The claim below is what makes a row ours:
+     * a conditional UPDATE is atomic on both databases (PostgreSQL re-checks
+     * the WHERE clause on the locked row), so no SKIP LOCKED is needed. */
+    [Q_OUTBOX_DUE] =
+        {"afl_outbox_due",
+         "SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= %lld) "
+         "OR (status = 'sending' AND lease_until < %lld) ORDER BY next_attempt_at, id LIMIT %d",
+         NULL},
+    [Q_OUTBOX_CLAIM] = {"afl_outbox_claim",
+                        "UPDATE outbox SET status = 'sending', lease_until = %lld, "
+                        "attempts = attempts + 1 WHERE id = %lld AND "
+                        "((status = 'pending' AND next_attempt_at <= %lld) OR "
+                        "(status = 'sending' AND lease_until < %lld))",
+                        NULL},
+    [Q_OUTBOX_GET] = {"afl_outbox_get",
+                      "SELECT o.reason, o.recipient, o.message_id, o.attempts, o.created, a.curp "
+                      "FROM outbox o JOIN asegurado a ON a.id = o.asegurado_id WHERE o.id = %lld",
+                      NULL},
+    /* The attempt number is the claim's fencing token: a sender whose lease
+     * ran out (and whose row was claimed again) changes nothing. */
+    [Q_OUTBOX_SENT] = {"afl_outbox_sent",
+                       "UPDATE outbox SET status = 'sent', sent_at = %lld, lease_until = NULL, "
+                       "last_error = NULL WHERE id = %lld AND attempts = %d AND status = 'sending'",
+                       NULL},
+    [Q_OUTBOX_RETRY] = {"afl_outbox_retry",
+                        "UPDATE outbox SET status = 'pending', next_attempt_at = %lld, "
+                        "lease_until = NULL, last_error = %s WHERE id = %lld AND attempts = %d "
+                        "AND status = 'sending'",
+                        NULL},
+    [Q_OUTBOX_FAIL] = {"afl_outbox_fail",
+                       "UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = %s "
+                       "WHERE id = %lld AND attempts = %d AND status = 'sending'",
+                       NULL},
+    [Q_OUTBOX_COUNTS] = {"afl_outbox_counts", "SELECT status, count(*) FROM outbox GROUP BY status",
+                         NULL},
+    [Q_OUTBOX_REQUEUE_ID] = {"afl_outbox_requeue_id",
+                             "UPDATE outbox SET status = 'pending', attempts = 0, "
+                             "next_attempt_at = %lld, lease_until = NULL "
+                             "WHERE id = %lld AND status = 'failed'",
+                             NULL},
+    [Q_OUTBOX_REQUEUE_FAILED] = {"afl_outbox_requeue_failed",
+                                 "UPDATE outbox SET status = 'pending', attempts = 0, "
+                                 "next_attempt_at = %lld, lease_until = NULL "
+                                 "WHERE status = 'failed'",
+                                 NULL},
 };
 
 static int is_pgsql(const afl_store *st)
@@ -568,13 +652,42 @@ static int end_txn(apr_pool_t *p, afl_store *st, apr_dbd_transaction_t *txn, int
     return apr_dbd_transaction_end(st->driver, p, txn);
 }
 
+/* Queues the comprobante for curp to recipient, inside the caller's
+ * transaction. Nothing is queued without a recipient. */
+static afl_store_status outbox_add(apr_pool_t *p, afl_store *st, const char *curp,
+                                   const char *recipient, const char *reason,
+                                   const char *msgid_host, long long now)
+{
+    const char *token = afl_token_random(p);
+    const char *host = msgid_host && *msgid_host ? msgid_host : "localhost";
+    int n = 0;
+
+    if (!recipient || !*recipient)
+        return AFL_STORE_OK;
+    if (!token) {
+        afl_log(AFL_LOG_ERR, "no random bytes for an outbox Message-ID");
+        return AFL_STORE_ERROR;
+    }
+    {
+        const char *args[] = {reason, recipient, lld(p, now), token, lld(p, now), curp};
+        if (run(p, st, Q_OUTBOX_ADD, &n, 6, args) != 0 || n != 1)
+            return AFL_STORE_ERROR;
+    }
+    {
+        const char *args[] = {host, token};
+        if (run(p, st, Q_OUTBOX_MSGID, &n, 2, args) != 0 || n != 1)
+            return AFL_STORE_ERROR;
+    }
+    return AFL_STORE_OK;
+}
+
 static afl_store_status assign_once(apr_pool_t *p, afl_store *st, const afl_assign_req *req,
                                     const char **nss, int *assigned)
 {
     apr_dbd_transaction_t *txn = NULL;
     afl_store_status s;
     afl_asegurado a;
-    const char *prefix = NULL;
+    const char *prefix = NULL, *curp;
     int folio = 0, rv;
 
     write_lock(st);
@@ -585,7 +698,10 @@ static afl_store_status assign_once(apr_pool_t *p, afl_store *st, const afl_assi
         write_unlock(st);
         return AFL_STORE_ERROR;
     }
-    s = afl_store_asegurado(p, st, req->curp, &a);
+    curp = req->curp;
+    s = select_one(p, st, Q_CURP_LOCK, 1, &curp, 0, NULL);
+    if (s != AFL_STORE_ERROR)
+        s = afl_store_asegurado(p, st, req->curp, &a);
     if (s == AFL_STORE_OK) {
         *nss = a.nss;
         *assigned = 0;
@@ -618,6 +734,11 @@ static afl_store_status assign_once(apr_pool_t *p, afl_store *st, const afl_assi
         if (run(p, st, Q_TRAMITE_RESULT, NULL, 4, args) != 0)
             s = AFL_STORE_ERROR;
     }
+    /* The message goes with the result: one commits only with the other. */
+    if (s == AFL_STORE_OK &&
+        outbox_add(p, st, req->curp, req->correo, *assigned ? "asignacion" : "localizacion",
+                   req->msgid_host, req->now) != AFL_STORE_OK)
+        s = AFL_STORE_ERROR;
     rv = end_txn(p, st, txn, s == AFL_STORE_OK);
     write_unlock(st);
     if (s == AFL_STORE_OK && rv != 0) {
@@ -645,7 +766,8 @@ afl_store_status afl_store_assign(apr_pool_t *p, afl_store *st, const afl_assign
 }
 
 afl_store_status afl_store_locate(apr_pool_t *p, afl_store *st, const char *tramite_id,
-                                  const afl_tramite *t, const char *curp_hmac, long long now)
+                                  const afl_tramite *t, const char *curp_hmac,
+                                  const char *msgid_host, long long now)
 {
     apr_dbd_transaction_t *txn = NULL;
     afl_store_status s = AFL_STORE_OK;
@@ -662,7 +784,8 @@ afl_store_status afl_store_locate(apr_pool_t *p, afl_store *st, const char *tram
     }
     if (afl_store_tramite_put(p, st, tramite_id, t, now) != AFL_STORE_OK ||
         run(p, st, Q_ASEGURADO_CORREO, NULL, 3, args) != 0 ||
-        afl_store_audit(p, st, now, "localizacion", curp_hmac, "") != AFL_STORE_OK)
+        afl_store_audit(p, st, now, "localizacion", curp_hmac, "") != AFL_STORE_OK ||
+        outbox_add(p, st, t->curp, t->correo, "localizacion", msgid_host, now) != AFL_STORE_OK)
         s = AFL_STORE_ERROR;
     rv = end_txn(p, st, txn, s == AFL_STORE_OK);
     write_unlock(st);
@@ -682,5 +805,216 @@ afl_store_status afl_store_purge(apr_pool_t *p, afl_store *st, long long now)
         run(p, st, Q_PURGE_TRAMITE, NULL, 1, &t) != 0 ||
         run(p, st, Q_PURGE_LIMITE, NULL, 1, &w) != 0)
         return AFL_STORE_ERROR;
+    return AFL_STORE_OK;
+}
+
+/* ------------------------------------------------------------------ comprobante */
+
+afl_store_status afl_store_comprobante(apr_pool_t *p, afl_store *st, const char *curp,
+                                       afl_comprobante *c)
+{
+    afl_persona per;
+    afl_asegurado aseg;
+    afl_store_status s;
+
+    memset(c, 0, sizeof *c);
+    s = afl_store_persona(p, st, curp, &per);
+    if (s != AFL_STORE_OK)
+        return s;
+    s = afl_store_asegurado(p, st, curp, &aseg);
+    if (s != AFL_STORE_OK)
+        return s;
+    c->localizacion = strcmp(aseg.origen, "asignado") != 0;
+    c->nombres = per.nombres;
+    c->primer_apellido = per.primer_apellido;
+    c->segundo_apellido = per.segundo_apellido;
+    c->curp = apr_pstrdup(p, curp);
+    c->nss = aseg.nss;
+    c->sexo = per.sexo;
+    c->entidad_nacimiento = afl_curp_state_name(per.entidad);
+    c->umf = aseg.umf_nombre;
+    c->folio = apr_psprintf(p, "%013" APR_INT64_T_FMT "%08" APR_INT64_T_FMT,
+                            (apr_int64_t)aseg.creado * 1000, (apr_int64_t)aseg.id);
+    return AFL_STORE_OK;
+}
+
+/* ------------------------------------------------------------------ resend */
+
+/* Counts one resend in a daily bucket; 1 when it goes over the limit. */
+static afl_store_status bucket_over(apr_pool_t *p, afl_store *st, const char *key, long long window,
+                                    int limit, int *over)
+{
+    long long count = 0;
+
+    *over = 0;
+    if (!key)
+        return AFL_STORE_OK;
+    if (afl_store_rate_hit(p, st, key, window, &count) != AFL_STORE_OK)
+        return AFL_STORE_ERROR;
+    *over = count > limit;
+    return AFL_STORE_OK;
+}
+
+afl_store_status afl_store_resend(apr_pool_t *p, afl_store *st, const afl_resend_req *req)
+{
+    apr_dbd_transaction_t *txn = NULL;
+    afl_store_status s = AFL_STORE_OK;
+    int rv, n = 0, over = 0;
+
+    write_lock(st);
+    rv = apr_dbd_transaction_start(st->driver, p, st->handle, &txn);
+    if (rv != 0) {
+        log_db_error(st, "transaction start", rv);
+        end_txn(p, st, txn, 0);
+        write_unlock(st);
+        return AFL_STORE_ERROR;
+    }
+    {
+        const char *args[] = {req->tramite_id, apr_itoa(p, req->limit_tramite), lld(p, req->now)};
+        if (run(p, st, Q_TRAMITE_RESEND, &n, 3, args) != 0)
+            s = AFL_STORE_ERROR;
+        else if (n != 1)
+            s = AFL_STORE_LIMITED;
+    }
+    if (s == AFL_STORE_OK) {
+        s = bucket_over(p, st, req->curp_key, req->window, req->limit_curp, &over);
+        if (s == AFL_STORE_OK && over)
+            s = AFL_STORE_LIMITED;
+    }
+    if (s == AFL_STORE_OK) {
+        s = bucket_over(p, st, req->address_key, req->window, req->limit_address, &over);
+        if (s == AFL_STORE_OK && over)
+            s = AFL_STORE_LIMITED;
+    }
+    if (s == AFL_STORE_OK && (!req->correo || !*req->correo))
+        s = AFL_STORE_ERROR; /* a resend without an address would queue nothing */
+    if (s == AFL_STORE_OK)
+        s = outbox_add(p, st, req->curp, req->correo, "reenvio", req->msgid_host, req->now);
+    /* A refused resend changes nothing: no count moves. */
+    rv = end_txn(p, st, txn, s == AFL_STORE_OK);
+    write_unlock(st);
+    if (s == AFL_STORE_OK && rv != 0) {
+        log_db_error(st, "commit", rv);
+        return AFL_STORE_ERROR;
+    }
+    return s;
+}
+
+/* ------------------------------------------------------------------ outbox */
+
+static void add_id(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+{
+    apr_array_header_t *ids = baton;
+    APR_ARRAY_PUSH(ids, long long) = atoll(col(p, st, row, 0));
+}
+
+afl_store_status afl_store_outbox_due(apr_pool_t *p, afl_store *st, long long now, int limit,
+                                      apr_array_header_t **ids)
+{
+    const char *args[] = {lld(p, now), lld(p, now), apr_itoa(p, limit)};
+
+    *ids = apr_array_make(p, limit > 0 ? limit : 1, sizeof(long long));
+    return query(p, st, Q_OUTBOX_DUE, 3, args, add_id, *ids, NULL) == 0 ? AFL_STORE_OK
+                                                                        : AFL_STORE_ERROR;
+}
+
+afl_store_status afl_store_outbox_claim(apr_pool_t *p, afl_store *st, long long id, long long now,
+                                        long long lease_until, afl_outbox_row *out)
+{
+    const char *sid = lld(p, id);
+    const char *args[] = {lld(p, lease_until), sid, lld(p, now), lld(p, now)};
+    const char *v[6];
+    int n = 0;
+    afl_store_status s;
+
+    if (run(p, st, Q_OUTBOX_CLAIM, &n, 4, args) != 0)
+        return AFL_STORE_ERROR;
+    if (n != 1)
+        return AFL_STORE_NOTFOUND; /* another sender has it, or it is no longer due */
+    s = select_one(p, st, Q_OUTBOX_GET, 1, &sid, 6, v);
+    if (s != AFL_STORE_OK)
+        return AFL_STORE_ERROR;
+    out->id = id;
+    out->reason = v[0];
+    out->recipient = v[1];
+    out->message_id = v[2];
+    out->attempts = atoi(v[3]);
+    out->created = atoll(v[4]);
+    out->curp = v[5];
+    return AFL_STORE_OK;
+}
+
+afl_store_status afl_store_outbox_sent(apr_pool_t *p, afl_store *st, long long id, int attempts,
+                                       long long now)
+{
+    const char *args[] = {lld(p, now), lld(p, id), apr_itoa(p, attempts)};
+    int n = 0;
+
+    if (run(p, st, Q_OUTBOX_SENT, &n, 3, args) != 0)
+        return AFL_STORE_ERROR;
+    return n == 1 ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
+}
+
+afl_store_status afl_store_outbox_retry(apr_pool_t *p, afl_store *st, long long id, int attempts,
+                                        long long next_at, const char *error)
+{
+    const char *args[] = {lld(p, next_at), error ? error : "", lld(p, id), apr_itoa(p, attempts)};
+    int n = 0;
+
+    if (run(p, st, Q_OUTBOX_RETRY, &n, 4, args) != 0)
+        return AFL_STORE_ERROR;
+    return n == 1 ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
+}
+
+afl_store_status afl_store_outbox_fail(apr_pool_t *p, afl_store *st, long long id, int attempts,
+                                       const char *error)
+{
+    const char *args[] = {error ? error : "", lld(p, id), apr_itoa(p, attempts)};
+    int n = 0;
+
+    if (run(p, st, Q_OUTBOX_FAIL, &n, 3, args) != 0)
+        return AFL_STORE_ERROR;
+    return n == 1 ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
+}
+
+static void add_count(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+{
+    afl_outbox_counts *c = baton;
+    const char *status = col(p, st, row, 0);
+    long long n = atoll(col(p, st, row, 1));
+
+    if (!strcmp(status, "pending"))
+        c->pending = n;
+    else if (!strcmp(status, "sending"))
+        c->sending = n;
+    else if (!strcmp(status, "sent"))
+        c->sent = n;
+    else if (!strcmp(status, "failed"))
+        c->failed = n;
+}
+
+afl_store_status afl_store_outbox_counts(apr_pool_t *p, afl_store *st, afl_outbox_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    return query(p, st, Q_OUTBOX_COUNTS, 0, NULL, add_count, out, NULL) == 0 ? AFL_STORE_OK
+                                                                             : AFL_STORE_ERROR;
+}
+
+afl_store_status afl_store_outbox_requeue(apr_pool_t *p, afl_store *st, long long id, long long now,
+                                          int *count)
+{
+    int n = 0, rv;
+
+    if (id > 0) {
+        const char *args[] = {lld(p, now), lld(p, id)};
+        rv = run(p, st, Q_OUTBOX_REQUEUE_ID, &n, 2, args);
+    } else {
+        const char *args[] = {lld(p, now)};
+        rv = run(p, st, Q_OUTBOX_REQUEUE_FAILED, &n, 1, args);
+    }
+    if (rv != 0)
+        return AFL_STORE_ERROR;
+    if (count)
+        *count = n;
     return AFL_STORE_OK;
 }

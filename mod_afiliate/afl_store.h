@@ -15,6 +15,8 @@
 #include <apr_tables.h>
 #include <apr_thread_mutex.h>
 
+#include "afl_pdf.h"
+
 typedef struct {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
@@ -31,6 +33,7 @@ typedef enum {
     AFL_STORE_OK = 0,
     AFL_STORE_NOTFOUND = 1,
     AFL_STORE_EXHAUSTED = 2, /* no folio left in any allowed prefix */
+    AFL_STORE_LIMITED = 3,   /* a limit refused the operation; nothing was written */
     AFL_STORE_ERROR = -1,    /* database failure: the caller answers 503 */
 } afl_store_status;
 
@@ -118,24 +121,97 @@ typedef struct {
     const char *curp_hmac;  /* pseudonym for the audit row */
     long long now;
     long long session_expira;
+    const char *msgid_host; /* domain of the queued message's Message-ID */
 } afl_assign_req;
 
 /* One CURP gets exactly one NSS: inside one short transaction (BEGIN IMMEDIATE
  * on SQLite), returns the existing NSS or takes the next folio of the prefix
  * (falling back to previous registration years when it is full), inserts the
- * insured row, the audit row, and moves the session to its result. *nss and
- * *assigned tell what happened. */
+ * insured row, the audit row, moves the session to its result and queues the
+ * comprobante for correo in the outbox ('asignacion' or, when the CURP turned
+ * out to have an NSS already, 'localizacion'). *nss and *assigned tell what
+ * happened. */
 afl_store_status afl_store_assign(apr_pool_t *p, afl_store *st, const afl_assign_req *req,
                                   const char **nss, int *assigned);
 
-/* Records a located NSS on the session (and the e-mail given), with its audit row,
- * in one transaction. */
+/* Records a located NSS on the session (and the e-mail given), with its audit row
+ * and the comprobante queued for t->correo, in one transaction. */
 afl_store_status afl_store_locate(apr_pool_t *p, afl_store *st, const char *tramite_id,
-                                  const afl_tramite *t, const char *curp_hmac, long long now);
+                                  const afl_tramite *t, const char *curp_hmac,
+                                  const char *msgid_host, long long now);
 
 afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now,
                                  const char *evento, const char *curp_hmac,
                                  const char *detalle);
+
+/* The stored data of the comprobante of curp (RENAPO person, insured row and
+ * UMF): everything but issued and the fonts, which are the caller's. The web
+ * download and the e-mailed attachment both come from here. */
+afl_store_status afl_store_comprobante(apr_pool_t *p, afl_store *st, const char *curp,
+                                       afl_comprobante *c);
+
+/* "Reenviar": queues the comprobante again for the trámite's e-mail, in one
+ * transaction with three limits, each checked atomically: the trámite's own
+ * count (tramite.reenvios < limit_tramite, and the trámite must be at its
+ * result), then one count per day for curp_key and for address_key (rows of
+ * `limite`, window = start of the day). AFL_STORE_LIMITED when any refuses;
+ * then nothing is written and no count moves. */
+typedef struct {
+    const char *tramite_id;
+    const char *curp, *correo; /* of the trámite */
+    int limit_tramite;
+    const char *curp_key, *address_key; /* pseudonymous limite keys; NULL = no bucket */
+    int limit_curp, limit_address;
+    long long window; /* start of the daily window */
+    const char *msgid_host;
+    long long now;
+} afl_resend_req;
+
+afl_store_status afl_store_resend(apr_pool_t *p, afl_store *st, const afl_resend_req *req);
+
+/* ---- outbox (see afl_outbox.h for the sender) */
+
+typedef struct {
+    long long id;
+    const char *reason;     /* asignacion | localizacion | reenvio */
+    const char *recipient;  /* e-mail address */
+    const char *message_id; /* "<outbox-ID.TOKEN@host>" */
+    const char *curp;       /* of the insured person: the comprobante's data */
+    int attempts;           /* this claim included */
+    long long created;
+} afl_outbox_row;
+
+typedef struct {
+    long long pending, sending, sent, failed;
+} afl_outbox_counts;
+
+/* Ids (long long) of up to limit rows due at now: pending ones whose
+ * next_attempt_at has come and claimed ones whose lease expired. */
+afl_store_status afl_store_outbox_due(apr_pool_t *p, afl_store *st, long long now, int limit,
+                                      apr_array_header_t **ids);
+
+/* Claims row id until lease_until with one conditional UPDATE (attempts + 1)
+ * and reads it. AFL_STORE_NOTFOUND when it is not due any more (another
+ * sender claimed it first). */
+afl_store_status afl_store_outbox_claim(apr_pool_t *p, afl_store *st, long long id, long long now,
+                                        long long lease_until, afl_outbox_row *out);
+
+/* Outcome of a claimed row; attempts is the claim's (its fencing token).
+ * AFL_STORE_NOTFOUND when the claim was lost (lease expired and the row was
+ * claimed again): nothing is changed then. error: short, no personal data. */
+afl_store_status afl_store_outbox_sent(apr_pool_t *p, afl_store *st, long long id, int attempts,
+                                       long long now);
+afl_store_status afl_store_outbox_retry(apr_pool_t *p, afl_store *st, long long id, int attempts,
+                                        long long next_at, const char *error);
+afl_store_status afl_store_outbox_fail(apr_pool_t *p, afl_store *st, long long id, int attempts,
+                                       const char *error);
+
+afl_store_status afl_store_outbox_counts(apr_pool_t *p, afl_store *st, afl_outbox_counts *out);
+
+/* Puts failed rows back to pending, due at now, attempts 0: row id, or every
+ * failed row when id <= 0. *count (may be NULL) gets the rows requeued. */
+afl_store_status afl_store_outbox_requeue(apr_pool_t *p, afl_store *st, long long id, long long now,
+                                          int *count);
 
 /* Deletes expired CAPTCHA ids, sessions and rate windows. */
 afl_store_status afl_store_purge(apr_pool_t *p, afl_store *st, long long now);

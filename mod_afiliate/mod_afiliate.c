@@ -2,6 +2,7 @@
 #include "mod_afiliate_config.h"
 #include "mod_afiliate_handler.h"
 #include "mod_afiliate_dbd.h"
+#include "mod_afiliate_outbox.h"
 
 #include "http_log.h"
 #include "http_protocol.h"
@@ -24,9 +25,13 @@ static void log_to_httpd(void *baton, afl_log_level level, const char *msg)
 static int afl_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     (void)plog;
-    (void)ptemp;
+    int rc;
+
     afl_log_set(log_to_httpd, s);
-    return afl_handler_post_config(pconf, s);
+    rc = afl_handler_post_config(pconf, s);
+    if (rc != OK)
+        return rc;
+    return afl_outbox_post_config(pconf, ptemp, s);
 }
 
 static void afl_child_init(apr_pool_t *pchild, server_rec *s)
@@ -36,7 +41,11 @@ static void afl_child_init(apr_pool_t *pchild, server_rec *s)
 
 static void afl_register_hooks(apr_pool_t *p)
 {
-    ap_hook_post_config(afl_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Before mod_watchdog's post_config, which starts the watchdogs that
+     * ours registers (mod_proxy_hcheck and mod_md do the same). */
+    static const char *const succ[] = {"mod_watchdog.c", NULL};
+
+    ap_hook_post_config(afl_post_config, NULL, succ, APR_HOOK_MIDDLE);
     ap_hook_child_init(afl_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(afl_handler, NULL, NULL, APR_HOOK_MIDDLE);
     afl_dbd_register_hooks(p);

@@ -4,13 +4,27 @@
 #include "http_log.h"
 #include "apr_strings.h"
 
+#include "afl_mime.h"
+#include "afl_smtp.h"
+
 void *afl_create_server_conf(apr_pool_t *p, server_rec *s)
 {
     afl_server_conf *c = apr_pcalloc(p, sizeof *c);
     (void)s;
     c->session_timeout = AFL_UNSET;
+    c->smtp_require_tls = AFL_UNSET;
+    c->outbox_interval = AFL_UNSET;
+    c->outbox_max_attempts = AFL_UNSET;
+    c->outbox_backoff_min = AFL_UNSET;
+    c->outbox_backoff_max = AFL_UNSET;
+    c->resend_limit = AFL_UNSET;
+    c->resend_daily_curp = AFL_UNSET;
+    c->resend_daily_address = AFL_UNSET;
     return c;
 }
+
+#define MERGE_PTR(f) c->f = add->f ? add->f : base->f
+#define MERGE_INT(f) c->f = add->f != AFL_UNSET ? add->f : base->f
 
 void *afl_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
 {
@@ -23,6 +37,30 @@ void *afl_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     c->font_bold = add->font_bold ? add->font_bold : base->font_bold;
     c->session_timeout =
         add->session_timeout != AFL_UNSET ? add->session_timeout : base->session_timeout;
+    MERGE_PTR(smtp_url);
+    MERGE_PTR(smtp_credentials);
+    MERGE_PTR(smtp_ca_file);
+    MERGE_INT(smtp_require_tls);
+    /* The display name goes with the address it was given with. */
+    if (add->mail_from) {
+        c->mail_from = add->mail_from;
+        c->mail_from_name = add->mail_from_name;
+    } else {
+        c->mail_from = base->mail_from;
+        c->mail_from_name = base->mail_from_name;
+    }
+    MERGE_INT(outbox_interval);
+    MERGE_INT(outbox_max_attempts);
+    if (add->outbox_backoff_min != AFL_UNSET) {
+        c->outbox_backoff_min = add->outbox_backoff_min;
+        c->outbox_backoff_max = add->outbox_backoff_max;
+    } else {
+        c->outbox_backoff_min = base->outbox_backoff_min;
+        c->outbox_backoff_max = base->outbox_backoff_max;
+    }
+    MERGE_INT(resend_limit);
+    MERGE_INT(resend_daily_curp);
+    MERGE_INT(resend_daily_address);
     return c;
 }
 
@@ -102,6 +140,82 @@ static const char *set_max_body(cmd_parms *cmd, void *dirv, const char *arg)
     return parse_int(cmd, arg, 1024, 1048576, &d->max_body);
 }
 
+/* ---- mail */
+
+static const char *set_smtp_url(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *why = NULL;
+    (void)dummy;
+
+    if (!afl_smtp_url_ok(arg, &why))
+        return apr_psprintf(cmd->pool,
+                            "AfiliateSMTPURL must be an smtp:// or smtps:// URL with a host "
+                            "(%s)",
+                            why);
+    server_conf(cmd)->smtp_url = arg;
+    return NULL;
+}
+
+static const char *set_smtp_require_tls(cmd_parms *cmd, void *dummy, int on)
+{
+    (void)dummy;
+    server_conf(cmd)->smtp_require_tls = on;
+    return NULL;
+}
+
+static const char *set_mail_from(cmd_parms *cmd, void *dummy, const char *addr, const char *name)
+{
+    afl_server_conf *c = server_conf(cmd);
+    (void)dummy;
+
+    if (!afl_mime_address_ok(addr))
+        return apr_psprintf(cmd->pool,
+                            "AfiliateMailFrom needs a bare e-mail address such as "
+                            "no-reply@example.gob.mx, not '%s'",
+                            addr);
+    if (name && !afl_mime_encode_header(cmd->pool, name))
+        return "AfiliateMailFrom: the display name must be one line of UTF-8 text";
+    c->mail_from = addr;
+    c->mail_from_name = name;
+    return NULL;
+}
+
+static const char *set_server_int(cmd_parms *cmd, const char *arg, int lo, int hi,
+                                  apr_size_t offset)
+{
+    return parse_int(cmd, arg, lo, hi, (int *)((char *)server_conf(cmd) + offset));
+}
+
+#define INT_SETTER(fn, field, lo, hi)                                                              \
+    static const char *fn(cmd_parms *cmd, void *dummy, const char *arg)                            \
+    {                                                                                              \
+        (void)dummy;                                                                               \
+        return set_server_int(cmd, arg, lo, hi, APR_OFFSETOF(afl_server_conf, field));             \
+    }
+
+INT_SETTER(set_outbox_interval, outbox_interval, 1, 3600)
+INT_SETTER(set_outbox_max_attempts, outbox_max_attempts, 1, 10000)
+INT_SETTER(set_resend_limit, resend_limit, 0, 100)
+INT_SETTER(set_resend_daily_curp, resend_daily_curp, 1, 1000)
+INT_SETTER(set_resend_daily_address, resend_daily_address, 1, 1000000)
+
+static const char *set_outbox_backoff(cmd_parms *cmd, void *dummy, const char *lo, const char *hi)
+{
+    afl_server_conf *c = server_conf(cmd);
+    const char *err;
+    (void)dummy;
+
+    if ((err = parse_int(cmd, lo, 1, 86400, &c->outbox_backoff_min)) != NULL)
+        return err;
+    if (!hi)
+        hi = lo;
+    if ((err = parse_int(cmd, hi, 1, 86400, &c->outbox_backoff_max)) != NULL)
+        return err;
+    if (c->outbox_backoff_max < c->outbox_backoff_min)
+        return "AfiliateOutboxBackoff: the maximum must not be below the minimum";
+    return NULL;
+}
+
 const command_rec afl_cmds[] = {
     AP_INIT_TAKE1("AfiliateTemplateDir", set_server_path,
                   (void *)APR_OFFSETOF(afl_server_conf, template_dir), RSRC_CONF,
@@ -120,5 +234,32 @@ const command_rec afl_cmds[] = {
                   "Form submissions allowed per client address per minute (0 = no limit)"),
     AP_INIT_TAKE1("AfiliateMaxBody", set_max_body, NULL, ACCESS_CONF | RSRC_CONF,
                   "Largest form body accepted, in bytes (1024-1048576, default 16384)"),
+    AP_INIT_TAKE1("AfiliateSMTPURL", set_smtp_url, NULL, RSRC_CONF,
+                  "Mail relay, smtp://host[:port] or smtps://host[:port]; unset: messages "
+                  "wait in the outbox"),
+    AP_INIT_TAKE1("AfiliateSMTPCredentials", set_server_path,
+                  (void *)APR_OFFSETOF(afl_server_conf, smtp_credentials), RSRC_CONF,
+                  "File holding one line user:password for the relay (read at start-up)"),
+    AP_INIT_TAKE1("AfiliateSMTPCAFile", set_server_path,
+                  (void *)APR_OFFSETOF(afl_server_conf, smtp_ca_file), RSRC_CONF,
+                  "PEM file with the CA certificates that sign the relay's certificate "
+                  "(default: the system's trust store)"),
+    AP_INIT_FLAG("AfiliateSMTPRequireTLS", set_smtp_require_tls, NULL, RSRC_CONF,
+                 "On: smtp:// must switch to TLS with STARTTLS or nothing is sent (default "
+                 "Off; use On in production)"),
+    AP_INIT_TAKE12("AfiliateMailFrom", set_mail_from, NULL, RSRC_CONF,
+                   "Sender address of the messages, and optionally its display name"),
+    AP_INIT_TAKE1("AfiliateOutboxInterval", set_outbox_interval, NULL, RSRC_CONF,
+                  "Seconds between two passes of the outbox sender (1-3600, default 5)"),
+    AP_INIT_TAKE1("AfiliateOutboxMaxAttempts", set_outbox_max_attempts, NULL, RSRC_CONF,
+                  "Delivery attempts before a message is marked failed (1-10000, default 150)"),
+    AP_INIT_TAKE12("AfiliateOutboxBackoff", set_outbox_backoff, NULL, RSRC_CONF,
+                   "First and longest delay between attempts, in seconds (default 30 1800)"),
+    AP_INIT_TAKE1("AfiliateResendLimit", set_resend_limit, NULL, RSRC_CONF,
+                  "Resends allowed per trámite (0-100, default 3)"),
+    AP_INIT_TAKE1("AfiliateResendDailyPerCurp", set_resend_daily_curp, NULL, RSRC_CONF,
+                  "Resends allowed per CURP per day (1-1000, default 5)"),
+    AP_INIT_TAKE1("AfiliateResendDailyPerAddress", set_resend_daily_address, NULL, RSRC_CONF,
+                  "Resends allowed per client address per day (1-1000000, default 20)"),
     {NULL},
 };

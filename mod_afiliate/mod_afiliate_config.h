@@ -15,10 +15,26 @@ typedef struct {
     const char *font_bold;
     int session_timeout; /* seconds */
 
+    /* Mail (docs/mail.md). */
+    const char *smtp_url;         /* NULL: delivery disabled, messages wait in the outbox */
+    const char *smtp_credentials; /* file with one line user:password */
+    const char *smtp_ca_file;     /* PEM CA bundle for the relay; NULL: system store */
+    int smtp_require_tls;         /* AFL_UNSET, 0, 1 */
+    const char *mail_from;        /* envelope sender and From address */
+    const char *mail_from_name;   /* display name of From */
+    int outbox_interval;          /* seconds between drain passes */
+    int outbox_max_attempts;
+    int outbox_backoff_min, outbox_backoff_max; /* seconds */
+    int resend_limit;                           /* resends per trámite */
+    int resend_daily_curp;                      /* resends per CURP per day */
+    int resend_daily_address;                   /* resends per client address per day */
+
     /* Loaded in post_config, read-only afterwards. */
     const unsigned char *secret;
     apr_size_t secret_len;
     struct afl_tpl_set *templates;
+    const char *mail_host;             /* domain of mail_from: Message-IDs */
+    const char *smtp_user, *smtp_pass; /* from smtp_credentials */
 } afl_server_conf;
 
 /* Directory scope: per <Location>. */
@@ -43,6 +59,13 @@ void *afl_merge_dir_conf(apr_pool_t *p, void *base, void *add);
 #define AFL_DEFAULT_MAX_BODY 16384
 #define AFL_DEFAULT_FONT "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 #define AFL_DEFAULT_FONT_BOLD "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+#define AFL_DEFAULT_OUTBOX_INTERVAL 5
+#define AFL_DEFAULT_RESEND_LIMIT 3
+#define AFL_DEFAULT_RESEND_DAILY_CURP 5
+#define AFL_DEFAULT_RESEND_DAILY_ADDRESS 20
+
+/* A server-scope int with its default when unset. */
+#define AFL_SC_INT(sc, field, dflt) ((sc)->field == AFL_UNSET ? (dflt) : (sc)->field)
 
 static inline int afl_dir_rate_limit(const afl_dir_conf *d)
 {

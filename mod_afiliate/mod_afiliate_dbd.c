@@ -14,6 +14,8 @@
 APLOG_USE_MODULE(afiliate);
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) * dbd_open;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) * dbd_close;
 
 /* One SQLite writer thread per process (see afl_store.h). */
 static apr_thread_mutex_t *sqlite_write_lock;
@@ -47,7 +49,9 @@ void afl_dbd_register_hooks(apr_pool_t *p)
 const char *afl_dbd_init(void)
 {
     dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    if (!dbd_acquire)
+    dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    if (!dbd_acquire || !dbd_open || !dbd_close)
         return "mod_dbd is not loaded: mod_afiliate needs it (a2enmod dbd)";
     return NULL;
 }
@@ -73,4 +77,46 @@ afl_store *afl_dbd_store(request_rec *r)
         return NULL;
     }
     return st;
+}
+
+struct afl_dbd_conn {
+    server_rec *s;
+    ap_dbd_t *dbd;
+};
+
+afl_dbd_conn *afl_dbd_open(apr_pool_t *p, server_rec *s, afl_store **stp)
+{
+    afl_dbd_conn *c;
+    afl_store *st;
+    ap_dbd_t *dbd;
+
+    if (!dbd_open || !(dbd = dbd_open(p, s))) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, AFL_TAG ": no database connection");
+        return NULL;
+    }
+    c = apr_palloc(p, sizeof *c);
+    c->s = s;
+    c->dbd = dbd;
+    st = apr_palloc(p, sizeof *st);
+    st->driver = dbd->driver;
+    st->handle = dbd->handle;
+    st->prepared = dbd->prepared;
+    st->write_lock = strcmp(apr_dbd_name(dbd->driver), "sqlite3") ? NULL : sqlite_write_lock;
+    if (!afl_store_ready(st)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     AFL_TAG ": the database connection has no prepared statements "
+                             "(see the earlier error; check the schema and DBDInitSQL)");
+        afl_dbd_release(c);
+        return NULL;
+    }
+    *stp = st;
+    return c;
+}
+
+void afl_dbd_release(afl_dbd_conn *c)
+{
+    if (c && c->dbd) {
+        dbd_close(c->s, c->dbd);
+        c->dbd = NULL;
+    }
 }

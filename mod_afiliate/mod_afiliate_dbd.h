@@ -18,4 +18,10 @@ const char *afl_dbd_init(void);
  * the reason is already logged). */
 afl_store *afl_dbd_store(request_rec *r);
 
+/* Outside a request (the outbox sender): a pooled connection of server s and
+ * its store, or NULL (logged). Give it back with afl_dbd_release. */
+typedef struct afl_dbd_conn afl_dbd_conn;
+afl_dbd_conn *afl_dbd_open(apr_pool_t *p, server_rec *s, afl_store **st);
+void afl_dbd_release(afl_dbd_conn *c);
+
 #endif

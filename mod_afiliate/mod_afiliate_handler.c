@@ -34,6 +34,7 @@ APLOG_USE_MODULE(afiliate);
 #define MSG_NO_UMF                                                                             \
     "El Código Postal %s no se encuentra relacionado a ninguna Unidad Médica Familiar (UMF)"
 #define URL_SUBDELEGACION "http://www.imss.gob.mx/tramites/imss02008"
+#define MSG_REENVIADO "El comprobante ha sido reenviado"
 
 /* Everything a route needs about the request. */
 typedef struct {
@@ -372,6 +373,12 @@ static const char *curp_hmac(afl_req *q, const char *curp)
     return afl_token_hmac(q->r->pool, q->sc->secret, q->sc->secret_len, "curp", curp, 32);
 }
 
+/* Domain of the Message-IDs of queued mail (AfiliateMailFrom's). */
+static const char *mail_host(afl_req *q)
+{
+    return q->sc->mail_host ? q->sc->mail_host : "localhost";
+}
+
 static const char *nombre_completo(apr_pool_t *p, const afl_persona *per)
 {
     return *per->segundo_apellido ? apr_pstrcat(p, per->nombres, " ", per->primer_apellido, " ",
@@ -528,8 +535,8 @@ static int submit_form(afl_req *q)
     if (s == AFL_STORE_OK) {
         afl_tramite t = {q->csrf, "resultado", sol.curp, sol.correo, aseg.nss, "localizado", 0,
                          session_expiry(q)};
-        if (afl_store_locate(q->r->pool, q->st, session_id(q), &t, curp_hmac(q, sol.curp), q->now) !=
-            AFL_STORE_OK)
+        if (afl_store_locate(q->r->pool, q->st, session_id(q), &t, curp_hmac(q, sol.curp),
+                             mail_host(q), q->now) != AFL_STORE_OK)
             return unavailable(q);
         return redirect(q, "/resultado");
     } else {
@@ -699,6 +706,7 @@ static int submit_domicilio(afl_req *q)
             .curp_hmac = curp_hmac(q, t.curp),
             .now = q->now,
             .session_expira = session_expiry(q),
+            .msgid_host = mail_host(q),
         };
         s = afl_store_assign(q->r->pool, q->st, &req, &nss, &assigned);
     }
@@ -735,6 +743,9 @@ static int page_resultado(afl_req *q)
     afl_tpl_set_strn(ctx, "nss", t.nss);
     afl_tpl_set_strn(ctx, "correo", t.correo);
     afl_tpl_set_strn(ctx, "csrf", q->csrf);
+    /* After a resend (POST /reenviar redirects here with this flag only). */
+    if (q->r->args && !strcmp(q->r->args, "reenviado=1"))
+        afl_tpl_set_strn(ctx, "aviso", MSG_REENVIADO);
     no_store(q->r);
     return send_page(q, HTTP_OK, "resultado", ctx);
 }
@@ -743,8 +754,6 @@ static int comprobante(afl_req *q)
 {
     request_rec *r = q->r;
     afl_tramite t;
-    afl_persona per;
-    afl_asegurado aseg;
     afl_comprobante c;
     const unsigned char *pdf;
     size_t len;
@@ -760,25 +769,13 @@ static int comprobante(afl_req *q)
                           "El comprobante solo está disponible al concluir el Paso 1 en esta "
                           "sesión.",
                           apr_pstrcat(r->pool, q->base, "/nss", NULL), "Iniciar el trámite");
-    if (afl_store_persona(r->pool, q->st, t.curp, &per) != AFL_STORE_OK ||
-        afl_store_asegurado(r->pool, q->st, t.curp, &aseg) != AFL_STORE_OK)
+    /* The same stored data as the e-mailed attachment (afl_outbox). */
+    if (afl_store_comprobante(r->pool, q->st, t.curp, &c) != AFL_STORE_OK)
         return unavailable(q);
     afl_store_audit(r->pool, q->st, q->now, descargar ? "descarga" : "impresion",
                     curp_hmac(q, t.curp), "comprobante");
 
     /* Built after the database work: no transaction is open here. */
-    memset(&c, 0, sizeof c);
-    c.localizacion = strcmp(aseg.origen, "asignado") != 0;
-    c.nombres = per.nombres;
-    c.primer_apellido = per.primer_apellido;
-    c.segundo_apellido = per.segundo_apellido;
-    c.curp = t.curp;
-    c.nss = aseg.nss;
-    c.sexo = per.sexo;
-    c.entidad_nacimiento = afl_curp_state_name(per.entidad);
-    c.umf = aseg.umf_nombre;
-    c.folio = apr_psprintf(r->pool, "%013" APR_INT64_T_FMT "%08" APR_INT64_T_FMT,
-                           (apr_int64_t)aseg.creado * 1000, (apr_int64_t)aseg.id);
     c.issued = apr_time_from_sec(q->now);
     c.font_path = q->sc->font ? q->sc->font : AFL_DEFAULT_FONT;
     c.font_bold_path = q->sc->font_bold ? q->sc->font_bold : AFL_DEFAULT_FONT_BOLD;
@@ -791,11 +788,62 @@ static int comprobante(afl_req *q)
     ap_set_content_type(r, "application/pdf");
     apr_table_setn(r->headers_out, "Content-Disposition",
                    apr_psprintf(r->pool, "%s; filename=\"comprobanteNSS%s.pdf\"",
-                                descargar ? "attachment" : "inline", aseg.nss));
+                                descargar ? "attachment" : "inline", c.nss));
     ap_set_content_length(r, len);
     if (!r->header_only)
         ap_rwrite(pdf, (int)len, r);
     return OK;
+}
+
+/* "Reenviar": the comprobante goes again to the e-mail of this trámite, within
+ * the per-trámite, per-CURP and per-address limits (afl_store_resend). */
+static int reenviar(afl_req *q)
+{
+    apr_table_t *form;
+    afl_tramite t;
+    afl_resend_req req;
+    afl_store_status s;
+    apr_pool_t *p = q->r->pool;
+    int rc;
+
+    if ((rc = read_form(q, &form)) != OK)
+        return rc == DONE ? OK : rc;
+    s = load_session(q, &t);
+    if (s == AFL_STORE_ERROR)
+        return unavailable(q);
+    if (s == AFL_STORE_NOTFOUND || !csrf_ok(q, form) || !afl_token_equal(t.csrf, q->csrf))
+        return forbidden(q);
+    if (strcmp(t.paso, "resultado"))
+        return redirect(q, "/nss");
+
+    memset(&req, 0, sizeof req);
+    req.tramite_id = session_id(q);
+    req.curp = t.curp;
+    req.correo = t.correo;
+    req.limit_tramite = AFL_SC_INT(q->sc, resend_limit, AFL_DEFAULT_RESEND_LIMIT);
+    req.limit_curp = AFL_SC_INT(q->sc, resend_daily_curp, AFL_DEFAULT_RESEND_DAILY_CURP);
+    req.limit_address = AFL_SC_INT(q->sc, resend_daily_address, AFL_DEFAULT_RESEND_DAILY_ADDRESS);
+    /* Pseudonymous keys: the limite table holds no CURP and no address. */
+    req.curp_key = apr_pstrcat(p, "reenvio-curp:", curp_hmac(q, t.curp), NULL);
+    req.address_key = apr_pstrcat(
+        p, "reenvio-ip:",
+        afl_token_hmac(p, q->sc->secret, q->sc->secret_len, "ip", q->r->useragent_ip, 32), NULL);
+    req.window = q->now - q->now % 86400;
+    req.msgid_host = mail_host(q);
+    req.now = q->now;
+    s = afl_store_resend(p, q->st, &req);
+    if (s == AFL_STORE_ERROR)
+        return unavailable(q);
+    if (s == AFL_STORE_LIMITED) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r,
+                      AFL_TAG ": resend limit reached (per session, CURP or client address)");
+        return send_aviso(q, HTTP_TOO_MANY_REQUESTS, "Límite de reenvíos alcanzado",
+                          "Ya no es posible reenviar el comprobante por correo electrónico. "
+                          "Puedes imprimirlo o descargarlo desde la página de tu resultado.",
+                          apr_pstrcat(p, q->base, "/resultado", NULL), "Volver al resultado");
+    }
+    afl_store_audit(p, q->st, q->now, "reenvio", curp_hmac(q, t.curp), "comprobante");
+    return redirect(q, "/resultado?reenviado=1");
 }
 
 static int finalizar(afl_req *q)
@@ -953,6 +1001,8 @@ int afl_handler(request_rec *r)
         return comprobante(&q);
     if (!strcmp(path, "/finalizar") && post)
         return finalizar(&q);
+    if (!strcmp(path, "/reenviar") && post)
+        return reenviar(&q);
     if (!strncmp(path, "/captcha/", 9) && get) {
         const char *file = path + 9;
         apr_size_t n = strlen(file);
@@ -963,7 +1013,7 @@ int afl_handler(request_rec *r)
     if (!strncmp(path, "/cp/", 4) && get)
         return cp_json(&q, path + 4);
     if (!strcmp(path, "/resultado") || !strcmp(path, "/comprobante") ||
-        !strcmp(path, "/finalizar")) {
+        !strcmp(path, "/finalizar") || !strcmp(path, "/reenviar")) {
         ap_allow_methods(r, REPLACE_ALLOW, post ? "GET" : "POST", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }

@@ -7,8 +7,8 @@ build=(apache2 apache2-dev libapr1-dev libaprutil1-dev libaprutil1-dbd-sqlite3
        libaprutil1-dbd-pgsql libpcre2-dev libhpdf-dev libgd-dev libcurl4-openssl-dev
        libqrencode-dev libssl-dev libzip-dev libsqlite3-dev sqlite3 fonts-dejavu-core
        pkg-config check gcc make)
-test=(python3 python3-pytest python3-aiosmtpd qpdf poppler-utils unzip clang
-      libclang-rt-14-dev curl postgresql-15)
+test=(python3 python3-pytest python3-aiosmtpd openssl python3-psycopg2 qpdf poppler-utils unzip
+      clang libclang-rt-14-dev curl postgresql-15)
 bench=(wrk apache2-utils)
 
 want=("${build[@]}")
@@ -18,6 +18,14 @@ case "${1:-build}" in
   bench) want+=("${test[@]}" "${bench[@]}") ;;
   *) echo "deps.sh: unknown set '$1'" >&2; exit 2 ;;
 esac
+# The browser tests: Debian's Chromium (never a downloaded browser) driven by
+# playwright-core from npm; Node.js and npm from Debian only where the
+# machine has none of its own.
+if [ "${1:-build}" != build ] && [ "${1:-build}" != run ]; then
+  want+=(chromium)
+  command -v node >/dev/null 2>&1 || want+=(nodejs)
+  command -v npm >/dev/null 2>&1 || want+=(npm)
+fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -26,6 +26,8 @@ if [ ! -s "$db" ]; then
   echo "run: creating $db (schema, SEPOMEX subset, demo UMFs, 100,000 demo persons)"
   build/afiliatectl seed-demo --db "$db" --count 100000
 fi
+# Idempotent: brings a database made by an older build up to the current schema.
+build/afiliatectl init-db --db "$db" >/dev/null
 ln -sfn data/afiliate.db "$var/afiliate.db"
 
 conf=$(/usr/bin/python3 scripts/genconf.py --root "$var" --port "$PORT" --mpm "$MPM" \
@@ -34,6 +36,12 @@ conf=$(/usr/bin/python3 scripts/genconf.py --root "$var" --port "$PORT" --mpm "$
 /usr/sbin/apache2 -d "$var" -f "$conf" -t >/dev/null
 
 echo "run: serving http://127.0.0.1:$PORT/afiliate/ (Ctrl-C to stop; log: var/error_log)"
+if [ -n "${SMTP_URL:-}" ]; then
+  echo "run: mail goes to $SMTP_URL (AfiliateSMTPURL); watch it with: build/afiliatectl outbox status --db $db"
+else
+  echo "run: mail delivery disabled: AfiliateSMTPURL not set; messages wait in the outbox" \
+       "(make run SMTP_URL=smtp://127.0.0.1:2525 to deliver them)"
+fi
 /usr/sbin/apache2 -d "$var" -f "$conf" -DFOREGROUND &
 pid=$!
 stop() { kill -TERM "$pid" 2>/dev/null || true; }

@@ -2,12 +2,16 @@
 """Run every test layer and print one closing line: "N passed, N failed".
 
 Layers: unit (Check binaries in build/tests), fuzz (corpus replay of each
-fuzz target), integration (pytest against a real apache2). Exit status is
+fuzz target), integration (pytest against a real apache2), browser (node's
+test runner driving Debian's Chromium through playwright-core against a real
+apache2, with axe-core on every page; tests/browser/). Exit status is
 non-zero when anything failed or a layer could not run.
 """
 import argparse
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -87,13 +91,60 @@ def run_integration(extra):
     return passed, failed
 
 
+NODE_SUMMARY_RE = re.compile(r"^\s*[ℹ#]\s*(tests|pass|fail|cancelled|skipped|todo) (\d+)\s*$")
+
+
+def run_browser():
+    """tests/browser/*.test.js under `node --test`; totals from its summary."""
+    d = TOP / "tests" / "browser"
+    if not (d / "node_modules" / "playwright-core").is_dir():
+        print("browser: tests/browser/node_modules is missing (make test-browser runs npm ci)")
+        return 0, 1
+    axe_log = OUT / "browser-axe.jsonl"
+    OUT.mkdir(parents=True, exist_ok=True)
+    if axe_log.exists():
+        axe_log.unlink()
+    shutil.rmtree(OUT / "screenshots", ignore_errors=True)
+    files = sorted(str(p) for p in d.glob("*.test.js"))
+    cmd = ["node", "--test", "--test-concurrency=1", "--test-reporter=spec", *files]
+    counts = {}
+    try:
+        proc = subprocess.Popen(cmd, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, encoding="utf-8", errors="replace")
+    except OSError as e:
+        print(f"browser: cannot run node: {e}")
+        return 0, 1
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        m = NODE_SUMMARY_RE.match(line)
+        if m:
+            counts[m.group(1)] = int(m.group(2))
+    proc.wait()
+    if "pass" not in counts:
+        print(f"browser: node --test printed no summary (exit {proc.returncode})")
+        return 0, 1
+    passed = counts["pass"]
+    failed = counts.get("fail", 0) + counts.get("cancelled", 0)
+    skipped = counts.get("skipped", 0) + counts.get("todo", 0)
+    if proc.returncode != 0 and failed == 0:
+        failed = 1
+    if axe_log.exists():
+        rows = [json.loads(l) for l in axe_log.read_text().splitlines() if l.strip()]
+        bad = sum(1 for r in rows if r["violations"])
+        print(f"browser: axe-core (WCAG 2.1 A/AA) on {len(rows)} pages: "
+              f"{bad} with violations")
+    print(f"browser: {passed} passed, {failed} failed, {skipped} skipped")
+    return passed, failed
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["unit", "fuzz", "integration"])
+    ap.add_argument("--only", choices=["unit", "fuzz", "integration", "browser"])
     ap.add_argument("pytest_args", nargs="*")
     a = ap.parse_args()
     layers = {"unit": run_unit, "fuzz": run_fuzz,
-              "integration": lambda: run_integration(a.pytest_args)}
+              "integration": lambda: run_integration(a.pytest_args),
+              "browser": run_browser}
     passed = failed = 0
     for name, fn in layers.items():
         if a.only and a.only != name:

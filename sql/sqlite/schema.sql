@@ -112,3 +112,77 @@ CREATE TABLE IF NOT EXISTS auditoria (
     curp_hmac          TEXT,
     detalle            TEXT NOT NULL DEFAULT ''
 );
+
+-- Mail outbox (docs/mail.md). A row is written in the same transaction that
+-- records a located or assigned NSS (or a resend), so no result exists without its
+-- message. A sender (the mod_watchdog singleton or `afiliatectl outbox --once`)
+-- claims a due row with a lease, renders the comprobante from the stored data,
+-- sends it, and marks it sent after the SMTP 250; a failure is retried with
+-- backoff until the attempt limit, then the row is 'failed'.
+CREATE TABLE IF NOT EXISTS outbox (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind               TEXT NOT NULL DEFAULT 'comprobante' CHECK (kind IN ('comprobante')),
+    reason             TEXT NOT NULL CHECK (reason IN ('asignacion', 'localizacion', 'reenvio')),
+    asegurado_id       INTEGER NOT NULL REFERENCES asegurado (id),
+    recipient          TEXT NOT NULL,              -- the e-mail given in the trámite
+    status             TEXT NOT NULL DEFAULT 'pending'
+                       CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+    attempts           INTEGER NOT NULL DEFAULT 0, -- claims so far (the current one included)
+    next_attempt_at    INTEGER NOT NULL,           -- due from this time (UNIX seconds)
+    lease_until        INTEGER,                    -- 'sending': claimed until this time
+    message_id         TEXT NOT NULL UNIQUE,       -- Message-ID header, fixed for every retry
+    last_error         TEXT,                       -- short, never personal data
+    created            INTEGER NOT NULL,
+    sent_at            INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_asegurado ON outbox (asegurado_id);
+
+-- Coverage under Seguro Facultativo (Modalidad 32), as movements per insured person
+-- (issue 5; rules in mod_afiliate/afl_vigencia.h). An alta covers inicio..fin, both days
+-- included (fin NULL = until a baja); a baja on inicio ends every alta of the same NSS
+-- that started on or before it. origen: 'asignacion' (Paso 1 opens one until the end of
+-- the school period) or 'escuela' (afiliatectl import-vigencia). clave makes every
+-- source idempotent: 'asignacion:' || nss, or 'csv:' || SHA-256 of (nss, movimiento,
+-- fecha, escuela) for a school report line.
+CREATE TABLE IF NOT EXISTS cobertura (
+    clave              TEXT PRIMARY KEY,
+    nss                TEXT NOT NULL CHECK (length(nss) = 11),
+    curp               TEXT NOT NULL CHECK (length(curp) = 18),
+    movimiento         TEXT NOT NULL CHECK (movimiento IN ('alta', 'baja')),
+    inicio             TEXT NOT NULL CHECK (length(inicio) = 10),   -- 'YYYY-MM-DD'
+    fin                TEXT CHECK (fin IS NULL OR (length(fin) = 10 AND fin >= inicio)),
+    origen             TEXT NOT NULL CHECK (origen IN ('asignacion', 'escuela')),
+    escuela            TEXT NOT NULL DEFAULT '',   -- school key or name ('' for asignacion)
+    creado             INTEGER NOT NULL,
+    actualizado        INTEGER NOT NULL,
+    CHECK (movimiento = 'alta' OR fin IS NULL)
+);
+CREATE INDEX IF NOT EXISTS cobertura_nss ON cobertura (nss);
+
+-- Documents issued with a sello digital (issue 5): what GET /verificar?folio= shows and
+-- checks. folio: 13-digit epoch milliseconds + 8-digit sequence (afl_folio_make);
+-- cadena and sello: the cadena original and its base64 signature; no_serie: the
+-- signing key's serial (afl_sign_serial); datos: what the document needs to be rendered
+-- again identically besides the columns (e.g. the constancia's coverage), JSON.
+CREATE TABLE IF NOT EXISTS documento (
+    folio              TEXT PRIMARY KEY CHECK (length(folio) = 21),
+    tipo               TEXT NOT NULL CHECK (tipo IN ('comprobante', 'tarjeta', 'constancia')),
+    nss                TEXT NOT NULL CHECK (length(nss) = 11),
+    curp               TEXT NOT NULL CHECK (length(curp) = 18),
+    nombre             TEXT NOT NULL,
+    emitido            INTEGER NOT NULL,           -- UNIX seconds (the cadena's Fecha)
+    cadena             TEXT NOT NULL,
+    sello              TEXT NOT NULL,
+    no_serie           TEXT NOT NULL,
+    datos              TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS documento_nss ON documento (nss, tipo, emitido);
+
+-- The sequence part of document folios: one row, incremented in the transaction that
+-- inserts the documento (UPDATE ... SET siguiente = siguiente + 1 ... RETURNING).
+CREATE TABLE IF NOT EXISTS documento_contador (
+    id                 INTEGER PRIMARY KEY CHECK (id = 1),
+    siguiente          INTEGER NOT NULL CHECK (siguiente >= 1)
+);
+INSERT INTO documento_contador (id, siguiente) VALUES (1, 1) ON CONFLICT (id) DO NOTHING;

@@ -86,7 +86,7 @@ def run(srv):
     print(f"GET static, same {len(page)} B  {static_rps:10.0f} req/s  p99 {static_p99}")
 
     # Found flow: prepare forms, time only the POSTs.
-    found = sample(srv.db, "found", 400)
+    found = sample(srv, "found", 400)
     forms = [(Form(srv, srv.client()), curp) for curp in found]
     secs, res = parallel(forms, lambda fc: fc[0].submit(fc[1]).status)
     ok = sum(1 for s in res if s == 200)
@@ -101,7 +101,7 @@ def run(srv):
     print(f"GET /afiliate/comprobante  {pdf_rps:10.0f} req/s  p99 {pdf_p99}  (non-2xx {bad})")
 
     # Assignments: new CURPs up to the address form, then time the assignments.
-    new = sample(srv.db, "new", 400)
+    new = sample(srv, "new", 400)
     clients = []
     for curp in new:
         c = srv.client()

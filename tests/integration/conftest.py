@@ -1,18 +1,40 @@
+"""Fixtures: one real apache2 per (MPM, database driver) of the matrix, shared
+by the tests of the session. The whole suite runs on SQLite and on a private
+PostgreSQL 15, under the event and the prefork MPM."""
 import os
 
 import pytest
 
 from harness import Apache
 
-MPMS = os.environ.get("AFILIATE_MPMS", "event,prefork").split(",")
+MATRIX = os.environ.get("AFILIATE_MATRIX",
+                        "event-sqlite3,prefork-sqlite3,event-pgsql,prefork-pgsql").split(",")
+
+LIMITED = """<Location /afiliate-limitado>
+    SetHandler afiliate
+    AfiliateRateLimit 3
+</Location>"""
 
 
-@pytest.fixture(scope="session", params=MPMS)
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """Started only when a pgsql combination of the matrix is used."""
+    from pg import Postgres
+    pg = Postgres("pg")
+    pg.start()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(scope="session", params=MATRIX)
 def apache_server(request):
-    """One real apache2 per MPM, shared by the tests of the session."""
-    srv = Apache(f"it-{request.param}", mpm=request.param, extra=LIMITED.splitlines())
-    srv.setup(seed_count=int(os.environ.get("AFILIATE_SEED_COUNT", "3000"))
-              if os.environ.get("AFILIATE_WITH_DB", "1") == "1" else None)
+    mpm, driver = request.param.split("-")
+    name = f"it-{mpm}-{driver}"
+    db = None
+    if driver == "pgsql":
+        db = request.getfixturevalue("pg_cluster").create_db(name.replace("-", "_"))
+    srv = Apache(name, mpm=mpm, db=db, driver=driver, extra=LIMITED.splitlines())
+    srv.setup(seed_count=int(os.environ.get("AFILIATE_SEED_COUNT", "3000")))
     srv.start()
     yield srv
     srv.stop()
@@ -28,15 +50,9 @@ def server(apache_server):
     assert not bad, "unexpected error_log lines:\n" + "\n".join(bad)
 
 
-LIMITED = """<Location /afiliate-limitado>
-    SetHandler afiliate
-    AfiliateRateLimit 3
-</Location>"""
-
-
 @pytest.fixture(scope="session")
 def curps(apache_server):
     """Registry CURPs of each kind for this server; tests pop what they use."""
     from flows import sample
-    return {kind: sample(apache_server.db, kind, {"new": 1500, "found": 200, "inactive": 20}[kind])
-            for kind in ("new", "found", "inactive")}
+    counts = {"new": 1500, "found": 200, "inactive": 20}
+    return {kind: sample(apache_server, kind, n) for kind, n in counts.items()}

@@ -68,8 +68,9 @@ def forge_captcha_id(secret: bytes, expires: int) -> str:
     return f"{prefix}.{b64(tag)}"
 
 
-def sample(db, kind, count=1):
-    out = subprocess.run([str(CTL), "sample", kind, "--count", str(count), "--db", db],
+def sample(server, kind, count=1):
+    out = subprocess.run([str(CTL), "sample", kind, "--count", str(count), "--driver",
+                          server.driver, "--db", server.db],
                          check=True, capture_output=True, text=True).stdout
     return out.split()
 

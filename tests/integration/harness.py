@@ -64,9 +64,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 class Client:
     """A browser-like client: keeps cookies, follows redirects unless told not to."""
 
-    def __init__(self, base, follow=True):
+    def __init__(self, base, follow=True, jar=None):
         self.base = base
-        self.jar = http.cookiejar.CookieJar()
+        self.jar = jar if jar is not None else http.cookiejar.CookieJar()
         handlers = [urllib.request.HTTPCookieProcessor(self.jar)]
         if not follow:
             handlers.append(_NoRedirect())
@@ -118,6 +118,37 @@ class Apache:
     @property
     def secret(self):
         return self.secret_path.read_bytes().strip()
+
+    def _connect(self):
+        if self.driver == "pgsql":
+            import psycopg2
+            return psycopg2.connect(self.db)
+        import sqlite3
+        return sqlite3.connect(self.db, timeout=10)
+
+    @staticmethod
+    def _params(sql, driver):
+        return sql.replace("?", "%s") if driver == "pgsql" else sql
+
+    def query(self, sql, *args):
+        """Rows of a read-only query ('?' placeholders) on this server's database."""
+        con = self._connect()
+        try:
+            cur = con.cursor()
+            cur.execute(self._params(sql, self.driver), args)
+            return [tuple(r) for r in cur.fetchall()]
+        finally:
+            con.close()
+
+    def execute(self, sql, *args):
+        """One write statement, committed."""
+        con = self._connect()
+        try:
+            cur = con.cursor()
+            cur.execute(self._params(sql, self.driver), args)
+            con.commit()
+        finally:
+            con.close()
 
     def client(self, follow=True):
         return Client(self.base, follow=follow)

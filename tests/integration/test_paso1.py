@@ -1,6 +1,5 @@
 """Paso 1 end to end against a real apache2 + mod_dbd + SQLite, under each MPM."""
 import re
-import sqlite3
 import subprocess
 import threading
 import time
@@ -23,11 +22,7 @@ def pdf_text(body, tmp_path, name="c.pdf"):
 
 
 def db_rows(server, sql, *args):
-    con = sqlite3.connect(f"file:{server.db}?mode=ro", uri=True, timeout=10)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
+    return server.query(sql, *args)
 
 
 # ---------------------------------------------------------------- the form
@@ -394,6 +389,15 @@ def test_concurrent_assignment(server, curps):
         if siguiente == 10000 and not folios[prefijo]:
             continue  # marked full by the exhaustion tests
         assert sorted(folios[prefijo]) == list(range(siguiente)), prefijo
+    # Outbox and results one to one (issue 4): one message per trámite, and
+    # each assignment carries exactly one 'asignacion' message.
+    marks = ",".join("?" * 50)
+    assert db_rows(server, "SELECT count(*) FROM outbox o JOIN asegurado a ON "
+                           f"a.id = o.asegurado_id WHERE a.curp IN ({marks})", *chosen) == [(100,)]
+    per = db_rows(server, "SELECT a.id, count(o.id) FROM asegurado a LEFT JOIN outbox o ON "
+                          "o.asegurado_id = a.id AND o.reason = 'asignacion' "
+                          f"WHERE a.curp IN ({marks}) GROUP BY a.id", *chosen)
+    assert len(per) == 50 and all(n == 1 for _, n in per), per
 
 
 # ---------------------------------------------------------------- folio exhaustion
@@ -408,12 +412,9 @@ def single_umf_cp(server):
 
 
 def set_counter(server, prefijo, siguiente):
-    con = sqlite3.connect(server.db, timeout=10)
-    with con:
-        con.execute("INSERT INTO folio_contador (prefijo, siguiente) VALUES (?, ?) "
-                    "ON CONFLICT (prefijo) DO UPDATE SET siguiente = excluded.siguiente",
-                    (prefijo, siguiente))
-    con.close()
+    server.execute("INSERT INTO folio_contador (prefijo, siguiente) VALUES (?, ?) "
+                   "ON CONFLICT (prefijo) DO UPDATE SET siguiente = excluded.siguiente",
+                   prefijo, siguiente)
 
 
 def new_curp_born(curps, yy):

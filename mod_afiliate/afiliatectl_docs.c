@@ -1,0 +1,608 @@
+/* afiliatectl document commands (issue 5): keygen, verify, import-vigencia,
+ * demo-doc.
+ *
+ *   keygen --out-dir DIR          a new Ed25519 signing key pair
+ *   verify FILE.pdf --pub KEY     checks a document offline (afl_pdf_verify)
+ *   import-vigencia FILE.csv --db PATH [--driver sqlite3|pgsql]
+ *                                 a school's enrolment report into cobertura
+ *   demo-doc TIPO --key KEY --out FILE.pdf
+ *                                 a signed document with synthetic data
+ *
+ * Diagnostics never quote a CURP, an NSS or an e-mail address. Exit status:
+ * 0 ok (verify: valid), 1 error (verify: invalid), 2 usage or setup error. */
+#include "afiliatectl.h"
+#include "afl_cadena.h"
+#include "afl_db.h"
+#include "afl_pdf.h"
+#include "afl_qr.h"
+#include "afl_sign.h"
+#include "afl_vigencia.h"
+
+#include <apr_file_info.h>
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <apr_time.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_FONT "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+#define DEFAULT_FONT_BOLD "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+#define MAX_PDF (16 * 1024 * 1024)
+#define MAX_CSV (512L * 1024 * 1024)
+
+/* ================================================================ options */
+
+typedef struct {
+    const char *name;  /* "--db" */
+    const char **slot; /* where the value goes */
+} opt_def;
+
+static void err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void err(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "afiliatectl %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* argv[0] is the command. Options take a value ("--x V" or "--x=V"); the
+ * rest are positional (at most max_pos, at least min_pos). Returns 0 to run,
+ * 1 after --help, 2 on a usage error (message printed). */
+static int parse(int argc, const char *const *argv, const opt_def *opts, const char **pos,
+                 int min_pos, int max_pos, const char *usage)
+{
+    int npos = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const opt_def *o;
+
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            return 1;
+        }
+        if (a[0] != '-' || a[1] == '\0' || !strcmp(a, "--")) {
+            if (!strcmp(a, "--")) {
+                if (++i >= argc)
+                    break;
+                a = argv[i];
+            }
+            if (npos >= max_pos) {
+                err(argv[0], "unexpected argument: %s", a);
+                fputs(usage, stderr);
+                return 2;
+            }
+            pos[npos++] = a;
+            continue;
+        }
+        for (o = opts; o->name; o++) {
+            size_t n = strlen(o->name);
+            if (!strncmp(a, o->name, n) && (a[n] == '\0' || a[n] == '=')) {
+                if (a[n] == '=') {
+                    *o->slot = a + n + 1;
+                } else if (i + 1 < argc) {
+                    *o->slot = argv[++i];
+                } else {
+                    err(argv[0], "missing value for %s", a);
+                    return 2;
+                }
+                break;
+            }
+        }
+        if (!o->name) {
+            err(argv[0], "unknown option: %s", a);
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
+    if (npos < min_pos) {
+        err(argv[0], "missing argument");
+        fputs(usage, stderr);
+        return 2;
+    }
+    return 0;
+}
+
+/* Whole file into pool memory (NUL-terminated). 0 ok. */
+static int slurp(apr_pool_t *pool, const char *cmd, const char *path, apr_off_t max, char **data,
+                 apr_size_t *len)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    char e[120];
+
+    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, APR_FPROT_OS_DEFAULT, pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_TYPE, f);
+        if (rv == APR_SUCCESS && (fi.filetype != APR_REG || fi.size > max)) {
+            apr_file_close(f);
+            err(cmd, "%s: not a regular file of at most %" APR_OFF_T_FMT " bytes", path, max);
+            return -1;
+        }
+        if (rv == APR_SUCCESS) {
+            *data = apr_palloc(pool, (apr_size_t)fi.size + 1);
+            rv = apr_file_read_full(f, *data, (apr_size_t)fi.size, len);
+            if (rv == APR_EOF)
+                rv = APR_SUCCESS;
+        }
+        apr_file_close(f);
+    }
+    if (rv != APR_SUCCESS) {
+        err(cmd, "cannot read %s: %s", path, apr_strerror(rv, e, sizeof e));
+        return -1;
+    }
+    (*data)[*len] = '\0';
+    return 0;
+}
+
+/* ================================================================ keygen */
+
+static const char usage_keygen[] =
+    "usage: afiliatectl keygen --out-dir DIR\n\n"
+    "Creates a new Ed25519 signing key pair for the documents' sello digital:\n"
+    "  DIR/" AFL_SIGN_PRIVATE_NAME "  private key (PKCS#8 PEM, mode 0600): the file the\n"
+    "                          module's signing-key directive names\n"
+    "  DIR/" AFL_SIGN_PUBLIC_NAME "  public key (PEM): give it to whoever verifies documents\n"
+    "DIR is created if missing. Existing key files are never overwritten. Prints the\n"
+    "key's No. de serie, the serial the documents show.\n";
+
+int afiliatectl_keygen(apr_pool_t *pool, int argc, const char *const *argv)
+{
+    const char *dir = NULL, *pos[1];
+    const opt_def opts[] = {{"--out-dir", &dir}, {NULL, NULL}};
+    const char *priv, *pub;
+    const afl_sign_key *key;
+    char e[256];
+    apr_status_t rv;
+    int rc = parse(argc, argv, opts, pos, 0, 0, usage_keygen);
+
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    if (!dir || !*dir) {
+        err(argv[0], "missing --out-dir DIR");
+        return 2;
+    }
+    rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, pool);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
+        err(argv[0], "cannot create %s: %s", dir, apr_strerror(rv, e, sizeof e));
+        return 1;
+    }
+    priv = apr_pstrcat(pool, dir, "/", AFL_SIGN_PRIVATE_NAME, NULL);
+    pub = apr_pstrcat(pool, dir, "/", AFL_SIGN_PUBLIC_NAME, NULL);
+    rv = afl_sign_keygen(pool, priv, pub, &key, e, sizeof e);
+    if (rv != APR_SUCCESS) {
+        err(argv[0], "%s", e);
+        return 1;
+    }
+    printf("keygen: wrote %s (private, mode 0600) and %s\n", priv, pub);
+    printf("No. de serie: %s (%s)\n", afl_sign_serial(key), afl_sign_algorithm(key));
+    return 0;
+}
+
+/* ================================================================ verify */
+
+static const char usage_verify[] =
+    "usage: afiliatectl verify FILE.pdf --pub KEY.pub\n\n"
+    "Checks a comprobante, tarjeta or constancia offline with the public key: the\n"
+    "sello digital is the key's signature of the cadena original the document\n"
+    "carries, and the document seal covers the whole file, so a document whose\n"
+    "data was altered in any way fails. Prints \"valid\" and the document's type,\n"
+    "folio, date and key serial (exit 0), or \"invalid: REASON\" (exit 1).\n"
+    "Exit 2: usage error, unreadable file or key.\n";
+
+int afiliatectl_verify(apr_pool_t *pool, int argc, const char *const *argv)
+{
+    const char *pubpath = NULL, *pos[1] = {NULL};
+    const opt_def opts[] = {{"--pub", &pubpath}, {NULL, NULL}};
+    const afl_sign_key *key;
+    afl_pdf_sellado s;
+    const char *reason = NULL, *fecha, *tramite;
+    char e[256], *pdf;
+    apr_size_t len = 0;
+    int rc = parse(argc, argv, opts, pos, 1, 1, usage_verify);
+
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    if (!pubpath || !*pubpath) {
+        err(argv[0], "missing --pub KEY.pub");
+        return 2;
+    }
+    if (afl_sign_load_public(pool, pubpath, &key, e, sizeof e) != APR_SUCCESS) {
+        err(argv[0], "%s", e);
+        return 2;
+    }
+    if (slurp(pool, argv[0], pos[0], MAX_PDF, &pdf, &len))
+        return 2;
+    if (afl_pdf_verify(pool, (const unsigned char *)pdf, len, key, &s, &reason) != 0) {
+        printf("invalid: %s\n", reason ? reason : "unknown reason");
+        return 1;
+    }
+    fecha = afl_cadena_campo(pool, s.cadena_original, "Fecha");
+    printf("valid\n");
+    printf("  tipo: %s\n", s.tipo);
+    tramite = afl_cadena_campo(pool, s.cadena_original, "Tipo de trámite");
+    printf("  tipo de trámite: %s\n", tramite ? tramite : "?");
+    printf("  folio: %s\n", s.folio);
+    printf("  fecha: %s\n", fecha ? fecha : "?");
+    printf("  no. de serie: %s (%s)\n", s.no_serie, afl_sign_algorithm(key));
+    return 0;
+}
+
+/* ======================================================== import-vigencia */
+
+struct stmt_def {
+    const char *label;
+    const char *sql;
+};
+
+static const struct stmt_def vig_stmts[] = {
+    {"vig_aseg_by_nss", "SELECT curp FROM asegurado WHERE nss = %s"},
+    {"vig_aseg_by_curp", "SELECT nss FROM asegurado WHERE curp = %s"},
+    {"vig_other_curp", "SELECT count(*) FROM cobertura WHERE nss = %s AND curp <> %s"},
+    {"vig_get", "SELECT fin FROM cobertura WHERE clave = %s"},
+    {"vig_insert",
+     "INSERT INTO cobertura (clave, nss, curp, movimiento, inicio, fin, origen, escuela, creado, "
+     "actualizado) VALUES (%s, %s, %s, %s, %s, %s, 'escuela', %s, %lld, %lld)"},
+    {"vig_update", "UPDATE cobertura SET fin = %s, actualizado = %lld WHERE clave = %s"},
+    {"vig_count", "SELECT count(*) FROM cobertura"},
+};
+
+typedef struct {
+    afl_db *db;
+    apr_pool_t *pool;
+    const char *cmd, *path;
+    const char *now;
+    unsigned long added, updated, unchanged, unknown_nss;
+    int failed;
+} vig_ctx;
+
+/* First column of the first row of a prepared select into *value (NULL if
+ * no row). 0 ok, else the driver's error (reported). */
+static int value_of(vig_ctx *x, apr_pool_t *p, const char *label, int nargs,
+                    const char *const *args, const char **value, unsigned long line)
+{
+    int rv = afl_db_select_value(x->db, p, label, nargs, args, value);
+
+    if (rv)
+        err(x->cmd, "%s: line %lu: %s", x->path, line, afl_db_errmsg(x->db, rv));
+    return rv;
+}
+
+/* The fin of an existing cobertura row. */
+typedef struct {
+    apr_pool_t *p;
+    int found;
+    const char *fin;
+} existing;
+
+static int take_existing(void *baton, int ncols, const char *const *values)
+{
+    existing *e = baton;
+
+    e->found = 1;
+    /* "" is NULL too (a fin is never empty): drivers differ in how they hand out NULL */
+    e->fin = ncols > 0 && values[0] && *values[0] ? apr_pstrdup(e->p, values[0]) : NULL;
+    return 0;
+}
+
+static int vig_row(void *baton, const afl_vigencia_fila *f)
+{
+    vig_ctx *x = baton;
+    apr_pool_t *p;
+    const char *v = NULL, *fin = *f->periodo_fin ? f->periodo_fin : NULL;
+    int rv = 0;
+
+    apr_pool_create(&p, x->pool);
+    {
+        const char *a[1] = {f->nss};
+        rv = value_of(x, p, "vig_aseg_by_nss", 1, a, &v, f->line);
+        if (!rv && v && strcmp(v, f->curp)) {
+            err(x->cmd, "%s: line %lu: the NSS belongs to another CURP in the registry", x->path,
+                f->line);
+            rv = -1;
+        }
+        if (!rv && !v)
+            x->unknown_nss++;
+    }
+    if (!rv) {
+        const char *a[1] = {f->curp};
+        rv = value_of(x, p, "vig_aseg_by_curp", 1, a, &v, f->line);
+        if (!rv && v && strcmp(v, f->nss)) {
+            err(x->cmd, "%s: line %lu: the CURP has another NSS in the registry", x->path, f->line);
+            rv = -1;
+        }
+    }
+    if (!rv) {
+        const char *a[2] = {f->nss, f->curp};
+        rv = value_of(x, p, "vig_other_curp", 2, a, &v, f->line);
+        if (!rv && v && strcmp(v, "0")) {
+            err(x->cmd, "%s: line %lu: coverage already recorded for this NSS with another CURP",
+                x->path, f->line);
+            rv = -1;
+        }
+    }
+    if (!rv) {
+        const char *a[1] = {f->clave};
+        existing old = {p, 0, NULL};
+        rv = afl_db_select(x->db, p, "vig_get", 1, a, take_existing, &old, NULL);
+        if (!rv && !old.found) {
+            const char *ins[9] = {f->clave, f->nss,     f->curp, f->mov_texto, f->fecha,
+                                  fin,      f->escuela, x->now,  x->now};
+            rv = afl_db_exec(x->db, p, "vig_insert", NULL, 9, ins);
+            if (!rv)
+                x->added++;
+        } else if (!rv) {
+            if ((old.fin == NULL) != (fin == NULL) || (old.fin && strcmp(old.fin, fin))) {
+                const char *up[3] = {fin, x->now, f->clave};
+                rv = afl_db_exec(x->db, p, "vig_update", NULL, 3, up);
+                if (!rv)
+                    x->updated++;
+            } else if (!rv) {
+                x->unchanged++;
+            }
+        }
+        if (rv)
+            err(x->cmd, "%s: line %lu: %s", x->path, f->line, afl_db_errmsg(x->db, rv));
+    }
+    apr_pool_destroy(p);
+    if (rv)
+        x->failed = 1;
+    return rv ? -2 : 0;
+}
+
+static const char usage_import_vigencia[] =
+    "usage: afiliatectl import-vigencia FILE.csv --db PATH [--driver sqlite3|pgsql]\n\n"
+    "Loads a school's enrolment report (altas and bajas of Seguro Facultativo) into\n"
+    "the cobertura table. CSV, UTF-8, RFC 4180, with the header\n"
+    "  curp,nss,movimiento,fecha,escuela,periodo_fin\n"
+    "movimiento: alta or baja; fecha: YYYY-MM-DD (alta: first day enrolled; baja:\n"
+    "last day covered); escuela: the school's key or name; periodo_fin: YYYY-MM-DD,\n"
+    "the end of the school period reported with an alta (empty: until a baja), empty\n"
+    "for a baja. Idempotent: a line already imported changes nothing (a new\n"
+    "periodo_fin for the same alta updates it). Every line is checked first, and\n"
+    "against the registry (an NSS must not belong to another CURP); all or nothing,\n"
+    "in one transaction. With --driver pgsql, --db is a libpq conninfo.\n";
+
+int afiliatectl_import_vigencia(apr_pool_t *pool, int argc, const char *const *argv)
+{
+    const char *db_arg = NULL, *driver = "sqlite3", *pos[1] = {NULL};
+    const opt_def opts[] = {{"--db", &db_arg}, {"--driver", &driver}, {NULL, NULL}};
+    afl_vigencia_error ve;
+    vig_ctx x;
+    char *data;
+    apr_size_t len = 0;
+    unsigned long rows = 0;
+    const char *e = NULL;
+    int rc = parse(argc, argv, opts, pos, 1, 1, usage_import_vigencia), txn;
+
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    if (!db_arg || !*db_arg) {
+        err(argv[0], "missing --db (SQLite file path, or a conninfo with --driver pgsql)");
+        return 2;
+    }
+    if (strcmp(driver, "sqlite3") && strcmp(driver, "pgsql")) {
+        err(argv[0], "--driver must be sqlite3 or pgsql");
+        return 2;
+    }
+    if (slurp(pool, argv[0], pos[0], MAX_CSV, &data, &len))
+        return 1;
+    /* Pass 1: the whole file must be valid before the database is touched. */
+    if (afl_vigencia_csv(pool, data, len, NULL, NULL, &rows, &ve) != 0) {
+        err(argv[0], "%s: %s", pos[0], ve.msg);
+        err(argv[0], "nothing was imported");
+        return 1;
+    }
+
+    memset(&x, 0, sizeof x);
+    x.cmd = argv[0];
+    x.path = pos[0];
+    x.pool = pool;
+    x.now = apr_psprintf(pool, "%" APR_INT64_T_FMT, (apr_int64_t)apr_time_sec(apr_time_now()));
+    if (!strcmp(driver, "sqlite3")) {
+        apr_finfo_t fi;
+        if (apr_stat(&fi, db_arg, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
+            err(argv[0], "database %s does not exist; create it with 'afiliatectl init-db --db %s'",
+                db_arg, db_arg);
+            return 1;
+        }
+    }
+    if (afl_db_open(pool, driver, db_arg, &x.db, &e)) {
+        err(argv[0], "%s", e ? e : "cannot open the database");
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof vig_stmts / sizeof *vig_stmts; i++) {
+        int rv = afl_db_prepare(x.db, vig_stmts[i].label, vig_stmts[i].sql);
+        if (rv) {
+            err(argv[0], "cannot prepare %s: %s (was the schema applied with init-db?)",
+                vig_stmts[i].label, afl_db_errmsg(x.db, rv));
+            afl_db_close(x.db);
+            return 1;
+        }
+    }
+    /* Pass 2, in one transaction: registry checks and upserts. */
+    txn = afl_db_begin(x.db, pool);
+    if (txn) {
+        err(argv[0], "cannot start the transaction: %s", afl_db_errmsg(x.db, txn));
+        afl_db_end(x.db, 1);
+        afl_db_close(x.db);
+        return 1;
+    }
+    rc = afl_vigencia_csv(pool, data, len, vig_row, &x, &rows, &ve);
+    if (rc == -1) /* cannot happen after pass 1, but never write half a file */
+        err(argv[0], "%s: %s", pos[0], ve.msg);
+    txn = afl_db_end(x.db, rc != 0 || x.failed);
+    if (rc == 0 && !x.failed && txn) {
+        err(argv[0], "cannot commit: %s", afl_db_errmsg(x.db, txn));
+        rc = 1;
+    }
+    if (rc != 0 || x.failed) {
+        err(argv[0], "nothing was imported");
+        afl_db_close(x.db);
+        return 1;
+    }
+    if (x.unknown_nss)
+        err(argv[0], "warning: %lu line(s) name an NSS that is not in the registry (asegurado)",
+            x.unknown_nss);
+    fprintf(stderr, "import-vigencia: %lu line(s) read from %s\n", rows, pos[0]);
+    printf("cobertura: %lu new, %lu updated, %lu unchanged\n", x.added, x.updated, x.unchanged);
+    afl_db_close(x.db);
+    return 0;
+}
+
+/* ================================================================ demo-doc */
+
+static const char usage_demo_doc[] =
+    "usage: afiliatectl demo-doc comprobante|tarjeta|constancia --key KEY --out FILE.pdf\n"
+    "         [--base-url URL] [--vigente si|no] [--font TTF] [--font-bold TTF]\n\n"
+    "Writes a document signed with the private key KEY for a synthetic person (no\n"
+    "real data), e.g. to check a signing key and 'afiliatectl verify'. --base-url:\n"
+    "the module's absolute URL for the QR code (default\n"
+    "https://localhost/afiliate); --vigente: the constancia's coverage (default si).\n";
+
+int afiliatectl_demo_doc(apr_pool_t *pool, int argc, const char *const *argv)
+{
+    const char *keypath = NULL, *out = NULL, *base = "https://localhost/afiliate", *vigente = "si",
+               *font = DEFAULT_FONT, *font_bold = DEFAULT_FONT_BOLD;
+    const char *pos[1] = {NULL};
+    const opt_def opts[] = {{"--key", &keypath},   {"--out", &out},
+                            {"--base-url", &base}, {"--vigente", &vigente},
+                            {"--font", &font},     {"--font-bold", &font_bold},
+                            {NULL, NULL}};
+    const afl_sign_key *key;
+    afl_pdf_firma firma;
+    afl_cadena cad;
+    char e[256], folio[AFL_FOLIO_LEN + 1];
+    const unsigned char *pdf = NULL;
+    size_t len = 0;
+    apr_time_t now = apr_time_now();
+    apr_status_t rv;
+    apr_file_t *f;
+    int rc = parse(argc, argv, opts, pos, 1, 1, usage_demo_doc);
+
+    static const char *const nombres = "María José", *const ap1 = "Muñoz", *const ap2 = "Ibáñez",
+                             *const curp = "MUIM050315MNLXBRA5", *const nss = "12345678903";
+
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    if (!keypath || !out) {
+        err(argv[0], "--key and --out are required");
+        return 2;
+    }
+    if (strcmp(pos[0], "comprobante") && strcmp(pos[0], "tarjeta") &&
+        strcmp(pos[0], "constancia")) {
+        err(argv[0], "the type must be comprobante, tarjeta or constancia");
+        return 2;
+    }
+    if (strcmp(vigente, "si") && strcmp(vigente, "no")) {
+        err(argv[0], "--vigente must be si or no");
+        return 2;
+    }
+    if (afl_sign_load_private(pool, keypath, &key, e, sizeof e) != APR_SUCCESS) {
+        err(argv[0], "%s", e);
+        return 2;
+    }
+    now -= now % APR_USEC_PER_SEC; /* the cadena shows whole seconds */
+    afl_folio_make(now, 1, folio);
+    memset(&cad, 0, sizeof cad);
+    cad.fecha = now;
+    cad.folio = folio;
+    cad.nombre = afl_cadena_nombre(pool, nombres, ap1, ap2);
+    cad.curp = curp;
+    cad.nss = nss;
+    memset(&firma, 0, sizeof firma);
+    firma.key = key;
+    firma.verify_url = afl_qr_verify_url(pool, base, folio);
+    if (!firma.verify_url) {
+        err(argv[0], "--base-url must not be empty");
+        return 2;
+    }
+
+    if (!strcmp(pos[0], "comprobante")) {
+        afl_comprobante c;
+        memset(&c, 0, sizeof c);
+        cad.tipo = AFL_CADENA_ASIGNACION;
+        firma.cadena_original = afl_cadena_original(pool, &cad);
+        c.nombres = nombres;
+        c.primer_apellido = ap1;
+        c.segundo_apellido = ap2;
+        c.curp = curp;
+        c.nss = nss;
+        c.sexo = 'M';
+        c.entidad_nacimiento = "Nuevo León";
+        c.umf = "UMF No. 10 Cuauhtémoc";
+        c.folio = folio;
+        c.issued = now;
+        c.font_path = font;
+        c.font_bold_path = font_bold;
+        c.firma = firma;
+        rv = afl_pdf_comprobante(pool, &c, &pdf, &len, e, sizeof e);
+    } else if (!strcmp(pos[0], "tarjeta")) {
+        afl_tarjeta t;
+        memset(&t, 0, sizeof t);
+        cad.tipo = AFL_CADENA_TARJETA;
+        firma.cadena_original = afl_cadena_original(pool, &cad);
+        t.nombres = nombres;
+        t.primer_apellido = ap1;
+        t.segundo_apellido = ap2;
+        t.curp = curp;
+        t.nss = nss;
+        t.folio = folio;
+        t.issued = now;
+        t.font_path = font;
+        t.font_bold_path = font_bold;
+        t.firma = firma;
+        rv = afl_pdf_tarjeta(pool, &t, &pdf, &len, e, sizeof e);
+    } else {
+        afl_constancia c;
+        afl_movimiento m;
+        int today = afl_vigencia_today(now);
+        memset(&c, 0, sizeof c);
+        cad.tipo = AFL_CADENA_CONSTANCIA;
+        firma.cadena_original = afl_cadena_original(pool, &cad);
+        m.tipo = AFL_MOV_ALTA;
+        m.fecha = today - 120;
+        m.fin = !strcmp(vigente, "si") ? today + 60 : today - 10;
+        afl_vigencia_eval(pool, &m, 1, today, &c.vigencia);
+        c.nombres = nombres;
+        c.primer_apellido = ap1;
+        c.segundo_apellido = ap2;
+        c.curp = curp;
+        c.nss = nss;
+        c.umf = "UMF No. 10 Cuauhtémoc";
+        c.umf_domicilio = "Av. Chapultepec 100, Col. Roma Norte, Cuauhtémoc, C.P. 06700";
+        c.subdelegacion = "Subdelegación Cuauhtémoc";
+        c.folio = folio;
+        c.issued = now;
+        c.font_path = font;
+        c.font_bold_path = font_bold;
+        c.firma = firma;
+        rv = afl_pdf_constancia(pool, &c, &pdf, &len, e, sizeof e);
+    }
+    if (rv != APR_SUCCESS) {
+        err(argv[0], "%s", e);
+        return 1;
+    }
+    rv = apr_file_open(&f, out,
+                       APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE | APR_FOPEN_BINARY,
+                       APR_FPROT_OS_DEFAULT, pool);
+    if (rv == APR_SUCCESS) {
+        apr_size_t done = 0;
+        rv = apr_file_write_full(f, pdf, len, &done);
+        if (apr_file_close(f) != APR_SUCCESS && rv == APR_SUCCESS)
+            rv = APR_EGENERAL;
+    }
+    if (rv != APR_SUCCESS) {
+        err(argv[0], "cannot write %s: %s", out, apr_strerror(rv, e, sizeof e));
+        return 1;
+    }
+    printf("demo-doc: wrote %s (%s, %zu bytes, folio %s)\n", out, pos[0], len, folio);
+    return 0;
+}

@@ -1,0 +1,252 @@
+/* afiliatectl outbox: one pass of the mail sender, the outbox counts, and
+ * requeueing failed messages (docs/mail.md). Built on the same units as the
+ * module's watchdog sender (afl_outbox, afl_store), so a pass from the
+ * command line and one inside httpd behave alike and never send the same
+ * message twice at the same time. Diagnostics name outbox ids only.
+ * Exit status: 0 ok, 1 error, 2 usage. */
+#include "afiliatectl.h"
+#include "afl_db.h"
+#include "afl_log.h"
+#include "afl_mime.h"
+#include "afl_outbox.h"
+#include "afl_smtp.h"
+#include "afl_store.h"
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char usage[] =
+    "usage: afiliatectl outbox --once --db PATH [--driver sqlite3|pgsql] --smtp URL\n"
+    "                          [--from ADDR [--from-name NAME]] [--credentials FILE]\n"
+    "                          [--require-tls] [--ca-file FILE] [--max-attempts N]\n"
+    "                          [--backoff MIN [MAX]]\n"
+    "                          [--font FILE] [--font-bold FILE] [--verbose]\n"
+    "       afiliatectl outbox status --db PATH [--driver sqlite3|pgsql]\n"
+    "       afiliatectl outbox requeue --db PATH [--driver sqlite3|pgsql] (--id N | --failed)\n"
+    "\n"
+    "--once      one pass of the sender: every due message is claimed, rendered and\n"
+    "            handed to the relay; failures are rescheduled with backoff, or marked\n"
+    "            failed after the last attempt (default 150, backoff 30 1800 seconds)\n"
+    "status      prints 'pending N', 'sending N', 'sent N' and 'failed N'\n"
+    "requeue     puts failed messages back in the queue (attempts start again)\n"
+    "\n"
+    "--driver pgsql takes a libpq conninfo as --db. --credentials names a file with\n"
+    "one line user:password. --require-tls makes STARTTLS mandatory on smtp://;\n"
+    "--ca-file names the PEM CA bundle for the relay's certificate.\n";
+
+static int verbose;
+
+static void log_stderr(void *baton, afl_log_level level, const char *msg)
+{
+    (void)baton;
+    if (level <= AFL_LOG_WARN || (verbose && level == AFL_LOG_INFO))
+        fprintf(stderr, "afiliatectl outbox: %s\n", msg);
+}
+
+static int fail_usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "afiliatectl outbox: ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    fputs(usage, stderr);
+    return 2;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static afl_db *open_store(apr_pool_t *pool, const char *driver, const char *path, afl_store *st)
+{
+    afl_db *db = NULL;
+    const char *err = NULL;
+
+    if (afl_db_open(pool, driver, path, &db, &err)) {
+        fprintf(stderr, "afiliatectl outbox: %s\n", err ? err : "cannot open the database");
+        return NULL;
+    }
+    st->driver = afl_db_driver(db);
+    st->handle = afl_db_handle(db);
+    st->prepared = apr_hash_make(pool);
+    st->write_lock = NULL;
+    if (afl_store_configure(pool, st) != APR_SUCCESS ||
+        afl_store_prepare_all(pool, st) != APR_SUCCESS) {
+        fprintf(stderr, "afiliatectl outbox: the database is not usable (see above)\n");
+        return NULL;
+    }
+    return db;
+}
+
+int afiliatectl_outbox(apr_pool_t *pool, int argc, const char *const *argv)
+{
+    const char *mode = NULL, *db_path = NULL, *driver = "sqlite3", *smtp = NULL;
+    const char *credentials = NULL, *font = NULL, *font_bold = NULL, *ca_file = NULL;
+    const char *from = NULL, *from_name = NULL;
+    long max_attempts = -1, backoff_min = -1, backoff_max = -1, id = 0;
+    int require_tls = 0, failed = 0, rc = 0;
+    afl_store st;
+    afl_db *db;
+
+    afl_log_set(log_stderr, NULL);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "--once") || !strcmp(a, "status") || !strcmp(a, "requeue")) {
+            if (mode)
+                return fail_usage("choose one of --once, status and requeue (%s)", a);
+            mode = a;
+        } else if (!strcmp(a, "--require-tls")) {
+            require_tls = 1;
+        } else if (!strcmp(a, "--failed")) {
+            failed = 1;
+        } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+            verbose = 1;
+        } else if (!strcmp(a, "--db") || !strcmp(a, "--driver") || !strcmp(a, "--smtp") ||
+                   !strcmp(a, "--from") || !strcmp(a, "--from-name") ||
+                   !strcmp(a, "--credentials") || !strcmp(a, "--font") || !strcmp(a, "--ca-file") ||
+                   !strcmp(a, "--font-bold") || !strcmp(a, "--max-attempts") ||
+                   !strcmp(a, "--backoff") || !strcmp(a, "--id")) {
+            if (!next)
+                return fail_usage("%s needs a value", a);
+            i++;
+            if (!strcmp(a, "--db"))
+                db_path = next;
+            else if (!strcmp(a, "--driver"))
+                driver = next;
+            else if (!strcmp(a, "--smtp"))
+                smtp = next;
+            else if (!strcmp(a, "--from"))
+                from = next;
+            else if (!strcmp(a, "--from-name"))
+                from_name = next;
+            else if (!strcmp(a, "--credentials"))
+                credentials = next;
+            else if (!strcmp(a, "--ca-file"))
+                ca_file = next;
+            else if (!strcmp(a, "--font"))
+                font = next;
+            else if (!strcmp(a, "--font-bold"))
+                font_bold = next;
+            else if (!strcmp(a, "--max-attempts")) {
+                if (parse_int(next, 1, 10000, &max_attempts))
+                    return fail_usage("--max-attempts must be 1-10000, not '%s'", next);
+            } else if (!strcmp(a, "--id")) {
+                if (parse_int(next, 1, 0x7fffffffL, &id))
+                    return fail_usage("--id must be an outbox id, not '%s'", next);
+            } else {
+                if (parse_int(next, 1, 86400, &backoff_min))
+                    return fail_usage("--backoff takes seconds (1-86400), not '%s'", next);
+                backoff_max = backoff_min;
+                if (i + 1 < argc && argv[i + 1][0] != '-') {
+                    if (parse_int(argv[++i], backoff_min, 86400, &backoff_max))
+                        return fail_usage("--backoff MAX must be MIN-86400, not '%s'", argv[i]);
+                }
+            }
+        } else {
+            return fail_usage("unknown argument '%s'", a);
+        }
+    }
+    if (!mode)
+        return fail_usage("%s", "say --once, status or requeue");
+    if (!db_path)
+        return fail_usage("%s", "--db is required");
+    if (strcmp(driver, "sqlite3") && strcmp(driver, "pgsql"))
+        return fail_usage("--driver must be sqlite3 or pgsql, not '%s'", driver);
+    if (!strcmp(mode, "requeue") && !failed && !id)
+        return fail_usage("%s", "requeue needs --id N or --failed");
+    if (!strcmp(mode, "--once")) {
+        const char *why = NULL;
+        if (!smtp)
+            return fail_usage("%s", "--once needs --smtp URL");
+        if (!afl_smtp_url_ok(smtp, &why))
+            return fail_usage("--smtp: %s", why);
+        if (from && !afl_mime_address_ok(from))
+            return fail_usage("--from needs a bare e-mail address, not '%s'", from);
+        if (from_name && !afl_mime_encode_header(pool, from_name))
+            return fail_usage("%s", "--from-name must be one line of UTF-8 text");
+    }
+
+    db = open_store(pool, driver, db_path, &st);
+    if (!db)
+        return 1;
+
+    if (!strcmp(mode, "status")) {
+        afl_outbox_counts n;
+        if (afl_store_outbox_counts(pool, &st, &n) != AFL_STORE_OK)
+            return 1;
+        printf("pending %lld\nsending %lld\nsent %lld\nfailed %lld\n", n.pending, n.sending, n.sent,
+               n.failed);
+    } else if (!strcmp(mode, "requeue")) {
+        int count = 0;
+        if (afl_store_outbox_requeue(pool, &st, failed ? 0 : id, (long long)time(NULL), &count) !=
+            AFL_STORE_OK)
+            return 1;
+        printf("requeued %d\n", count);
+        if (id && !count) {
+            fprintf(stderr, "afiliatectl outbox: message %ld is not in state failed\n", id);
+            rc = 1;
+        }
+    } else {
+        afl_outbox_conf c;
+        afl_outbox_stats stats;
+
+        afl_outbox_conf_defaults(&c);
+        c.smtp.url = smtp;
+        c.smtp.require_tls = require_tls;
+        c.smtp.ca_file = ca_file;
+        if (from) {
+            c.from = from;
+            c.from_name = from_name;
+        }
+        if (max_attempts > 0)
+            c.max_attempts = (int)max_attempts;
+        if (backoff_min > 0) {
+            c.backoff_min = (int)backoff_min;
+            c.backoff_max = (int)backoff_max;
+        }
+        if (font)
+            c.font_path = font;
+        if (font_bold)
+            c.font_bold_path = font_bold;
+        if (credentials) {
+            const char *err = NULL;
+            if (afl_smtp_read_credentials(pool, credentials, &c.smtp.username, &c.smtp.password,
+                                          &err)) {
+                fprintf(stderr, "afiliatectl outbox: %s\n", err);
+                return 1;
+            }
+        }
+        if (afl_smtp_global_init() != 0) {
+            fprintf(stderr, "afiliatectl outbox: cannot initialise libcurl\n");
+            return 1;
+        }
+        if (afl_outbox_drain(pool, &st, &c, &stats) != APR_SUCCESS)
+            rc = 1;
+        afl_smtp_global_cleanup();
+        printf("claimed %d\nsent %d\nretry %d\nfailed %d\n", stats.claimed, stats.sent,
+               stats.retried, stats.failed);
+        if (stats.stopped)
+            fprintf(stderr, "afiliatectl outbox: the relay is unavailable; the pass ended "
+                            "early and the remaining messages wait\n");
+    }
+    afl_db_close(db);
+    return rc;
+}

@@ -1,0 +1,73 @@
+/* afl_qr: QR codes with libqrencode (afl_qr.h). */
+#include "afl_qr.h"
+#include "afl_cadena.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include <qrencode.h>
+
+apr_status_t afl_qr_encode(apr_pool_t *p, const char *text, afl_qr *qr)
+{
+    QRcode *code;
+    unsigned char *m;
+    size_t n, i;
+
+    memset(qr, 0, sizeof *qr);
+    if (!text || !*text || strlen(text) > AFL_QR_MAX_TEXT)
+        return APR_EINVAL;
+    errno = 0;
+    code = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+    if (!code)
+        return errno == ENOMEM ? APR_ENOMEM : errno == ERANGE ? APR_EINVAL : APR_EGENERAL;
+    if (code->width < 21 || code->width > 177) {
+        QRcode_free(code);
+        return APR_EGENERAL;
+    }
+    n = (size_t)code->width * (size_t)code->width;
+    m = apr_palloc(p, n);
+    for (i = 0; i < n; i++)
+        m[i] = code->data[i] & 1; /* bit 0: dark module; the others are libqrencode's */
+    qr->version = code->version;
+    qr->width = code->width;
+    qr->modules = m;
+    QRcode_free(code);
+    return APR_SUCCESS;
+}
+
+const char *afl_qr_verify_url(apr_pool_t *p, const char *base, const char *folio)
+{
+    size_t n;
+
+    if (!base || !*base || !afl_folio_valid(folio))
+        return NULL;
+    n = strlen(base);
+    while (n > 0 && base[n - 1] == '/')
+        n--;
+    if (n == 0)
+        return NULL;
+    return apr_pstrcat(p, apr_pstrmemdup(p, base, n), "/verificar?folio=", folio, NULL);
+}
+
+void afl_qr_runs(const afl_qr *qr, afl_qr_run_fn *fn, void *baton)
+{
+    if (!qr || !qr->modules || !fn)
+        return;
+    for (int r = 0; r < qr->width; r++) {
+        const unsigned char *row = qr->modules + (size_t)r * (size_t)qr->width;
+        int c = 0;
+        while (c < qr->width) {
+            int start;
+            if (!row[c]) {
+                c++;
+                continue;
+            }
+            start = c;
+            while (c < qr->width && row[c])
+                c++;
+            fn(baton, r, start, c - start);
+        }
+    }
+}

@@ -1,0 +1,13 @@
+/* mod_afiliate: the mail outbox sender, a mod_watchdog singleton (httpd glue). */
+#ifndef MOD_AFILIATE_OUTBOX_H
+#define MOD_AFILIATE_OUTBOX_H
+
+#include "httpd.h"
+
+/* Reads the mail settings of every server that runs the module, loads the
+ * relay credentials (httpd is still root here), initialises libcurl and
+ * registers one drain callback per server with the "afiliate-outbox"
+ * singleton watchdog. Must run before mod_watchdog's own post_config. */
+int afl_outbox_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+
+#endif
