@@ -239,4 +239,3 @@ def test_a_node_killed_under_load(cluster, balancer):
     assert gaps == "0"
     assert q(cluster, "SELECT count(*) FROM asegurado WHERE origen = 'asignado' AND "
                       "(umf_clave IS NULL OR cp IS NULL)") == "0"
-    cluster.nodes[0].start()   # back for whatever runs next
