@@ -66,7 +66,8 @@ $(MODULE): $(CORE_SRCS) $(GLUE_SRCS) $(HEADERS) | $(BUILD)
 	@! grep -E 'warning:|error:' $(BUILD)/apxs.log || { echo "apxs build has warnings"; exit 1; }
 	@! nm -u $(SRCDIR)/.libs/mod_afiliate.so | grep -E ' (afl_|ap_dbd)' \
 	  || { echo "mod_afiliate.so has undefined symbols of its own"; exit 1; }
-	cp $(SRCDIR)/.libs/mod_afiliate.so $@
+	@# A new inode: running httpd children keep the mapped old file (cp in place crashes them).
+	cp $(SRCDIR)/.libs/mod_afiliate.so $@.tmp && mv -f $@.tmp $@
 
 comma := ,
 

@@ -12,8 +12,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -104,22 +107,47 @@ def run_browser():
     OUT.mkdir(parents=True, exist_ok=True)
     if axe_log.exists():
         axe_log.unlink()
-    shutil.rmtree(OUT / "screenshots", ignore_errors=True)
+    for sub in ("screenshots", "downloads"):
+        shutil.rmtree(OUT / sub, ignore_errors=True)
     files = sorted(str(p) for p in d.glob("*.test.js"))
-    cmd = ["node", "--test", "--test-concurrency=1", "--test-reporter=spec", *files]
+    try:
+        major = int(subprocess.run(["node", "--version"], capture_output=True, text=True)
+                    .stdout.strip().lstrip("v").split(".")[0])
+    except (OSError, ValueError):
+        major = 0
+    # One file at a time (each starts its own apache2 and Chromium); Node.js 18
+    # (Debian's) has neither flag and runs files one at a time on 2 cores anyway.
+    flags = ["--test-concurrency=1", "--test-force-exit"] if major >= 20 else []
+    cmd = ["node", "--test", *flags, "--test-reporter=spec", *files]
     counts = {}
     try:
         proc = subprocess.Popen(cmd, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, encoding="utf-8", errors="replace")
+                                text=True, encoding="utf-8", errors="replace",
+                                start_new_session=True)
     except OSError as e:
         print(f"browser: cannot run node: {e}")
         return 0, 1
+    # A hung browser must not hang `make test`: the whole layer gets 10 minutes,
+    # then SIGTERM (serve.py stops its apache2 on it), then SIGKILL.
+    def stop_layer():
+        print("browser: still running after 600 s: stopping it")
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                return
+            time.sleep(10)
+
+    watchdog = threading.Timer(600, stop_layer)
+    watchdog.daemon = True
+    watchdog.start()
     for line in proc.stdout:
         sys.stdout.write(line)
         m = NODE_SUMMARY_RE.match(line)
         if m:
             counts[m.group(1)] = int(m.group(2))
     proc.wait()
+    watchdog.cancel()
     if "pass" not in counts:
         print(f"browser: node --test printed no summary (exit {proc.returncode})")
         return 0, 1

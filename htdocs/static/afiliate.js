@@ -97,6 +97,16 @@
     });
   }
 
+  // Enter in Calle or Número submits the form (Continuar), not Aceptar, the
+  // form's first button; Enter in Código Postal still looks it up.
+  form.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Enter" || ev.target === cp || ev.target.tagName !== "INPUT") { return; }
+    var continuar = form.querySelector("button[name=continuar]");
+    if (!continuar) { return; }
+    ev.preventDefault();
+    continuar.click();
+  });
+
   aceptar.addEventListener("click", function (ev) {
     ev.preventDefault();
     var value = cp.value.trim();
