@@ -6,6 +6,7 @@
 
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <apr_time.h>
 #include <string.h>
 #include <time.h>
 
@@ -310,9 +311,18 @@ apr_status_t afl_outbox_drain(apr_pool_t *p, afl_store *st, const afl_outbox_con
                 if (relay_down(res, code))
                     stats->stopped = 1;
             }
-            if (settle(mp, st, c, &row, res, why, stats) != 0) {
-                stats->db_error = 1;
-                result = APR_EGENERAL;
+            /* The outcome is known: record it even through a short database
+             * hiccup (SQLITE_BUSY under load), or the row waits for its lease
+             * and, if it was sent, goes out twice. */
+            for (int tries = 0;; tries++) {
+                if (settle(mp, st, c, &row, res, why, stats) == 0)
+                    break;
+                if (tries == 4) {
+                    stats->db_error = 1;
+                    result = APR_EGENERAL;
+                    break;
+                }
+                apr_sleep(apr_time_from_msec(250));
             }
             apr_pool_destroy(mp);
             if (result != APR_SUCCESS)

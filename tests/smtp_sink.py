@@ -24,7 +24,6 @@ accepted message to DIR/<n>.eml until stdin closes:
     smtp_sink.py --dir DIR [--port N] [--tls-cert F --tls-key F] [--auth USER:PASSWORD]
 """
 import argparse
-import asyncio
 import email
 import email.policy
 import logging

@@ -168,9 +168,12 @@ def run(srv, sink):
     sink.start()
     queued = srv.query("SELECT count(*) FROM outbox WHERE status <> 'sent'")[0][0]
     t0 = time.perf_counter()
-    deadline = time.time() + 120
+    deadline = time.time() + 300
     while srv.query("SELECT count(*) FROM outbox WHERE status <> 'sent'")[0][0]:
         if time.time() > deadline:
+            print(srv.query("SELECT status, count(*), min(next_attempt_at), max(attempts), "
+                            "min(last_error) FROM outbox WHERE status <> 'sent' GROUP BY status"),
+                  int(time.time()))
             raise TimeoutError("the outbox did not drain")
         time.sleep(0.2)
     print(f"backlog after the runs: {queued} messages delivered in "
