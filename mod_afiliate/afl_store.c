@@ -228,7 +228,7 @@ static int exec_reading_rows(apr_pool_t *p, afl_store *st, const char *sql, cons
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
-    int rv = apr_dbd_select(st->driver, p, st->handle, &res, sql, 0);
+    int rv = apr_dbd_select(st->driver, p, st->handle, &res, sql, 1);
 
     if (rv != 0)
         return rv;
@@ -366,11 +366,13 @@ static int query(apr_pool_t *p, afl_store *st, int q, int nargs, const char **ar
     int rv, n = 0;
 
     if (!s) {
-        afl_log(AFL_LOG_ERR, "statement '%s' is not prepared on this connection",
-                stmts[q].label);
+        afl_log(AFL_LOG_ERR, "statement '%s' is not prepared on this connection", stmts[q].label);
         return -1;
     }
-    rv = apr_dbd_pselect(st->driver, p, st->handle, &res, s, 0, nargs, args);
+    /* random=1: the pgsql driver then fetches the whole result synchronously and
+     * reports a failed query as an error; in its row-by-row mode a dead connection
+     * looks like an empty result ("not found" instead of 503). Results are small. */
+    rv = apr_dbd_pselect(st->driver, p, st->handle, &res, s, 1, nargs, args);
     if (rv != 0) {
         log_db_error(st, stmts[q].label, rv);
         return rv;
