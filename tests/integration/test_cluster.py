@@ -35,8 +35,19 @@ class Endpoint:
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    c = Cluster(GEN / "cluster", free_port(), nodes=2, rate_limit=0)
+def sink():
+    from smtp_sink import SmtpSink
+    s = SmtpSink().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(sink):
+    # Both nodes run the outbox sender against the same sink.
+    mail = [f"AfiliateSMTPURL smtp://127.0.0.1:{sink.port}", "AfiliateOutboxInterval 1",
+            "AfiliateMailFrom no-reply@afiliate.example.mx"]
+    c = Cluster(GEN / "cluster", free_port(), nodes=2, rate_limit=0, extra=mail)
     c.start(count=int(NEW_CURPS * 1.6) + 400)
     yield c
     c.stop()
@@ -144,6 +155,25 @@ def test_mass_allocation_across_nodes(cluster, balancer):
     dup_folio = q(cluster, "SELECT count(*) FROM (SELECT prefijo, folio FROM asegurado "
                            "GROUP BY prefijo, folio HAVING count(*) > 1) d")
     assert dup_folio == "0"
+
+
+def test_each_message_delivered_once_with_two_senders(cluster, sink):
+    """Both nodes drain one outbox: every row is sent once, none twice."""
+    def pending():
+        return int(q(cluster, "SELECT count(*) FROM outbox WHERE status IN "
+                              "('pending', 'sending')"))
+    deadline = time.time() + 300
+    while pending() and time.time() < deadline:
+        time.sleep(1)
+    assert pending() == 0
+    sent = int(q(cluster, "SELECT count(*) FROM outbox WHERE status = 'sent'"))
+    assert q(cluster, "SELECT count(*) FROM outbox WHERE status = 'failed'") == "0"
+    ids = Counter(m.message_id for m in sink.messages)
+    assert len(ids) == sent
+    assert not [i for i, n in ids.items() if n > 1], "a message was delivered twice"
+    # One outbox row per result: assignments and locations recorded with their mail.
+    assert q(cluster, "SELECT count(*) FROM asegurado a WHERE a.origen = 'asignado' AND NOT "
+                      "EXISTS (SELECT 1 FROM outbox o WHERE o.asegurado_id = a.id)") == "0"
 
 
 def test_captcha_used_on_one_node_is_refused_on_the_other(cluster):
