@@ -11,6 +11,7 @@
 #include "afl_db.h"
 #include "afl_nss.h"
 #include "afl_sepomex.h"
+#include "afl_vigencia.h"
 
 #include <apr_file_info.h>
 #include <apr_file_io.h>
@@ -1586,6 +1587,11 @@ static const struct stmt_def demo_stmts[] = {
      "INSERT INTO asegurado (nss, curp, prefijo, folio, correo, cp, colonia, calle, "
      "numero_exterior, numero_interior, umf_clave, origen, creado, actualizado) "
      "VALUES (%s, %s, %s, %d, %s, %s, %s, %s, %s, %s, %s, 'localizado', %lld, %lld)"},
+    /* Demo coverage (issue 5): one school period per demo insured person. */
+    {"dat_demo_cobertura_add",
+     "INSERT INTO cobertura (clave, nss, curp, movimiento, inicio, fin, origen, escuela, creado, "
+     "actualizado) VALUES (%s, %s, %s, 'alta', %s, %s, 'escuela', 'DEMO', %lld, %lld) "
+     "ON CONFLICT (clave) DO NOTHING"},
     {"dat_persona_count", "SELECT count(*) FROM renapo_persona"},
     {"dat_asegurado_count", "SELECT count(*) FROM asegurado"},
 };
@@ -1682,6 +1688,40 @@ static int take_folio(afl_db *db, apr_pool_t *p, const char *prefix, int *dbrv)
 }
 
 /* NSS for an active person; 0 done (or no folio left), -2 database error. */
+
+/* Demo coverage: about 70 % of the demo insured persons are covered today
+ * (an alta that started 1 to 13 months ago and ends 1 to 7 months from now),
+ * the rest lapsed (a period that ended 1 day to a year ago). Deterministic
+ * for a seed and a day. */
+static int demo_cobertura(afl_db *db, apr_pool_t *p, rng *r, const char *nss, const char *curp,
+                          long long now, int *dbrv)
+{
+    int hoy = afl_vigencia_today(apr_time_from_sec(now)), inicio, fin;
+    char a[11], b[11];
+
+    if (rng_below(r, 10) < 7) {
+        inicio = hoy - 30 - (int)rng_below(r, 370);
+        fin = hoy + 30 + (int)rng_below(r, 180);
+    } else {
+        fin = hoy - 1 - (int)rng_below(r, 365);
+        inicio = fin - 120 - (int)rng_below(r, 245);
+    }
+    afl_vigencia_format_date(inicio, a);
+    afl_vigencia_format_date(fin, b);
+    {
+        const char *args[7] = {apr_pstrcat(p, "demo:", nss, NULL),
+                               nss,
+                               curp,
+                               a,
+                               b,
+                               apr_ltoa(p, (long)now),
+                               apr_ltoa(p, (long)now)};
+        if ((*dbrv = afl_db_exec(db, p, "dat_demo_cobertura_add", NULL, 7, args)))
+            return -2;
+    }
+    return 0;
+}
+
 static int give_nss(afl_db *db, apr_pool_t *p, rng *r, const demo_person *dp, const char *curp,
                     const demo_geo *g, long long now, demo_stats *st, int *dbrv)
 {
@@ -1730,6 +1770,8 @@ static int give_nss(afl_db *db, apr_pool_t *p, rng *r, const demo_person *dp, co
                                     apr_ltoa(p, (long)now),
                                     apr_ltoa(p, (long)now)};
             if ((*dbrv = afl_db_exec(db, p, "dat_demo_asegurado_add", NULL, 13, args)))
+                return -2;
+            if (demo_cobertura(db, p, r, nss, curp, now, dbrv) != 0)
                 return -2;
             st->with_nss++;
             return 0;

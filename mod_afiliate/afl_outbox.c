@@ -1,5 +1,7 @@
 /* afl_outbox: mail outbox sender (see afl_outbox.h). */
 #include "afl_outbox.h"
+#include "afl_cadena.h"
+#include "afl_qr.h"
 #include "afl_form.h"
 #include "afl_log.h"
 #include "afl_mime.h"
@@ -140,6 +142,35 @@ apr_status_t afl_outbox_render(apr_pool_t *p, afl_store *st, const afl_outbox_co
     }
     /* The comprobante as the student downloads it, issued when it was queued. */
     comp.issued = apr_time_from_sec(row->created);
+    if (c->sign_key) {
+        afl_store_doc_req req;
+        afl_store_doc doc;
+
+        memset(&req, 0, sizeof req);
+        req.tipo = "comprobante";
+        req.cadena_tipo = comp.localizacion ? AFL_CADENA_LOCALIZACION : AFL_CADENA_ASIGNACION;
+        req.nss = comp.nss;
+        req.curp = comp.curp;
+        req.nombre =
+            afl_cadena_nombre(p, comp.nombres, comp.primer_apellido, comp.segundo_apellido);
+        req.emitido = row->created;
+        /* A retry of this message finds the same document (same folio and sello). */
+        req.datos = apr_psprintf(p, "{\"outbox\":\"%" APR_INT64_T_FMT "\"}",
+                                 (apr_int64_t)row->id);
+        req.key = c->sign_key;
+        if (afl_store_documento_emitir(p, st, &req, &doc) != AFL_STORE_OK) {
+            apr_snprintf(err, errlen, "%s", "database error while issuing the document");
+            return APR_EGENERAL;
+        }
+        comp.folio = doc.folio;
+        comp.issued = apr_time_from_sec(doc.emitido);
+        comp.firma.cadena_original = doc.cadena;
+        comp.firma.sello = doc.sello;
+        comp.firma.no_serie = doc.no_serie;
+        comp.firma.verify_url =
+            c->verify_base ? afl_qr_verify_url(p, c->verify_base, doc.folio) : NULL;
+        comp.firma.key = c->sign_key;
+    }
     comp.font_path = c->font_path;
     comp.font_bold_path = c->font_bold_path;
     comp.font = c->font;

@@ -68,6 +68,10 @@ typedef struct {
     void *clock_baton;
     afl_outbox_stop_fn *should_stop; /* NULL: never */
     void *stop_baton;
+    /* Signing: the attached comprobante is issued and sealed like the download
+     * (one documento row per outbox row, reused by retries). NULL: unsigned. */
+    const struct afl_sign_key *sign_key;
+    const char *verify_base; /* base of the QR verification URL */
 } afl_outbox_conf;
 
 typedef struct {

@@ -1,8 +1,10 @@
 /* afl_store: database operations of the web procedure (see afl_store.h). */
 #include "afl_store.h"
+#include "afl_cadena.h"
 #include "afl_curp.h"
 #include "afl_log.h"
 #include "afl_nss.h"
+#include "afl_sign.h"
 #include "afl_token.h"
 
 #include <apr_strings.h>
@@ -54,6 +56,14 @@ enum {
     Q_OUTBOX_COUNTS,
     Q_OUTBOX_REQUEUE_ID,
     Q_OUTBOX_REQUEUE_FAILED,
+    Q_DOC_BUMP,
+    Q_DOC_SEQ,
+    Q_DOC_ADD,
+    Q_DOC_REUSE,
+    Q_DOC_GET,
+    Q_COBERTURA_ALTA,
+    Q_COBERTURA_NSS,
+    Q_ASEGURADO_NSS,
     Q_COUNT
 };
 
@@ -204,6 +214,41 @@ static const afl_stmt stmts[Q_COUNT] = {
                                  "next_attempt_at = %lld, lease_until = NULL "
                                  "WHERE status = 'failed'",
                                  NULL},
+    /* Signed documents (issue 5): the folio's sequence moves in the transaction
+     * that stores the documento, so a rollback gives it back. */
+    [Q_DOC_BUMP] = {"afl_doc_bump",
+                    "UPDATE documento_contador SET siguiente = siguiente + 1 WHERE id = 1", NULL},
+    [Q_DOC_SEQ] = {"afl_doc_seq", "SELECT siguiente - 1 FROM documento_contador WHERE id = 1",
+                   NULL},
+    [Q_DOC_ADD] = {"afl_doc_add",
+                   "INSERT INTO documento (folio, tipo, nss, curp, nombre, emitido, cadena, sello, "
+                   "no_serie, datos) VALUES (%s, %s, %s, %s, %s, %lld, %s, %s, %s, %s)",
+                   NULL},
+    /* The document already issued to this trámite (datos names it). */
+    [Q_DOC_REUSE] = {"afl_doc_reuse",
+                     "SELECT folio, emitido, cadena, sello, no_serie FROM documento "
+                     "WHERE nss = %s AND tipo = %s AND datos = %s "
+                     "ORDER BY emitido DESC, folio DESC LIMIT 1",
+                     NULL},
+    [Q_DOC_GET] = {"afl_doc_get",
+                   "SELECT tipo, nss, nombre, emitido, cadena, sello, no_serie FROM documento "
+                   "WHERE folio = %s",
+                   NULL},
+    [Q_COBERTURA_ALTA] = {"afl_cobertura_alta",
+                          "INSERT INTO cobertura (clave, nss, curp, movimiento, inicio, fin, "
+                          "origen, escuela, creado, actualizado) VALUES (%s, %s, %s, 'alta', %s, "
+                          "%s, 'asignacion', '', %lld, %lld) ON CONFLICT (clave) DO NOTHING",
+                          NULL},
+    [Q_COBERTURA_NSS] = {"afl_cobertura_nss",
+                         "SELECT movimiento, inicio, COALESCE(fin, '') FROM cobertura "
+                         "WHERE nss = %s",
+                         NULL},
+    [Q_ASEGURADO_NSS] = {"afl_asegurado_nss",
+                         "SELECT a.curp, COALESCE(a.umf_clave, ''), COALESCE(u.nombre, ''), "
+                         "COALESCE(u.domicilio, ''), COALESCE(u.subdelegacion, '') "
+                         "FROM asegurado a LEFT JOIN umf u ON u.clave = a.umf_clave "
+                         "WHERE a.nss = %s",
+                         NULL},
 };
 
 static int is_pgsql(const afl_store *st)
@@ -256,8 +301,7 @@ apr_status_t afl_store_configure(apr_pool_t *p, afl_store *st)
 
     if (is_pgsql(st)) {
         const char *v = NULL;
-        if (exec_reading_rows(p, st, "SHOW synchronous_commit", &v) != 0 || !v ||
-            strcmp(v, "on")) {
+        if (exec_reading_rows(p, st, "SHOW synchronous_commit", &v) != 0 || !v || strcmp(v, "on")) {
             afl_log(AFL_LOG_ERR, "refusing to serve: PostgreSQL synchronous_commit is not on");
             return APR_EGENERAL;
         }
@@ -337,8 +381,7 @@ static int run(apr_pool_t *p, afl_store *st, int q, int *nrows, int nargs, const
     int n = 0, rv;
 
     if (!s) {
-        afl_log(AFL_LOG_ERR, "statement '%s' is not prepared on this connection",
-                stmts[q].label);
+        afl_log(AFL_LOG_ERR, "statement '%s' is not prepared on this connection", stmts[q].label);
         return -1;
     }
     write_lock(st);
@@ -437,8 +480,7 @@ int afl_store_status_active(const char *status)
     return 0;
 }
 
-afl_store_status afl_store_persona(apr_pool_t *p, afl_store *st, const char *curp,
-                                   afl_persona *out)
+afl_store_status afl_store_persona(apr_pool_t *p, afl_store *st, const char *curp, afl_persona *out)
 {
     const char *v[7];
     afl_store_status s = select_one(p, st, Q_PERSONA, 1, &curp, 7, v);
@@ -483,8 +525,8 @@ afl_store_status afl_store_captcha_use(apr_pool_t *p, afl_store *st, const char 
     return n == 1 ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
 }
 
-afl_store_status afl_store_rate_hit(apr_pool_t *p, afl_store *st, const char *key,
-                                    long long window, long long *count)
+afl_store_status afl_store_rate_hit(apr_pool_t *p, afl_store *st, const char *key, long long window,
+                                    long long *count)
 {
     const char *args[] = {key, lld(p, window)};
     const char *v[1];
@@ -517,8 +559,8 @@ afl_store_status afl_store_tramite_put(apr_pool_t *p, afl_store *st, const char 
     return run(p, st, Q_TRAMITE_PUT, NULL, 9, args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
 }
 
-afl_store_status afl_store_tramite_get(apr_pool_t *p, afl_store *st, const char *id,
-                                       long long now, afl_tramite *out)
+afl_store_status afl_store_tramite_get(apr_pool_t *p, afl_store *st, const char *id, long long now,
+                                       afl_tramite *out)
 {
     const char *args[] = {id, lld(p, now)};
     const char *v[8];
@@ -586,9 +628,8 @@ afl_store_status afl_store_umfs(apr_pool_t *p, afl_store *st, const char *cp,
                                                                      : AFL_STORE_ERROR;
 }
 
-afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now,
-                                 const char *evento, const char *curp_hmac,
-                                 const char *detalle)
+afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now, const char *evento,
+                                 const char *curp_hmac, const char *detalle)
 {
     const char *args[] = {lld(p, now), evento, curp_hmac, detalle ? detalle : ""};
     return run(p, st, Q_AUDIT_ADD, NULL, 4, args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
@@ -605,8 +646,7 @@ static afl_store_status next_nss(apr_pool_t *p, afl_store *st, const afl_assign_
 {
     int serie = atoi(req->umf->serie);
 
-    for (int year = req->reg_year; year >= AFL_MIN_REG_YEAR && year >= req->birth_year;
-         year--) {
+    for (int year = req->reg_year; year >= AFL_MIN_REG_YEAR && year >= req->birth_year; year--) {
         const char *prefix =
             apr_psprintf(p, "%02d%02d%02d", serie, year % 100, req->birth_year % 100);
         const char *v[1];
@@ -724,9 +764,21 @@ static afl_store_status assign_once(apr_pool_t *p, afl_store *st, const afl_assi
                                   lld(p, req->now),
                                   lld(p, req->now)};
             if (run(p, st, Q_ASEGURADO_ADD, NULL, 13, args) != 0 ||
-                afl_store_audit(p, st, req->now, "asignacion", req->curp_hmac,
-                                req->umf->clave) != AFL_STORE_OK)
+                afl_store_audit(p, st, req->now, "asignacion", req->curp_hmac, req->umf->clave) !=
+                    AFL_STORE_OK)
                 s = AFL_STORE_ERROR;
+            /* The assignment opens coverage until the end of the school period. */
+            if (s == AFL_STORE_OK && req->cobertura_inicio && req->cobertura_fin) {
+                const char *cargs[] = {afl_vigencia_clave_asignacion(p, *nss),
+                                       *nss,
+                                       req->curp,
+                                       req->cobertura_inicio,
+                                       req->cobertura_fin,
+                                       lld(p, req->now),
+                                       lld(p, req->now)};
+                if (run(p, st, Q_COBERTURA_ALTA, NULL, 7, cargs) != 0)
+                    s = AFL_STORE_ERROR;
+            }
             *assigned = 1;
         }
     }
@@ -1018,5 +1070,158 @@ afl_store_status afl_store_outbox_requeue(apr_pool_t *p, afl_store *st, long lon
         return AFL_STORE_ERROR;
     if (count)
         *count = n;
+    return AFL_STORE_OK;
+}
+
+/* ------------------------------------------------------------------ signed documents */
+
+afl_store_status afl_store_documento_emitir(apr_pool_t *p, afl_store *st,
+                                            const afl_store_doc_req *req, afl_store_doc *out)
+{
+    apr_dbd_transaction_t *txn = NULL;
+    afl_store_status s = AFL_STORE_OK;
+    const char *v[5];
+    int rv, n = 0;
+
+    memset(out, 0, sizeof *out);
+    if (req->datos && *req->datos) {
+        const char *args[] = {req->nss, req->tipo, req->datos};
+        s = select_one(p, st, Q_DOC_REUSE, 3, args, 5, v);
+        if (s == AFL_STORE_ERROR)
+            return s;
+        if (s == AFL_STORE_OK) {
+            out->folio = v[0];
+            out->emitido = atoll(v[1]);
+            out->cadena = v[2];
+            out->sello = v[3];
+            out->no_serie = v[4];
+            out->reused = 1;
+            return AFL_STORE_OK;
+        }
+        s = AFL_STORE_OK;
+    }
+    write_lock(st);
+    rv = apr_dbd_transaction_start(st->driver, p, st->handle, &txn);
+    if (rv != 0) {
+        log_db_error(st, "transaction start", rv);
+        end_txn(p, st, txn, 0);
+        write_unlock(st);
+        return AFL_STORE_ERROR;
+    }
+    if (run(p, st, Q_DOC_BUMP, &n, 0, NULL) != 0 || n != 1 ||
+        select_one(p, st, Q_DOC_SEQ, 0, NULL, 1, v) != AFL_STORE_OK)
+        s = AFL_STORE_ERROR;
+    if (s == AFL_STORE_OK) {
+        char folio[AFL_FOLIO_LEN + 1];
+        afl_cadena c = {req->cadena_tipo,
+                        apr_time_from_sec(req->emitido),
+                        folio,
+                        req->rfc,
+                        req->nombre,
+                        req->curp,
+                        req->nss};
+
+        if (afl_folio_make(c.fecha, (apr_uint64_t)atoll(v[0]), folio) != 0 ||
+            !(out->cadena = afl_cadena_original(p, &c)) ||
+            afl_sign_sello(p, req->key, out->cadena, strlen(out->cadena), &out->sello) !=
+                APR_SUCCESS) {
+            afl_log(AFL_LOG_ERR, "cannot build or sign the cadena original of a document");
+            s = AFL_STORE_ERROR;
+        } else {
+            const char *args[] = {folio,
+                                  req->tipo,
+                                  req->nss,
+                                  req->curp,
+                                  req->nombre,
+                                  lld(p, req->emitido),
+                                  out->cadena,
+                                  out->sello,
+                                  afl_sign_serial(req->key),
+                                  req->datos ? req->datos : ""};
+            out->folio = apr_pstrdup(p, folio);
+            out->emitido = req->emitido;
+            out->no_serie = afl_sign_serial(req->key);
+            if (run(p, st, Q_DOC_ADD, NULL, 10, args) != 0)
+                s = AFL_STORE_ERROR;
+        }
+    }
+    rv = end_txn(p, st, txn, s == AFL_STORE_OK);
+    write_unlock(st);
+    if (s == AFL_STORE_OK && rv != 0) {
+        log_db_error(st, "commit", rv);
+        return AFL_STORE_ERROR;
+    }
+    return s;
+}
+
+afl_store_status afl_store_documento_get(apr_pool_t *p, afl_store *st, const char *folio,
+                                         afl_store_doc *out)
+{
+    const char *v[7];
+    afl_store_status s = select_one(p, st, Q_DOC_GET, 1, &folio, 7, v);
+
+    memset(out, 0, sizeof *out);
+    if (s != AFL_STORE_OK)
+        return s;
+    out->folio = apr_pstrdup(p, folio);
+    out->tipo = v[0];
+    out->nss = v[1];
+    out->nombre = v[2];
+    out->emitido = atoll(v[3]);
+    out->cadena = v[4];
+    out->sello = v[5];
+    out->no_serie = v[6];
+    return AFL_STORE_OK;
+}
+
+/* ------------------------------------------------------------------ coverage */
+
+typedef struct {
+    apr_array_header_t *movs;
+    int bad;
+} cobertura_rows;
+
+static void add_mov(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+{
+    cobertura_rows *cr = baton;
+    afl_movimiento m;
+
+    /* Through pgsql a NULL fin comes back as "": an open alta. */
+    if (afl_vigencia_mov_from_row(col(p, st, row, 0), col(p, st, row, 1), col(p, st, row, 2), &m) !=
+        0) {
+        cr->bad++;
+        return;
+    }
+    APR_ARRAY_PUSH(cr->movs, afl_movimiento) = m;
+}
+
+afl_store_status afl_store_vigencia(apr_pool_t *p, afl_store *st, const char *nss, int dia,
+                                    afl_vigencia *out)
+{
+    cobertura_rows cr = {apr_array_make(p, 4, sizeof(afl_movimiento)), 0};
+
+    if (query(p, st, Q_COBERTURA_NSS, 1, &nss, add_mov, &cr, NULL) != 0)
+        return AFL_STORE_ERROR;
+    if (cr.bad)
+        afl_log(AFL_LOG_WARN, "%d malformed cobertura row(s) ignored", cr.bad);
+    if (afl_vigencia_eval(p, (const afl_movimiento *)cr.movs->elts, (size_t)cr.movs->nelts, dia,
+                          out) != 0)
+        return AFL_STORE_ERROR;
+    return AFL_STORE_OK;
+}
+
+afl_store_status afl_store_asegurado_nss(apr_pool_t *p, afl_store *st, const char *nss,
+                                         afl_asegurado_nss *out)
+{
+    const char *v[5];
+    afl_store_status s = select_one(p, st, Q_ASEGURADO_NSS, 1, &nss, 5, v);
+
+    if (s != AFL_STORE_OK)
+        return s;
+    out->curp = v[0];
+    out->umf_clave = v[1];
+    out->umf_nombre = v[2];
+    out->umf_domicilio = v[3];
+    out->subdelegacion = v[4];
     return AFL_STORE_OK;
 }

@@ -15,7 +15,10 @@
 #include <apr_tables.h>
 #include <apr_thread_mutex.h>
 
+#include "afl_cadena.h"
 #include "afl_pdf.h"
+#include "afl_sign.h"
+#include "afl_vigencia.h"
 
 typedef struct {
     const apr_dbd_driver_t *driver;
@@ -77,12 +80,12 @@ afl_store_status afl_store_captcha_use(apr_pool_t *p, afl_store *st, const char 
 
 /* Counts one hit in the fixed window [window, window + len) for key and
  * gives the count so far. */
-afl_store_status afl_store_rate_hit(apr_pool_t *p, afl_store *st, const char *key,
-                                    long long window, long long *count);
+afl_store_status afl_store_rate_hit(apr_pool_t *p, afl_store *st, const char *key, long long window,
+                                    long long *count);
 
 typedef struct {
     const char *csrf;
-    const char *paso; /* formulario | domicilio | resultado */
+    const char *paso; /* formulario | domicilio | resultado | vigencia (Paso 2) */
     const char *curp, *correo, *nss, *origen; /* "" when unset */
     int reenvios;
     long long expira;
@@ -90,8 +93,8 @@ typedef struct {
 
 afl_store_status afl_store_tramite_put(apr_pool_t *p, afl_store *st, const char *id,
                                        const afl_tramite *t, long long now);
-afl_store_status afl_store_tramite_get(apr_pool_t *p, afl_store *st, const char *id,
-                                       long long now, afl_tramite *out);
+afl_store_status afl_store_tramite_get(apr_pool_t *p, afl_store *st, const char *id, long long now,
+                                       afl_tramite *out);
 afl_store_status afl_store_tramite_touch(apr_pool_t *p, afl_store *st, const char *id,
                                          long long expira);
 afl_store_status afl_store_tramite_del(apr_pool_t *p, afl_store *st, const char *id);
@@ -113,8 +116,8 @@ afl_store_status afl_store_umfs(apr_pool_t *p, afl_store *st, const char *cp,
 
 typedef struct {
     const char *curp, *correo;
-    int birth_year;        /* full year */
-    int reg_year;          /* full current year */
+    int birth_year; /* full year */
+    int reg_year;   /* full current year */
     const afl_umf *umf;
     const char *cp, *colonia, *calle, *numero_exterior, *numero_interior;
     const char *tramite_id; /* the session row moved to 'resultado' in the same transaction */
@@ -122,6 +125,9 @@ typedef struct {
     long long now;
     long long session_expira;
     const char *msgid_host; /* domain of the queued message's Message-ID */
+    /* Coverage the assignment opens (cobertura row 'asignacion:' || nss, 'YYYY-MM-DD'
+     * both); NULL: none */
+    const char *cobertura_inicio, *cobertura_fin;
 } afl_assign_req;
 
 /* One CURP gets exactly one NSS: inside one short transaction (BEGIN IMMEDIATE
@@ -140,9 +146,8 @@ afl_store_status afl_store_locate(apr_pool_t *p, afl_store *st, const char *tram
                                   const afl_tramite *t, const char *curp_hmac,
                                   const char *msgid_host, long long now);
 
-afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now,
-                                 const char *evento, const char *curp_hmac,
-                                 const char *detalle);
+afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now, const char *evento,
+                                 const char *curp_hmac, const char *detalle);
 
 /* The stored data of the comprobante of curp (RENAPO person, insured row and
  * UMF): everything but issued and the fonts, which are the caller's. The web
@@ -212,6 +217,49 @@ afl_store_status afl_store_outbox_counts(apr_pool_t *p, afl_store *st, afl_outbo
  * failed row when id <= 0. *count (may be NULL) gets the rows requeued. */
 afl_store_status afl_store_outbox_requeue(apr_pool_t *p, afl_store *st, long long id, long long now,
                                           int *count);
+
+/* ---- signed documents (docs/documents.md) */
+
+typedef struct {
+    const char *tipo;                      /* comprobante | tarjeta | constancia */
+    afl_cadena_tipo cadena_tipo;           /* layout of the cadena original */
+    const char *nss, *curp, *nombre, *rfc; /* rfc NULL for none */
+    long long emitido;                     /* UNIX seconds */
+    const char *datos; /* e.g. {"tramite":"<session id>"}; a row with the same nss, tipo
+                          and datos is reused instead of issuing a new one; NULL/"": never */
+    const afl_sign_key *key;
+} afl_store_doc_req;
+
+typedef struct {
+    const char *folio, *tipo, *nss, *nombre, *cadena, *sello, *no_serie;
+    long long emitido;
+    int reused; /* the row existed already */
+} afl_store_doc;
+
+/* Issues a document: in one short transaction takes the sequence from
+ * documento_contador, builds the folio and the cadena original, signs it and
+ * inserts the documento row (or returns the stored row, see datos). */
+afl_store_status afl_store_documento_emitir(apr_pool_t *p, afl_store *st,
+                                            const afl_store_doc_req *req, afl_store_doc *out);
+
+/* The documento with this folio (AFL_STORE_NOTFOUND when none). */
+afl_store_status afl_store_documento_get(apr_pool_t *p, afl_store *st, const char *folio,
+                                         afl_store_doc *out);
+
+/* ---- coverage */
+
+/* afl_vigencia_eval() of the cobertura rows of nss on day dia. */
+afl_store_status afl_store_vigencia(apr_pool_t *p, afl_store *st, const char *nss, int dia,
+                                    afl_vigencia *out);
+
+typedef struct {
+    const char *curp;
+    const char *umf_clave, *umf_nombre, *umf_domicilio, *subdelegacion; /* "" when none */
+} afl_asegurado_nss;
+
+/* The insured person with this NSS. */
+afl_store_status afl_store_asegurado_nss(apr_pool_t *p, afl_store *st, const char *nss,
+                                         afl_asegurado_nss *out);
 
 /* Deletes expired CAPTCHA ids, sessions and rate windows. */
 afl_store_status afl_store_purge(apr_pool_t *p, afl_store *st, long long now);

@@ -49,6 +49,7 @@ static void afl_register_hooks(apr_pool_t *p)
     ap_hook_child_init(afl_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(afl_handler, NULL, NULL, APR_HOOK_MIDDLE);
     afl_dbd_register_hooks(p);
+    afl_outbox_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(afiliate) = {

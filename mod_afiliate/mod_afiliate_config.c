@@ -5,7 +5,9 @@
 #include "apr_strings.h"
 
 #include "afl_mime.h"
+#include "afl_sign.h"
 #include "afl_smtp.h"
+#include "afl_vigencia.h"
 
 void *afl_create_server_conf(apr_pool_t *p, server_rec *s)
 {
@@ -61,6 +63,15 @@ void *afl_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(resend_limit);
     MERGE_INT(resend_daily_curp);
     MERGE_INT(resend_daily_address);
+    if (add->signing_key_file) {
+        c->signing_key_file = add->signing_key_file;
+        c->sign_key = add->sign_key;
+    } else {
+        c->signing_key_file = base->signing_key_file;
+        c->sign_key = base->sign_key;
+    }
+    MERGE_PTR(public_url);
+    MERGE_PTR(periodo_fin);
     return c;
 }
 
@@ -216,6 +227,60 @@ static const char *set_outbox_backoff(cmd_parms *cmd, void *dummy, const char *l
     return NULL;
 }
 
+/* ---- signed documents */
+
+/* The key is read here, while httpd parses its configuration as root, so
+ * that `apache2 -t` already refuses a missing or unusable key. */
+static const char *set_signing_key(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    afl_server_conf *c = server_conf(cmd);
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    char err[256];
+    (void)dummy;
+
+    if (!path)
+        return apr_psprintf(cmd->pool, "AfiliateSigningKey: invalid path '%s'", arg);
+    if (afl_sign_load_private(cmd->pool, path, &c->sign_key, err, sizeof err) != APR_SUCCESS)
+        return apr_psprintf(cmd->pool,
+                            "AfiliateSigningKey %s is not a usable private key: %s (make one "
+                            "with afiliatectl keygen --out-dir DIR)",
+                            path, err);
+    c->signing_key_file = path;
+    return NULL;
+}
+
+static const char *set_public_url(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    apr_size_t n = strlen(arg);
+    (void)dummy;
+
+    if ((strncmp(arg, "https://", 8) && strncmp(arg, "http://", 7)) || n < 10 || n > 200 ||
+        strpbrk(arg, " \t\"'<>?#"))
+        return apr_psprintf(cmd->pool,
+                            "AfiliatePublicURL must be an absolute http:// or https:// URL "
+                            "without query or fragment, such as "
+                            "https://afiliate.example.gob.mx/afiliate, not '%s'",
+                            arg);
+    while (n > 8 && arg[n - 1] == '/')
+        n--;
+    server_conf(cmd)->public_url = apr_pstrmemdup(cmd->pool, arg, n);
+    return NULL;
+}
+
+static const char *set_periodo_fin(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    int day;
+    (void)dummy;
+
+    if (afl_vigencia_parse_date(arg, &day) != 0)
+        return apr_psprintf(cmd->pool,
+                            "AfiliatePeriodoFin must be a date YYYY-MM-DD (the last day of the "
+                            "current school period), not '%s'",
+                            arg);
+    server_conf(cmd)->periodo_fin = arg;
+    return NULL;
+}
+
 const command_rec afl_cmds[] = {
     AP_INIT_TAKE1("AfiliateTemplateDir", set_server_path,
                   (void *)APR_OFFSETOF(afl_server_conf, template_dir), RSRC_CONF,
@@ -261,5 +326,14 @@ const command_rec afl_cmds[] = {
                   "Resends allowed per CURP per day (1-1000, default 5)"),
     AP_INIT_TAKE1("AfiliateResendDailyPerAddress", set_resend_daily_address, NULL, RSRC_CONF,
                   "Resends allowed per client address per day (1-1000000, default 20)"),
+    AP_INIT_TAKE1("AfiliateSigningKey", set_signing_key, NULL, RSRC_CONF,
+                  "PEM private key (Ed25519 or RSA >= 2048) that signs the documents; read at "
+                  "start-up (afiliatectl keygen makes one)"),
+    AP_INIT_TAKE1("AfiliatePublicURL", set_public_url, NULL, RSRC_CONF,
+                  "Absolute base URL of the procedure for the documents' QR code, e.g. "
+                  "https://afiliate.example.gob.mx/afiliate"),
+    AP_INIT_TAKE1("AfiliatePeriodoFin", set_periodo_fin, NULL, RSRC_CONF,
+                  "Last day (YYYY-MM-DD) of the current school period: end of the coverage an "
+                  "assignment opens (default: end of the current semester)"),
     {NULL},
 };

@@ -29,12 +29,19 @@ typedef struct {
     int resend_daily_curp;                      /* resends per CURP per day */
     int resend_daily_address;                   /* resends per client address per day */
 
+    /* Signed documents and coverage (docs/documents.md). */
+    const char *signing_key_file; /* AfiliateSigningKey: PEM private key */
+    const char *public_url;       /* AfiliatePublicURL: base of the QR verification URL */
+    const char *periodo_fin;      /* AfiliatePeriodoFin: YYYY-MM-DD, NULL = end of semester */
+
     /* Loaded in post_config, read-only afterwards. */
     const unsigned char *secret;
     apr_size_t secret_len;
     struct afl_tpl_set *templates;
-    const char *mail_host;             /* domain of mail_from: Message-IDs */
-    const char *smtp_user, *smtp_pass; /* from smtp_credentials */
+    const char *mail_host;               /* domain of mail_from: Message-IDs */
+    const char *smtp_user, *smtp_pass;   /* from smtp_credentials */
+    const struct afl_sign_key *sign_key; /* read with AfiliateSigningKey; NULL = unsigned */
+    const struct afl_pdf_font *pdf_font, *pdf_font_bold; /* preloaded; NULL = read per PDF */
 } afl_server_conf;
 
 /* Directory scope: per <Location>. */

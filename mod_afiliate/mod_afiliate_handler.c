@@ -12,17 +12,24 @@
 #include "apr_atomic.h"
 #include "apr_strings.h"
 
+#include "afl_cadena.h"
 #include "afl_captcha.h"
 #include "afl_curp.h"
 #include "afl_form.h"
 #include "afl_hmac.h"
 #include "afl_json.h"
 #include "afl_log.h"
+#include "afl_nss.h"
 #include "afl_pdf.h"
+#include "afl_qr.h"
 #include "afl_secret.h"
+#include "afl_sign.h"
 #include "afl_store.h"
 #include "afl_token.h"
 #include "afl_tpl.h"
+#include "afl_vigencia.h"
+
+#include <sys/stat.h>
 
 #include <openssl/rand.h>
 
@@ -31,10 +38,17 @@ APLOG_USE_MODULE(afiliate);
 #define COOKIE_NAME "afiliate_tramite"
 #define MSG_CAPTCHA "El captcha no fue válido, favor de intentar nuevamente"
 #define MSG_RENAPO "No se localizó información en RENAPO con la CURP capturada."
-#define MSG_NO_UMF                                                                             \
+#define MSG_NO_UMF                                                                                 \
     "El Código Postal %s no se encuentra relacionado a ninguna Unidad Médica Familiar (UMF)"
 #define URL_SUBDELEGACION "http://www.imss.gob.mx/tramites/imss02008"
 #define MSG_REENVIADO "El comprobante ha sido reenviado"
+#define MSG_NSS_NO                                                                                 \
+    "El Instituto (IMSS) no ha podido localizar tu Número de Seguridad Social (NSS). Verifica "   \
+    "el número capturado o acude a la Subdelegación del IMSS más cercana."
+#define MSG_INCONSISTENTE                                                                          \
+    "El Instituto (IMSS) ha localizado inconsistencias en tus datos. Verifica que la CURP y el "   \
+    "NSS capturados sean los tuyos, o acude a la Subdelegación del IMSS más cercana para su "    \
+    "aclaración."
 
 /* Everything a route needs about the request. */
 typedef struct {
@@ -52,8 +66,8 @@ typedef struct {
 /* ------------------------------------------------------------------ templates */
 
 #define COMMON "base", "titulo"
-#define SUMMARY "errores", "lista_errores", "campo", "mensaje", "aviso", "aviso_enlace", \
-                "aviso_enlace_texto"
+#define SUMMARY                                                                                    \
+    "errores", "lista_errores", "campo", "mensaje", "aviso", "aviso_enlace", "aviso_enlace_texto"
 
 static const char *const allow_inicio[] = {COMMON, NULL};
 static const char *const allow_nss[] = {COMMON,
@@ -88,13 +102,29 @@ static const char *const allow_domicilio[] = {COMMON,
                                               "err_numero_exterior",
                                               "err_numero_interior",
                                               NULL};
-static const char *const allow_resultado[] = {
-    COMMON, "asignado", "localizado", "nss", "correo", "aviso", "csrf", NULL};
+static const char *const allow_resultado[] = {COMMON,   "asignado", "localizado", "nss",
+                                              "correo", "aviso",    "csrf",       NULL};
 static const char *const allow_aviso[] = {COMMON, "mensaje", "enlace", "enlace_texto", NULL};
+static const char *const allow_vigencia[] = {
+    COMMON,        SUMMARY,   "csrf",       "captcha_id",
+    "curp",        "nss",     "correo",     "correo_confirmacion",
+    "err_curp",    "err_nss", "err_correo", "err_correo_confirmacion",
+    "err_captcha", NULL};
+static const char *const allow_vigencia_resultado[] = {
+    COMMON, "nss", "nombre", "vigente", "desde", "hasta", "sin_cobertura", "umf", "csrf", NULL};
+static const char *const allow_verificar[] = {COMMON,   "folio",    "tipo",   "fecha", "nss",
+                                              "nombre", "no_serie", "valido", NULL};
 
 static const afl_tpl_decl templates[] = {
-    {"inicio", allow_inicio},       {"nss", allow_nss},   {"domicilio", allow_domicilio},
-    {"resultado", allow_resultado}, {"aviso", allow_aviso}, {NULL, NULL},
+    {"inicio", allow_inicio},
+    {"nss", allow_nss},
+    {"domicilio", allow_domicilio},
+    {"resultado", allow_resultado},
+    {"aviso", allow_aviso},
+    {"vigencia", allow_vigencia},
+    {"vigencia_resultado", allow_vigencia_resultado},
+    {"verificar", allow_verificar},
+    {NULL, NULL},
 };
 
 /* ------------------------------------------------------------------ responses */
@@ -132,8 +162,7 @@ static int send_page(afl_req *q, int status, const char *name, afl_tpl_ctx *ctx)
     apr_status_t rv = afl_tpl_render(r->pool, q->sc->templates, name, ctx, &html, &len);
 
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AFL_TAG ": cannot render template '%s'",
-                      name);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AFL_TAG ": cannot render template '%s'", name);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     r->status = status;
@@ -200,9 +229,9 @@ static int cookie_secure(request_rec *r)
 
 static void set_cookie(afl_req *q, const char *value, int expire)
 {
-    const char *attrs = apr_psprintf(q->r->pool, "Path=%s/; HttpOnly; SameSite=Strict%s%s",
-                                     q->base, cookie_secure(q->r) ? "; Secure" : "",
-                                     expire ? "; Max-Age=0" : "");
+    const char *attrs =
+        apr_psprintf(q->r->pool, "Path=%s/; HttpOnly; SameSite=Strict%s%s", q->base,
+                     cookie_secure(q->r) ? "; Secure" : "", expire ? "; Max-Age=0" : "");
     apr_table_add(q->r->err_headers_out, "Set-Cookie",
                   apr_psprintf(q->r->pool, "%s=%s; %s", COOKIE_NAME, value, attrs));
 }
@@ -211,12 +240,11 @@ static void read_session_cookie(afl_req *q)
 {
     const char *v = NULL;
 
-    if (ap_cookie_read(q->r, COOKIE_NAME, &v, 0) == APR_SUCCESS && v &&
-        afl_token_is_hex(v, 32))
+    if (ap_cookie_read(q->r, COOKIE_NAME, &v, 0) == APR_SUCCESS && v && afl_token_is_hex(v, 32))
         q->token = v;
     if (q->token) {
-        q->csrf = afl_token_hmac(q->r->pool, q->sc->secret, q->sc->secret_len, "csrf", q->token,
-                                 64);
+        q->csrf =
+            afl_token_hmac(q->r->pool, q->sc->secret, q->sc->secret_len, "csrf", q->token, 64);
     }
 }
 
@@ -261,8 +289,8 @@ static afl_store_status load_session(afl_req *q, afl_tramite *t)
 
 static long long session_expiry(afl_req *q)
 {
-    int t = q->sc->session_timeout == AFL_UNSET ? AFL_DEFAULT_SESSION_TIMEOUT
-                                                : q->sc->session_timeout;
+    int t =
+        q->sc->session_timeout == AFL_UNSET ? AFL_DEFAULT_SESSION_TIMEOUT : q->sc->session_timeout;
     return q->now + t;
 }
 
@@ -296,8 +324,8 @@ static int read_form(afl_req *q, apr_table_t **form)
 
     if (!ctype || strncasecmp(ctype, "application/x-www-form-urlencoded", 33) != 0)
         return sent(send_aviso(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "Solicitud no válida",
-                          "El formulario se envió en un formato que no se reconoce.", NULL,
-                          NULL));
+                               "El formulario se envió en un formato que no se reconoce.", NULL,
+                               NULL));
     if ((rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK)
         return rc;
     if (ap_should_client_block(r)) {
@@ -308,8 +336,7 @@ static int read_form(afl_req *q, apr_table_t **form)
                 ap_discard_request_body(r);
                 return sent(send_aviso(q, HTTP_REQUEST_ENTITY_TOO_LARGE,
                                        "Solicitud demasiado grande",
-                                       "La información enviada es demasiado grande.", NULL,
-                                       NULL));
+                                       "La información enviada es demasiado grande.", NULL, NULL));
             }
         }
         if (n < 0)
@@ -343,10 +370,10 @@ static int rate_limited(afl_req *q, int *db_error)
         return 0;
     }
     /* The address is pseudonymised: the table holds no personal data. */
-    key = apr_pstrcat(q->r->pool, "form:", q->base, ":",
-                      afl_token_hmac(q->r->pool, q->sc->secret, q->sc->secret_len, "ip",
-                                     q->r->useragent_ip, 32),
-                      NULL);
+    key = apr_pstrcat(
+        q->r->pool, "form:", q->base, ":",
+        afl_token_hmac(q->r->pool, q->sc->secret, q->sc->secret_len, "ip", q->r->useragent_ip, 32),
+        NULL);
     if (afl_store_rate_hit(q->r->pool, q->st, key, window, &count) != AFL_STORE_OK) {
         *db_error = 1;
         return 0;
@@ -405,8 +432,8 @@ static int send_form(afl_req *q, int status, const afl_solicitud *sol, const cha
     const char *captcha_id = NULL;
 
     if (!ensure_token(q) ||
-        afl_captcha_issue(q->r->pool, q->sc->secret, q->sc->secret_len,
-                          apr_time_from_sec(q->now), &captcha_id) != APR_SUCCESS) {
+        afl_captcha_issue(q->r->pool, q->sc->secret, q->sc->secret_len, apr_time_from_sec(q->now),
+                          &captcha_id) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, AFL_TAG ": no random bytes available");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -453,8 +480,8 @@ static int captcha_ok(afl_req *q, const afl_solicitud *sol, int *db_error)
     }
     if (s == AFL_STORE_NOTFOUND)
         return 0; /* replay */
-    return sol->captcha && afl_captcha_matches(q->sc->secret, q->sc->secret_len,
-                                               sol->captcha_id, sol->captcha);
+    return sol->captcha &&
+           afl_captcha_matches(q->sc->secret, q->sc->secret_len, sol->captcha_id, sol->captcha);
 }
 
 static const char *inactive_message(apr_pool_t *p, const char *status)
@@ -533,15 +560,14 @@ static int submit_form(afl_req *q)
     if (s == AFL_STORE_ERROR)
         return unavailable(q);
     if (s == AFL_STORE_OK) {
-        afl_tramite t = {q->csrf, "resultado", sol.curp, sol.correo, aseg.nss, "localizado", 0,
-                         session_expiry(q)};
+        afl_tramite t = {q->csrf,  "resultado",  sol.curp, sol.correo,
+                         aseg.nss, "localizado", 0,        session_expiry(q)};
         if (afl_store_locate(q->r->pool, q->st, session_id(q), &t, curp_hmac(q, sol.curp),
                              mail_host(q), q->now) != AFL_STORE_OK)
             return unavailable(q);
         return redirect(q, "/resultado");
     } else {
-        afl_tramite t = {q->csrf, "domicilio", sol.curp, sol.correo, "", "", 0,
-                         session_expiry(q)};
+        afl_tramite t = {q->csrf, "domicilio", sol.curp, sol.correo, "", "", 0, session_expiry(q)};
         if (afl_store_tramite_put(q->r->pool, q->st, session_id(q), &t, q->now) != AFL_STORE_OK)
             return unavailable(q);
         return redirect(q, "/domicilio");
@@ -632,6 +658,32 @@ static int contains(const apr_array_header_t *arr, const char *s)
     return 0;
 }
 
+/* The coverage an assignment opens: from today to AfiliatePeriodoFin or,
+ * when unset (or already past), to the end of the current semester: July 31
+ * for February to July, January 31 of the next year for August to January. */
+static void periodo_coverage(afl_req *q, const char **inicio, const char **fin)
+{
+    int hoy = afl_vigencia_today(q->r->request_time), dia = 0, y, m, d;
+    char buf[11];
+
+    afl_vigencia_format_date(hoy, buf);
+    *inicio = apr_pstrdup(q->r->pool, buf);
+    if (q->sc->periodo_fin && afl_vigencia_parse_date(q->sc->periodo_fin, &dia) == 0 &&
+        dia >= hoy) {
+        *fin = q->sc->periodo_fin;
+        return;
+    }
+    afl_vigencia_civil(hoy, &y, &m, &d);
+    if (m == 1)
+        dia = afl_vigencia_day(y, 1, 31);
+    else if (m <= 7)
+        dia = afl_vigencia_day(y, 7, 31);
+    else
+        dia = afl_vigencia_day(y + 1, 1, 31);
+    afl_vigencia_format_date(dia, buf);
+    *fin = apr_pstrdup(q->r->pool, buf);
+}
+
 static int submit_domicilio(afl_req *q)
 {
     apr_table_t *form;
@@ -643,6 +695,7 @@ static int submit_domicilio(afl_req *q)
     const char *nss = NULL;
     int rc, dberr, assigned = 0, lookup_only;
     unsigned char pick;
+    const char *cobertura_inicio, *cobertura_fin;
 
     if ((rc = read_form(q, &form)) != OK)
         return rc == DONE ? OK : rc;
@@ -687,6 +740,7 @@ static int submit_domicilio(afl_req *q)
 
     if (afl_curp_validate(t.curp, strlen(t.curp), &info) != AFL_CURP_OK)
         return forbidden(q);
+    periodo_coverage(q, &cobertura_inicio, &cobertura_fin);
     /* Several UMFs serve this postal code: IMSS picks one at random. */
     if (RAND_bytes(&pick, 1) != 1)
         pick = 0;
@@ -707,6 +761,8 @@ static int submit_domicilio(afl_req *q)
             .now = q->now,
             .session_expira = session_expiry(q),
             .msgid_host = mail_host(q),
+            .cobertura_inicio = cobertura_inicio,
+            .cobertura_fin = cobertura_fin,
         };
         s = afl_store_assign(q->r->pool, q->st, &req, &nss, &assigned);
     }
@@ -750,49 +806,197 @@ static int page_resultado(afl_req *q)
     return send_page(q, HTTP_OK, "resultado", ctx);
 }
 
+/* ------------------------------------------------------------------ signed documents */
+
+static int wants_download(request_rec *r)
+{
+    return r->args && ap_strstr_c(r->args, "descargar=1") != NULL;
+}
+
+/* Base URL of the verification link: AfiliatePublicURL, else this server's
+ * scheme, ServerName and port (never the client's Host header) + <Location>. */
+static const char *public_base(afl_req *q)
+{
+    request_rec *r = q->r;
+    const char *scheme = ap_http_scheme(r);
+    /* ServerName's port, else the port this connection came in on. */
+    apr_port_t port = r->server->port ? r->server->port : r->connection->local_addr->port;
+
+    if (q->sc->public_url)
+        return q->sc->public_url;
+    if (port == ap_default_port(r))
+        return apr_psprintf(r->pool, "%s://%s%s", scheme, r->server->server_hostname, q->base);
+    return apr_psprintf(r->pool, "%s://%s:%u%s", scheme, r->server->server_hostname, (unsigned)port,
+                        q->base);
+}
+
+static const char *font_path(afl_req *q)
+{
+    return q->sc->font ? q->sc->font : AFL_DEFAULT_FONT;
+}
+
+static const char *font_bold_path(afl_req *q)
+{
+    return q->sc->font_bold ? q->sc->font_bold : AFL_DEFAULT_FONT_BOLD;
+}
+
+/* Issues (or, for a re-download in the same trámite, finds again) a signed
+ * document and fills firma for the PDF. Without AfiliateSigningKey the
+ * document is not signed: an unrecorded folio (sequence 0), firma zeroed. */
+static afl_store_status issue_document(afl_req *q, const char *tipo, afl_cadena_tipo ct,
+                                       const char *nss, const char *curp, const char *nombre,
+                                       afl_store_doc *doc, afl_pdf_firma *firma)
+{
+    apr_pool_t *p = q->r->pool;
+    afl_store_doc_req req;
+    afl_store_status s;
+
+    memset(firma, 0, sizeof *firma);
+    if (!q->sc->sign_key) {
+        char folio[AFL_FOLIO_LEN + 1];
+        memset(doc, 0, sizeof *doc);
+        afl_folio_make(apr_time_from_sec(q->now), 0, folio);
+        doc->folio = apr_pstrdup(p, folio);
+        doc->emitido = q->now;
+        return AFL_STORE_OK;
+    }
+    memset(&req, 0, sizeof req);
+    req.tipo = tipo;
+    req.cadena_tipo = ct;
+    req.nss = nss;
+    req.curp = curp;
+    req.nombre = nombre;
+    req.emitido = q->now; /* whole seconds: the cadena's Fecha */
+    req.datos =
+        session_id(q) ? apr_pstrcat(p, "{\"tramite\":\"", session_id(q), "\"}", NULL) : NULL;
+    req.key = q->sc->sign_key;
+    s = afl_store_documento_emitir(p, q->st, &req, doc);
+    if (s != AFL_STORE_OK)
+        return s;
+    firma->cadena_original = doc->cadena;
+    firma->sello = doc->sello;
+    firma->no_serie = doc->no_serie;
+    firma->verify_url = afl_qr_verify_url(p, public_base(q), doc->folio);
+    firma->key = q->sc->sign_key;
+    return AFL_STORE_OK;
+}
+
+static int send_pdf(afl_req *q, const unsigned char *pdf, size_t len, const char *filename,
+                    int descargar)
+{
+    request_rec *r = q->r;
+
+    no_store(r);
+    ap_set_content_type(r, "application/pdf");
+    apr_table_setn(r->headers_out, "Content-Disposition",
+                   apr_psprintf(r->pool, "%s; filename=\"%s\"", descargar ? "attachment" : "inline",
+                                filename));
+    ap_set_content_length(r, len);
+    if (!r->header_only)
+        ap_rwrite(pdf, (int)len, r);
+    return OK;
+}
+
+static int pdf_failed(afl_req *q, const char *what, const char *err)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, AFL_TAG ": cannot build the %s: %s", what, err);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+static int document_unavailable(afl_req *q, const char *mensaje, const char *path)
+{
+    return send_aviso(q, HTTP_NOT_FOUND, "Documento no disponible", mensaje,
+                      apr_pstrcat(q->r->pool, q->base, path, NULL), "Iniciar el trámite");
+}
+
 static int comprobante(afl_req *q)
 {
     request_rec *r = q->r;
     afl_tramite t;
     afl_comprobante c;
+    afl_store_doc doc;
     const unsigned char *pdf;
     size_t len;
     char err[256];
-    int descargar = r->args && (!strcmp(r->args, "descargar=1") ||
-                                ap_strstr_c(r->args, "descargar=1") != NULL);
+    int descargar = wants_download(r);
     afl_store_status s = load_session(q, &t);
 
     if (s == AFL_STORE_ERROR)
         return unavailable(q);
     if (s == AFL_STORE_NOTFOUND || strcmp(t.paso, "resultado"))
-        return send_aviso(q, HTTP_NOT_FOUND, "Documento no disponible",
-                          "El comprobante solo está disponible al concluir el Paso 1 en esta "
-                          "sesión.",
-                          apr_pstrcat(r->pool, q->base, "/nss", NULL), "Iniciar el trámite");
+        return document_unavailable(q,
+                                    "El comprobante solo está disponible al concluir el Paso 1 "
+                                    "en esta sesión.",
+                                    "/nss");
     /* The same stored data as the e-mailed attachment (afl_outbox). */
     if (afl_store_comprobante(r->pool, q->st, t.curp, &c) != AFL_STORE_OK)
         return unavailable(q);
+    if (issue_document(q, "comprobante",
+                       c.localizacion ? AFL_CADENA_LOCALIZACION : AFL_CADENA_ASIGNACION, c.nss,
+                       c.curp,
+                       afl_cadena_nombre(r->pool, c.nombres, c.primer_apellido, c.segundo_apellido),
+                       &doc, &c.firma) != AFL_STORE_OK)
+        return unavailable(q);
+    if (q->sc->sign_key)
+        c.folio = doc.folio;
     afl_store_audit(r->pool, q->st, q->now, descargar ? "descarga" : "impresion",
                     curp_hmac(q, t.curp), "comprobante");
 
     /* Built after the database work: no transaction is open here. */
-    c.issued = apr_time_from_sec(q->now);
-    c.font_path = q->sc->font ? q->sc->font : AFL_DEFAULT_FONT;
-    c.font_bold_path = q->sc->font_bold ? q->sc->font_bold : AFL_DEFAULT_FONT_BOLD;
-    if (afl_pdf_comprobante(r->pool, &c, &pdf, &len, err, sizeof err) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AFL_TAG ": cannot build the comprobante: %s",
-                      err);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    no_store(r);
-    ap_set_content_type(r, "application/pdf");
-    apr_table_setn(r->headers_out, "Content-Disposition",
-                   apr_psprintf(r->pool, "%s; filename=\"comprobanteNSS%s.pdf\"",
-                                descargar ? "attachment" : "inline", c.nss));
-    ap_set_content_length(r, len);
-    if (!r->header_only)
-        ap_rwrite(pdf, (int)len, r);
-    return OK;
+    c.issued = apr_time_from_sec(doc.emitido);
+    c.font_path = font_path(q);
+    c.font_bold_path = font_bold_path(q);
+    c.font = q->sc->pdf_font;
+    c.font_bold = q->sc->pdf_font_bold;
+    if (afl_pdf_comprobante(r->pool, &c, &pdf, &len, err, sizeof err) != APR_SUCCESS)
+        return pdf_failed(q, "comprobante", err);
+    return send_pdf(q, pdf, len, apr_psprintf(r->pool, "comprobanteNSS%s.pdf", c.nss), descargar);
+}
+
+/* The Tarjeta de NSS, for the session that reached the Paso 1 result. */
+static int tarjeta(afl_req *q)
+{
+    request_rec *r = q->r;
+    afl_tramite t;
+    afl_comprobante c;
+    afl_tarjeta tj;
+    afl_store_doc doc;
+    const unsigned char *pdf;
+    size_t len;
+    char err[256];
+    int descargar = wants_download(r);
+    afl_store_status s = load_session(q, &t);
+
+    if (s == AFL_STORE_ERROR)
+        return unavailable(q);
+    if (s == AFL_STORE_NOTFOUND || strcmp(t.paso, "resultado"))
+        return document_unavailable(q,
+                                    "La tarjeta solo está disponible al concluir el Paso 1 en "
+                                    "esta sesión.",
+                                    "/nss");
+    if (afl_store_comprobante(r->pool, q->st, t.curp, &c) != AFL_STORE_OK)
+        return unavailable(q);
+    memset(&tj, 0, sizeof tj);
+    if (issue_document(q, "tarjeta", AFL_CADENA_TARJETA, c.nss, c.curp,
+                       afl_cadena_nombre(r->pool, c.nombres, c.primer_apellido, c.segundo_apellido),
+                       &doc, &tj.firma) != AFL_STORE_OK)
+        return unavailable(q);
+    afl_store_audit(r->pool, q->st, q->now, descargar ? "descarga" : "impresion",
+                    curp_hmac(q, t.curp), "tarjeta");
+    tj.nombres = c.nombres;
+    tj.primer_apellido = c.primer_apellido;
+    tj.segundo_apellido = c.segundo_apellido;
+    tj.curp = c.curp;
+    tj.nss = c.nss;
+    tj.folio = doc.folio;
+    tj.issued = apr_time_from_sec(doc.emitido);
+    tj.font_path = font_path(q);
+    tj.font_bold_path = font_bold_path(q);
+    tj.font = q->sc->pdf_font;
+    tj.font_bold = q->sc->pdf_font_bold;
+    if (afl_pdf_tarjeta(r->pool, &tj, &pdf, &len, err, sizeof err) != APR_SUCCESS)
+        return pdf_failed(q, "tarjeta", err);
+    return send_pdf(q, pdf, len, apr_psprintf(r->pool, "tarjetaNSS%s.pdf", c.nss), descargar);
 }
 
 /* "Reenviar": the comprobante goes again to the e-mail of this trámite, within
@@ -861,6 +1065,350 @@ static int finalizar(afl_req *q)
         return unavailable(q);
     set_cookie(q, "", 1);
     return redirect(q, "/");
+}
+
+/* ------------------------------------------------------------------ Paso 2: vigencia */
+
+static int send_vigencia_form(afl_req *q, int status, const afl_solicitud *sol, const char *nss,
+                              const char *err_nss, const char *aviso)
+{
+    afl_tpl_ctx *ctx = page_ctx(q, "Paso 2: Obtén tu constancia de vigencia de derechos");
+    const char *captcha_id = NULL;
+
+    if (!ensure_token(q) ||
+        afl_captcha_issue(q->r->pool, q->sc->secret, q->sc->secret_len, apr_time_from_sec(q->now),
+                          &captcha_id) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, AFL_TAG ": no random bytes available");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    afl_tpl_set_strn(ctx, "csrf", q->csrf);
+    afl_tpl_set_strn(ctx, "captcha_id", captcha_id);
+    if (sol) {
+        afl_tpl_set_strn(ctx, "curp", sol->curp);
+        afl_tpl_set_strn(ctx, "nss", nss);
+        afl_tpl_set_strn(ctx, "correo", sol->correo);
+        afl_tpl_set_strn(ctx, "correo_confirmacion", sol->correo_confirmacion);
+        afl_tpl_set_strn(ctx, "err_curp", sol->err_curp);
+        afl_tpl_set_strn(ctx, "err_nss", err_nss);
+        afl_tpl_set_strn(ctx, "err_correo", sol->err_correo);
+        afl_tpl_set_strn(ctx, "err_correo_confirmacion", sol->err_correo_confirmacion);
+        afl_tpl_set_strn(ctx, "err_captcha", sol->err_captcha);
+        add_error(ctx, "curp", sol->err_curp);
+        add_error(ctx, "nss", err_nss);
+        add_error(ctx, "correo", sol->err_correo);
+        add_error(ctx, "correo_confirmacion", sol->err_correo_confirmacion);
+        add_error(ctx, "captcha", sol->err_captcha);
+    }
+    if (aviso)
+        afl_tpl_set_strn(ctx, "aviso", aviso);
+    no_store(q->r);
+    return send_page(q, status, "vigencia", ctx);
+}
+
+/* The NSS field: trimmed; *err gets the message for the student, or NULL. */
+static const char *read_nss(afl_req *q, apr_table_t *form, const char **err)
+{
+    const char *raw = afl_text_trim(q->r->pool, apr_table_get(form, "nss"));
+    char out[12];
+
+    *err = NULL;
+    if (!raw || !*raw) {
+        *err = AFL_MSG_REQUIRED;
+        return "";
+    }
+    if (strlen(raw) > 32) {
+        *err = "El NSS debe tener 11 dígitos.";
+        return "";
+    }
+    switch (afl_nss_validate(raw, strlen(raw), out)) {
+    case AFL_NSS_OK:
+        return apr_pstrdup(q->r->pool, out);
+    case AFL_NSS_BAD_LENGTH:
+        *err = "El NSS debe tener 11 dígitos.";
+        break;
+    case AFL_NSS_BAD_CHARS:
+        *err = "El NSS solo puede contener dígitos.";
+        break;
+    default:
+        *err = "El NSS capturado no es válido: revisa el último dígito (dígito verificador).";
+        break;
+    }
+    return raw;
+}
+
+static int submit_vigencia(afl_req *q)
+{
+    apr_table_t *form;
+    afl_solicitud sol;
+    afl_curp_info info;
+    afl_persona per;
+    afl_asegurado_nss aseg;
+    afl_store_status s;
+    const char *nss, *err_nss;
+    int rc, dberr = 0, captcha_good;
+
+    if ((rc = read_form(q, &form)) != OK)
+        return rc == DONE ? OK : rc;
+    if (!csrf_ok(q, form))
+        return forbidden(q);
+    if (rate_limited(q, &dberr))
+        return too_many(q);
+    if (dberr)
+        return unavailable(q);
+
+    afl_form_solicitud(q->r->pool, form, &sol);
+    nss = read_nss(q, form, &err_nss);
+    if (!sol.err_curp) {
+        afl_curp_reason reason = afl_curp_validate(sol.curp, strlen(sol.curp), &info);
+        if (reason != AFL_CURP_OK)
+            sol.err_curp = afl_form_curp_message(reason);
+        else
+            sol.curp = apr_pstrdup(q->r->pool, info.curp);
+    }
+    captcha_good = captcha_ok(q, &sol, &dberr);
+    if (dberr)
+        return unavailable(q);
+    if (!captcha_good)
+        sol.err_captcha = MSG_CAPTCHA;
+    if (sol.err_curp || err_nss || sol.err_correo || sol.err_correo_confirmacion || sol.err_captcha)
+        return send_vigencia_form(q, HTTP_BAD_REQUEST, &sol, nss, err_nss, NULL);
+    maybe_purge(q);
+
+    s = afl_store_persona(q->r->pool, q->st, sol.curp, &per);
+    if (s == AFL_STORE_ERROR)
+        return unavailable(q);
+    if (s == AFL_STORE_NOTFOUND)
+        return send_vigencia_form(q, HTTP_UNPROCESSABLE_ENTITY, &sol, nss, NULL, MSG_RENAPO);
+    if (!afl_store_status_active(per.status_curp))
+        return send_vigencia_form(q, HTTP_UNPROCESSABLE_ENTITY, &sol, nss, NULL,
+                                  inactive_message(q->r->pool, per.status_curp));
+    s = afl_store_asegurado_nss(q->r->pool, q->st, nss, &aseg);
+    if (s == AFL_STORE_ERROR)
+        return unavailable(q);
+    if (s == AFL_STORE_NOTFOUND)
+        return send_vigencia_form(q, HTTP_UNPROCESSABLE_ENTITY, &sol, nss, NULL, MSG_NSS_NO);
+    if (strcmp(aseg.curp, sol.curp))
+        return send_vigencia_form(q, HTTP_UNPROCESSABLE_ENTITY, &sol, nss, NULL, MSG_INCONSISTENTE);
+    {
+        afl_tramite t = {q->csrf, "vigencia", sol.curp, sol.correo, nss, "", 0, session_expiry(q)};
+        if (afl_store_tramite_put(q->r->pool, q->st, session_id(q), &t, q->now) != AFL_STORE_OK)
+            return unavailable(q);
+    }
+    afl_store_audit(q->r->pool, q->st, q->now, "vigencia", curp_hmac(q, sol.curp), "");
+    return redirect(q, "/vigencia/resultado");
+}
+
+/* Everything the result page and the constancia show about one person. */
+typedef struct {
+    afl_persona per;
+    afl_asegurado_nss aseg;
+    afl_vigencia vig;
+} vigencia_view;
+
+static afl_store_status load_vigencia(afl_req *q, const afl_tramite *t, long long when,
+                                      vigencia_view *v)
+{
+    afl_store_status s = afl_store_persona(q->r->pool, q->st, t->curp, &v->per);
+
+    if (s == AFL_STORE_OK)
+        s = afl_store_asegurado_nss(q->r->pool, q->st, t->nss, &v->aseg);
+    if (s == AFL_STORE_OK)
+        s = afl_store_vigencia(q->r->pool, q->st, t->nss,
+                               afl_vigencia_today(apr_time_from_sec(when)), &v->vig);
+    return s == AFL_STORE_NOTFOUND ? AFL_STORE_ERROR : s;
+}
+
+static const char *fecha_dia(apr_pool_t *p, int day)
+{
+    char buf[32];
+    if (day == AFL_VIGENCIA_ABIERTA)
+        return "Indefinida (hasta la baja de la escuela)";
+    afl_pdf_format_date(afl_vigencia_noon(day), buf, sizeof buf);
+    return apr_pstrdup(p, buf);
+}
+
+static int page_vigencia_resultado(afl_req *q)
+{
+    afl_tramite t;
+    afl_tpl_ctx *ctx;
+    vigencia_view v;
+    afl_store_status s = load_session(q, &t);
+
+    if (s == AFL_STORE_ERROR)
+        return unavailable(q);
+    if (s == AFL_STORE_NOTFOUND || strcmp(t.paso, "vigencia"))
+        return redirect(q, "/vigencia");
+    if (load_vigencia(q, &t, q->now, &v) != AFL_STORE_OK)
+        return unavailable(q);
+    ctx = page_ctx(q, "Constancia de vigencia de derechos");
+    afl_tpl_set_strn(ctx, "nss", t.nss);
+    afl_tpl_set_strn(ctx, "nombre", nombre_completo(q->r->pool, &v.per));
+    afl_tpl_set_bool(ctx, "vigente", v.vig.vigente);
+    afl_tpl_set_bool(ctx, "sin_cobertura", v.vig.estado == AFL_VIGENCIA_SIN_COBERTURA);
+    if (v.vig.estado != AFL_VIGENCIA_SIN_COBERTURA) {
+        afl_tpl_set_strn(ctx, "desde", fecha_dia(q->r->pool, v.vig.desde));
+        afl_tpl_set_strn(ctx, "hasta", fecha_dia(q->r->pool, v.vig.hasta));
+    }
+    afl_tpl_set_strn(ctx, "umf", *v.aseg.umf_nombre ? v.aseg.umf_nombre : "Sin UMF asignada");
+    afl_tpl_set_strn(ctx, "csrf", q->csrf);
+    no_store(q->r);
+    return send_page(q, HTTP_OK, "vigencia_resultado", ctx);
+}
+
+static int constancia(afl_req *q)
+{
+    request_rec *r = q->r;
+    afl_tramite t;
+    afl_constancia c;
+    afl_store_doc doc;
+    vigencia_view v;
+    const unsigned char *pdf;
+    size_t len;
+    char err[256];
+    int descargar = wants_download(r);
+    afl_store_status s = load_session(q, &t);
+
+    if (s == AFL_STORE_ERROR)
+        return unavailable(q);
+    if (s == AFL_STORE_NOTFOUND || strcmp(t.paso, "vigencia"))
+        return document_unavailable(q,
+                                    "La constancia solo está disponible al concluir el Paso 2 "
+                                    "en esta sesión.",
+                                    "/vigencia");
+    if (afl_store_persona(r->pool, q->st, t.curp, &v.per) != AFL_STORE_OK)
+        return unavailable(q);
+    memset(&c, 0, sizeof c);
+    if (issue_document(q, "constancia", AFL_CADENA_CONSTANCIA, t.nss, t.curp,
+                       afl_cadena_nombre(r->pool, v.per.nombres, v.per.primer_apellido,
+                                         v.per.segundo_apellido),
+                       &doc, &c.firma) != AFL_STORE_OK)
+        return unavailable(q);
+    /* Coverage on the day of issue: a re-download shows the same answer. */
+    if (load_vigencia(q, &t, doc.emitido, &v) != AFL_STORE_OK)
+        return unavailable(q);
+    afl_store_audit(r->pool, q->st, q->now, descargar ? "descarga" : "impresion",
+                    curp_hmac(q, t.curp), "constancia");
+    c.nombres = v.per.nombres;
+    c.primer_apellido = v.per.primer_apellido;
+    c.segundo_apellido = v.per.segundo_apellido;
+    c.curp = t.curp;
+    c.nss = t.nss;
+    c.vigencia = v.vig;
+    c.umf = v.aseg.umf_nombre;
+    c.umf_domicilio = v.aseg.umf_domicilio;
+    c.subdelegacion = v.aseg.subdelegacion;
+    c.folio = doc.folio;
+    c.issued = apr_time_from_sec(doc.emitido);
+    c.font_path = font_path(q);
+    c.font_bold_path = font_bold_path(q);
+    c.font = q->sc->pdf_font;
+    c.font_bold = q->sc->pdf_font_bold;
+    if (afl_pdf_constancia(r->pool, &c, &pdf, &len, err, sizeof err) != APR_SUCCESS)
+        return pdf_failed(q, "constancia", err);
+    return send_pdf(q, pdf, len, apr_psprintf(r->pool, "comprobanteVigenciaDerechos%s.pdf", t.nss),
+                    descargar);
+}
+
+/* ------------------------------------------------------------------ verification */
+
+/* "12******903". */
+static const char *mask_nss(apr_pool_t *p, const char *nss)
+{
+    size_t n = strlen(nss);
+    if (n != 11)
+        return "***********";
+    return apr_pstrcat(p, apr_pstrmemdup(p, nss, 2), "******", nss + 8, NULL);
+}
+
+/* "MARÍA J*** M*** I***": the first word whole, the others by their first letter. */
+static const char *mask_nombre(apr_pool_t *p, const char *nombre)
+{
+    const char *s = nombre, *out = "";
+    int first = 1;
+
+    while (*s) {
+        const char *w;
+        apr_size_t n, cp;
+
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            break;
+        w = s;
+        while (*s && *s != ' ')
+            s++;
+        n = (apr_size_t)(s - w);
+        if (first) {
+            out = apr_pstrmemdup(p, w, n);
+            first = 0;
+            continue;
+        }
+        /* The first character, whole (1 to 4 bytes of UTF-8). */
+        cp = 1;
+        while (cp < n && ((unsigned char)w[cp] & 0xC0) == 0x80)
+            cp++;
+        out = apr_pstrcat(p, out, " ", apr_pstrmemdup(p, w, cp), "***", NULL);
+    }
+    return out;
+}
+
+static const char *tipo_documento(const char *tipo)
+{
+    if (!strcmp(tipo, "comprobante"))
+        return "Comprobante de Número de Seguridad Social";
+    if (!strcmp(tipo, "tarjeta"))
+        return "Tarjeta de Número de Seguridad Social";
+    if (!strcmp(tipo, "constancia"))
+        return "Constancia de Vigencia de Derechos";
+    return tipo;
+}
+
+static int verificar(afl_req *q)
+{
+    request_rec *r = q->r;
+    apr_table_t *args = NULL;
+    afl_store_doc doc;
+    afl_store_status s;
+    afl_tpl_ctx *ctx;
+    const char *folio, *campo;
+    char fecha[40], hora[16];
+    int dberr = 0, valido;
+
+    if (rate_limited(q, &dberr))
+        return too_many(q);
+    if (dberr || !store(q))
+        return unavailable(q);
+    if (!r->args || afl_form_parse(r->pool, r->args, strlen(r->args), 4, &args) != APR_SUCCESS ||
+        !(folio = apr_table_get(args, "folio")) || !afl_folio_valid(folio))
+        return send_aviso(q, HTTP_BAD_REQUEST, "Folio no válido",
+                          "El folio de un documento tiene 21 dígitos. Revisa el folio impreso "
+                          "en el documento.",
+                          NULL, NULL);
+    s = afl_store_documento_get(r->pool, q->st, folio, &doc);
+    if (s == AFL_STORE_ERROR)
+        return unavailable(q);
+    if (s == AFL_STORE_NOTFOUND)
+        return send_aviso(q, HTTP_NOT_FOUND, "Documento no encontrado",
+                          "No existe un documento con ese folio.", NULL, NULL);
+    /* Valid when this server's key signed the stored cadena, and the cadena
+     * names this folio. */
+    campo = afl_cadena_campo(r->pool, doc.cadena, "Folio");
+    valido = q->sc->sign_key && !strcmp(doc.no_serie, afl_sign_serial(q->sc->sign_key)) && campo &&
+             !strcmp(campo, folio) &&
+             afl_sign_verify_sello(q->sc->sign_key, doc.cadena, strlen(doc.cadena), doc.sello) ==
+                 AFL_SIGN_OK;
+    afl_pdf_format_date(apr_time_from_sec(doc.emitido), fecha, sizeof fecha);
+    afl_pdf_format_time(apr_time_from_sec(doc.emitido), hora, sizeof hora);
+    ctx = page_ctx(q, "Verificación de documento");
+    afl_tpl_set_strn(ctx, "folio", folio);
+    afl_tpl_set_strn(ctx, "tipo", tipo_documento(doc.tipo));
+    afl_tpl_set_strn(ctx, "fecha", apr_pstrcat(r->pool, fecha, ", ", hora, " h", NULL));
+    afl_tpl_set_strn(ctx, "nss", mask_nss(r->pool, doc.nss));
+    afl_tpl_set_strn(ctx, "nombre", mask_nombre(r->pool, doc.nombre));
+    afl_tpl_set_strn(ctx, "no_serie", doc.no_serie);
+    afl_tpl_set_bool(ctx, "valido", valido);
+    no_store(r);
+    return send_page(q, HTTP_OK, "verificar", ctx);
 }
 
 /* ------------------------------------------------------------------ small endpoints */
@@ -999,6 +1547,16 @@ int afl_handler(request_rec *r)
         return page_resultado(&q);
     if (!strcmp(path, "/comprobante") && get)
         return comprobante(&q);
+    if (!strcmp(path, "/tarjeta") && get)
+        return tarjeta(&q);
+    if (!strcmp(path, "/vigencia"))
+        return get ? send_vigencia_form(&q, HTTP_OK, NULL, NULL, NULL, NULL) : submit_vigencia(&q);
+    if (!strcmp(path, "/vigencia/resultado") && get)
+        return page_vigencia_resultado(&q);
+    if (!strcmp(path, "/constancia") && get)
+        return constancia(&q);
+    if (!strcmp(path, "/verificar") && get)
+        return verificar(&q);
     if (!strcmp(path, "/finalizar") && post)
         return finalizar(&q);
     if (!strcmp(path, "/reenviar") && post)
@@ -1012,8 +1570,9 @@ int afl_handler(request_rec *r)
     }
     if (!strncmp(path, "/cp/", 4) && get)
         return cp_json(&q, path + 4);
-    if (!strcmp(path, "/resultado") || !strcmp(path, "/comprobante") ||
-        !strcmp(path, "/finalizar") || !strcmp(path, "/reenviar")) {
+    if (!strcmp(path, "/resultado") || !strcmp(path, "/comprobante") || !strcmp(path, "/tarjeta") ||
+        !strcmp(path, "/vigencia/resultado") || !strcmp(path, "/constancia") ||
+        !strcmp(path, "/verificar") || !strcmp(path, "/finalizar") || !strcmp(path, "/reenviar")) {
         ap_allow_methods(r, REPLACE_ALLOW, post ? "GET" : "POST", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
@@ -1021,6 +1580,25 @@ int afl_handler(request_rec *r)
 }
 
 /* ------------------------------------------------------------------ start-up */
+
+/* AfiliateSigningKey was read while parsing the configuration (as root):
+ * warn when the file is not private. */
+static int check_signing_key(server_rec *s, afl_server_conf *sc)
+{
+    struct stat sb;
+
+    if (!sc->sign_key) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AFL_TAG ": AfiliateSigningKey %s was not loaded",
+                     sc->signing_key_file);
+        return 0;
+    }
+    if (stat(sc->signing_key_file, &sb) == 0 && (sb.st_mode & (S_IRWXG | S_IRWXO)))
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     AFL_TAG ": AfiliateSigningKey %s is readable by its group or others: make "
+                             "it mode 0600, owned by root",
+                     sc->signing_key_file);
+    return 1;
+}
 
 static int configure_server(apr_pool_t *pconf, server_rec *s, afl_server_conf *sc)
 {
@@ -1041,6 +1619,19 @@ static int configure_server(apr_pool_t *pconf, server_rec *s, afl_server_conf *s
         return 0;
     }
     sc->secret_len = len;
+    if (sc->signing_key_file && !check_signing_key(s, sc))
+        return 0;
+    if (!sc->signing_key_file)
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     AFL_TAG ": AfiliateSigningKey is not set: documents are issued without "
+                             "sello digital and cannot be verified");
+    /* Fonts read once (before the fork): shared read-only by every document. */
+    if (afl_pdf_font_load(pconf, sc->font ? sc->font : AFL_DEFAULT_FONT, &sc->pdf_font) !=
+        APR_SUCCESS)
+        sc->pdf_font = NULL;
+    if (afl_pdf_font_load(pconf, sc->font_bold ? sc->font_bold : AFL_DEFAULT_FONT_BOLD,
+                          &sc->pdf_font_bold) != APR_SUCCESS)
+        sc->pdf_font_bold = NULL;
     rv = afl_tpl_load(pconf, sc->template_dir, templates, &sc->templates, &err);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, AFL_TAG ": templates refused: %s",

@@ -30,12 +30,47 @@ typedef struct {
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * wd_register_callback;
 
+/* Held by the sender for a whole pass. When the child exits, its pool cleanups
+ * would otherwise destroy mod_dbd's connection pool under a pass that still
+ * holds a connection (apr_reslist asserts and the child aborts): the cleanup
+ * below asks the pass to stop and waits for it. */
+static apr_thread_mutex_t *tick_lock;
+static volatile int child_exiting;
+
 /* A graceful stop or restart waits for the watchdog thread: end the pass. */
 static int stopping(void *baton)
 {
     int state = AP_MPMQ_RUNNING;
     (void)baton;
-    return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) != APR_SUCCESS || state == AP_MPMQ_STOPPING;
+    return child_exiting || ap_mpm_query(AP_MPMQ_MPM_STATE, &state) != APR_SUCCESS ||
+           state == AP_MPMQ_STOPPING;
+}
+
+static apr_status_t wait_for_pass(void *data)
+{
+    (void)data;
+    child_exiting = 1;
+    if (tick_lock) {
+        apr_thread_mutex_lock(tick_lock);
+        apr_thread_mutex_unlock(tick_lock);
+    }
+    return APR_SUCCESS;
+}
+
+/* A pre-cleanup: it runs before pchild's subpools (mod_dbd's connection pool
+ * lives in one) are destroyed. */
+static void outbox_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)s;
+    if (apr_thread_mutex_create(&tick_lock, APR_THREAD_MUTEX_DEFAULT, pchild) != APR_SUCCESS)
+        tick_lock = NULL;
+    apr_pool_pre_cleanup_register(pchild, NULL, wait_for_pass);
+}
+
+void afl_outbox_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_child_init(outbox_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 static apr_status_t outbox_tick(int state, void *data, apr_pool_t *ptemp)
@@ -47,11 +82,16 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *ptemp)
 
     /* Returning anything but APR_SUCCESS would stop the callback for good:
      * every failure here is logged and retried on the next tick. */
-    if (state != AP_WATCHDOG_STATE_RUNNING)
+    if (state != AP_WATCHDOG_STATE_RUNNING || child_exiting)
         return APR_SUCCESS;
+    if (tick_lock)
+        apr_thread_mutex_lock(tick_lock);
     conn = afl_dbd_open(ptemp, o->s, &st);
-    if (!conn)
+    if (!conn) {
+        if (tick_lock)
+            apr_thread_mutex_unlock(tick_lock);
         return APR_SUCCESS;
+    }
     if (afl_outbox_drain(ptemp, st, &o->conf, &stats) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, o->s,
                      AFL_TAG ": outbox pass stopped by a database error; next pass in the "
@@ -62,6 +102,8 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *ptemp)
                      stats.claimed, stats.sent, stats.retried, stats.failed,
                      stats.stopped ? " (the pass ended early)" : "");
     afl_dbd_release(conn);
+    if (tick_lock)
+        apr_thread_mutex_unlock(tick_lock);
     return APR_SUCCESS;
 }
 
@@ -87,6 +129,14 @@ static int outbox_conf(apr_pool_t *pconf, server_rec *v, afl_server_conf *sc, af
     c->max_attempts = AFL_SC_INT(sc, outbox_max_attempts, AFL_OUTBOX_DEFAULT_MAX_ATTEMPTS);
     c->backoff_min = AFL_SC_INT(sc, outbox_backoff_min, AFL_OUTBOX_DEFAULT_BACKOFF_MIN);
     c->backoff_max = AFL_SC_INT(sc, outbox_backoff_max, AFL_OUTBOX_DEFAULT_BACKOFF_MAX);
+    c->sign_key = sc->sign_key;
+    /* No request here: AfiliatePublicURL, else ServerName and port + the default
+     * location (the QR of a mailed document cannot know the <Location> path). */
+    c->verify_base =
+        sc->public_url ? sc->public_url
+                       : apr_psprintf(pconf, "http://%s:%u%s",
+                                      v->server_hostname ? v->server_hostname : "localhost",
+                                      (unsigned)(v->port ? v->port : 80), AFL_DEFAULT_BASE);
     c->font_path = sc->font ? sc->font : AFL_DEFAULT_FONT;
     c->font_bold_path = sc->font_bold ? sc->font_bold : AFL_DEFAULT_FONT_BOLD;
     /* Read once here rather than for every message; on failure the path is used.

@@ -10,4 +10,8 @@
  * singleton watchdog. Must run before mod_watchdog's own post_config. */
 int afl_outbox_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 
+/* Registers the child_init hook that lets a running pass finish before the child's
+ * database connections are torn down. Called from register_hooks. */
+void afl_outbox_register_hooks(apr_pool_t *p);
+
 #endif

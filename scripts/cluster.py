@@ -213,6 +213,7 @@ class Cluster:
         opts = dict(root=str(self.root / name), port=port, mpm=self.mpm, module=str(MODULE),
                     db=conninfo, driver="pgsql", htdocs=str(TOP / "htdocs"),
                     secret=str(self.secret), rate_limit=self.rate_limit,
+                    signing_key=str(self.root / "afiliate-signing.key"),
                     extra=NODE_EXTRA + [f'Header always set X-Afiliate-Node "{name}"'] +
                     self.extra)
         genconf.prepare_root(opts)
@@ -242,6 +243,13 @@ class Cluster:
         if os.geteuid() == 0:
             pw = pwd.getpwnam("www-data")
             os.chown(self.secret, pw.pw_uid, pw.pw_gid)
+        # One signing key shared by every node: any node verifies any document.
+        key = self.root / "afiliate-signing.key"
+        if not key.exists():
+            r = subprocess.run([str(CTL), "keygen", "--out-dir", str(self.root)],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError("keygen failed: " + r.stderr)
         self.pg.start(fresh=fresh)
         conninfo = self.pg.dsn()
         seeded = self.pg.psql("SELECT to_regclass('renapo_persona') IS NOT NULL").stdout

@@ -26,6 +26,8 @@ def afiliate_block(opts):
         f'AfiliateFont "{opts.get("font", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")}"',
         f'AfiliateFontBold "{opts.get("font_bold", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")}"',
     ]
+    if opts.get("signing_key"):
+        lines.append(f'AfiliateSigningKey "{opts["signing_key"]}"')
     lines += opts.get("extra", [])
     lines += [
         "",
@@ -91,12 +93,13 @@ def main():
     ap.add_argument("--driver", default="sqlite3", choices=["sqlite3", "pgsql"])
     ap.add_argument("--htdocs", default=str(TOP / "htdocs"))
     ap.add_argument("--secret", required=True)
+    ap.add_argument("--signing-key", help="PEM private key (afiliatectl keygen --out-dir DIR)")
     ap.add_argument("--extra", action="append", default=[])
     ap.add_argument("--rate-limit", type=int, default=30)
     a = ap.parse_args()
     opts = dict(root=a.root, port=a.port, mpm=a.mpm, module=a.module, db=a.db,
                 htdocs=a.htdocs, secret=a.secret, extra=a.extra, rate_limit=a.rate_limit,
-                driver=a.driver)
+                driver=a.driver, signing_key=a.signing_key)
     prepare_root(opts)
     out = Path(a.root) / "httpd.conf"
     out.write_text(render(opts))

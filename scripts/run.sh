@@ -22,6 +22,13 @@ if [ ! -s "$var/afiliate.secret" ]; then
 fi
 if [ "$(id -u)" -eq 0 ]; then chown www-data:www-data "$var/afiliate.secret"; chmod 600 "$var/afiliate.secret"; fi
 
+# The documents' signing key (sello digital): made once, never overwritten.
+if [ ! -s "$var/afiliate-signing.key" ]; then
+  build/afiliatectl keygen --out-dir "$var"
+fi
+chmod 600 "$var/afiliate-signing.key"
+if [ "$(id -u)" -eq 0 ]; then chown www-data:www-data "$var/afiliate-signing.key"; fi
+
 if [ ! -s "$db" ]; then
   echo "run: creating $db (schema, SEPOMEX subset, demo UMFs, 100,000 demo persons)"
   build/afiliatectl seed-demo --db "$db" --count 100000
@@ -32,6 +39,7 @@ ln -sfn data/afiliate.db "$var/afiliate.db"
 
 conf=$(/usr/bin/python3 scripts/genconf.py --root "$var" --port "$PORT" --mpm "$MPM" \
        --module "$top/build/mod_afiliate.so" --db "$db" --secret "$var/afiliate.secret" \
+       --signing-key "$var/afiliate-signing.key" \
        ${SMTP_URL:+--extra "AfiliateSMTPURL $SMTP_URL"})
 /usr/sbin/apache2 -d "$var" -f "$conf" -t >/dev/null
 

@@ -4,7 +4,9 @@
 Prints requests per second for:
 - GET /afiliate/nss beside the same bytes served as a static file by that Apache;
 - the found-flow POST (forms fetched first, only the POSTs are timed);
-- the PDF download (GET /afiliate/comprobante of a finished trámite);
+- the signed PDF downloads: GET /afiliate/comprobante and /afiliate/tarjeta of a finished
+  Paso 1 and GET /afiliate/constancia of a finished Paso 2 (each response is a PDF built,
+  sealed and signed in the module; the documento row of the trámite is reused);
 - assignments per second (POST /afiliate/domicilio of new CURPs, concurrent).
 
 wrk drives the GETs; the POSTs need a fresh CAPTCHA and CSRF token each, so a
@@ -24,6 +26,7 @@ sys.path.insert(0, str(TOP / "tests"))
 
 from flows import Form, domicilio, sample  # noqa: E402
 from harness import Apache  # noqa: E402
+from captcha_answer import captcha_answer  # noqa: E402
 
 MPM = os.environ.get("BENCH_MPM", "event")
 DURATION = os.environ.get("BENCH_SECONDS", "5")
@@ -99,6 +102,22 @@ def run(srv):
     cookie = "; ".join(f"{c.name}={c.value}" for c in f.client.jar)
     pdf_rps, pdf_p99, bad = wrk(f"{srv.base}/afiliate/comprobante", ["-H", f"Cookie: {cookie}"])
     print(f"GET /afiliate/comprobante  {pdf_rps:10.0f} req/s  p99 {pdf_p99}  (non-2xx {bad})")
+    pdf_rps, pdf_p99, bad = wrk(f"{srv.base}/afiliate/tarjeta", ["-H", f"Cookie: {cookie}"])
+    print(f"GET /afiliate/tarjeta      {pdf_rps:10.0f} req/s  p99 {pdf_p99}  (non-2xx {bad})")
+
+    # The constancia of a finished Paso 2 (a demo insured person: CURP + NSS).
+    ((curp2, nss2),) = srv.query("SELECT curp, nss FROM asegurado ORDER BY nss LIMIT 1")
+    c2 = srv.client()
+    page = c2.get("/afiliate/vigencia").text
+    cid = re.search(r'name="captcha_id" value="([^"]*)"', page).group(1)
+    csrf = re.search(r'name="csrf" value="([^"]*)"', page).group(1)
+    c2.post("/afiliate/vigencia", {"curp": curp2, "nss": nss2, "correo": "a@ejemplo.mx",
+                                   "correo_confirmacion": "a@ejemplo.mx", "csrf": csrf,
+                                   "captcha_id": cid,
+                                   "captcha": captcha_answer(srv.secret, cid)})
+    cookie2 = "; ".join(f"{c.name}={c.value}" for c in c2.jar)
+    pdf_rps, pdf_p99, bad = wrk(f"{srv.base}/afiliate/constancia", ["-H", f"Cookie: {cookie2}"])
+    print(f"GET /afiliate/constancia   {pdf_rps:10.0f} req/s  p99 {pdf_p99}  (non-2xx {bad})")
 
     # Assignments: new CURPs up to the address form, then time the assignments.
     new = sample(srv, "new", 400)

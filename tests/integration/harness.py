@@ -101,6 +101,8 @@ class Apache:
         self.port = free_port()
         self.db = db or str(self.root / "data" / "afiliate.db")
         self.secret_path = self.root / "afiliate.secret"
+        self.signing_key_path = self.root / "afiliate-signing.key"
+        self.public_key_path = self.root / "afiliate-signing.pub"
         self.extra = extra or []
         self.rate_limit = rate_limit
         self.driver = driver
@@ -158,6 +160,9 @@ class Apache:
             shutil.rmtree(self.root)
         (self.root / "data").mkdir(parents=True)
         self.secret_path.write_text(secrets.token_hex(32) + "\n")
+        # The documents' signing key pair: <root>/afiliate-signing.key and .pub.
+        subprocess.run([str(CTL), "keygen", "--out-dir", str(self.root)], check=True,
+                       capture_output=True)
         if seed_count is not None:
             subprocess.run([str(CTL), "seed-demo", "--driver", self.driver, "--db", self.db,
                             "--count", str(seed_count)], check=True, capture_output=True)
@@ -166,7 +171,9 @@ class Apache:
     def write_conf(self):
         opts = dict(root=str(self.root), port=self.port, mpm=self.mpm, module=str(MODULE),
                     db=self.db, htdocs=str(TOP / "htdocs"), secret=str(self.secret_path),
-                    extra=self.extra, rate_limit=self.rate_limit, driver=self.driver)
+                    extra=self.extra, rate_limit=self.rate_limit, driver=self.driver,
+                    signing_key=str(self.signing_key_path)
+                    if self.signing_key_path.exists() else None)
         genconf.prepare_root(opts)
         (self.root / "httpd.conf").write_text(genconf.render(opts))
 

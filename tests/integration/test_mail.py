@@ -125,7 +125,7 @@ def pdf_text(data, tmp_path, name):
                           check=True).stdout.decode("utf-8")
 
 
-def check_message(msg, to, nss, curp, tmp_path, opening):
+def check_message(msg, to, nss, curp, tmp_path, opening, pub=None):
     p = msg.parsed
     assert msg.rcpt_tos == [to]
     assert msg.mail_from == SENDER
@@ -151,6 +151,10 @@ def check_message(msg, to, nss, curp, tmp_path, opening):
     assert body.startswith(b"%PDF-")
     txt = pdf_text(body, tmp_path, f"mail-{nss}.pdf")
     assert nss in txt and curp in txt
+    if pub:  # the attached comprobante is sealed like the download and verifies offline
+        r = subprocess.run([str(CTL), "verify", str(tmp_path / f"mail-{nss}.pdf"), "--pub",
+                            str(pub)], capture_output=True, text=True)
+        assert r.returncode == 0 and r.stdout.split()[0] == "valid", r.stdout + r.stderr
     return txt
 
 
@@ -168,15 +172,19 @@ def test_found_flow_delivers_one_message(mail, sink, pool, tmp_path):
     c, _ = found_flow(mail, curp, to)
     (msg,) = delivered(sink, to)
     (nss,), = rows(mail, "SELECT nss FROM asegurado WHERE curp = ?", curp)
-    txt = check_message(msg, to, nss, curp, tmp_path, "Se localizó tu Número de Seguridad")
+    txt = check_message(msg, to, nss, curp, tmp_path, "Se localizó tu Número de Seguridad",
+                        pub=mail.public_key_path)
     assert "Localización" in txt
     (mid, reason, status, attempts), = rows(
         mail, "SELECT o.message_id, o.reason, o.status, o.attempts FROM outbox o "
               "JOIN asegurado a ON a.id = o.asegurado_id WHERE o.recipient = ?", to)
     assert (mid, reason, status, attempts) == (msg.message_id, "localizacion", "sent", 1)
-    # The attachment is the document the student downloads (same data and folio).
+    # The attachment and the download are both issued, sealed documents of the same
+    # data; each is recorded under its own folio.
     download = pdf_text(c.get("/afiliate/comprobante").body, tmp_path, "download.pdf")
-    assert folio(txt) and folio(txt) == folio(download)
+    assert folio(txt) and folio(download)
+    for f in (folio(txt), folio(download)):
+        assert rows(mail, "SELECT count(*) FROM documento WHERE folio = ?", f) == [(1,)]
     assert nss in download and curp in download
 
 
@@ -186,7 +194,8 @@ def test_assigned_flow_delivers_one_message(mail, sink, pool, tmp_path):
     c, r = assign_flow(mail, curp, to)
     nss = assigned_nss(r.text)
     (msg,) = delivered(sink, to)
-    txt = check_message(msg, to, nss, curp, tmp_path, "Se te asignó un Número de Seguridad")
+    txt = check_message(msg, to, nss, curp, tmp_path, "Se te asignó un Número de Seguridad",
+                        pub=mail.public_key_path)
     assert "Asignación" in txt
     assert rows(mail, "SELECT reason, status FROM outbox WHERE recipient = ?", to) == \
         [("asignacion", "sent")]
