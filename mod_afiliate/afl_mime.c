@@ -3,6 +3,7 @@
 #include "afl_token.h"
 
 #include <apr_strings.h>
+#include <apr_tables.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ buffer */
@@ -363,14 +364,35 @@ static void header(sbuf *b, const char *name, const char *value)
 
 apr_status_t afl_mime_build(apr_pool_t *p, const afl_mime_msg *m, const char **out, apr_size_t *len)
 {
-    const char *subject, *from, *b_mixed, *b_alt, *text_qp, *html_qp, *pdf_b64;
+    const char *subject, *from, *b_mixed, *b_alt, *text_qp, *html_qp;
+    const char **b64;
+    apr_array_header_t *parts;
+    size_t total = 0;
     sbuf b;
 
     if (!m || !afl_mime_address_ok(m->from) || !afl_mime_address_ok(m->to) ||
         !message_id_ok(m->message_id) || !m->subject || !*m->subject || !m->text || !m->html ||
-        !filename_ok(m->attachment_name) || !mime_type_ok(m->attachment_type) ||
-        (!m->attachment && m->attachment_len))
+        (m->n_attachments && !m->attachments))
         return APR_EINVAL;
+    /* The single attachment of the first callers, then the list. */
+    parts = apr_array_make(p, (int)m->n_attachments + 1, sizeof(afl_mime_part));
+    if (m->attachment_name) {
+        afl_mime_part *a = apr_array_push(parts);
+        a->name = m->attachment_name;
+        a->type = m->attachment_type;
+        a->data = m->attachment;
+        a->len = m->attachment_len;
+    }
+    for (size_t i = 0; i < m->n_attachments; i++)
+        *(afl_mime_part *)apr_array_push(parts) = m->attachments[i];
+    if (parts->nelts == 0)
+        return APR_EINVAL;
+    b64 = apr_palloc(p, sizeof(const char *) * (size_t)parts->nelts);
+    for (int i = 0; i < parts->nelts; i++) {
+        const afl_mime_part *a = &APR_ARRAY_IDX(parts, i, afl_mime_part);
+        if (!filename_ok(a->name) || !mime_type_ok(a->type) || (!a->data && a->len))
+            return APR_EINVAL;
+    }
     subject = afl_mime_encode_header(p, m->subject);
     if (!subject)
         return APR_EINVAL;
@@ -387,12 +409,18 @@ apr_status_t afl_mime_build(apr_pool_t *p, const afl_mime_msg *m, const char **o
         return APR_EGENERAL;
     text_qp = afl_mime_qp(p, m->text);
     html_qp = afl_mime_qp(p, m->html);
-    pdf_b64 = afl_mime_base64(p, m->attachment, m->attachment_len);
     /* Paranoia: the boundaries cannot occur in these encodings, check anyway. */
-    if (strstr(text_qp, "=_afl_") || strstr(html_qp, "=_afl_") || strstr(pdf_b64, "=_afl_"))
+    if (strstr(text_qp, "=_afl_") || strstr(html_qp, "=_afl_"))
         return APR_EGENERAL;
+    for (int i = 0; i < parts->nelts; i++) {
+        const afl_mime_part *a = &APR_ARRAY_IDX(parts, i, afl_mime_part);
+        b64[i] = afl_mime_base64(p, a->data, a->len);
+        if (strstr(b64[i], "=_afl_"))
+            return APR_EGENERAL;
+        total += strlen(b64[i]) + 512;
+    }
 
-    sb_init(&b, p, strlen(text_qp) + strlen(html_qp) + strlen(pdf_b64) + 2048);
+    sb_init(&b, p, strlen(text_qp) + strlen(html_qp) + total + 2048);
     header(&b, "Date", afl_mime_date(p, m->date));
     header(&b, "From", from);
     header(&b, "To", m->to);
@@ -419,14 +447,16 @@ apr_status_t afl_mime_build(apr_pool_t *p, const afl_mime_msg *m, const char **o
     sb_str(&b, html_qp);
     sb_str(&b, apr_pstrcat(p, "\r\n--", b_alt, "--\r\n", NULL));
 
-    sb_str(&b, apr_pstrcat(p, "\r\n--", b_mixed, "\r\n", NULL));
-    header(&b, "Content-Type",
-           apr_pstrcat(p, m->attachment_type, ";\r\n name=\"", m->attachment_name, "\"", NULL));
-    header(&b, "Content-Disposition",
-           apr_pstrcat(p, "attachment;\r\n filename=\"", m->attachment_name, "\"", NULL));
-    header(&b, "Content-Transfer-Encoding", "base64");
-    sb_str(&b, "\r\n");
-    sb_str(&b, pdf_b64);
+    for (int i = 0; i < parts->nelts; i++) {
+        const afl_mime_part *a = &APR_ARRAY_IDX(parts, i, afl_mime_part);
+        sb_str(&b, apr_pstrcat(p, "\r\n--", b_mixed, "\r\n", NULL));
+        header(&b, "Content-Type", apr_pstrcat(p, a->type, ";\r\n name=\"", a->name, "\"", NULL));
+        header(&b, "Content-Disposition",
+               apr_pstrcat(p, "attachment;\r\n filename=\"", a->name, "\"", NULL));
+        header(&b, "Content-Transfer-Encoding", "base64");
+        sb_str(&b, "\r\n");
+        sb_str(&b, b64[i]);
+    }
     sb_str(&b, apr_pstrcat(p, "\r\n--", b_mixed, "--\r\n", NULL));
 
     *out = b.buf;

@@ -9,7 +9,7 @@
  *     multipart/alternative
  *       text/plain; charset=UTF-8   (quoted-printable)
  *       text/html; charset=UTF-8    (quoted-printable)
- *     application/pdf attachment    (base64, 76-column lines)
+ *     one part per attachment       (base64, 76-column lines)
  * Every line ends in CRLF and no line exceeds 78 octets. Non-ASCII header text
  * (Subject, the sender's display name) is encoded per RFC 2047 as UTF-8 "B"
  * encoded words. Addresses containing CR, LF or any character outside the
@@ -21,6 +21,14 @@
 
 #include <apr_pools.h>
 #include <apr_time.h>
+
+/* One attached file. */
+typedef struct {
+    const char *name; /* ASCII file name, e.g. tarjetaNSS12345678901.pdf */
+    const char *type; /* e.g. application/pdf */
+    const unsigned char *data;
+    size_t len;
+} afl_mime_part;
 
 typedef struct {
     const char *from;            /* addr-spec, e.g. no-reply@imss.gob.mx (afl_mime_address_ok) */
@@ -35,11 +43,16 @@ typedef struct {
     const char *attachment_type; /* e.g. application/pdf */
     const unsigned char *attachment;
     size_t attachment_len;
+    /* More attachments, after the one above (attachment_name NULL: none
+     * there, then at least one here). */
+    const afl_mime_part *attachments;
+    size_t n_attachments;
 } afl_mime_msg;
 
 /* Builds the whole message; *out (NUL-terminated) and *len live in p.
- * APR_EINVAL when an address, the Message-ID, the attachment name or a header
- * text is unacceptable (CR/LF, control characters, missing fields). */
+ * APR_EINVAL when an address, the Message-ID, an attachment name or type or a
+ * header text is unacceptable (CR/LF, control characters, missing fields), or
+ * when there is no attachment at all. */
 apr_status_t afl_mime_build(apr_pool_t *p, const afl_mime_msg *m, const char **out,
                             apr_size_t *len);
 

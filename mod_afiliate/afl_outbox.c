@@ -98,29 +98,158 @@ static const char *opening(const char *reason)
 }
 
 #define BODY_ATTACHED                                                                              \
-    "Adjuntamos el comprobante en formato PDF con tu NSS y tu CURP. Puedes imprimirlo o "          \
-    "guardarlo para cuando lo necesites."
+    "Adjuntamos el comprobante con tu NSS y tu CURP y tu Tarjeta de NSS, en formato PDF. Puedes "  \
+    "imprimirlos o guardarlos para cuando los necesites."
+#define BODY_ATTACHED_CONSTANCIA                                                                   \
+    "Adjuntamos la constancia en formato PDF con tu NSS, tu CURP y tu vigencia de derechos. "      \
+    "Puedes imprimirla o guardarla para cuando la necesites."
 #define BODY_NOT_YOU "Si tú no realizaste este trámite, ignora este mensaje."
 #define BODY_NO_REPLY "Este correo se envió automáticamente; por favor no lo respondas."
 #define BODY_SIGNATURE "Instituto Mexicano del Seguro Social"
 
-static void bodies(apr_pool_t *p, const afl_comprobante *c, const char *reason, const char **text,
+static const char *opening_constancia(const char *reason)
+{
+    if (!strcmp(reason, "reenvio"))
+        return "Te reenviamos, como lo solicitaste, tu constancia de vigencia de derechos del "
+               "trámite “Obtén tu constancia de vigencia de derechos” del IMSS.";
+    return "Te enviamos tu constancia de vigencia de derechos del trámite “Obtén tu constancia "
+           "de vigencia de derechos” del IMSS.";
+}
+
+static void bodies(apr_pool_t *p, const char *subject, const char *nombres,
+                   const char *opening_text, const char *attached, const char **text,
                    const char **html)
 {
-    const char *nombre = c->nombres && *c->nombres ? c->nombres : NULL;
+    const char *nombre = nombres && *nombres ? nombres : NULL;
     const char *saludo = nombre ? apr_pstrcat(p, "Hola, ", nombre, ":", NULL) : "Hola:";
 
-    *text = apr_pstrcat(p, saludo, "\n\n", opening(reason), "\n\n", BODY_ATTACHED, "\n\n",
-                        BODY_NOT_YOU, "\n", BODY_NO_REPLY, "\n\n", BODY_SIGNATURE, "\n", NULL);
-    *html = apr_pstrcat(p,
-                        "<!DOCTYPE html>\n<html lang=\"es-MX\">\n<head><meta charset=\"UTF-8\">"
-                        "<title>",
-                        html_escape(p, AFL_OUTBOX_SUBJECT), "</title></head>\n<body>\n<p>",
-                        html_escape(p, saludo), "</p>\n<p>", html_escape(p, opening(reason)),
-                        "</p>\n<p>", html_escape(p, BODY_ATTACHED), "</p>\n<p>",
-                        html_escape(p, BODY_NOT_YOU), "<br>\n", html_escape(p, BODY_NO_REPLY),
-                        "</p>\n<p><strong>", html_escape(p, BODY_SIGNATURE),
-                        "</strong></p>\n</body>\n</html>\n", NULL);
+    *text = apr_pstrcat(p, saludo, "\n\n", opening_text, "\n\n", attached, "\n\n", BODY_NOT_YOU,
+                        "\n", BODY_NO_REPLY, "\n\n", BODY_SIGNATURE, "\n", NULL);
+    *html =
+        apr_pstrcat(p,
+                    "<!DOCTYPE html>\n<html lang=\"es-MX\">\n<head><meta charset=\"UTF-8\">"
+                    "<title>",
+                    html_escape(p, subject), "</title></head>\n<body>\n<p>", html_escape(p, saludo),
+                    "</p>\n<p>", html_escape(p, opening_text), "</p>\n<p>",
+                    html_escape(p, attached), "</p>\n<p>", html_escape(p, BODY_NOT_YOU), "<br>\n",
+                    html_escape(p, BODY_NO_REPLY), "</p>\n<p><strong>",
+                    html_escape(p, BODY_SIGNATURE), "</strong></p>\n</body>\n</html>\n", NULL);
+}
+
+/* Issues (or, for a retry of the same outbox row, finds again) one sealed
+ * document and fills firma; *folio and *emitido come from the documento row.
+ * Without a signing key nothing is issued and firma stays zeroed. */
+static apr_status_t seal(apr_pool_t *p, afl_store *st, const afl_outbox_conf *c,
+                         const afl_outbox_row *row, const char *tipo, afl_cadena_tipo ct,
+                         const char *nss, const char *curp, const char *nombre,
+                         afl_pdf_firma *firma, const char **folio, apr_time_t *emitido, char *err,
+                         size_t errlen)
+{
+    afl_store_doc_req req;
+    afl_store_doc doc;
+
+    memset(firma, 0, sizeof *firma);
+    if (!c->sign_key)
+        return APR_SUCCESS;
+    memset(&req, 0, sizeof req);
+    req.tipo = tipo;
+    req.cadena_tipo = ct;
+    req.nss = nss;
+    req.curp = curp;
+    req.nombre = nombre;
+    req.emitido = row->created;
+    /* A retry of this message finds the same document (same folio and sello). */
+    req.datos = apr_psprintf(p, "{\"outbox\":\"%" APR_INT64_T_FMT "\"}", (apr_int64_t)row->id);
+    req.key = c->sign_key;
+    if (afl_store_documento_emitir(p, st, &req, &doc) != AFL_STORE_OK) {
+        apr_snprintf(err, errlen, "database error while issuing the %s", tipo);
+        return APR_EGENERAL;
+    }
+    *folio = doc.folio;
+    *emitido = apr_time_from_sec(doc.emitido);
+    firma->cadena_original = doc.cadena;
+    firma->sello = doc.sello;
+    firma->no_serie = doc.no_serie;
+    firma->verify_url = c->verify_base ? afl_qr_verify_url(p, c->verify_base, doc.folio) : NULL;
+    firma->key = c->sign_key;
+    return APR_SUCCESS;
+}
+
+static apr_status_t finish(apr_pool_t *p, afl_mime_msg *m, const char **msg, apr_size_t *len,
+                           char *err, size_t errlen)
+{
+    apr_status_t rv = afl_mime_build(p, m, msg, len);
+    if (rv != APR_SUCCESS)
+        apr_snprintf(err, errlen, "cannot build the MIME message");
+    return rv;
+}
+
+/* The constancia de vigencia de derechos (Paso 2), as GET /constancia builds it. */
+static apr_status_t render_constancia(apr_pool_t *p, afl_store *st, const afl_outbox_conf *c,
+                                      const afl_outbox_row *row, const char **msg, apr_size_t *len,
+                                      char *err, size_t errlen)
+{
+    afl_persona per;
+    afl_constancia con;
+    afl_pdf_firma firma;
+    afl_mime_msg m;
+    afl_mime_part part;
+    const char *folio = NULL, *nombre;
+    apr_time_t emitido = apr_time_from_sec(row->created);
+    char pdferr[200];
+    apr_status_t rv;
+    afl_store_status s = afl_store_persona(p, st, row->curp, &per);
+
+    if (s != AFL_STORE_OK) {
+        apr_snprintf(err, errlen, "%s",
+                     s == AFL_STORE_NOTFOUND ? "the insured person is gone" : "database error");
+        return s == AFL_STORE_NOTFOUND ? APR_ENOENT : APR_EGENERAL;
+    }
+    nombre = afl_cadena_nombre(p, per.nombres, per.primer_apellido, per.segundo_apellido);
+    rv = seal(p, st, c, row, "constancia", AFL_CADENA_CONSTANCIA, row->nss, row->curp, nombre,
+              &firma, &folio, &emitido, err, errlen);
+    if (rv != APR_SUCCESS)
+        return rv;
+    /* Coverage on the day of issue, like the download. */
+    s = afl_store_constancia(p, st, row->curp, row->nss, apr_time_sec(emitido), &con);
+    if (s != AFL_STORE_OK) {
+        apr_snprintf(err, errlen, "%s",
+                     s == AFL_STORE_NOTFOUND ? "the insured person is gone" : "database error");
+        return s == AFL_STORE_NOTFOUND ? APR_ENOENT : APR_EGENERAL;
+    }
+    con.firma = firma;
+    /* Unsigned: the outbox row makes the folio (the download's rule for an
+     * unrecorded document: date and sequence 0). */
+    if (!folio) {
+        char buf[AFL_FOLIO_LEN + 1];
+        afl_folio_make(emitido, 0, buf);
+        folio = apr_pstrdup(p, buf);
+    }
+    con.folio = folio;
+    con.font_path = c->font_path;
+    con.font_bold_path = c->font_bold_path;
+    con.font = c->font;
+    con.font_bold = c->font_bold;
+    memset(&part, 0, sizeof part);
+    part.name = apr_pstrcat(p, "comprobanteVigenciaDerechos", row->nss, ".pdf", NULL);
+    part.type = "application/pdf";
+    rv = afl_pdf_constancia(p, &con, &part.data, &part.len, pdferr, sizeof pdferr);
+    if (rv != APR_SUCCESS) {
+        apr_snprintf(err, errlen, "cannot build the PDF: %s", pdferr);
+        return rv;
+    }
+    memset(&m, 0, sizeof m);
+    m.from = c->from;
+    m.from_name = c->from_name;
+    m.to = row->recipient;
+    m.subject = AFL_OUTBOX_SUBJECT_CONSTANCIA;
+    m.message_id = row->message_id;
+    m.date = apr_time_now();
+    bodies(p, AFL_OUTBOX_SUBJECT_CONSTANCIA, per.nombres, opening_constancia(row->reason),
+           BODY_ATTACHED_CONSTANCIA, &m.text, &m.html);
+    m.attachments = &part;
+    m.n_attachments = 1;
+    return finish(p, &m, msg, len, err, errlen);
 }
 
 apr_status_t afl_outbox_render(apr_pool_t *p, afl_store *st, const afl_outbox_conf *c,
@@ -128,54 +257,54 @@ apr_status_t afl_outbox_render(apr_pool_t *p, afl_store *st, const afl_outbox_co
                                char *err, size_t errlen)
 {
     afl_comprobante comp;
+    const char *nombre;
+    afl_tarjeta tj;
     afl_mime_msg m;
-    const unsigned char *pdf;
-    size_t pdf_len;
+    afl_mime_part parts[2];
     char pdferr[200];
     apr_status_t rv;
-    afl_store_status s = afl_store_comprobante(p, st, row->curp, &comp);
+    afl_store_status s;
 
+    if (row->kind && !strcmp(row->kind, "constancia"))
+        return render_constancia(p, st, c, row, msg, len, err, errlen);
+    s = afl_store_comprobante(p, st, row->curp, &comp);
     if (s != AFL_STORE_OK) {
         apr_snprintf(err, errlen, "%s",
                      s == AFL_STORE_NOTFOUND ? "the insured person is gone" : "database error");
         return s == AFL_STORE_NOTFOUND ? APR_ENOENT : APR_EGENERAL;
     }
-    /* The comprobante as the student downloads it, issued when it was queued. */
+    /* The comprobante and the tarjeta as the student downloads them, issued
+     * when the message was queued. */
     comp.issued = apr_time_from_sec(row->created);
-    if (c->sign_key) {
-        afl_store_doc_req req;
-        afl_store_doc doc;
-
-        memset(&req, 0, sizeof req);
-        req.tipo = "comprobante";
-        req.cadena_tipo = comp.localizacion ? AFL_CADENA_LOCALIZACION : AFL_CADENA_ASIGNACION;
-        req.nss = comp.nss;
-        req.curp = comp.curp;
-        req.nombre =
-            afl_cadena_nombre(p, comp.nombres, comp.primer_apellido, comp.segundo_apellido);
-        req.emitido = row->created;
-        /* A retry of this message finds the same document (same folio and sello). */
-        req.datos = apr_psprintf(p, "{\"outbox\":\"%" APR_INT64_T_FMT "\"}",
-                                 (apr_int64_t)row->id);
-        req.key = c->sign_key;
-        if (afl_store_documento_emitir(p, st, &req, &doc) != AFL_STORE_OK) {
-            apr_snprintf(err, errlen, "%s", "database error while issuing the document");
-            return APR_EGENERAL;
-        }
-        comp.folio = doc.folio;
-        comp.issued = apr_time_from_sec(doc.emitido);
-        comp.firma.cadena_original = doc.cadena;
-        comp.firma.sello = doc.sello;
-        comp.firma.no_serie = doc.no_serie;
-        comp.firma.verify_url =
-            c->verify_base ? afl_qr_verify_url(p, c->verify_base, doc.folio) : NULL;
-        comp.firma.key = c->sign_key;
-    }
-    comp.font_path = c->font_path;
-    comp.font_bold_path = c->font_bold_path;
-    comp.font = c->font;
-    comp.font_bold = c->font_bold;
-    rv = afl_pdf_comprobante(p, &comp, &pdf, &pdf_len, pdferr, sizeof pdferr);
+    memset(&tj, 0, sizeof tj);
+    tj.issued = comp.issued;
+    nombre = afl_cadena_nombre(p, comp.nombres, comp.primer_apellido, comp.segundo_apellido);
+    rv = seal(p, st, c, row, "comprobante",
+              comp.localizacion ? AFL_CADENA_LOCALIZACION : AFL_CADENA_ASIGNACION, comp.nss,
+              comp.curp, nombre, &comp.firma, &comp.folio, &comp.issued, err, errlen);
+    if (rv == APR_SUCCESS)
+        rv = seal(p, st, c, row, "tarjeta", AFL_CADENA_TARJETA, comp.nss, comp.curp, nombre,
+                  &tj.firma, &tj.folio, &tj.issued, err, errlen);
+    if (rv != APR_SUCCESS)
+        return rv;
+    comp.font_path = tj.font_path = c->font_path;
+    comp.font_bold_path = tj.font_bold_path = c->font_bold_path;
+    comp.font = tj.font = c->font;
+    comp.font_bold = tj.font_bold = c->font_bold;
+    tj.nombres = comp.nombres;
+    tj.primer_apellido = comp.primer_apellido;
+    tj.segundo_apellido = comp.segundo_apellido;
+    tj.curp = comp.curp;
+    tj.nss = comp.nss;
+    if (!tj.folio)
+        tj.folio = comp.folio;
+    memset(parts, 0, sizeof parts);
+    parts[0].name = apr_pstrcat(p, "comprobanteNSS", comp.nss, ".pdf", NULL);
+    parts[1].name = apr_pstrcat(p, "tarjetaNSS", comp.nss, ".pdf", NULL);
+    parts[0].type = parts[1].type = "application/pdf";
+    rv = afl_pdf_comprobante(p, &comp, &parts[0].data, &parts[0].len, pdferr, sizeof pdferr);
+    if (rv == APR_SUCCESS)
+        rv = afl_pdf_tarjeta(p, &tj, &parts[1].data, &parts[1].len, pdferr, sizeof pdferr);
     if (rv != APR_SUCCESS) {
         apr_snprintf(err, errlen, "cannot build the PDF: %s", pdferr);
         return rv;
@@ -187,15 +316,11 @@ apr_status_t afl_outbox_render(apr_pool_t *p, afl_store *st, const afl_outbox_co
     m.subject = AFL_OUTBOX_SUBJECT;
     m.message_id = row->message_id;
     m.date = apr_time_now();
-    bodies(p, &comp, row->reason, &m.text, &m.html);
-    m.attachment_name = apr_pstrcat(p, "comprobanteNSS", comp.nss, ".pdf", NULL);
-    m.attachment_type = "application/pdf";
-    m.attachment = pdf;
-    m.attachment_len = pdf_len;
-    rv = afl_mime_build(p, &m, msg, len);
-    if (rv != APR_SUCCESS)
-        apr_snprintf(err, errlen, "cannot build the MIME message");
-    return rv;
+    bodies(p, AFL_OUTBOX_SUBJECT, comp.nombres, opening(row->reason), BODY_ATTACHED, &m.text,
+           &m.html);
+    m.attachments = parts;
+    m.n_attachments = 2;
+    return finish(p, &m, msg, len, err, errlen);
 }
 
 /* ------------------------------------------------------------------ the pass */

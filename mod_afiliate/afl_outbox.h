@@ -5,7 +5,9 @@
  *
  * One pass: read the ids of up to `batch` due rows; for each, claim it with a
  * lease (one conditional UPDATE: two senders never both win the same row),
- * render the message (the comprobante PDF from the stored data, afl_mime),
+ * render the message by its kind (afl_mime; the PDFs from the stored data:
+ * 'comprobante', the comprobante and the Tarjeta de NSS; 'constancia', the
+ * constancia de vigencia de derechos of Paso 2),
  * send it (afl_smtp) and record the outcome:
  *   - 2xx after the data: 'sent';
  *   - temporary failure: back to 'pending', due again after an exponential
@@ -33,6 +35,7 @@
 #include "afl_store.h"
 
 #define AFL_OUTBOX_SUBJECT "Comprobante de tu Número de Seguridad Social (NSS)"
+#define AFL_OUTBOX_SUBJECT_CONSTANCIA "IMSS DIGITAL REPORTE DE VIGENCIA DE DERECHOS"
 #define AFL_OUTBOX_DEFAULT_FROM "no-reply@localhost"
 #define AFL_OUTBOX_DEFAULT_FROM_NAME "IMSS"
 #define AFL_OUTBOX_DEFAULT_MAX_ATTEMPTS 150 /* about 72 h with the default backoff */

@@ -154,14 +154,14 @@ static const afl_stmt stmts[Q_COUNT] = {
     /* Resends: the per-trámite count moves only while under the limit. */
     [Q_TRAMITE_RESEND] = {"afl_tramite_resend",
                           "UPDATE tramite SET reenvios = reenvios + 1 WHERE id = %s AND "
-                          "paso = 'resultado' AND reenvios < %d AND expira > %lld",
+                          "paso = %s AND reenvios < %d AND expira > %lld",
                           NULL},
     /* Outbox. A row is inserted with a random token as message_id, then the
      * token is turned into the final Message-ID, which holds the row id. */
     [Q_OUTBOX_ADD] =
         {"afl_outbox_add",
          "INSERT INTO outbox (kind, reason, asegurado_id, recipient, status, attempts, "
-         "next_attempt_at, message_id, created) SELECT 'comprobante', %s, id, %s, "
+         "next_attempt_at, message_id, created) SELECT %s, %s, id, %s, "
          "'pending', 0, %lld, %s, %lld FROM asegurado WHERE curp = %s",
          NULL},
     [Q_OUTBOX_MSGID] = {"afl_outbox_msgid",
@@ -184,7 +184,8 @@ static const afl_stmt stmts[Q_COUNT] = {
                         "(status = 'sending' AND lease_until < %lld))",
                         NULL},
     [Q_OUTBOX_GET] = {"afl_outbox_get",
-                      "SELECT o.reason, o.recipient, o.message_id, o.attempts, o.created, a.curp "
+                      "SELECT o.reason, o.recipient, o.message_id, o.attempts, o.created, a.curp, "
+                      "o.kind, a.nss "
                       "FROM outbox o JOIN asegurado a ON a.id = o.asegurado_id WHERE o.id = %lld",
                       NULL},
     /* The attempt number is the claim's fencing token: a sender whose lease
@@ -694,9 +695,10 @@ static int end_txn(apr_pool_t *p, afl_store *st, apr_dbd_transaction_t *txn, int
     return apr_dbd_transaction_end(st->driver, p, txn);
 }
 
-/* Queues the comprobante for curp to recipient, inside the caller's
- * transaction. Nothing is queued without a recipient. */
-static afl_store_status outbox_add(apr_pool_t *p, afl_store *st, const char *curp,
+/* Queues a message of this kind (comprobante | constancia) for curp to
+ * recipient, inside the caller's transaction. Nothing is queued without a
+ * recipient. */
+static afl_store_status outbox_add(apr_pool_t *p, afl_store *st, const char *kind, const char *curp,
                                    const char *recipient, const char *reason,
                                    const char *msgid_host, long long now)
 {
@@ -711,8 +713,8 @@ static afl_store_status outbox_add(apr_pool_t *p, afl_store *st, const char *cur
         return AFL_STORE_ERROR;
     }
     {
-        const char *args[] = {reason, recipient, lld(p, now), token, lld(p, now), curp};
-        if (run(p, st, Q_OUTBOX_ADD, &n, 6, args) != 0 || n != 1)
+        const char *args[] = {kind, reason, recipient, lld(p, now), token, lld(p, now), curp};
+        if (run(p, st, Q_OUTBOX_ADD, &n, 7, args) != 0 || n != 1)
             return AFL_STORE_ERROR;
     }
     {
@@ -789,9 +791,9 @@ static afl_store_status assign_once(apr_pool_t *p, afl_store *st, const afl_assi
             s = AFL_STORE_ERROR;
     }
     /* The message goes with the result: one commits only with the other. */
-    if (s == AFL_STORE_OK &&
-        outbox_add(p, st, req->curp, req->correo, *assigned ? "asignacion" : "localizacion",
-                   req->msgid_host, req->now) != AFL_STORE_OK)
+    if (s == AFL_STORE_OK && outbox_add(p, st, "comprobante", req->curp, req->correo,
+                                        *assigned ? "asignacion" : "localizacion", req->msgid_host,
+                                        req->now) != AFL_STORE_OK)
         s = AFL_STORE_ERROR;
     rv = end_txn(p, st, txn, s == AFL_STORE_OK);
     write_unlock(st);
@@ -839,7 +841,38 @@ afl_store_status afl_store_locate(apr_pool_t *p, afl_store *st, const char *tram
     if (afl_store_tramite_put(p, st, tramite_id, t, now) != AFL_STORE_OK ||
         run(p, st, Q_ASEGURADO_CORREO, NULL, 3, args) != 0 ||
         afl_store_audit(p, st, now, "localizacion", curp_hmac, "") != AFL_STORE_OK ||
-        outbox_add(p, st, t->curp, t->correo, "localizacion", msgid_host, now) != AFL_STORE_OK)
+        outbox_add(p, st, "comprobante", t->curp, t->correo, "localizacion", msgid_host, now) !=
+            AFL_STORE_OK)
+        s = AFL_STORE_ERROR;
+    rv = end_txn(p, st, txn, s == AFL_STORE_OK);
+    write_unlock(st);
+    if (s == AFL_STORE_OK && rv != 0) {
+        log_db_error(st, "commit", rv);
+        return AFL_STORE_ERROR;
+    }
+    return s;
+}
+
+afl_store_status afl_store_vigencia_record(apr_pool_t *p, afl_store *st, const char *tramite_id,
+                                           const afl_tramite *t, const char *curp_hmac,
+                                           const char *msgid_host, long long now)
+{
+    apr_dbd_transaction_t *txn = NULL;
+    afl_store_status s = AFL_STORE_OK;
+    int rv;
+
+    write_lock(st);
+    rv = apr_dbd_transaction_start(st->driver, p, st->handle, &txn);
+    if (rv != 0) {
+        log_db_error(st, "transaction start", rv);
+        end_txn(p, st, txn, 0);
+        write_unlock(st);
+        return AFL_STORE_ERROR;
+    }
+    if (afl_store_tramite_put(p, st, tramite_id, t, now) != AFL_STORE_OK ||
+        afl_store_audit(p, st, now, "vigencia", curp_hmac, "") != AFL_STORE_OK ||
+        outbox_add(p, st, "constancia", t->curp, t->correo, "vigencia", msgid_host, now) !=
+            AFL_STORE_OK)
         s = AFL_STORE_ERROR;
     rv = end_txn(p, st, txn, s == AFL_STORE_OK);
     write_unlock(st);
@@ -892,6 +925,37 @@ afl_store_status afl_store_comprobante(apr_pool_t *p, afl_store *st, const char 
     return AFL_STORE_OK;
 }
 
+afl_store_status afl_store_constancia(apr_pool_t *p, afl_store *st, const char *curp,
+                                      const char *nss, long long when, afl_constancia *c)
+{
+    afl_persona per;
+    afl_asegurado_nss aseg;
+    afl_vigencia vig;
+    afl_store_status s;
+
+    memset(c, 0, sizeof *c);
+    s = afl_store_persona(p, st, curp, &per);
+    if (s == AFL_STORE_OK)
+        s = afl_store_asegurado_nss(p, st, nss, &aseg);
+    if (s == AFL_STORE_OK && strcmp(aseg.curp, curp))
+        s = AFL_STORE_NOTFOUND; /* the NSS is not this person's */
+    if (s == AFL_STORE_OK)
+        s = afl_store_vigencia(p, st, nss, afl_vigencia_today(apr_time_from_sec(when)), &vig);
+    if (s != AFL_STORE_OK)
+        return s;
+    c->nombres = per.nombres;
+    c->primer_apellido = per.primer_apellido;
+    c->segundo_apellido = per.segundo_apellido;
+    c->curp = apr_pstrdup(p, curp);
+    c->nss = apr_pstrdup(p, nss);
+    c->vigencia = vig;
+    c->umf = aseg.umf_nombre;
+    c->umf_domicilio = aseg.umf_domicilio;
+    c->subdelegacion = aseg.subdelegacion;
+    c->issued = apr_time_from_sec(when);
+    return AFL_STORE_OK;
+}
+
 /* ------------------------------------------------------------------ resend */
 
 /* Counts one resend in a daily bucket; 1 when it goes over the limit. */
@@ -914,6 +978,7 @@ afl_store_status afl_store_resend(apr_pool_t *p, afl_store *st, const afl_resend
     apr_dbd_transaction_t *txn = NULL;
     afl_store_status s = AFL_STORE_OK;
     int rv, n = 0, over = 0;
+    int constancia = req->kind && !strcmp(req->kind, "constancia");
 
     write_lock(st);
     rv = apr_dbd_transaction_start(st->driver, p, st->handle, &txn);
@@ -924,8 +989,10 @@ afl_store_status afl_store_resend(apr_pool_t *p, afl_store *st, const afl_resend
         return AFL_STORE_ERROR;
     }
     {
-        const char *args[] = {req->tramite_id, apr_itoa(p, req->limit_tramite), lld(p, req->now)};
-        if (run(p, st, Q_TRAMITE_RESEND, &n, 3, args) != 0)
+        /* The trámite must be at the result that offers this document. */
+        const char *args[] = {req->tramite_id, constancia ? "vigencia" : "resultado",
+                              apr_itoa(p, req->limit_tramite), lld(p, req->now)};
+        if (run(p, st, Q_TRAMITE_RESEND, &n, 4, args) != 0)
             s = AFL_STORE_ERROR;
         else if (n != 1)
             s = AFL_STORE_LIMITED;
@@ -943,7 +1010,8 @@ afl_store_status afl_store_resend(apr_pool_t *p, afl_store *st, const afl_resend
     if (s == AFL_STORE_OK && (!req->correo || !*req->correo))
         s = AFL_STORE_ERROR; /* a resend without an address would queue nothing */
     if (s == AFL_STORE_OK)
-        s = outbox_add(p, st, req->curp, req->correo, "reenvio", req->msgid_host, req->now);
+        s = outbox_add(p, st, constancia ? "constancia" : "comprobante", req->curp, req->correo,
+                       "reenvio", req->msgid_host, req->now);
     /* A refused resend changes nothing: no count moves. */
     rv = end_txn(p, st, txn, s == AFL_STORE_OK);
     write_unlock(st);
@@ -977,7 +1045,7 @@ afl_store_status afl_store_outbox_claim(apr_pool_t *p, afl_store *st, long long 
 {
     const char *sid = lld(p, id);
     const char *args[] = {lld(p, lease_until), sid, lld(p, now), lld(p, now)};
-    const char *v[6];
+    const char *v[8];
     int n = 0;
     afl_store_status s;
 
@@ -985,7 +1053,7 @@ afl_store_status afl_store_outbox_claim(apr_pool_t *p, afl_store *st, long long 
         return AFL_STORE_ERROR;
     if (n != 1)
         return AFL_STORE_NOTFOUND; /* another sender has it, or it is no longer due */
-    s = select_one(p, st, Q_OUTBOX_GET, 1, &sid, 6, v);
+    s = select_one(p, st, Q_OUTBOX_GET, 1, &sid, 8, v);
     if (s != AFL_STORE_OK)
         return AFL_STORE_ERROR;
     out->id = id;
@@ -995,6 +1063,8 @@ afl_store_status afl_store_outbox_claim(apr_pool_t *p, afl_store *st, long long 
     out->attempts = atoi(v[3]);
     out->created = atoll(v[4]);
     out->curp = v[5];
+    out->kind = v[6];
+    out->nss = v[7];
     return AFL_STORE_OK;
 }
 

@@ -146,6 +146,13 @@ afl_store_status afl_store_locate(apr_pool_t *p, afl_store *st, const char *tram
                                   const afl_tramite *t, const char *curp_hmac,
                                   const char *msgid_host, long long now);
 
+/* Paso 2 succeeded: records it on the session (paso 'vigencia'), with its
+ * audit row and the constancia queued for t->correo (outbox kind
+ * 'constancia', reason 'vigencia'), in one transaction. */
+afl_store_status afl_store_vigencia_record(apr_pool_t *p, afl_store *st, const char *tramite_id,
+                                           const afl_tramite *t, const char *curp_hmac,
+                                           const char *msgid_host, long long now);
+
 afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now, const char *evento,
                                  const char *curp_hmac, const char *detalle);
 
@@ -155,14 +162,23 @@ afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now, co
 afl_store_status afl_store_comprobante(apr_pool_t *p, afl_store *st, const char *curp,
                                        afl_comprobante *c);
 
-/* "Reenviar": queues the comprobante again for the trámite's e-mail, in one
- * transaction with three limits, each checked atomically: the trámite's own
- * count (tramite.reenvios < limit_tramite, and the trámite must be at its
- * result), then one count per day for curp_key and for address_key (rows of
- * `limite`, window = start of the day). AFL_STORE_LIMITED when any refuses;
- * then nothing is written and no count moves. */
+/* The stored data of the constancia of curp and nss on the day of `when`
+ * (UNIX seconds): person, UMF, subdelegación and coverage; issued = when.
+ * Folio, firma and fonts are the caller's. AFL_STORE_NOTFOUND when the person
+ * or the NSS is gone or the NSS is not curp's. The web download and the
+ * e-mailed attachment both come from here. */
+afl_store_status afl_store_constancia(apr_pool_t *p, afl_store *st, const char *curp,
+                                      const char *nss, long long when, afl_constancia *c);
+
+/* "Reenviar": queues the comprobante (or, for kind "constancia", the constancia) again for the
+ * trámite's e-mail, in one transaction with three limits, each checked atomically: the trámite's
+ * own count (tramite.reenvios < limit_tramite, and the trámite must be at its result), then one
+ * count per day for curp_key and for address_key (rows of `limite`, window = start of the day).
+ * AFL_STORE_LIMITED when any refuses; then nothing is written and no count moves. */
 typedef struct {
     const char *tramite_id;
+    const char *kind;          /* "comprobante" (NULL: the same; the trámite at 'resultado') or
+                                  "constancia" (the trámite at 'vigencia') */
     const char *curp, *correo; /* of the trámite */
     int limit_tramite;
     const char *curp_key, *address_key; /* pseudonymous limite keys; NULL = no bucket */
@@ -178,10 +194,12 @@ afl_store_status afl_store_resend(apr_pool_t *p, afl_store *st, const afl_resend
 
 typedef struct {
     long long id;
-    const char *reason;     /* asignacion | localizacion | reenvio */
+    const char *kind;       /* comprobante | constancia */
+    const char *reason;     /* asignacion | localizacion | reenvio | vigencia */
     const char *recipient;  /* e-mail address */
     const char *message_id; /* "<outbox-ID.TOKEN@host>" */
-    const char *curp;       /* of the insured person: the comprobante's data */
+    const char *curp;       /* of the insured person: the document's data */
+    const char *nss;        /* of the insured person */
     int attempts;           /* this claim included */
     long long created;
 } afl_outbox_row;

@@ -42,6 +42,7 @@ APLOG_USE_MODULE(afiliate);
     "El Código Postal %s no se encuentra relacionado a ninguna Unidad Médica Familiar (UMF)"
 #define URL_SUBDELEGACION "http://www.imss.gob.mx/tramites/imss02008"
 #define MSG_REENVIADO "El comprobante ha sido reenviado"
+#define MSG_REENVIADA_CONSTANCIA "La constancia ha sido reenviada"
 #define MSG_NSS_NO                                                                                 \
     "El Instituto (IMSS) no ha podido localizar tu Número de Seguridad Social (NSS). Verifica "   \
     "el número capturado o acude a la Subdelegación del IMSS más cercana."
@@ -111,7 +112,8 @@ static const char *const allow_vigencia[] = {
     "err_curp",    "err_nss", "err_correo", "err_correo_confirmacion",
     "err_captcha", NULL};
 static const char *const allow_vigencia_resultado[] = {
-    COMMON, "nss", "nombre", "vigente", "desde", "hasta", "sin_cobertura", "umf", "csrf", NULL};
+    COMMON,          "nss", "nombre", "vigente", "desde", "hasta",
+    "sin_cobertura", "umf", "csrf",   "aviso",   NULL};
 static const char *const allow_verificar[] = {COMMON,   "folio",    "tipo",   "fecha", "nss",
                                               "nombre", "no_serie", "valido", NULL};
 
@@ -999,8 +1001,10 @@ static int tarjeta(afl_req *q)
     return send_pdf(q, pdf, len, apr_psprintf(r->pool, "tarjetaNSS%s.pdf", c.nss), descargar);
 }
 
-/* "Reenviar": the comprobante goes again to the e-mail of this trámite, within
- * the per-trámite, per-CURP and per-address limits (afl_store_resend). */
+/* "Reenviar": the document of the session's result goes again to the e-mail of
+ * this trámite, within the per-trámite, per-CURP and per-address limits
+ * (afl_store_resend): at the Paso 1 result the comprobante (and tarjeta), at
+ * the Paso 2 result the constancia. One route, the session's paso decides. */
 static int reenviar(afl_req *q)
 {
     apr_table_t *form;
@@ -1008,7 +1012,8 @@ static int reenviar(afl_req *q)
     afl_resend_req req;
     afl_store_status s;
     apr_pool_t *p = q->r->pool;
-    int rc;
+    const char *documento, *resultado;
+    int rc, constancia;
 
     if ((rc = read_form(q, &form)) != OK)
         return rc == DONE ? OK : rc;
@@ -1017,11 +1022,15 @@ static int reenviar(afl_req *q)
         return unavailable(q);
     if (s == AFL_STORE_NOTFOUND || !csrf_ok(q, form) || !afl_token_equal(t.csrf, q->csrf))
         return forbidden(q);
-    if (strcmp(t.paso, "resultado"))
+    constancia = !strcmp(t.paso, "vigencia");
+    if (strcmp(t.paso, "resultado") && !constancia)
         return redirect(q, "/nss");
+    documento = constancia ? "constancia" : "comprobante";
+    resultado = constancia ? "/vigencia/resultado" : "/resultado";
 
     memset(&req, 0, sizeof req);
     req.tramite_id = session_id(q);
+    req.kind = documento;
     req.curp = t.curp;
     req.correo = t.correo;
     req.limit_tramite = AFL_SC_INT(q->sc, resend_limit, AFL_DEFAULT_RESEND_LIMIT);
@@ -1042,12 +1051,15 @@ static int reenviar(afl_req *q)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r,
                       AFL_TAG ": resend limit reached (per session, CURP or client address)");
         return send_aviso(q, HTTP_TOO_MANY_REQUESTS, "Límite de reenvíos alcanzado",
-                          "Ya no es posible reenviar el comprobante por correo electrónico. "
-                          "Puedes imprimirlo o descargarlo desde la página de tu resultado.",
-                          apr_pstrcat(p, q->base, "/resultado", NULL), "Volver al resultado");
+                          constancia
+                              ? "Ya no es posible reenviar la constancia por correo electrónico. "
+                                "Puedes imprimirla o descargarla desde la página de tu resultado."
+                              : "Ya no es posible reenviar el comprobante por correo electrónico. "
+                                "Puedes imprimirlo o descargarlo desde la página de tu resultado.",
+                          apr_pstrcat(p, q->base, resultado, NULL), "Volver al resultado");
     }
-    afl_store_audit(p, q->st, q->now, "reenvio", curp_hmac(q, t.curp), "comprobante");
-    return redirect(q, "/resultado?reenviado=1");
+    afl_store_audit(p, q->st, q->now, "reenvio", curp_hmac(q, t.curp), documento);
+    return redirect(q, apr_pstrcat(p, resultado, "?reenviado=1", NULL));
 }
 
 static int finalizar(afl_req *q)
@@ -1190,11 +1202,12 @@ static int submit_vigencia(afl_req *q)
     if (strcmp(aseg.curp, sol.curp))
         return send_vigencia_form(q, HTTP_UNPROCESSABLE_ENTITY, &sol, nss, NULL, MSG_INCONSISTENTE);
     {
+        /* The session's result, its audit row and the constancia e-mail commit together. */
         afl_tramite t = {q->csrf, "vigencia", sol.curp, sol.correo, nss, "", 0, session_expiry(q)};
-        if (afl_store_tramite_put(q->r->pool, q->st, session_id(q), &t, q->now) != AFL_STORE_OK)
+        if (afl_store_vigencia_record(q->r->pool, q->st, session_id(q), &t, curp_hmac(q, sol.curp),
+                                      mail_host(q), q->now) != AFL_STORE_OK)
             return unavailable(q);
     }
-    afl_store_audit(q->r->pool, q->st, q->now, "vigencia", curp_hmac(q, sol.curp), "");
     return redirect(q, "/vigencia/resultado");
 }
 
@@ -1251,6 +1264,9 @@ static int page_vigencia_resultado(afl_req *q)
     }
     afl_tpl_set_strn(ctx, "umf", *v.aseg.umf_nombre ? v.aseg.umf_nombre : "Sin UMF asignada");
     afl_tpl_set_strn(ctx, "csrf", q->csrf);
+    /* After a resend (POST /reenviar redirects here with this flag only). */
+    if (q->r->args && !strcmp(q->r->args, "reenviado=1"))
+        afl_tpl_set_strn(ctx, "aviso", MSG_REENVIADA_CONSTANCIA);
     no_store(q->r);
     return send_page(q, HTTP_OK, "vigencia_resultado", ctx);
 }
@@ -1261,7 +1277,8 @@ static int constancia(afl_req *q)
     afl_tramite t;
     afl_constancia c;
     afl_store_doc doc;
-    vigencia_view v;
+    afl_persona per;
+    afl_pdf_firma firma;
     const unsigned char *pdf;
     size_t len;
     char err[256];
@@ -1275,28 +1292,20 @@ static int constancia(afl_req *q)
                                     "La constancia solo está disponible al concluir el Paso 2 "
                                     "en esta sesión.",
                                     "/vigencia");
-    if (afl_store_persona(r->pool, q->st, t.curp, &v.per) != AFL_STORE_OK)
+    if (afl_store_persona(r->pool, q->st, t.curp, &per) != AFL_STORE_OK)
         return unavailable(q);
-    memset(&c, 0, sizeof c);
-    if (issue_document(q, "constancia", AFL_CADENA_CONSTANCIA, t.nss, t.curp,
-                       afl_cadena_nombre(r->pool, v.per.nombres, v.per.primer_apellido,
-                                         v.per.segundo_apellido),
-                       &doc, &c.firma) != AFL_STORE_OK)
+    if (issue_document(
+            q, "constancia", AFL_CADENA_CONSTANCIA, t.nss, t.curp,
+            afl_cadena_nombre(r->pool, per.nombres, per.primer_apellido, per.segundo_apellido),
+            &doc, &firma) != AFL_STORE_OK)
         return unavailable(q);
-    /* Coverage on the day of issue: a re-download shows the same answer. */
-    if (load_vigencia(q, &t, doc.emitido, &v) != AFL_STORE_OK)
+    /* Coverage on the day of issue: a re-download shows the same answer. The
+     * same stored data as the e-mailed attachment (afl_outbox). */
+    if (afl_store_constancia(r->pool, q->st, t.curp, t.nss, doc.emitido, &c) != AFL_STORE_OK)
         return unavailable(q);
     afl_store_audit(r->pool, q->st, q->now, descargar ? "descarga" : "impresion",
                     curp_hmac(q, t.curp), "constancia");
-    c.nombres = v.per.nombres;
-    c.primer_apellido = v.per.primer_apellido;
-    c.segundo_apellido = v.per.segundo_apellido;
-    c.curp = t.curp;
-    c.nss = t.nss;
-    c.vigencia = v.vig;
-    c.umf = v.aseg.umf_nombre;
-    c.umf_domicilio = v.aseg.umf_domicilio;
-    c.subdelegacion = v.aseg.subdelegacion;
+    c.firma = firma;
     c.folio = doc.folio;
     c.issued = apr_time_from_sec(doc.emitido);
     c.font_path = font_path(q);

@@ -114,15 +114,15 @@ CREATE TABLE IF NOT EXISTS auditoria (
 );
 
 -- Mail outbox (docs/mail.md). A row is written in the same transaction that
--- records a located or assigned NSS (or a resend), so no result exists without its
--- message. A sender (the mod_watchdog singleton or `afiliatectl outbox --once`)
+-- records a located or assigned NSS, a Paso 2 result (kind 'constancia', reason
+-- 'vigencia') or a resend, so no result exists without its message. A sender (the mod_watchdog singleton or `afiliatectl outbox --once`)
 -- claims a due row with a lease, renders the comprobante from the stored data,
 -- sends it, and marks it sent after the SMTP 250; a failure is retried with
 -- backoff until the attempt limit, then the row is 'failed'.
 CREATE TABLE IF NOT EXISTS outbox (
     id                 INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind               TEXT NOT NULL DEFAULT 'comprobante' CHECK (kind IN ('comprobante')),
-    reason             TEXT NOT NULL CHECK (reason IN ('asignacion', 'localizacion', 'reenvio')),
+    kind               TEXT NOT NULL DEFAULT 'comprobante' CHECK (kind IN ('comprobante', 'constancia')),
+    reason             TEXT NOT NULL CHECK (reason IN ('asignacion', 'localizacion', 'reenvio', 'vigencia')),
     asegurado_id       INTEGER NOT NULL REFERENCES asegurado (id),
     recipient          TEXT NOT NULL,              -- the e-mail given in the trámite
     status             TEXT NOT NULL DEFAULT 'pending'

@@ -11,11 +11,13 @@ import uuid
 
 import pytest
 
+from captcha_answer import captcha_answer
 from flows import Form, assigned_nss, domicilio, field, sample
 from harness import CTL, Apache
 from smtp_sink import SmtpSink
 
 SUBJECT = "Comprobante de tu Número de Seguridad Social (NSS)"
+SUBJECT_CONSTANCIA = "IMSS DIGITAL REPORTE DE VIGENCIA DE DERECHOS"
 SENDER = "no-reply@imss.example.mx"
 FAILED_LINE = r"mod_afiliate: outbox \d+: delivery failed \(attempt \d+ of \d+\)"
 
@@ -143,9 +145,15 @@ def check_message(msg, to, nss, curp, tmp_path, opening, pub=None):
     assert opening in text and "Adjuntamos el comprobante" in text
     assert "<html" in html and "Adjuntamos el comprobante" in html
     atts = list(p.iter_attachments())
-    assert len(atts) == 1
-    att = atts[0]
+    assert len(atts) == 2
+    att, card = atts
     assert att.get_content_type() == "application/pdf"
+    assert card.get_content_type() == "application/pdf"
+    assert card.get_filename() == f"tarjetaNSS{nss}.pdf"
+    card_body = card.get_content()
+    assert card_body.startswith(b"%PDF-")
+    card_txt = pdf_text(card_body, tmp_path, f"mail-tarjeta-{nss}.pdf")
+    assert nss in card_txt and "Tarjeta" in card_txt
     assert att.get_filename() == f"comprobanteNSS{nss}.pdf"
     body = att.get_content()
     assert body.startswith(b"%PDF-")
@@ -154,6 +162,9 @@ def check_message(msg, to, nss, curp, tmp_path, opening, pub=None):
     if pub:  # the attached comprobante is sealed like the download and verifies offline
         r = subprocess.run([str(CTL), "verify", str(tmp_path / f"mail-{nss}.pdf"), "--pub",
                             str(pub)], capture_output=True, text=True)
+        assert r.returncode == 0 and r.stdout.split()[0] == "valid", r.stdout + r.stderr
+        r = subprocess.run([str(CTL), "verify", str(tmp_path / f"mail-tarjeta-{nss}.pdf"),
+                            "--pub", str(pub)], capture_output=True, text=True)
         assert r.returncode == 0 and r.stdout.split()[0] == "valid", r.stdout + r.stderr
     return txt
 
@@ -330,6 +341,78 @@ def test_reenviar_needs_its_session_and_csrf(mail, pool):
     assert mail.client().post("/afiliate/reenviar", {"csrf": "x"}).status == 403
     r = c.get("/afiliate/reenviar")
     assert r.status == 405 and r.header("Allow") == "POST"
+
+
+# ---------------------------------------------------------------- Paso 2: the constancia
+
+
+def paso2_flow(server, curp, correo):
+    """Paso 2 with an insured CURP and its NSS; returns (client, result page, nss)."""
+    (nss,), = rows(server, "SELECT nss FROM asegurado WHERE curp = ?", curp)
+    c = server.client()
+    page = c.get("/afiliate/vigencia")
+    captcha_id = field(page.text, "captcha_id")
+    r = c.post("/afiliate/vigencia", {
+        "curp": curp, "nss": nss, "correo": correo, "correo_confirmacion": correo,
+        "captcha": captcha_answer(server.secret, captcha_id), "captcha_id": captcha_id,
+        "csrf": field(page.text, "csrf")})
+    assert r.status == 200 and r.url.endswith("/afiliate/vigencia/resultado"), r.status
+    return c, r, nss
+
+
+def resend_constancia(client):
+    page = client.get("/afiliate/vigencia/resultado")
+    return client.post("/afiliate/reenviar", {"csrf": field(page.text, "csrf")})
+
+
+def test_constancia_mail_arrives_with_its_pdf(mail, sink, pool, tmp_path):
+    curp = pool["found"].pop()
+    to = address("vigencia")
+    c, r, nss = paso2_flow(mail, curp, to)
+    assert "Reenviar" in r.text
+    (msg,) = delivered(sink, to)
+    p = msg.parsed
+    assert msg.rcpt_tos == [to] and msg.mail_from == SENDER
+    assert p["Subject"] == SUBJECT_CONSTANCIA
+    assert re.fullmatch(r"<outbox-\d+\.[0-9a-f]{32}@imss\.example\.mx>", p["Message-ID"])
+    text = p.get_body(preferencelist=("plain",)).get_content()
+    assert "constancia de vigencia de derechos" in text and "Adjuntamos la constancia" in text
+    (att,) = list(p.iter_attachments())
+    assert att.get_content_type() == "application/pdf"
+    assert att.get_filename() == f"comprobanteVigenciaDerechos{nss}.pdf"
+    body = att.get_content()
+    assert body.startswith(b"%PDF-") and len(body) <= 40960
+    txt = pdf_text(body, tmp_path, f"constancia-{nss}.pdf")
+    assert nss in txt and "Vigencia" in txt and curp in txt
+    r = subprocess.run([str(CTL), "verify", str(tmp_path / f"constancia-{nss}.pdf"), "--pub",
+                        str(mail.public_key_path)], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.split()[0] == "valid", r.stdout + r.stderr
+    assert rows(mail, "SELECT kind, reason, status FROM outbox WHERE recipient = ?", to) == \
+        [("constancia", "vigencia", "sent")]
+    # A refresh of the result page queues nothing more.
+    c.get("/afiliate/vigencia/resultado")
+    delivered(sink, to, n=1, settle=1.5)
+
+
+def test_reenviar_constancia_three_times_then_429(mail, sink, pool):
+    mail.expect_log("resend limit reached")
+    to = address("revigencia")
+    c, _, nss = paso2_flow(mail, pool["found"].pop(), to)
+    for _ in range(3):
+        r = resend_constancia(c)
+        assert r.status == 200 and r.url.endswith("/afiliate/vigencia/resultado?reenviado=1")
+        assert "La constancia ha sido reenviada" in r.text
+    r = resend_constancia(c)
+    assert r.status == 429
+    assert "Ya no es posible reenviar la constancia" in r.text
+    got = delivered(sink, to, n=4)
+    assert len({m.message_id for m in got}) == 4
+    assert all(m.parsed["Subject"] == SUBJECT_CONSTANCIA for m in got)
+    assert all([a.get_filename() for a in m.parsed.iter_attachments()] ==
+               [f"comprobanteVigenciaDerechos{nss}.pdf"] for m in got)
+    assert sorted(rows(mail, "SELECT kind, reason FROM outbox WHERE recipient = ?", to)) == \
+        [("constancia", "reenvio")] * 3 + [("constancia", "vigencia")]
+    assert "ha sido reenviada" not in c.get("/afiliate/vigencia/resultado").text
 
 
 @pytest.fixture(scope="module")

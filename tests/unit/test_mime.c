@@ -394,6 +394,41 @@ START_TEST(header_injection_refused)
 }
 END_TEST
 
+START_TEST(several_attachments)
+{
+    afl_mime_msg m = sample();
+    afl_mime_part extra[1];
+    const char *msg, *first, *second;
+    apr_size_t len;
+
+    extra[0].name = "tarjetaNSS12345678901.pdf";
+    extra[0].type = "application/pdf";
+    extra[0].data = (const unsigned char *)"%PDF-1.4\n%tarjeta";
+    extra[0].len = 18;
+    m.attachments = extra;
+    m.n_attachments = 1;
+    ck_assert_int_eq(afl_mime_build(pool, &m, &msg, &len), APR_SUCCESS);
+    first = strstr(msg, "filename=\"comprobanteNSS12345678901.pdf\"");
+    second = strstr(msg, "filename=\"tarjetaNSS12345678901.pdf\"");
+    ck_assert_ptr_nonnull(first);
+    ck_assert_ptr_nonnull(second);
+    ck_assert(first < second);
+    ck_assert_ptr_nonnull(strstr(second, afl_mime_base64(pool, extra[0].data, extra[0].len)));
+    /* The list alone is enough; no attachment at all is refused. */
+    m.attachment_name = NULL;
+    ck_assert_int_eq(afl_mime_build(pool, &m, &msg, &len), APR_SUCCESS);
+    ck_assert_ptr_null(strstr(msg, "comprobanteNSS"));
+    m.n_attachments = 0;
+    ck_assert_int_eq(afl_mime_build(pool, &m, &msg, &len), APR_EINVAL);
+    /* Every name in the list is checked like the first. */
+    m = sample();
+    extra[0].name = "../x.pdf";
+    m.attachments = extra;
+    m.n_attachments = 1;
+    ck_assert_int_eq(afl_mime_build(pool, &m, &msg, &len), APR_EINVAL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mime");
@@ -413,6 +448,7 @@ int main(void)
     tcase_add_test(tc, message_structure);
     tcase_add_test(tc, non_ascii_display_name);
     tcase_add_test(tc, header_injection_refused);
+    tcase_add_test(tc, several_attachments);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
