@@ -69,8 +69,8 @@ static int fast(const void *m1, size_t n1, const void *m2, size_t n2,
     return ok ? 0 : -1;
 }
 
-int afl_hmac_sha256(const unsigned char *key, size_t len, const void *m1, size_t n1,
-                    const void *m2, size_t n2, unsigned char out[AFL_HMAC_LEN])
+int afl_hmac_sha256(const unsigned char *key, size_t len, const void *m1, size_t n1, const void *m2,
+                    size_t n2, unsigned char out[AFL_HMAC_LEN])
 {
     unsigned char stackbuf[256];
     unsigned char *buf = stackbuf;

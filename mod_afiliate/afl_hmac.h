@@ -17,7 +17,7 @@
 int afl_hmac_preload(const unsigned char *key, size_t len);
 
 /* HMAC-SHA256(key, m1 || m2); m2 may be NULL. 0 on success. */
-int afl_hmac_sha256(const unsigned char *key, size_t len, const void *m1, size_t n1,
-                    const void *m2, size_t n2, unsigned char out[AFL_HMAC_LEN]);
+int afl_hmac_sha256(const unsigned char *key, size_t len, const void *m1, size_t n1, const void *m2,
+                    size_t n2, unsigned char out[AFL_HMAC_LEN]);
 
 #endif

@@ -53,12 +53,7 @@ static void afl_register_hooks(apr_pool_t *p)
 }
 
 AP_DECLARE_MODULE(afiliate) = {
-    STANDARD20_MODULE_STUFF,
-    afl_create_dir_conf,
-    afl_merge_dir_conf,
-    afl_create_server_conf,
-    afl_merge_server_conf,
-    afl_cmds,
-    afl_register_hooks,
-    AP_MODULE_FLAG_NONE,
+    STANDARD20_MODULE_STUFF, afl_create_dir_conf,   afl_merge_dir_conf,
+    afl_create_server_conf,  afl_merge_server_conf, afl_cmds,
+    afl_register_hooks,      AP_MODULE_FLAG_NONE,
 };

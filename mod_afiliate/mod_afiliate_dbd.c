@@ -13,7 +13,7 @@
 
 APLOG_USE_MODULE(afiliate);
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) * dbd_open;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) * dbd_close;
 
@@ -22,8 +22,7 @@ static apr_thread_mutex_t *sqlite_write_lock;
 
 void afl_dbd_child_init(apr_pool_t *pchild)
 {
-    if (apr_thread_mutex_create(&sqlite_write_lock, APR_THREAD_MUTEX_NESTED, pchild) !=
-        APR_SUCCESS)
+    if (apr_thread_mutex_create(&sqlite_write_lock, APR_THREAD_MUTEX_NESTED, pchild) != APR_SUCCESS)
         sqlite_write_lock = NULL;
 }
 

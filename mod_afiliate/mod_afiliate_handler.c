@@ -618,8 +618,10 @@ static int send_domicilio(afl_req *q, int status, const afl_tramite *t, const do
                 const char *c = APR_ARRAY_IDX(v->cp.colonias, i, const char *);
                 afl_tpl_ctx *item = afl_tpl_add_item(ctx, "colonias");
                 afl_tpl_set_strn(item, "nombre", c);
+                /* A postal code with one colonia needs no choice (as the script does). */
                 afl_tpl_set_bool(item, "seleccionada",
-                                 v->addr.colonia && !strcmp(v->addr.colonia, c));
+                                 v->cp.colonias->nelts == 1 ||
+                                     (v->addr.colonia && !strcmp(v->addr.colonia, c)));
             }
         }
         if (v->aviso)

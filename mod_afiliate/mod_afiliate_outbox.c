@@ -132,11 +132,11 @@ static int outbox_conf(apr_pool_t *pconf, server_rec *v, afl_server_conf *sc, af
     c->sign_key = sc->sign_key;
     /* No request here: AfiliatePublicURL, else ServerName and port + the default
      * location (the QR of a mailed document cannot know the <Location> path). */
-    c->verify_base =
-        sc->public_url ? sc->public_url
-                       : apr_psprintf(pconf, "http://%s:%u%s",
-                                      v->server_hostname ? v->server_hostname : "localhost",
-                                      (unsigned)(v->port ? v->port : 80), AFL_DEFAULT_BASE);
+    c->verify_base = sc->public_url
+                         ? sc->public_url
+                         : apr_psprintf(pconf, "http://%s:%u%s",
+                                        v->server_hostname ? v->server_hostname : "localhost",
+                                        (unsigned)(v->port ? v->port : 80), AFL_DEFAULT_BASE);
     c->font_path = sc->font ? sc->font : AFL_DEFAULT_FONT;
     c->font_bold_path = sc->font_bold ? sc->font_bold : AFL_DEFAULT_FONT_BOLD;
     /* Read once here rather than for every message; on failure the path is used.
