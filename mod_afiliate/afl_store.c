@@ -695,6 +695,39 @@ static int end_txn(apr_pool_t *p, afl_store *st, apr_dbd_transaction_t *txn, int
     return apr_dbd_transaction_end(st->driver, p, txn);
 }
 
+/* Opens a write transaction (BEGIN IMMEDIATE on SQLite) under the process
+ * write lock. On failure everything is released again. */
+static afl_store_status begin_txn(apr_pool_t *p, afl_store *st, apr_dbd_transaction_t **txn)
+{
+    int rv;
+
+    *txn = NULL;
+    write_lock(st);
+    rv = apr_dbd_transaction_start(st->driver, p, st->handle, txn);
+    if (rv != 0) {
+        log_db_error(st, "transaction start", rv);
+        end_txn(p, st, *txn, 0);
+        write_unlock(st);
+        return AFL_STORE_ERROR;
+    }
+    return AFL_STORE_OK;
+}
+
+/* Commits when s is OK, else rolls back; releases the write lock. A failed
+ * commit turns an OK into AFL_STORE_ERROR. */
+static afl_store_status finish_txn(apr_pool_t *p, afl_store *st, apr_dbd_transaction_t *txn,
+                                   afl_store_status s)
+{
+    int rv = end_txn(p, st, txn, s == AFL_STORE_OK);
+
+    write_unlock(st);
+    if (s == AFL_STORE_OK && rv != 0) {
+        log_db_error(st, "commit", rv);
+        return AFL_STORE_ERROR;
+    }
+    return s;
+}
+
 /* Queues a message of this kind (comprobante | constancia) for curp to
  * recipient, inside the caller's transaction. Nothing is queued without a
  * recipient. */
@@ -732,16 +765,10 @@ static afl_store_status assign_once(apr_pool_t *p, afl_store *st, const afl_assi
     afl_store_status s;
     afl_asegurado a;
     const char *prefix = NULL, *curp;
-    int folio = 0, rv;
+    int folio = 0;
 
-    write_lock(st);
-    rv = apr_dbd_transaction_start(st->driver, p, st->handle, &txn);
-    if (rv != 0) {
-        log_db_error(st, "transaction start", rv);
-        end_txn(p, st, txn, 0);
-        write_unlock(st);
+    if (begin_txn(p, st, &txn) != AFL_STORE_OK)
         return AFL_STORE_ERROR;
-    }
     curp = req->curp;
     s = select_one(p, st, Q_CURP_LOCK, 1, &curp, 0, NULL);
     if (s != AFL_STORE_ERROR)
@@ -795,13 +822,7 @@ static afl_store_status assign_once(apr_pool_t *p, afl_store *st, const afl_assi
                                         *assigned ? "asignacion" : "localizacion", req->msgid_host,
                                         req->now) != AFL_STORE_OK)
         s = AFL_STORE_ERROR;
-    rv = end_txn(p, st, txn, s == AFL_STORE_OK);
-    write_unlock(st);
-    if (s == AFL_STORE_OK && rv != 0) {
-        log_db_error(st, "commit", rv);
-        return AFL_STORE_ERROR;
-    }
-    return s;
+    return finish_txn(p, st, txn, s);
 }
 
 afl_store_status afl_store_assign(apr_pool_t *p, afl_store *st, const afl_assign_req *req,
@@ -828,29 +849,16 @@ afl_store_status afl_store_locate(apr_pool_t *p, afl_store *st, const char *tram
     apr_dbd_transaction_t *txn = NULL;
     afl_store_status s = AFL_STORE_OK;
     const char *args[] = {or_null(t->correo), lld(p, now), t->curp};
-    int rv;
 
-    write_lock(st);
-    rv = apr_dbd_transaction_start(st->driver, p, st->handle, &txn);
-    if (rv != 0) {
-        log_db_error(st, "transaction start", rv);
-        end_txn(p, st, txn, 0);
-        write_unlock(st);
+    if (begin_txn(p, st, &txn) != AFL_STORE_OK)
         return AFL_STORE_ERROR;
-    }
     if (afl_store_tramite_put(p, st, tramite_id, t, now) != AFL_STORE_OK ||
         run(p, st, Q_ASEGURADO_CORREO, NULL, 3, args) != 0 ||
         afl_store_audit(p, st, now, "localizacion", curp_hmac, "") != AFL_STORE_OK ||
         outbox_add(p, st, "comprobante", t->curp, t->correo, "localizacion", msgid_host, now) !=
             AFL_STORE_OK)
         s = AFL_STORE_ERROR;
-    rv = end_txn(p, st, txn, s == AFL_STORE_OK);
-    write_unlock(st);
-    if (s == AFL_STORE_OK && rv != 0) {
-        log_db_error(st, "commit", rv);
-        return AFL_STORE_ERROR;
-    }
-    return s;
+    return finish_txn(p, st, txn, s);
 }
 
 afl_store_status afl_store_vigencia_record(apr_pool_t *p, afl_store *st, const char *tramite_id,
@@ -859,28 +867,15 @@ afl_store_status afl_store_vigencia_record(apr_pool_t *p, afl_store *st, const c
 {
     apr_dbd_transaction_t *txn = NULL;
     afl_store_status s = AFL_STORE_OK;
-    int rv;
 
-    write_lock(st);
-    rv = apr_dbd_transaction_start(st->driver, p, st->handle, &txn);
-    if (rv != 0) {
-        log_db_error(st, "transaction start", rv);
-        end_txn(p, st, txn, 0);
-        write_unlock(st);
+    if (begin_txn(p, st, &txn) != AFL_STORE_OK)
         return AFL_STORE_ERROR;
-    }
     if (afl_store_tramite_put(p, st, tramite_id, t, now) != AFL_STORE_OK ||
         afl_store_audit(p, st, now, "vigencia", curp_hmac, "") != AFL_STORE_OK ||
         outbox_add(p, st, "constancia", t->curp, t->correo, "vigencia", msgid_host, now) !=
             AFL_STORE_OK)
         s = AFL_STORE_ERROR;
-    rv = end_txn(p, st, txn, s == AFL_STORE_OK);
-    write_unlock(st);
-    if (s == AFL_STORE_OK && rv != 0) {
-        log_db_error(st, "commit", rv);
-        return AFL_STORE_ERROR;
-    }
-    return s;
+    return finish_txn(p, st, txn, s);
 }
 
 afl_store_status afl_store_purge(apr_pool_t *p, afl_store *st, long long now)
@@ -977,17 +972,11 @@ afl_store_status afl_store_resend(apr_pool_t *p, afl_store *st, const afl_resend
 {
     apr_dbd_transaction_t *txn = NULL;
     afl_store_status s = AFL_STORE_OK;
-    int rv, n = 0, over = 0;
+    int n = 0, over = 0;
     int constancia = req->kind && !strcmp(req->kind, "constancia");
 
-    write_lock(st);
-    rv = apr_dbd_transaction_start(st->driver, p, st->handle, &txn);
-    if (rv != 0) {
-        log_db_error(st, "transaction start", rv);
-        end_txn(p, st, txn, 0);
-        write_unlock(st);
+    if (begin_txn(p, st, &txn) != AFL_STORE_OK)
         return AFL_STORE_ERROR;
-    }
     {
         /* The trámite must be at the result that offers this document. */
         const char *args[] = {req->tramite_id, constancia ? "vigencia" : "resultado",
@@ -1013,13 +1002,7 @@ afl_store_status afl_store_resend(apr_pool_t *p, afl_store *st, const afl_resend
         s = outbox_add(p, st, constancia ? "constancia" : "comprobante", req->curp, req->correo,
                        "reenvio", req->msgid_host, req->now);
     /* A refused resend changes nothing: no count moves. */
-    rv = end_txn(p, st, txn, s == AFL_STORE_OK);
-    write_unlock(st);
-    if (s == AFL_STORE_OK && rv != 0) {
-        log_db_error(st, "commit", rv);
-        return AFL_STORE_ERROR;
-    }
-    return s;
+    return finish_txn(p, st, txn, s);
 }
 
 /* ------------------------------------------------------------------ outbox */
@@ -1151,7 +1134,7 @@ afl_store_status afl_store_documento_emitir(apr_pool_t *p, afl_store *st,
     apr_dbd_transaction_t *txn = NULL;
     afl_store_status s = AFL_STORE_OK;
     const char *v[5];
-    int rv, n = 0;
+    int n = 0;
 
     memset(out, 0, sizeof *out);
     if (req->datos && *req->datos) {
@@ -1170,14 +1153,8 @@ afl_store_status afl_store_documento_emitir(apr_pool_t *p, afl_store *st,
         }
         s = AFL_STORE_OK;
     }
-    write_lock(st);
-    rv = apr_dbd_transaction_start(st->driver, p, st->handle, &txn);
-    if (rv != 0) {
-        log_db_error(st, "transaction start", rv);
-        end_txn(p, st, txn, 0);
-        write_unlock(st);
+    if (begin_txn(p, st, &txn) != AFL_STORE_OK)
         return AFL_STORE_ERROR;
-    }
     if (run(p, st, Q_DOC_BUMP, &n, 0, NULL) != 0 || n != 1 ||
         select_one(p, st, Q_DOC_SEQ, 0, NULL, 1, v) != AFL_STORE_OK)
         s = AFL_STORE_ERROR;
@@ -1215,13 +1192,7 @@ afl_store_status afl_store_documento_emitir(apr_pool_t *p, afl_store *st,
                 s = AFL_STORE_ERROR;
         }
     }
-    rv = end_txn(p, st, txn, s == AFL_STORE_OK);
-    write_unlock(st);
-    if (s == AFL_STORE_OK && rv != 0) {
-        log_db_error(st, "commit", rv);
-        return AFL_STORE_ERROR;
-    }
-    return s;
+    return finish_txn(p, st, txn, s);
 }
 
 afl_store_status afl_store_documento_get(apr_pool_t *p, afl_store *st, const char *folio,
