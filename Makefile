@@ -4,6 +4,7 @@
 #   make run        install deps, build, seed var/afiliate.db, serve 127.0.0.1:$(PORT)
 #   make test       install deps, build, run every test layer, print "N passed, N failed"
 #   make test-browser  the real-browser layer alone (Debian chromium + playwright-core, axe-core)
+#   make test-clone    `make run` from a fresh clone in a mode-0700 folder (as under /root)
 #   make bench      benchmarks (not tests)
 #   make fuzz       libFuzzer + ASan/UBSan on the parsers (clang)
 #
@@ -45,7 +46,8 @@ ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fstack-protector-strong \
 MODULE    := $(BUILD)/mod_afiliate.so
 CTL       := $(BUILD)/afiliatectl
 
-.PHONY: all deps build-all run run-cluster test test-unit test-fuzz test-integration test-browser bench \
+.PHONY: all deps build-all run run-cluster test test-unit test-fuzz test-integration test-clone \
+        test-browser bench \
         bench-curp fuzz check-pure format format-check clean
 
 all: deps
@@ -122,7 +124,7 @@ test-browser:
 	@$(MAKE) --no-print-directory build-all $(NPM_STAMP)
 	@$(PYTHON) tests/run_all.py --only browser
 
-test-unit test-fuzz test-integration:
+test-unit test-fuzz test-integration test-clone:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory build-all $(UNIT_BINS) $(FUZZ_REPLAY)
 	@$(PYTHON) tests/run_all.py --only $(patsubst test-%,%,$@)
@@ -177,3 +179,5 @@ format-check:
 clean:
 	rm -rf $(BUILD) $(SRCDIR)/.libs $(SRCDIR)/*.lo $(SRCDIR)/*.slo $(SRCDIR)/*.la $(SRCDIR)/*.o \
 	  tests/gen
+	@# Servers' runtime data (var/, test servers) lives in scripts/runtime.py's folder and
+	@# survives `make clean`, like var/ always has.

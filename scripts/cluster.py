@@ -21,6 +21,7 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TOP / "scripts"))
 import genconf  # noqa: E402
+import runtime  # noqa: E402
 
 APACHE = "/usr/sbin/apache2"
 PGBIN = Path("/usr/lib/postgresql/15/bin")
@@ -49,6 +50,8 @@ def _as_pg(cmd, **kw):
     # PostgreSQL refuses to run as root.
     if os.geteuid() == 0:
         cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    # The caller's folder (a checkout under /root, say) may be closed to postgres.
+    kw.setdefault("cwd", "/")
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
@@ -211,7 +214,7 @@ class Cluster:
     def node_conf(self, i, port, conninfo):
         name = f"node{i + 1}"
         opts = dict(root=str(self.root / name), port=port, mpm=self.mpm, module=str(MODULE),
-                    db=conninfo, driver="pgsql", htdocs=str(TOP / "htdocs"),
+                    db=conninfo, driver="pgsql", htdocs=str(runtime.htdocs()),
                     secret=str(self.secret), rate_limit=self.rate_limit,
                     signing_key=str(self.root / "afiliate-signing.key"),
                     extra=NODE_EXTRA + [f'Header always set X-Afiliate-Node "{name}"'] +
@@ -276,13 +279,16 @@ class Cluster:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--root", default=str(TOP / "var" / "cluster"))
+    ap.add_argument("--root", default=None, help="default: the runtime folder's var/cluster")
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--nodes", type=int, default=2)
     ap.add_argument("--count", type=int, default=100000)
     ap.add_argument("--extra", action="append", default=[])
     a = ap.parse_args()
     os.environ.setdefault("TZ", "America/Mexico_City")
+    var = runtime.var()
+    if a.root is None:
+        a.root = str(var / "cluster")
     cluster = Cluster(a.root, a.port, nodes=a.nodes, extra=a.extra)
     stopping = []
 
@@ -293,8 +299,7 @@ def main():
     signal.signal(signal.SIGINT, stop)
     try:
         cluster.start(count=a.count, fresh=False)
-        top_conn = TOP / "var" / "cluster.conninfo"
-        top_conn.parent.mkdir(parents=True, exist_ok=True)
+        top_conn = var / "cluster.conninfo"
         top_conn.write_text(cluster.pg.dsn() + "\n")
         print(f"run-cluster: PostgreSQL on {cluster.pg.sock} port {cluster.pg.port} "
               f"(conninfo in var/cluster.conninfo)")

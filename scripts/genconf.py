@@ -91,7 +91,9 @@ def main():
     ap.add_argument("--module", required=True)
     ap.add_argument("--db", required=True, help="SQLite file, or PostgreSQL conninfo")
     ap.add_argument("--driver", default="sqlite3", choices=["sqlite3", "pgsql"])
-    ap.add_argument("--htdocs", default=str(TOP / "htdocs"))
+    ap.add_argument("--htdocs", required=True,
+                    help="templates and static files the server user can read "
+                         "(scripts/runtime.py htdocs)")
     ap.add_argument("--secret", required=True)
     ap.add_argument("--signing-key", help="PEM private key (afiliatectl keygen --out-dir DIR)")
     ap.add_argument("--extra", action="append", default=[])

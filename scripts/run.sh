@@ -9,7 +9,11 @@ PORT=${PORT:-8080}
 # Documents print the local date and time: Mexico City's unless TZ says otherwise.
 export TZ=${TZ:-America/Mexico_City}
 MPM=${MPM:-event}
-var="$top/var"
+# Apache's children (www-data) must reach the data, and the checkout may be closed to
+# them (a clone under /root): the data lives in this checkout's runtime folder, and
+# var/ here is a link to it (scripts/runtime.py).
+var=$(/usr/bin/python3 scripts/runtime.py var)
+htdocs=$(/usr/bin/python3 scripts/runtime.py htdocs)
 db="$var/data/afiliate.db"
 mkdir -p "$var/data"
 
@@ -38,12 +42,12 @@ build/afiliatectl init-db --db "$db" >/dev/null
 ln -sfn data/afiliate.db "$var/afiliate.db"
 
 conf=$(/usr/bin/python3 scripts/genconf.py --root "$var" --port "$PORT" --mpm "$MPM" \
-       --module "$top/build/mod_afiliate.so" --db "$db" --secret "$var/afiliate.secret" \
+       --module "$top/build/mod_afiliate.so" --db "$db" --htdocs "$htdocs" --secret "$var/afiliate.secret" \
        --signing-key "$var/afiliate-signing.key" \
        ${SMTP_URL:+--extra "AfiliateSMTPURL $SMTP_URL"})
 /usr/sbin/apache2 -d "$var" -f "$conf" -t >/dev/null
 
-echo "run: serving http://127.0.0.1:$PORT/afiliate/ (Ctrl-C to stop; log: var/error_log)"
+echo "run: serving http://127.0.0.1:$PORT/afiliate/ (Ctrl-C to stop; log: var/error_log, var/ is $var)"
 if [ -n "${SMTP_URL:-}" ]; then
   echo "run: mail goes to $SMTP_URL (AfiliateSMTPURL); watch it with: build/afiliatectl outbox status --db $db"
 else

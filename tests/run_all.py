@@ -4,7 +4,8 @@
 Layers: unit (Check binaries in build/tests), fuzz (corpus replay of each
 fuzz target), integration (pytest against a real apache2), browser (node's
 test runner driving Debian's Chromium through playwright-core against a real
-apache2, with axe-core on every page; tests/browser/). Exit status is
+apache2, with axe-core on every page; tests/browser/), clone (`make run` from
+a fresh clone in a folder only root can enter; tests/clone_check.py). Exit status is
 non-zero when anything failed or a layer could not run.
 """
 import argparse
@@ -165,14 +166,28 @@ def run_browser():
     return passed, failed
 
 
+def run_clone():
+    """tests/clone_check.py: `make run` from a fresh clone in a mode-0700 folder."""
+    proc = subprocess.run([sys.executable, str(TOP / "tests" / "clone_check.py")], cwd=TOP,
+                          capture_output=True, text=True)
+    sys.stdout.write(proc.stdout + proc.stderr)
+    m = re.search(r"^clone: (\d+) passed, (\d+) failed$", proc.stdout, re.M)
+    if not m:
+        return 0, 1
+    passed, failed = int(m.group(1)), int(m.group(2))
+    if proc.returncode != 0 and failed == 0:
+        failed = 1
+    return passed, failed
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["unit", "fuzz", "integration", "browser"])
+    ap.add_argument("--only", choices=["unit", "fuzz", "integration", "browser", "clone"])
     ap.add_argument("pytest_args", nargs="*")
     a = ap.parse_args()
     layers = {"unit": run_unit, "fuzz": run_fuzz,
               "integration": lambda: run_integration(a.pytest_args),
-              "browser": run_browser}
+              "browser": run_browser, "clone": run_clone}
     passed = failed = 0
     for name, fn in layers.items():
         if a.only and a.only != name:

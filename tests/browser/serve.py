@@ -59,7 +59,7 @@ def main():
     ap.add_argument("--seed-count", type=int, default=400)
     a = ap.parse_args()
 
-    srv = Apache(a.name, extra=LIMITED.format(htdocs=TOP / "htdocs").splitlines())
+    srv = Apache(a.name, extra=LIMITED.format(htdocs=harness.htdocs()).splitlines())
     srv.setup(seed_count=a.seed_count)
     # Run a private copy of the module: a `make` during the run rewrites
     # build/mod_afiliate.so in place, which would crash the running children.

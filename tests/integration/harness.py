@@ -22,11 +22,22 @@ TOP = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(TOP / "scripts"))
 sys.path.insert(0, str(TOP / "tests"))
 import genconf  # noqa: E402
+import runtime  # noqa: E402
 
 APACHE = "/usr/sbin/apache2"
 MODULE = TOP / "build" / "mod_afiliate.so"
 CTL = TOP / "build" / "afiliatectl"
-GEN = TOP / "tests" / "gen"
+# Servers, databases and PostgreSQL live outside the checkout, where www-data and
+# postgres can reach them whatever the checkout's folders allow (scripts/runtime.py).
+GEN = runtime.subdir("gen")
+_HTDOCS = []
+
+
+def htdocs():
+    """The readable copy of htdocs/, refreshed once per test process."""
+    if not _HTDOCS:
+        _HTDOCS.append(runtime.htdocs())
+    return _HTDOCS[0]
 
 # Lines that may appear in error_log without failing a test.
 BENIGN = [
@@ -170,7 +181,7 @@ class Apache:
 
     def write_conf(self):
         opts = dict(root=str(self.root), port=self.port, mpm=self.mpm, module=str(MODULE),
-                    db=self.db, htdocs=str(TOP / "htdocs"), secret=str(self.secret_path),
+                    db=self.db, htdocs=str(htdocs()), secret=str(self.secret_path),
                     extra=self.extra, rate_limit=self.rate_limit, driver=self.driver,
                     signing_key=str(self.signing_key_path)
                     if self.signing_key_path.exists() else None)
