@@ -59,6 +59,11 @@ int afiliatectl_migrate_db(apr_pool_t *pool, afl_db *db, const char *cmd)
     return afiliatectl_migrate_set(pool, db, cmd, afl_migrations, afl_migrations_count);
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* NNNN_name.sql files of dir, in one dialect, as a set numbered from 1. */
 static int load_dir(apr_pool_t *pool, const char *dir, int sqlite, afl_migration **set, int *n)
 {
@@ -78,8 +83,7 @@ static int load_dir(apr_pool_t *pool, const char *dir, int sqlite, afl_migration
             !strcmp(fi.name + strlen(fi.name) - 4, ".sql"))
             APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(pool, fi.name);
     apr_dir_close(d);
-    qsort(names->elts, (size_t)names->nelts, sizeof(const char *),
-          (int (*)(const void *, const void *))strcmp);
+    qsort(names->elts, (size_t)names->nelts, sizeof(const char *), by_name);
     *set = apr_pcalloc(pool, sizeof **set * (apr_size_t)(names->nelts ? names->nelts : 1));
     for (int i = 0; i < names->nelts; i++) {
         const char *f = APR_ARRAY_IDX(names, i, const char *);

@@ -43,9 +43,11 @@ int afl_access_check(apr_pool_t *pool, const char *path, uid_t uid, const gid_t 
         return -1;
     }
     if (!may(&sb, uid, gids, ngids, want)) {
-        *why = apr_psprintf(pool, "%s: no %s%s%s permission for uid %ld (%s)", path,
-                            want & AFL_ACCESS_R ? "read " : "", want & AFL_ACCESS_W ? "write " : "",
-                            want & AFL_ACCESS_X ? "search " : "", (long)uid, mode_of(pool, &sb));
+        const char *what = apr_pstrcat(pool, want & AFL_ACCESS_R ? " read" : "",
+                                       want & AFL_ACCESS_W ? " write" : "",
+                                       want & AFL_ACCESS_X ? " search" : "", NULL);
+        *why = apr_psprintf(pool, "%s: no%s permission for uid %ld (%s)", path, what, (long)uid,
+                            mode_of(pool, &sb));
         return -1;
     }
     /* Every directory above: search (x) permission. */

@@ -36,6 +36,24 @@ void afl_dbd_child_init(apr_pool_t *pchild)
         sqlite_write_lock = NULL;
 }
 
+static const char *migrate_cmd(apr_pool_t *p, const dbd_cfg_t *cfg);
+
+/* Every new connection: the schema checked at start-up may have changed since (a
+ * PostgreSQL unreachable then, or migrated by a newer release since). */
+static int schema_current(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t *dbd)
+{
+    afl_db *db = afl_db_wrap(pool, dbd->driver, dbd->handle);
+    const char *why = NULL;
+    int ok = db && afl_migrate_check(db, pool, afl_migrate_latest(), &why) == 0;
+
+    if (!ok)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, cfg->server,
+                     AFL_TAG ": database connection refused: %s; upgrade it with: %s",
+                     why ? why : "out of memory", migrate_cmd(pool, cfg));
+    afl_db_close(db);
+    return ok;
+}
+
 static apr_status_t afl_post_connect(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t *dbd)
 {
     afl_store st = {dbd->driver, dbd->handle, dbd->prepared, NULL};
@@ -44,6 +62,8 @@ static apr_status_t afl_post_connect(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t 
     /* The hook runs for every DBD group: only servers that use us. */
     if (!sc || !sc->template_dir)
         return APR_SUCCESS;
+    if (!schema_current(pool, cfg, dbd))
+        return APR_EGENERAL;
     if (afl_store_configure(pool, &st) != APR_SUCCESS)
         return APR_EGENERAL;
     return afl_store_prepare_all(pool, &st);
