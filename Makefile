@@ -23,7 +23,10 @@ CORE_SRCS := $(sort $(wildcard $(SRCDIR)/afl_*.c))
 GLUE_SRCS := $(sort $(wildcard $(SRCDIR)/mod_afiliate*.c))
 CTL_SRCS  := $(sort $(wildcard $(SRCDIR)/afiliatectl*.c))
 HEADERS   := $(wildcard $(SRCDIR)/*.h)
-CORE_OBJS := $(patsubst $(SRCDIR)/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
+# The schema migrations, compiled in as C strings (afl_migrate.h).
+MIGRATIONS := $(sort $(wildcard sql/sqlite/migrations/*.sql sql/pgsql/migrations/*.sql))
+GEN_SRCS  := $(BUILD)/gen/afl_migrations.c
+CORE_OBJS := $(patsubst $(SRCDIR)/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) $(BUILD)/obj/afl_migrations.o
 
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -59,11 +62,11 @@ deps:
 build-all: check-pure $(MODULE) $(CTL)
 
 # The module: apxs compiles pure and glue units into one DSO.
-$(MODULE): $(CORE_SRCS) $(GLUE_SRCS) $(HEADERS) | $(BUILD)
+$(MODULE): $(CORE_SRCS) $(GLUE_SRCS) $(GEN_SRCS) $(HEADERS) | $(BUILD)
 	$(APXS) -c -o $(SRCDIR)/mod_afiliate.la \
 	  $(addprefix -Wc$(comma),$(WARN) -std=gnu11) \
 	  $(addprefix -Wc$(comma),$(filter -I%,$(DEP_CFLAGS))) \
-	  $(CORE_SRCS) $(GLUE_SRCS) $(filter -l% -L%,$(DEP_LIBS)) >$(BUILD)/apxs.log 2>&1 \
+	  -Wc,-I$(SRCDIR) $(CORE_SRCS) $(GLUE_SRCS) $(GEN_SRCS) $(filter -l% -L%,$(DEP_LIBS)) >$(BUILD)/apxs.log 2>&1 \
 	  || { cat $(BUILD)/apxs.log; exit 1; }
 	@! grep -E 'warning:|error:' $(BUILD)/apxs.log || { echo "apxs build has warnings"; exit 1; }
 	@! nm -u $(SRCDIR)/.libs/mod_afiliate.so | grep -E ' (afl_|ap_dbd)' \
@@ -74,6 +77,14 @@ $(MODULE): $(CORE_SRCS) $(GLUE_SRCS) $(HEADERS) | $(BUILD)
 comma := ,
 
 $(BUILD)/obj/%.o: $(SRCDIR)/%.c $(HEADERS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/afl_migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
+	@mkdir -p $(dir $@)
+	scripts/embed-migrations.sh sql $@
+
+$(BUILD)/obj/afl_migrations.o: $(BUILD)/gen/afl_migrations.c $(HEADERS) | $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

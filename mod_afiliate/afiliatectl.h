@@ -6,6 +6,9 @@
 
 #include <apr_pools.h>
 
+#include "afl_db.h"
+#include "afl_migrate.h"
+
 typedef int afiliatectl_cmd_fn(apr_pool_t *pool, int argc, const char *const *argv);
 
 /* Identifiers: afiliatectl_ids.c */
@@ -21,6 +24,15 @@ afiliatectl_cmd_fn afiliatectl_import_registry;
 afiliatectl_cmd_fn afiliatectl_demo_registry;
 afiliatectl_cmd_fn afiliatectl_sample;
 afiliatectl_cmd_fn afiliatectl_seed_demo;
+
+/* Schema: afiliatectl_schema.c */
+afiliatectl_cmd_fn afiliatectl_migrate;
+/* Brings db to the compiled migrations' latest version, printing each step
+ * prefixed with cmd; errors on stderr. 0 ok, 1 error. */
+int afiliatectl_migrate_db(apr_pool_t *pool, afl_db *db, const char *cmd);
+/* The same with a given set (afl_migrate_run). */
+int afiliatectl_migrate_set(apr_pool_t *pool, afl_db *db, const char *cmd, const afl_migration *set,
+                            int n);
 
 /* Mail outbox: afiliatectl_outbox.c */
 afiliatectl_cmd_fn afiliatectl_outbox;

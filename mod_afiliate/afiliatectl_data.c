@@ -1,5 +1,5 @@
-/* afiliatectl data commands: init-db, import-sepomex, import-umf,
- * import-registry, demo-registry, sample, seed-demo (docs/data.md).
+/* afiliatectl data commands: init-db (afiliatectl_schema.c does the work), import-sepomex,
+ * import-umf, import-registry, demo-registry, sample, seed-demo (docs/data.md).
  *
  * Every write runs in one transaction through prepared statements
  * (afl_db.h); nothing is half-written when a file has an error. Diagnostics
@@ -208,7 +208,7 @@ static afl_db *open_db(apr_pool_t *pool, const opts *o, int must_exist)
     if (must_exist && !strcmp(o->driver, "sqlite3")) {
         apr_finfo_t fi;
         if (apr_stat(&fi, o->db, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
-            err(o, "database %s does not exist; create it with 'afiliatectl init-db --db %s'",
+            err(o, "database %s does not exist; create it with 'afiliatectl migrate --db %s'",
                 o->db, o->db);
             return NULL;
         }
@@ -230,8 +230,8 @@ static int prepare_all(afl_db *db, const opts *o, const struct stmt_def *defs, s
     for (size_t i = 0; i < n; i++) {
         int rv = afl_db_prepare(db, defs[i].label, defs[i].sql);
         if (rv) {
-            err(o, "cannot prepare %s: %s (was the schema applied with init-db?)", defs[i].label,
-                afl_db_errmsg(db, rv));
+            err(o, "cannot prepare %s: %s (was the database made with afiliatectl migrate?)",
+                defs[i].label, afl_db_errmsg(db, rv));
             return -1;
         }
     }
@@ -338,11 +338,6 @@ static const char *find_sql_file(apr_pool_t *pool, const char *rel)
         }
     }
     return NULL;
-}
-
-static const char *dialect_dir(const char *driver)
-{
-    return !strcmp(driver, "pgsql") ? "pgsql" : "sqlite";
 }
 
 /* Whole file into pool memory, NUL-terminated. */
@@ -508,36 +503,33 @@ static int csv_header(csv_reader *c, apr_pool_t *pool, const opts *o, const char
 
 /* ================================================================ init-db */
 
+/* Without a script: the migrations (afiliatectl migrate). With --schema FILE: that
+ * script as it is, statement by statement, no version recorded (custom or test
+ * schemas; the module refuses a database without schema_version). */
 static int do_init_db(apr_pool_t *pool, afl_db *db, const opts *o, const char *schema)
 {
     const char *e = NULL;
     int n = 0;
 
-    if (!schema) {
-        const char *rel = apr_psprintf(pool, "%s/schema.sql", dialect_dir(o->driver));
-        schema = find_sql_file(pool, rel);
-        if (!schema) {
-            err(o,
-                "sql/%s not found next to the executable nor under the current directory; "
-                "use --schema FILE",
-                rel);
-            return 1;
-        }
-    }
+    if (!schema)
+        return afiliatectl_migrate_db(pool, db, o->cmd);
     if (afl_db_apply_schema_file(db, pool, schema, &n, &e)) {
         err(o, "%s", e);
         return 1;
     }
-    printf("init-db: schema applied (%d statements from %s)\n", n, schema);
+    printf("init-db: script applied (%d statements from %s); no schema version recorded\n", n,
+           schema);
     return 0;
 }
 
 static const char usage_init_db[] =
     "usage: afiliatectl init-db --db PATH [--driver sqlite3|pgsql] [--schema FILE]\n\n"
-    "Applies the schema (CREATE ... IF NOT EXISTS: it can be run again). By default\n"
-    "it uses sql/sqlite/schema.sql or sql/pgsql/schema.sql next to the executable\n"
-    "(../sql) or under the current directory. With --driver pgsql, --db is a libpq\n"
-    "conninfo. Do not run it while httpd is running (prepared statements expire).\n";
+    "The same as 'afiliatectl migrate': creates or upgrades the schema with the\n"
+    "migrations compiled into this build (it can be run again). With --driver pgsql,\n"
+    "--db is a libpq conninfo. --schema FILE instead runs that SQL script as it is,\n"
+    "statement by statement, and records no schema version (the module refuses such\n"
+    "a database until 'afiliatectl migrate' has recorded one). Do not run it while\n"
+    "httpd is running (prepared statements expire).\n";
 
 int afiliatectl_init_db(apr_pool_t *pool, int argc, const char *const *argv)
 {
@@ -2024,7 +2016,7 @@ int afiliatectl_sample(apr_pool_t *pool, int argc, const char *const *argv)
 
 static const char usage_seed_demo[] =
     "usage: afiliatectl seed-demo --db PATH [--count N] [--data DIR] [--driver sqlite3|pgsql]\n\n"
-    "Prepares a demo database: init-db, the shipped SEPOMEX subset\n"
+    "Prepares a demo database: migrate, the shipped SEPOMEX subset\n"
     "(DIR/sepomex-subset.txt), the demo UMFs (DIR/umf-demo.csv) and\n"
     "demo-registry --count N (default 100000) --seed 1. DIR defaults to sql/seed\n"
     "next to the executable (../sql/seed) or under the current directory.\n"
@@ -2034,7 +2026,7 @@ int afiliatectl_seed_demo(apr_pool_t *pool, int argc, const char *const *argv)
 {
     opts o;
     afl_db *db;
-    const char *data, *subset, *umf, *schema;
+    const char *data, *subset, *umf;
     int rc = parse_opts(argc, argv, OPT_DB | OPT_DRIVER | OPT_COUNT | OPT_DATA, 0, 0,
                         usage_seed_demo, &o);
 
@@ -2055,17 +2047,9 @@ int afiliatectl_seed_demo(apr_pool_t *pool, int argc, const char *const *argv)
     }
     subset = apr_pstrcat(pool, data, "/sepomex-subset.txt", NULL);
     umf = apr_pstrcat(pool, data, "/umf-demo.csv", NULL);
-    schema = apr_psprintf(pool, "%s/../%s/schema.sql", data, dialect_dir(o.driver));
-    if (is_file(pool, schema)) {
-        char real[PATH_MAX];
-        if (realpath(schema, real))
-            schema = apr_pstrdup(pool, real);
-    } else {
-        schema = NULL; /* --data elsewhere: the usual search */
-    }
     if (!(db = open_db(pool, &o, 0)))
         return 1;
-    rc = do_init_db(pool, db, &o, schema);
+    rc = afiliatectl_migrate_db(pool, db, o.cmd);
     if (!rc)
         rc = do_import_sepomex(pool, db, &o, subset);
     if (!rc)

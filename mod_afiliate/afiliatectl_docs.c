@@ -409,7 +409,7 @@ int afiliatectl_import_vigencia(apr_pool_t *pool, int argc, const char *const *a
     if (!strcmp(driver, "sqlite3")) {
         apr_finfo_t fi;
         if (apr_stat(&fi, db_arg, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
-            err(argv[0], "database %s does not exist; create it with 'afiliatectl init-db --db %s'",
+            err(argv[0], "database %s does not exist; create it with 'afiliatectl migrate --db %s'",
                 db_arg, db_arg);
             return 1;
         }
@@ -421,7 +421,7 @@ int afiliatectl_import_vigencia(apr_pool_t *pool, int argc, const char *const *a
     for (size_t i = 0; i < sizeof vig_stmts / sizeof *vig_stmts; i++) {
         int rv = afl_db_prepare(x.db, vig_stmts[i].label, vig_stmts[i].sql);
         if (rv) {
-            err(argv[0], "cannot prepare %s: %s (was the schema applied with init-db?)",
+            err(argv[0], "cannot prepare %s: %s (was the database made with afiliatectl migrate?)",
                 vig_stmts[i].label, afl_db_errmsg(x.db, rv));
             afl_db_close(x.db);
             return 1;

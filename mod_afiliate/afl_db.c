@@ -110,6 +110,22 @@ int afl_db_open(apr_pool_t *pool, const char *driver, const char *params, afl_db
     return 0;
 }
 
+afl_db *afl_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver, apr_dbd_t *handle)
+{
+    apr_pool_t *sub;
+    afl_db *db;
+
+    if (apr_pool_create(&sub, pool) != APR_SUCCESS)
+        return NULL;
+    db = apr_pcalloc(sub, sizeof(*db));
+    db->pool = sub;
+    db->stmts = apr_hash_make(sub);
+    db->driver = driver;
+    db->handle = handle;
+    db->sqlite = !strcmp(apr_dbd_name(driver), "sqlite3");
+    return db; /* no cleanup: the connection belongs to the caller */
+}
+
 void afl_db_close(afl_db *db)
 {
     if (db)
@@ -230,6 +246,23 @@ int afl_db_select(afl_db *db, apr_pool_t *pool, const char *label, int nargs,
     if (!stmt)
         return APR_ENOENT;
     rv = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt, 1, nargs, (const char **)args);
+    if (rv) {
+        if (db->trans)
+            db->trans_failed = 1;
+        return rv;
+    }
+    return drain(db, pool, res, fn, baton, nrows);
+}
+
+int afl_db_select_sql(afl_db *db, apr_pool_t *pool, const char *sql, afl_db_row_fn *fn, void *baton,
+                      int *nrows)
+{
+    apr_dbd_results_t *res = NULL;
+    int rv;
+
+    if (nrows)
+        *nrows = 0;
+    rv = apr_dbd_select(db->driver, pool, db->handle, &res, sql, 1);
     if (rv) {
         if (db->trans)
             db->trans_failed = 1;

@@ -33,6 +33,11 @@ int afl_db_open(apr_pool_t *pool, const char *driver, const char *params, afl_db
                 const char **err);
 void afl_db_close(afl_db *db);
 
+/* Wraps a connection opened elsewhere (mod_dbd's) for read-only helpers that take
+ * an afl_db; afl_db_close then frees the wrapper, never the connection. Prepare
+ * nothing through it: the labels would share the connection's namespace. */
+afl_db *afl_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver, apr_dbd_t *handle);
+
 /* "sqlite3" or "pgsql". */
 const char *afl_db_driver_name(const afl_db *db);
 int afl_db_is_sqlite(const afl_db *db);
@@ -63,6 +68,11 @@ typedef int afl_db_row_fn(void *baton, int ncols, const char *const *values);
  * NULL) gets the number of rows read. */
 int afl_db_select(afl_db *db, apr_pool_t *pool, const char *label, int nargs,
                   const char *const *args, afl_db_row_fn *fn, void *baton, int *nrows);
+
+/* The same for one unparameterised SELECT given as text (no value bound, nothing
+ * prepared: safe to run again on a pgsql connection). */
+int afl_db_select_sql(afl_db *db, apr_pool_t *pool, const char *sql, afl_db_row_fn *fn, void *baton,
+                      int *nrows);
 
 /* Convenience: first column of the first row copied into pool (*value NULL if
  * there is no row or the value is NULL). */

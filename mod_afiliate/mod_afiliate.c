@@ -22,15 +22,19 @@ static void log_to_httpd(void *baton, afl_log_level level, const char *msg)
     ap_log_error(APLOG_MARK, lvl, 0, s, AFL_TAG ": %s", msg);
 }
 
+/* Templates, secret, fonts and the database are checked here, so that
+ * `apache2 -t` refuses what the start would (mod_afiliate_handler.c). */
+static int afl_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    (void)plog;
+    afl_log_set(log_to_httpd, s);
+    return afl_handler_check_config(pconf, ptemp, s);
+}
+
 static int afl_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     (void)plog;
-    int rc;
-
     afl_log_set(log_to_httpd, s);
-    rc = afl_handler_post_config(pconf, s);
-    if (rc != OK)
-        return rc;
     return afl_outbox_post_config(pconf, ptemp, s);
 }
 
@@ -45,6 +49,7 @@ static void afl_register_hooks(apr_pool_t *p)
      * ours registers (mod_proxy_hcheck and mod_md do the same). */
     static const char *const succ[] = {"mod_watchdog.c", NULL};
 
+    ap_hook_check_config(afl_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(afl_post_config, NULL, succ, APR_HOOK_MIDDLE);
     ap_hook_child_init(afl_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(afl_handler, NULL, NULL, APR_HOOK_MIDDLE);

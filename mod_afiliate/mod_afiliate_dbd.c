@@ -4,12 +4,22 @@
 #include "mod_afiliate_dbd.h"
 #include "mod_afiliate_config.h"
 
+#include "http_config.h"
 #include "http_log.h"
 #include "mod_dbd.h"
+#include "unixd.h"
 #include "apr_optional.h"
 #include "apr_optional_hooks.h"
+#include "apr_strings.h"
 
+#include "afl_access.h"
+#include "afl_db.h"
 #include "afl_log.h"
+#include "afl_migrate.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <unistd.h>
 
 APLOG_USE_MODULE(afiliate);
 
@@ -26,6 +36,24 @@ void afl_dbd_child_init(apr_pool_t *pchild)
         sqlite_write_lock = NULL;
 }
 
+static const char *migrate_cmd(apr_pool_t *p, const dbd_cfg_t *cfg);
+
+/* Every new connection: the schema checked at start-up may have changed since (a
+ * PostgreSQL unreachable then, or migrated by a newer release since). */
+static int schema_current(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t *dbd)
+{
+    afl_db *db = afl_db_wrap(pool, dbd->driver, dbd->handle);
+    const char *why = NULL;
+    int ok = db && afl_migrate_check(db, pool, afl_migrate_latest(), &why) == 0;
+
+    if (!ok)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, cfg->server,
+                     AFL_TAG ": database connection refused: %s; upgrade it with: %s",
+                     why ? why : "out of memory", migrate_cmd(pool, cfg));
+    afl_db_close(db);
+    return ok;
+}
+
 static apr_status_t afl_post_connect(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t *dbd)
 {
     afl_store st = {dbd->driver, dbd->handle, dbd->prepared, NULL};
@@ -34,6 +62,8 @@ static apr_status_t afl_post_connect(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t 
     /* The hook runs for every DBD group: only servers that use us. */
     if (!sc || !sc->template_dir)
         return APR_SUCCESS;
+    if (!schema_current(pool, cfg, dbd))
+        return APR_EGENERAL;
     if (afl_store_configure(pool, &st) != APR_SUCCESS)
         return APR_EGENERAL;
     return afl_store_prepare_all(pool, &st);
@@ -118,4 +148,130 @@ void afl_dbd_release(afl_dbd_conn *c)
         dbd_close(c->s, c->dbd);
         c->dbd = NULL;
     }
+}
+
+/* ------------------------------------------------------------------ start-up checks */
+
+/* mod_dbd keeps DBDriver/DBDParams in a private per-server struct whose first
+ * member is the dbd_cfg_t of mod_dbd.h (mod_dbd.c, httpd 2.4) and exports no
+ * accessor. Its connection pool only exists from child_init on, so a check
+ * that must refuse the start reads the settings here and opens its own
+ * short connection. */
+typedef struct {
+    dbd_cfg_t *cfg;
+} dbd_svr_view;
+
+static const dbd_cfg_t *dbd_config(server_rec *s)
+{
+    module *m = ap_find_linked_module("mod_dbd.c");
+    const dbd_svr_view *v = m ? ap_get_module_config(s->module_config, m) : NULL;
+
+    return v ? v->cfg : NULL;
+}
+
+/* The conninfo without its password, for a log line. */
+static const char *safe_params(apr_pool_t *p, const char *params)
+{
+    const char *out = "";
+    char *last, *tok = apr_strtok(apr_pstrdup(p, params), " \t", &last);
+
+    for (; tok; tok = apr_strtok(NULL, " \t", &last))
+        if (strncmp(tok, "password=", 9))
+            out = *out ? apr_pstrcat(p, out, " ", tok, NULL) : tok;
+    return out;
+}
+
+static const char *migrate_cmd(apr_pool_t *p, const dbd_cfg_t *cfg)
+{
+    if (!strcmp(cfg->name, "sqlite3"))
+        return apr_psprintf(p, "afiliatectl migrate --db %s", cfg->params);
+    return apr_psprintf(p, "afiliatectl migrate --driver pgsql --db \"%s\"",
+                        safe_params(p, cfg->params));
+}
+
+/* The children run as User/Group: SQLite needs to write the database and, beside
+ * it, its -wal and -shm files. Only meaningful when httpd starts as root. */
+static int sqlite_files_ok(apr_pool_t *p, server_rec *s, const char *path)
+{
+    const char *dir, *why = NULL, *slash = strrchr(path, '/');
+    gid_t groups[64];
+    int ngroups = (int)(sizeof groups / sizeof *groups);
+    uid_t uid = ap_unixd_config.user_id;
+
+    if (geteuid() != 0 || uid == (uid_t)-1 || uid == 0)
+        return 1;
+    if (!ap_unixd_config.user_name ||
+        getgrouplist(ap_unixd_config.user_name, ap_unixd_config.group_id, groups, &ngroups) < 0) {
+        groups[0] = ap_unixd_config.group_id;
+        ngroups = 1;
+    }
+    dir = slash ? (slash == path ? "/" : apr_pstrmemdup(p, path, (apr_size_t)(slash - path))) : ".";
+    if (afl_access_check(p, dir, uid, groups, ngroups, AFL_ACCESS_W | AFL_ACCESS_X, &why) ||
+        afl_access_check(p, path, uid, groups, ngroups, AFL_ACCESS_R | AFL_ACCESS_W, &why)) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     AFL_TAG ": the database %s is not usable by the server user %s: %s (SQLite "
+                             "writes the database and its -wal and -shm files in that folder; "
+                             "give the folder and the files to %s)",
+                     path, ap_unixd_config.user_name, why, ap_unixd_config.user_name);
+        return 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *f = apr_pstrcat(p, path, i ? "-shm" : "-wal", NULL);
+        if (access(f, F_OK) == 0 &&
+            afl_access_check(p, f, uid, groups, ngroups, AFL_ACCESS_R | AFL_ACCESS_W, &why)) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                         AFL_TAG ": the database file %s is not usable by the server user %s: %s",
+                         f, ap_unixd_config.user_name, why);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int afl_dbd_check_database(apr_pool_t *ptemp, server_rec *s)
+{
+    const dbd_cfg_t *cfg = dbd_config(s);
+    const char *err = NULL, *why = NULL;
+    afl_db *db = NULL;
+    int sqlite, ok;
+
+    if (!cfg || !cfg->name || (strcmp(cfg->name, "sqlite3") && strcmp(cfg->name, "pgsql"))) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     AFL_TAG ": DBDriver must be sqlite3 or pgsql for this server, not %s",
+                     cfg && cfg->name ? cfg->name : "unset");
+        return 0;
+    }
+    sqlite = !strcmp(cfg->name, "sqlite3");
+    if (sqlite) {
+        /* sqlite3_open would create a missing file, empty, and as root. */
+        if (access(cfg->params, F_OK) != 0) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s,
+                         AFL_TAG ": the database %s (DBDParams) does not exist: create it with "
+                                 "%s",
+                         cfg->params, migrate_cmd(ptemp, cfg));
+            return 0;
+        }
+        if (!sqlite_files_ok(ptemp, s, cfg->params))
+            return 0;
+    }
+    if (afl_db_open(ptemp, cfg->name, cfg->params, &db, &err)) {
+        if (sqlite) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AFL_TAG ": the database %s: %s", cfg->params,
+                         err ? err : "cannot open it");
+            return 0;
+        }
+        /* A PostgreSQL that is down now may be back by the first request, and
+         * mod_dbd retries; post_connect checks the version then. */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     AFL_TAG ": cannot check the database's schema version at start-up: %s",
+                     err ? err : "cannot connect");
+        return 1;
+    }
+    ok = afl_migrate_check(db, ptemp, afl_migrate_latest(), &why) == 0;
+    afl_db_close(db);
+    if (!ok)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     AFL_TAG ": refusing to start: the database %s: %s; upgrade it with: %s",
+                     sqlite ? cfg->params : "(DBDParams)", why, migrate_cmd(ptemp, cfg));
+    return ok;
 }

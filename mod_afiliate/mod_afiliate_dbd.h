@@ -24,4 +24,9 @@ typedef struct afl_dbd_conn afl_dbd_conn;
 afl_dbd_conn *afl_dbd_open(apr_pool_t *p, server_rec *s, afl_store **st);
 void afl_dbd_release(afl_dbd_conn *c);
 
+/* check_config: the database of server s exists, SQLite's folder and files are
+ * usable by the server user, and its schema version is the one this code expects
+ * (afl_migrate.h). Logs why and returns 0 when the server must not start. */
+int afl_dbd_check_database(apr_pool_t *ptemp, server_rec *s);
+
 #endif

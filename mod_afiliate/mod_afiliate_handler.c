@@ -1652,9 +1652,13 @@ static int configure_server(apr_pool_t *pconf, server_rec *s, afl_server_conf *s
     return 1;
 }
 
-int afl_handler_post_config(apr_pool_t *pconf, server_rec *s)
+/* check_config runs on every start and restart and under `apache2 -t`, before
+ * logs are opened (messages go to stderr, or to the error log on a restart):
+ * whatever would stop the server is found by a configuration test too. */
+int afl_handler_check_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     const char *err = afl_dbd_init();
+    int failed = 0;
 
     for (server_rec *v = s; v; v = v->next) {
         afl_server_conf *sc = ap_get_module_config(v->module_config, &afiliate_module);
@@ -1664,10 +1668,11 @@ int afl_handler_post_config(apr_pool_t *pconf, server_rec *s)
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v, AFL_TAG ": %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        if (!configure_server(pconf, v, sc))
-            return HTTP_INTERNAL_SERVER_ERROR;
+        /* Every server is checked, so that one run names every defect. */
+        if (!configure_server(pconf, v, sc) || !afl_dbd_check_database(ptemp, v))
+            failed = 1;
     }
-    return OK;
+    return failed ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
 void afl_handler_child_init(apr_pool_t *pchild, server_rec *s)

@@ -5,7 +5,7 @@
 #include "httpd.h"
 
 int afl_handler(request_rec *r);
-int afl_handler_post_config(apr_pool_t *pconf, server_rec *s);
+int afl_handler_check_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 void afl_handler_child_init(apr_pool_t *pchild, server_rec *s);
 
 #endif

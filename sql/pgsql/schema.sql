@@ -1,7 +1,9 @@
 -- mod_afiliate schema, PostgreSQL dialect. Keep in step with ../sqlite/schema.sql:
 -- same tables, same columns, same constraints. Times are UNIX seconds (INTEGER),
 -- dates are 'YYYY-MM-DD' text, so every statement reads the same on both drivers.
--- Applied out of band (afiliatectl init-db), never while httpd runs.
+-- The full current schema, for reading. Databases are made and upgraded by the
+-- migrations in migrations/ (afiliatectl migrate, docs/deployment.md "Schema
+-- upgrades"); a test checks that this file equals what they produce.
 
 SET client_min_messages = warning;
 

@@ -177,6 +177,9 @@ class Apache:
         if seed_count is not None:
             subprocess.run([str(CTL), "seed-demo", "--driver", self.driver, "--db", self.db,
                             "--count", str(seed_count)], check=True, capture_output=True)
+        else:   # an empty database with the current schema: the module refuses to start without
+            subprocess.run([str(CTL), "migrate", "--driver", self.driver, "--db", self.db],
+                           check=True, capture_output=True)
         self.write_conf()
 
     def write_conf(self):

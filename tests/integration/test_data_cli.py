@@ -91,9 +91,10 @@ def demo_db(tmp_path):
 
 def test_init_db_is_idempotent(tmp_path):
     path = tmp_path / "x.db"
-    for _ in range(2):
-        out = ctl("init-db", "--db", path).stdout
-        assert out.startswith("init-db: schema applied")
+    out = ctl("init-db", "--db", path).stdout
+    assert out.startswith("init-db: applied 0001_baseline"), out
+    out = ctl("init-db", "--db", path).stdout
+    assert out == "init-db: schema version 1, up to date\n", out
     tables = {r[0] for r in q(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"renapo_persona", "sepomex", "umf", "umf_cp", "folio_contador",
             "asegurado"} <= tables
@@ -146,7 +147,7 @@ def test_missing_sqlite_db_is_not_created(tmp_path):
     path = tmp_path / "nope.db"
     proc = ctl("import-sepomex", SUBSET, "--db", path, check=False)
     assert proc.returncode == 1
-    assert "init-db" in proc.stderr
+    assert "afiliatectl migrate --db" in proc.stderr
     assert not path.exists()
 
 

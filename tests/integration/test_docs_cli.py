@@ -318,7 +318,7 @@ def test_import_vigencia_usage_and_missing_db(tmp_path):
     assert ctl("import-vigencia", csv, "--db", tmp_path / "x.db", "--driver", "mysql",
                check=False).returncode == 2
     r = ctl("import-vigencia", csv, "--db", tmp_path / "missing.db", check=False)
-    assert r.returncode == 1 and "init-db" in r.stderr
+    assert r.returncode == 1 and "afiliatectl migrate --db" in r.stderr
     assert not (tmp_path / "missing.db").exists()
     r = ctl("import-vigencia", _write(tmp_path / "h.csv", "curp,nss\n"), "--db", tmp_path / "x.db",
             check=False)

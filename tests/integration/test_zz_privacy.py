@@ -1,6 +1,7 @@
 """Runs last: no personal data in the logs of the whole session, and the
 failure modes that need a server of their own."""
 import re
+from pathlib import Path
 
 from harness import Apache
 
@@ -25,11 +26,26 @@ def test_no_personal_data_in_logs(server):
         assert not [n for n in NSS_RE.findall(text) if luhn_ok(n)], name
 
 
-def test_missing_database_is_503():
+def test_missing_database_refuses_the_start():
+    """SQLite would create an empty file (as root) and every request would fail: the
+    start is refused instead, naming the command that creates the database."""
     srv = Apache("it-nodb", mpm="prefork")
-    srv.setup(seed_count=None)   # no database file at all
+    srv.setup(seed_count=None)
+    Path(srv.db).unlink()
+    r = srv.apachectl("-k", "start")
+    assert r.returncode != 0
+    assert f"the database {srv.db} (DBDParams) does not exist: create it with " \
+           f"afiliatectl migrate --db {srv.db}" in r.stderr
+    assert not Path(srv.db).exists() and srv.pid() is None
+
+
+def test_dropped_tables_are_503():
+    """A database that loses its tables under a running server: 503, no crash."""
+    srv = Apache("it-nodb", mpm="prefork")
+    srv.setup(seed_count=None)
     srv.start()
     try:
+        srv.execute("DROP TABLE sepomex")
         r = srv.client().get("/afiliate/nss")
         assert r.status == 200   # the form needs no database
         from flows import Form
