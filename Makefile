@@ -6,6 +6,7 @@
 #   make test-browser  the real-browser layer alone (Debian chromium + playwright-core, axe-core)
 #   make test-clone    `make run` from a fresh clone in a mode-0700 folder (as under /root)
 #   make bench      benchmarks (not tests)
+#   make deb        the Debian package build/libapache2-mod-afiliate_VERSION_ARCH.deb (lintian-checked)
 #   make fuzz       libFuzzer + ASan/UBSan on the parsers (clang)
 #
 # Pure units are mod_afiliate/afl_*.c (no httpd header); httpd glue is
@@ -51,7 +52,7 @@ CTL       := $(BUILD)/afiliatectl
 
 .PHONY: all deps build-all run run-cluster test test-unit test-fuzz test-integration test-clone \
         test-browser bench \
-        bench-curp fuzz check-pure format format-check clean
+        bench-curp fuzz check-pure format format-check clean deb
 
 all: deps
 	@$(MAKE) --no-print-directory build-all
@@ -92,7 +93,7 @@ $(BUILD)/libafl_core.a: $(CORE_OBJS)
 	ar rcs $@ $^
 
 $(CTL): $(CTL_SRCS) $(BUILD)/libafl_core.a
-	$(CC) $(ALL_CFLAGS) $(CTL_SRCS) $(BUILD)/libafl_core.a $(DEP_LIBS) -o $@
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) $(CTL_SRCS) $(BUILD)/libafl_core.a $(DEP_LIBS) -o $@
 
 $(BUILD):
 	@mkdir -p $(BUILD)
@@ -127,7 +128,7 @@ $(NPM_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
 
 test:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory build-all $(UNIT_BINS) $(FUZZ_REPLAY) $(NPM_STAMP)
+	@$(MAKE) --no-print-directory build-all $(UNIT_BINS) $(FUZZ_REPLAY) $(NPM_STAMP) deb-file
 	@$(PYTHON) tests/run_all.py
 
 test-browser:
@@ -179,6 +180,26 @@ run-cluster: deps
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory build-all
 	@exec $(PYTHON) scripts/cluster.py --port $(PORT)
+
+# ---------------------------------------------------------------- package
+# libapache2-mod-afiliate (debian/): built by dpkg-buildpackage from a copy of the
+# tree under build/deb/, version from debian/changelog, then lintian. Rebuilt only
+# when something it ships changed.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+DEB_ARCH    = $(shell dpkg --print-architecture)
+DEB         = $(BUILD)/libapache2-mod-afiliate_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_INPUTS  = Makefile scripts/deb.sh README.md $(CORE_SRCS) $(GLUE_SRCS) $(CTL_SRCS) $(HEADERS) \
+              $(shell find debian conf htdocs sql/sqlite sql/pgsql docs -type f 2>/dev/null)
+
+deb:
+	@scripts/deps.sh deb
+	@$(MAKE) --no-print-directory deb-file
+
+.PHONY: deb-file
+deb-file: $(DEB)
+
+$(DEB): $(DEB_INPUTS) | $(BUILD)
+	@scripts/deb.sh $@
 
 # ---------------------------------------------------------------- style
 FORMAT_SRCS = $(wildcard $(SRCDIR)/*.[ch] tests/unit/*.c tests/fuzz/*.c tests/bench/*.c)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages a target needs, only when some are missing.
-# Usage: scripts/deps.sh build|run|test|bench
+# Usage: scripts/deps.sh build|run|test|bench|deb
 set -euo pipefail
 
 build=(apache2 apache2-dev libapr1-dev libaprutil1-dev libaprutil1-dbd-sqlite3
@@ -10,18 +10,21 @@ build=(apache2 apache2-dev libapr1-dev libaprutil1-dev libaprutil1-dbd-sqlite3
 test=(python3 python3-pytest python3-aiosmtpd openssl python3-psycopg2 qpdf poppler-utils unzip
       clang libclang-rt-14-dev curl postgresql-15)
 bench=(wrk apache2-utils)
+# make deb: debhelper (dh_apache2 comes with apache2-dev), dpkg-buildpackage, lintian.
+deb=(debhelper dpkg-dev build-essential lintian)
 
 want=("${build[@]}")
 case "${1:-build}" in
   build|run) ;;
-  test) want+=("${test[@]}") ;;
+  test) want+=("${test[@]}" "${deb[@]}") ;;
   bench) want+=("${test[@]}" "${bench[@]}") ;;
+  deb) want+=("${deb[@]}") ;;
   *) echo "deps.sh: unknown set '$1'" >&2; exit 2 ;;
 esac
 # The browser tests: Debian's Chromium (never a downloaded browser) driven by
 # playwright-core from npm; Node.js and npm from Debian only where the
 # machine has none of its own.
-if [ "${1:-build}" != build ] && [ "${1:-build}" != run ]; then
+if [ "${1:-build}" = test ] || [ "${1:-build}" = bench ]; then
   want+=(chromium)
   command -v node >/dev/null 2>&1 || want+=(nodejs)
   command -v npm >/dev/null 2>&1 || want+=(npm)
