@@ -53,41 +53,85 @@ static int exec(sqlite3 *db, const char *sql)
     return rc;
 }
 
-/* Runs a batch in one transaction on the leader's connection; sets every
- * item's status. Times go to *t (added to the stats under the mutex). */
-static void run_batch(afl_commit *c, afl_store *st, item *batch, afl_commit_stats *t)
+/* Bodies in one transaction at most: bounds a batch's latency. */
+#define MAX_BATCH 64
+
+/* Takes up to room queued items off the queue (as a NULL-terminated list). */
+static item *take(afl_commit *c, apr_uint64_t room, afl_commit_stats *t, apr_uint64_t *n)
+{
+    apr_time_t now = apr_time_now();
+    item *first, *last = NULL;
+
+    apr_thread_mutex_lock(c->mu);
+    first = c->head;
+    for (item *it = first; it && room; it = it->next, room--) {
+        t->queue_us += (apr_uint64_t)(now - it->queued);
+        (*n)++;
+        last = it;
+    }
+    if (last) {
+        c->head = last->next;
+        if (!c->head)
+            c->tail = &c->head;
+        last->next = NULL;
+    } else {
+        first = NULL;
+    }
+    apr_thread_mutex_unlock(c->mu);
+    return first;
+}
+
+/* Runs one body inside its own savepoint. 0 when the transaction is still
+ * sound. */
+static int run_one(sqlite3 *db, afl_store *st, item *it)
+{
+    if (exec(db, "SAVEPOINT afl_body") != SQLITE_OK)
+        return 0; /* this body fails alone */
+    it->status = it->body(it->pool, st, it->baton);
+    /* A failed ROLLBACK TO or RELEASE leaves the transaction in an unknown
+     * state: the whole batch is given up. */
+    if ((it->status != AFL_STORE_OK && exec(db, "ROLLBACK TO afl_body") != SQLITE_OK) ||
+        exec(db, "RELEASE afl_body") != SQLITE_OK)
+        return -1;
+    return 0;
+}
+
+/* One transaction on the leader's connection. The queue is taken only once
+ * the write lock is held, and again until it is empty: bodies that arrived
+ * while the leader waited for another process's commit, or while it ran the
+ * first ones, share this commit. Returns the items run (every status set). */
+static item *run_batch(afl_commit *c, afl_store *st, afl_commit_stats *t)
 {
     sqlite3 *db = apr_dbd_native_handle(st->driver, st->handle);
     apr_time_t t0 = apr_time_now(), t1, t2, t3, t4;
+    item *all = NULL, **end = &all, *b;
+    apr_uint64_t n = 0;
     int locked = 0, broken = 0;
 
-    for (item *it = batch; it; it = it->next)
-        it->status = AFL_STORE_ERROR;
-    if (!db) {
-        afl_log(AFL_LOG_ERR, "group commit needs the native SQLite handle");
-        t->failed++;
-        return;
-    }
     if (c->xlock && apr_global_mutex_lock(c->xlock) == APR_SUCCESS)
         locked = 1;
     t1 = apr_time_now();
-    if (exec(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
+    if (!db || exec(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
+        if (!db)
+            afl_log(AFL_LOG_ERR, "group commit needs the native SQLite handle");
         t->failed++;
-        goto out;
+        all = take(c, MAX_BATCH, t, &n);
+        for (item *it = all; it; it = it->next)
+            it->status = AFL_STORE_ERROR;
+        t->lock_wait_us += (apr_uint64_t)(t1 - t0);
+        if (locked)
+            apr_global_mutex_unlock(c->xlock);
+        return all;
     }
     t2 = apr_time_now();
     st->in_txn = 1;
-    for (item *it = batch; it; it = it->next) {
-        if (exec(db, "SAVEPOINT afl_body") != SQLITE_OK)
-            continue;
-        it->status = it->body(it->pool, st, it->baton);
-        t->bodies++;
-        /* A failed ROLLBACK TO or RELEASE leaves the transaction in an
-         * unknown state: give the whole batch up. */
-        if ((it->status != AFL_STORE_OK && exec(db, "ROLLBACK TO afl_body") != SQLITE_OK) ||
-            exec(db, "RELEASE afl_body") != SQLITE_OK) {
-            broken = 1;
-            break;
+    while (!broken && n < MAX_BATCH && (b = take(c, MAX_BATCH - n, t, &n))) {
+        *end = b;
+        for (item *it = b; it; it = it->next) {
+            it->status = AFL_STORE_ERROR;
+            end = &it->next;
+            if (!broken && run_one(db, st, it) != 0)
+                broken = 1;
         }
     }
     st->in_txn = 0;
@@ -97,20 +141,23 @@ static void run_batch(afl_commit *c, afl_store *st, item *batch, afl_commit_stat
         broken = 1;
     }
     t4 = apr_time_now();
+    if (locked)
+        apr_global_mutex_unlock(c->xlock);
     if (broken) {
         t->failed++;
-        for (item *it = batch; it; it = it->next)
+        for (item *it = all; it; it = it->next)
             if (it->status == AFL_STORE_OK)
                 it->status = AFL_STORE_ERROR;
     }
     t->commits++;
+    t->bodies += n;
+    if (n > t->max_batch)
+        t->max_batch = n;
+    t->lock_wait_us += (apr_uint64_t)(t1 - t0);
     t->begin_us += (apr_uint64_t)(t2 - t1);
     t->bodies_us += (apr_uint64_t)(t3 - t2);
     t->commit_us += (apr_uint64_t)(t4 - t3);
-out:
-    if (locked)
-        apr_global_mutex_unlock(c->xlock);
-    t->lock_wait_us += (apr_uint64_t)(t1 - t0);
+    return all;
 }
 
 afl_store_status afl_commit_run(afl_commit *c, apr_pool_t *p, afl_store *st, afl_commit_body *body,
@@ -124,22 +171,14 @@ afl_store_status afl_commit_run(afl_commit *c, apr_pool_t *p, afl_store *st, afl
     while (!me.done) {
         if (!c->leading) {
             afl_commit_stats t = {0};
-            item *batch = c->head, *it, *next;
-            apr_uint64_t n = 0;
-            apr_time_t start = apr_time_now();
+            item *batch, *next;
 
-            c->head = NULL;
-            c->tail = &c->head;
             c->leading = 1;
-            for (it = batch; it; it = it->next) {
-                t.queue_us += (apr_uint64_t)(start - it->queued);
-                n++;
-            }
             apr_thread_mutex_unlock(c->mu);
-            run_batch(c, st, batch, &t);
+            batch = run_batch(c, st, &t);
             apr_thread_mutex_lock(c->mu);
             /* A waiter may return as soon as it is done: read next first. */
-            for (it = batch; it; it = next) {
+            for (item *it = batch; it; it = next) {
                 next = it->next;
                 it->done = 1;
             }
@@ -152,8 +191,8 @@ afl_store_status afl_commit_run(afl_commit *c, apr_pool_t *p, afl_store *st, afl
             c->stats.bodies_us += t.bodies_us;
             c->stats.commit_us += t.commit_us;
             c->stats.queue_us += t.queue_us;
-            if (n > c->stats.max_batch)
-                c->stats.max_batch = n;
+            if (t.max_batch > c->stats.max_batch)
+                c->stats.max_batch = t.max_batch;
             apr_thread_cond_broadcast(c->cv);
         } else {
             apr_thread_cond_wait(c->cv, c->mu);

@@ -43,9 +43,10 @@ class Probe:
         except OSError:
             return 0
 
-    def finish(self, requests):
+    def finish(self, requests, earlier=0):
         """Stops perf, restarts the server (its children log their counters) and
-        gives the figures per request as a dict."""
+        gives the figures per request as a dict. earlier: requests the children
+        served before the probe started (their counters cover them too)."""
         self.perf.send_signal(signal.SIGINT)
         _, err = self.perf.communicate(timeout=30)
         counts = {}
@@ -63,21 +64,22 @@ class Probe:
                 stats[k] = stats.get(k, 0) + int(v) if k != "max_batch" else \
                     max(stats.get(k, 0), int(v))
         n = max(requests, 1)
+        nc = max(requests + earlier, 1)  # for the children's own counters
         fsyncs = counts.get("syscalls:sys_enter_fsync", 0) + \
             counts.get("syscalls:sys_enter_fdatasync", 0)
         commits = stats.get("commits", 0)
         return {
             "requests": requests,
-            "commits": commits / n,
-            "bodies": stats.get("bodies", 0) / n,
+            "commits": commits / nc,
+            "bodies": stats.get("bodies", 0) / nc,
             "batch": stats.get("bodies", 0) / commits if commits else 0,
             "max_batch": stats.get("max_batch", 0),
-            "statements": stats.get("statements", 0) / n,
+            "statements": stats.get("statements", 0) / nc,
             "fsyncs": fsyncs / n,
             "cpu_ms": counts.get("task-clock", 0) / n,
             "server_ms": sum(server_us) / len(server_us) / 1000 if server_us else 0,
             # Each queued body waits for a leader; a leader's times are per commit.
-            "queue_ms": stats.get("queue_us", 0) / 1000 / n,
+            "queue_ms": stats.get("queue_us", 0) / 1000 / nc,
             "lock_ms": (stats.get("lock_wait_us", 0) + stats.get("begin_us", 0)) / 1000 /
             max(commits, 1),
             "bodies_ms": stats.get("bodies_us", 0) / 1000 / max(commits, 1),
