@@ -57,6 +57,9 @@ def main():
         srv.stop()
 
 
+RESULTS = {}
+
+
 def phase(srv, label, lines, status=303):
     """A warm-up second, then one measured wrk run with its breakdown; restarts the
     server afterwards. Returns (warm-up result, measured result)."""
@@ -66,6 +69,8 @@ def phase(srv, label, lines, status=303):
     print(r.line(label, status), flush=True)
     b = probe.finish(r.requests, warm.requests)
     print(breakdown.line(label, b), flush=True)
+    RESULTS[label] = {"rps": r.rps, "p50_ms": r.p50, "p99_ms": r.p99, "ok": r.ok(status),
+                      "breakdown": b}
     return warm, r
 
 
@@ -100,6 +105,8 @@ def run(srv):
           f"({in_flight} in flight at the end); duplicate NSS: {dups}; sessions whose NSS "
           f"is not their row's: {wrong}")
     print(f"load average after: {wrkpost.loadavg()}")
+    RESULTS["duplicates"] = dups
+    wrkpost.save(f"sqlite-{MPM}", RESULTS)
     if dups or wrong or not 0 <= in_flight <= 2 * wrkpost.CONNECTIONS:
         sys.exit("post_bench: the assignment run left the database inconsistent")
 

@@ -25,10 +25,17 @@ function init(args)
    for line in io.lines(file) do
       if n % nthreads == index then
          local path, cookie, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
-         reqs[#reqs + 1] = wrk.format("POST", path, {
-            ["Cookie"] = cookie,
-            ["Content-Type"] = "application/x-www-form-urlencoded",
-         }, body)
+         if body == "" then
+            -- A GET (the memory benchmark mixes pages and documents in).
+            local h = {}
+            if cookie ~= "" then h["Cookie"] = cookie end
+            reqs[#reqs + 1] = wrk.format("GET", path, h)
+         else
+            reqs[#reqs + 1] = wrk.format("POST", path, {
+               ["Cookie"] = cookie,
+               ["Content-Type"] = "application/x-www-form-urlencoded",
+            }, body)
+         end
       end
       n = n + 1
    end
@@ -48,6 +55,11 @@ end
 function response(status, headers, body)
    local name = "st_" .. status
    _G[name] = (_G[name] or 0) + 1
+   -- Behind the cluster's balancer: which node answered (scripts/cluster.py).
+   local node = headers["X-Afiliate-Node"]
+   if node then
+      _G["by_" .. node] = (_G["by_" .. node] or 0) + 1
+   end
    if next_req > #reqs then
       wrk.thread:stop()
    end
@@ -64,6 +76,13 @@ function done(summary, latency, requests)
    for _, t in ipairs(threads) do
       if t:get("exhausted") then io.write("exhausted\n") break end
    end
+   local nodes = {}
+   for i = 1, 8 do
+      local n = 0
+      for _, t in ipairs(threads) do n = n + (t:get("by_node" .. i) or 0) end
+      if n > 0 then nodes[#nodes + 1] = "node" .. i .. "=" .. n end
+   end
+   io.write("nodes " .. table.concat(nodes, " ") .. "\n")
    local parts = {}
    for k, v in pairs(total) do parts[#parts + 1] = k .. "=" .. v end
    table.sort(parts)

@@ -13,6 +13,7 @@ import hmac
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -77,6 +78,9 @@ class Result:
         st = re.search(r"statuses ?(.*)", out).group(1)
         self.statuses = {int(k): int(v) for k, v in (x.split("=") for x in st.split())}
         self.exhausted = "exhausted" in out
+        nd = re.search(r"nodes ?(.*)", out)
+        self.nodes = {k: int(v) for k, v in (x.split("=") for x in nd.group(1).split())} \
+            if nd else {}
 
     def ok(self, status):
         return self.statuses.get(status, 0)
@@ -88,24 +92,43 @@ class Result:
                 f"{'; requests ran out: rate is a lower bound' if self.exhausted else ''})")
 
 
-def replay(base, lines, seconds, connections=CONNECTIONS):
+def replay(base, lines, seconds, connections=CONNECTIONS, done=None):
     """Runs wrk over the prepared lines for `seconds` (bounded); each line is sent at
-    most once. Returns a Result."""
+    most once. done: a function polled every 0.2 s; wrk is stopped early (SIGINT)
+    once it returns true (wrk itself always runs its whole duration). Returns a
+    Result."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         f.write("\n".join(lines) + "\n")
         path = f.name
     try:
         t0 = time.perf_counter()
-        out = subprocess.run(["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s",
-                              "--timeout", "10s", "-s", str(LUA), base, "--", path,
-                              str(THREADS)],
-                             capture_output=True, text=True, timeout=seconds + 60)
-        if out.returncode != 0:
-            raise RuntimeError(f"wrk failed: {out.stderr}")
-        return Result(out.stdout + out.stderr, time.perf_counter() - t0)
+        proc = subprocess.Popen(["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s",
+                                 "--timeout", "10s", "-s", str(LUA), base, "--", path,
+                                 str(THREADS)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while done and proc.poll() is None and time.perf_counter() - t0 < seconds:
+            if done():
+                proc.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.2)
+        out, err = proc.communicate(timeout=seconds + 60)
+        if proc.returncode != 0:
+            raise RuntimeError(f"wrk failed: {err}")
+        return Result(out + err, time.perf_counter() - t0)
     finally:
         os.unlink(path)
 
 
 def loadavg():
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+RESULTS = TOP / "build" / "bench"
+
+
+def save(name, results):
+    """Keeps a benchmark's figures for summary.py (build/bench/writes-NAME.json)."""
+    import json
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = dict(results, loadavg=loadavg())
+    (RESULTS / f"writes-{name}.json").write_text(json.dumps(results, indent=1))
