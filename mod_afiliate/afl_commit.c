@@ -106,7 +106,7 @@ static item *run_batch(afl_commit *c, afl_store *st, afl_commit_stats *t)
     apr_time_t t0 = apr_time_now(), t1, t2, t3, t4;
     item *all = NULL, **end = &all, *b;
     apr_uint64_t n = 0;
-    int locked = 0, broken = 0;
+    int locked = 0, broken = 0, pages = 0, hw = 0;
 
     if (c->xlock && apr_global_mutex_lock(c->xlock) == APR_SUCCESS)
         locked = 1;
@@ -124,6 +124,8 @@ static item *run_batch(afl_commit *c, afl_store *st, afl_commit_stats *t)
         return all;
     }
     t2 = apr_time_now();
+    /* SQLite's own count of pages this connection writes (to the WAL). */
+    sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_WRITE, &pages, &hw, 1);
     st->in_txn = 1;
     while (!broken && n < MAX_BATCH && (b = take(c, MAX_BATCH - n, t, &n))) {
         *end = b;
@@ -143,6 +145,9 @@ static item *run_batch(afl_commit *c, afl_store *st, afl_commit_stats *t)
     t4 = apr_time_now();
     if (locked)
         apr_global_mutex_unlock(c->xlock);
+    if (sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_WRITE, &pages, &hw, 1) == SQLITE_OK &&
+        pages > 0)
+        t->pages_written += (apr_uint64_t)pages;
     if (broken) {
         t->failed++;
         for (item *it = all; it; it = it->next)
@@ -191,6 +196,7 @@ afl_store_status afl_commit_run(afl_commit *c, apr_pool_t *p, afl_store *st, afl
             c->stats.bodies_us += t.bodies_us;
             c->stats.commit_us += t.commit_us;
             c->stats.queue_us += t.queue_us;
+            c->stats.pages_written += t.pages_written;
             if (t.max_batch > c->stats.max_batch)
                 c->stats.max_batch = t.max_batch;
             apr_thread_cond_broadcast(c->cv);

@@ -41,15 +41,16 @@ afl_store_status afl_commit_run(afl_commit *c, apr_pool_t *p, afl_store *st, afl
 
 /* What the committer did so far in this process (for the benchmarks). */
 typedef struct {
-    apr_uint64_t commits;      /* transactions committed (or rolled back) */
-    apr_uint64_t bodies;       /* bodies run in them */
-    apr_uint64_t failed;       /* batches that could not begin or commit */
-    apr_uint64_t max_batch;    /* largest batch */
-    apr_uint64_t lock_wait_us; /* leaders waiting for the cross-process mutex */
-    apr_uint64_t begin_us;     /* BEGIN IMMEDIATE (waiting for SQLite's write lock) */
-    apr_uint64_t bodies_us;    /* running the bodies */
-    apr_uint64_t commit_us;    /* COMMIT (WAL write + fsync, checkpoints) */
-    apr_uint64_t queue_us;     /* bodies waiting in the queue for a leader */
+    apr_uint64_t commits;       /* transactions committed (or rolled back) */
+    apr_uint64_t bodies;        /* bodies run in them */
+    apr_uint64_t failed;        /* batches that could not begin or commit */
+    apr_uint64_t max_batch;     /* largest batch */
+    apr_uint64_t lock_wait_us;  /* leaders waiting for the cross-process mutex */
+    apr_uint64_t begin_us;      /* BEGIN IMMEDIATE (waiting for SQLite's write lock) */
+    apr_uint64_t bodies_us;     /* running the bodies */
+    apr_uint64_t commit_us;     /* COMMIT (WAL write + fsync, checkpoints) */
+    apr_uint64_t queue_us;      /* bodies waiting in the queue for a leader */
+    apr_uint64_t pages_written; /* pages SQLite wrote to the WAL (SQLITE_DBSTATUS_CACHE_WRITE) */
 } afl_commit_stats;
 
 void afl_commit_get_stats(afl_commit *c, afl_commit_stats *out);

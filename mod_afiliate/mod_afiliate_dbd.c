@@ -59,15 +59,15 @@ static apr_status_t log_write_stats(void *data)
         return APR_SUCCESS;
     afl_commit_get_stats(committer, &t);
     if (t.commits)
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                     AFL_TAG ": write stats: commits=%" APR_UINT64_T_FMT
-                             " bodies=%" APR_UINT64_T_FMT " failed=%" APR_UINT64_T_FMT
-                             " max_batch=%" APR_UINT64_T_FMT " statements=%u"
-                             " lock_wait_us=%" APR_UINT64_T_FMT " begin_us=%" APR_UINT64_T_FMT
-                             " bodies_us=%" APR_UINT64_T_FMT " commit_us=%" APR_UINT64_T_FMT
-                             " queue_us=%" APR_UINT64_T_FMT,
-                     t.commits, t.bodies, t.failed, t.max_batch, afl_store_statements(),
-                     t.lock_wait_us, t.begin_us, t.bodies_us, t.commit_us, t.queue_us);
+        ap_log_error(
+            APLOG_MARK, APLOG_INFO, 0, s,
+            AFL_TAG ": write stats: commits=%" APR_UINT64_T_FMT " bodies=%" APR_UINT64_T_FMT
+                    " failed=%" APR_UINT64_T_FMT " max_batch=%" APR_UINT64_T_FMT " statements=%u"
+                    " lock_wait_us=%" APR_UINT64_T_FMT " begin_us=%" APR_UINT64_T_FMT
+                    " bodies_us=%" APR_UINT64_T_FMT " commit_us=%" APR_UINT64_T_FMT
+                    " queue_us=%" APR_UINT64_T_FMT " pages_written=%" APR_UINT64_T_FMT,
+            t.commits, t.bodies, t.failed, t.max_batch, afl_store_statements(), t.lock_wait_us,
+            t.begin_us, t.bodies_us, t.commit_us, t.queue_us, t.pages_written);
     return APR_SUCCESS;
 }
 

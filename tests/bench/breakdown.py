@@ -79,6 +79,7 @@ class Probe:
             "batch": stats.get("bodies", 0) / commits if commits else 0,
             "max_batch": stats.get("max_batch", 0),
             "statements": stats.get("statements", 0) / nc,
+            "pages": stats.get("pages_written", 0) / max(commits, 1),
             "fsyncs": fsyncs / n,
             "cpu_ms": counts.get("task-clock", 0) / n,
             "server_ms": sum(server_us) / len(server_us) / 1000 if server_us else 0,
@@ -96,6 +97,7 @@ def line(label, b):
             f"transaction bodies; batch {b['batch']:.1f} avg, {b['max_batch']} max), "
             f"{b['statements']:.1f} statements, {b['fsyncs']:.2f} fsyncs, CPU "
             f"{b['cpu_ms']:.2f} ms, server time {b['server_ms']:.1f} ms of which "
-            f"{b['queue_ms']:.2f} ms queued for a leader; per commit: write lock wait "
+            f"{b['queue_ms']:.2f} ms queued for a leader; per commit: {b['pages']:.0f} WAL "
+            f"pages, write lock wait "
             f"{b['lock_ms']:.2f} ms, bodies {b['bodies_ms']:.2f} ms, COMMIT "
             f"{b['commit_ms']:.2f} ms")
