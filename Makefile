@@ -36,7 +36,7 @@ FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRCS))
 BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-PKGS      := apr-1 apr-util-1 libpcre2-8 gdlib libcurl libqrencode libzip libcrypto
+PKGS      := apr-1 apr-util-1 libpcre2-8 gdlib libcurl libqrencode libzip libcrypto sqlite3
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
@@ -163,12 +163,17 @@ bench-curp:
 	@$(MAKE) --no-print-directory $(BUILD)/bench/bench_curp
 	@$(BUILD)/bench/bench_curp
 
+# Every *_bench.py: the HTTP GETs, mail, the write benchmarks replayed by wrk on
+# SQLite (post_bench) and on PostgreSQL through the cluster (cluster_bench),
+# printed side by side at the end, and the children's memory over 100,000 mixed
+# requests (mem_bench). Each run is bounded in time (docs/performance.md).
 bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory build-all $(BENCH_BINS)
+	@rm -f $(BUILD)/bench/writes-*.json
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	@for b in tests/bench/*_bench.py; do $(PYTHON) $$b || exit 1; done
-	@$(PYTHON) tests/bench/mail_bench.py
+	@$(PYTHON) tests/bench/writes_summary.py
 
 # ---------------------------------------------------------------- run
 run: deps

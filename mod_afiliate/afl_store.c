@@ -1,12 +1,14 @@
 /* afl_store: database operations of the web procedure (see afl_store.h). */
 #include "afl_store.h"
 #include "afl_cadena.h"
+#include "afl_commit.h"
 #include "afl_curp.h"
 #include "afl_log.h"
 #include "afl_nss.h"
 #include "afl_sign.h"
 #include "afl_token.h"
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,6 +301,9 @@ apr_status_t afl_store_configure(apr_pool_t *p, afl_store *st)
         {"PRAGMA foreign_keys = ON", "PRAGMA foreign_keys", "1"},
         {NULL, "PRAGMA journal_mode", "wal"},
     };
+    static const char *const tuning[] = {
+        "PRAGMA temp_store = MEMORY",
+    };
 
     if (is_pgsql(st)) {
         const char *v = NULL;
@@ -327,6 +332,12 @@ apr_status_t afl_store_configure(apr_pool_t *p, afl_store *st)
             return APR_EGENERAL;
         }
     }
+    /* Cheaper requests, best effort (nothing depends on it): statement
+     * journals in memory instead of a temporary file opened and unlinked
+     * inside a transaction. */
+    for (size_t i = 0; i < sizeof tuning / sizeof tuning[0]; i++)
+        if (exec_reading_rows(p, st, tuning[i], NULL) != 0)
+            afl_log(AFL_LOG_WARN, "'%s' failed on the SQLite connection", tuning[i]);
     return APR_SUCCESS;
 }
 
@@ -363,19 +374,31 @@ static apr_dbd_prepared_t *stmt(afl_store *st, int q)
     return apr_hash_get(st->prepared, stmts[q].label, APR_HASH_KEY_STRING);
 }
 
-static void write_lock(afl_store *st)
+/* Statements run by this process (every connection), for the benchmarks. */
+static volatile apr_uint32_t statements;
+
+apr_uint32_t afl_store_statements(void)
 {
-    if (st->write_lock)
-        apr_thread_mutex_lock(st->write_lock);
+    return apr_atomic_read32(&statements);
 }
 
-static void write_unlock(afl_store *st)
+static afl_store_status txn(apr_pool_t *p, afl_store *st, afl_commit_body *body, void *baton);
+
+typedef struct {
+    int q, *nrows, nargs;
+    const char **args;
+} one_stmt;
+
+static int run(apr_pool_t *p, afl_store *st, int q, int *nrows, int nargs, const char **args);
+
+static afl_store_status run_body(apr_pool_t *p, afl_store *st, void *baton)
 {
-    if (st->write_lock)
-        apr_thread_mutex_unlock(st->write_lock);
+    one_stmt *o = baton;
+    return run(p, st, o->q, o->nrows, o->nargs, o->args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
 }
 
-/* Runs a statement without result rows; *nrows gets the rows changed. */
+/* Runs a statement without result rows; *nrows gets the rows changed. Outside
+ * a transaction a write goes through the group committer when there is one. */
 static int run(apr_pool_t *p, afl_store *st, int q, int *nrows, int nargs, const char **args)
 {
     apr_dbd_prepared_t *s = stmt(st, q);
@@ -385,9 +408,12 @@ static int run(apr_pool_t *p, afl_store *st, int q, int *nrows, int nargs, const
         afl_log(AFL_LOG_ERR, "statement '%s' is not prepared on this connection", stmts[q].label);
         return -1;
     }
-    write_lock(st);
+    if (st->commit && !st->in_txn) {
+        one_stmt o = {q, nrows, nargs, args};
+        return txn(p, st, run_body, &o) == AFL_STORE_OK ? 0 : -1;
+    }
+    apr_atomic_inc32(&statements);
     rv = apr_dbd_pquery(st->driver, p, st->handle, &n, s, nargs, args);
-    write_unlock(st);
     if (rv != 0) {
         log_db_error(st, stmts[q].label, rv);
         return rv;
@@ -413,6 +439,7 @@ static int query(apr_pool_t *p, afl_store *st, int q, int nargs, const char **ar
         afl_log(AFL_LOG_ERR, "statement '%s' is not prepared on this connection", stmts[q].label);
         return -1;
     }
+    apr_atomic_inc32(&statements);
     /* random=1: the pgsql driver then fetches the whole result synchronously and
      * reports a failed query as an error; in its row-by-row mode a dead connection
      * looks like an empty result ("not found" instead of 503). Results are small. */
@@ -526,18 +553,30 @@ afl_store_status afl_store_captcha_use(apr_pool_t *p, afl_store *st, const char 
     return n == 1 ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
 }
 
-afl_store_status afl_store_rate_hit(apr_pool_t *p, afl_store *st, const char *key, long long window,
-                                    long long *count)
+typedef struct {
+    const char *key;
+    long long window, *count;
+} rate_args;
+
+static afl_store_status rate_body(apr_pool_t *p, afl_store *st, void *baton)
 {
-    const char *args[] = {key, lld(p, window)};
+    rate_args *ra = baton;
+    const char *args[] = {ra->key, lld(p, ra->window)};
     const char *v[1];
 
     if (run(p, st, Q_LIMITE_HIT, NULL, 2, args) != 0)
         return AFL_STORE_ERROR;
     if (select_one(p, st, Q_LIMITE_GET, 2, args, 1, v) != AFL_STORE_OK)
         return AFL_STORE_ERROR;
-    *count = atoll(v[0]);
+    *ra->count = atoll(v[0]);
     return AFL_STORE_OK;
+}
+
+afl_store_status afl_store_rate_hit(apr_pool_t *p, afl_store *st, const char *key, long long window,
+                                    long long *count)
+{
+    rate_args ra = {key, window, count};
+    return txn(p, st, rate_body, &ra);
 }
 
 static const char *or_null(const char *s)
@@ -695,37 +734,55 @@ static int end_txn(apr_pool_t *p, afl_store *st, apr_dbd_transaction_t *txn, int
     return apr_dbd_transaction_end(st->driver, p, txn);
 }
 
-/* Opens a write transaction (BEGIN IMMEDIATE on SQLite) under the process
- * write lock. On failure everything is released again. */
+/* Opens a write transaction (BEGIN IMMEDIATE on SQLite). On failure
+ * everything is released again. */
 static afl_store_status begin_txn(apr_pool_t *p, afl_store *st, apr_dbd_transaction_t **txn)
 {
     int rv;
 
     *txn = NULL;
-    write_lock(st);
     rv = apr_dbd_transaction_start(st->driver, p, st->handle, txn);
     if (rv != 0) {
         log_db_error(st, "transaction start", rv);
         end_txn(p, st, *txn, 0);
-        write_unlock(st);
         return AFL_STORE_ERROR;
     }
     return AFL_STORE_OK;
 }
 
-/* Commits when s is OK, else rolls back; releases the write lock. A failed
- * commit turns an OK into AFL_STORE_ERROR. */
+/* Commits when s is OK, else rolls back. A failed commit turns an OK into
+ * AFL_STORE_ERROR. */
 static afl_store_status finish_txn(apr_pool_t *p, afl_store *st, apr_dbd_transaction_t *txn,
                                    afl_store_status s)
 {
     int rv = end_txn(p, st, txn, s == AFL_STORE_OK);
 
-    write_unlock(st);
     if (s == AFL_STORE_OK && rv != 0) {
         log_db_error(st, "commit", rv);
         return AFL_STORE_ERROR;
     }
     return s;
+}
+
+/* Runs body as one write transaction: through the group committer (SQLite in
+ * a server), else in an apr_dbd transaction of its own; inside a body, as
+ * part of it. The body's writes are kept only when it returns AFL_STORE_OK. */
+static afl_store_status txn(apr_pool_t *p, afl_store *st, afl_commit_body *body, void *baton)
+{
+    apr_dbd_transaction_t *t = NULL;
+
+    if (st->in_txn)
+        return body(p, st, baton);
+    if (st->commit)
+        return afl_commit_run(st->commit, p, st, body, baton);
+    if (begin_txn(p, st, &t) != AFL_STORE_OK)
+        return AFL_STORE_ERROR;
+    st->in_txn = 1;
+    {
+        afl_store_status s = body(p, st, baton);
+        st->in_txn = 0;
+        return finish_txn(p, st, t, s);
+    }
 }
 
 /* Queues a message of this kind (comprobante | constancia) for curp to
@@ -758,17 +815,23 @@ static afl_store_status outbox_add(apr_pool_t *p, afl_store *st, const char *kin
     return AFL_STORE_OK;
 }
 
-static afl_store_status assign_once(apr_pool_t *p, afl_store *st, const afl_assign_req *req,
-                                    const char **nss, int *assigned)
+typedef struct {
+    const afl_assign_req *req;
+    const char **nss;
+    int *assigned;
+} assign_args;
+
+static afl_store_status assign_body(apr_pool_t *p, afl_store *st, void *baton)
 {
-    apr_dbd_transaction_t *txn = NULL;
+    assign_args *aa = baton;
+    const afl_assign_req *req = aa->req;
+    const char **nss = aa->nss;
+    int *assigned = aa->assigned;
     afl_store_status s;
     afl_asegurado a;
     const char *prefix = NULL, *curp;
     int folio = 0;
 
-    if (begin_txn(p, st, &txn) != AFL_STORE_OK)
-        return AFL_STORE_ERROR;
     curp = req->curp;
     s = select_one(p, st, Q_CURP_LOCK, 1, &curp, 0, NULL);
     if (s != AFL_STORE_ERROR)
@@ -822,7 +885,14 @@ static afl_store_status assign_once(apr_pool_t *p, afl_store *st, const afl_assi
                                         *assigned ? "asignacion" : "localizacion", req->msgid_host,
                                         req->now) != AFL_STORE_OK)
         s = AFL_STORE_ERROR;
-    return finish_txn(p, st, txn, s);
+    return s;
+}
+
+static afl_store_status assign_once(apr_pool_t *p, afl_store *st, const afl_assign_req *req,
+                                    const char **nss, int *assigned)
+{
+    assign_args aa = {req, nss, assigned};
+    return txn(p, st, assign_body, &aa);
 }
 
 afl_store_status afl_store_assign(apr_pool_t *p, afl_store *st, const afl_assign_req *req,
@@ -842,44 +912,106 @@ afl_store_status afl_store_assign(apr_pool_t *p, afl_store *st, const afl_assign
     return s;
 }
 
+typedef struct {
+    const char *captcha_id; /* NULL: none */
+    long long captcha_expires;
+    const char *tramite_id;
+    const afl_tramite *t;
+    const char *curp_hmac, *msgid_host;
+    long long now;
+} form_args;
+
+/* Burns the form's CAPTCHA id inside the form's transaction. */
+static afl_store_status burn(apr_pool_t *p, afl_store *st, const form_args *fa)
+{
+    if (!fa->captcha_id)
+        return AFL_STORE_OK;
+    switch (afl_store_captcha_use(p, st, fa->captcha_id, fa->captcha_expires)) {
+    case AFL_STORE_OK:
+        return AFL_STORE_OK;
+    case AFL_STORE_NOTFOUND:
+        return AFL_STORE_USED;
+    default:
+        return AFL_STORE_ERROR;
+    }
+}
+
+static afl_store_status locate_body(apr_pool_t *p, afl_store *st, void *baton)
+{
+    form_args *fa = baton;
+    const afl_tramite *t = fa->t;
+    const char *args[] = {or_null(t->correo), lld(p, fa->now), t->curp};
+    afl_store_status s = burn(p, st, fa);
+
+    if (s != AFL_STORE_OK)
+        return s;
+    if (afl_store_tramite_put(p, st, fa->tramite_id, t, fa->now) != AFL_STORE_OK ||
+        run(p, st, Q_ASEGURADO_CORREO, NULL, 3, args) != 0 ||
+        afl_store_audit(p, st, fa->now, "localizacion", fa->curp_hmac, "") != AFL_STORE_OK ||
+        outbox_add(p, st, "comprobante", t->curp, t->correo, "localizacion", fa->msgid_host,
+                   fa->now) != AFL_STORE_OK)
+        return AFL_STORE_ERROR;
+    return AFL_STORE_OK;
+}
+
 afl_store_status afl_store_locate(apr_pool_t *p, afl_store *st, const char *tramite_id,
                                   const afl_tramite *t, const char *curp_hmac,
                                   const char *msgid_host, long long now)
 {
-    apr_dbd_transaction_t *txn = NULL;
-    afl_store_status s = AFL_STORE_OK;
-    const char *args[] = {or_null(t->correo), lld(p, now), t->curp};
+    return afl_store_locate_form(p, st, NULL, 0, tramite_id, t, curp_hmac, msgid_host, now);
+}
 
-    if (begin_txn(p, st, &txn) != AFL_STORE_OK)
-        return AFL_STORE_ERROR;
-    if (afl_store_tramite_put(p, st, tramite_id, t, now) != AFL_STORE_OK ||
-        run(p, st, Q_ASEGURADO_CORREO, NULL, 3, args) != 0 ||
-        afl_store_audit(p, st, now, "localizacion", curp_hmac, "") != AFL_STORE_OK ||
-        outbox_add(p, st, "comprobante", t->curp, t->correo, "localizacion", msgid_host, now) !=
+afl_store_status afl_store_locate_form(apr_pool_t *p, afl_store *st, const char *captcha_id,
+                                       long long captcha_expires, const char *tramite_id,
+                                       const afl_tramite *t, const char *curp_hmac,
+                                       const char *msgid_host, long long now)
+{
+    form_args fa = {captcha_id, captcha_expires, tramite_id, t, curp_hmac, msgid_host, now};
+    return txn(p, st, locate_body, &fa);
+}
+
+static afl_store_status start_body(apr_pool_t *p, afl_store *st, void *baton)
+{
+    form_args *fa = baton;
+    afl_store_status s = burn(p, st, fa);
+
+    if (s != AFL_STORE_OK)
+        return s;
+    return afl_store_tramite_put(p, st, fa->tramite_id, fa->t, fa->now);
+}
+
+afl_store_status afl_store_tramite_start(apr_pool_t *p, afl_store *st, const char *captcha_id,
+                                         long long captcha_expires, const char *tramite_id,
+                                         const afl_tramite *t, long long now)
+{
+    form_args fa = {captcha_id, captcha_expires, tramite_id, t, NULL, NULL, now};
+    return txn(p, st, start_body, &fa);
+}
+
+static afl_store_status vigencia_body(apr_pool_t *p, afl_store *st, void *baton)
+{
+    form_args *fa = baton;
+    const afl_tramite *t = fa->t;
+
+    if (afl_store_tramite_put(p, st, fa->tramite_id, t, fa->now) != AFL_STORE_OK ||
+        afl_store_audit(p, st, fa->now, "vigencia", fa->curp_hmac, "") != AFL_STORE_OK ||
+        outbox_add(p, st, "constancia", t->curp, t->correo, "vigencia", fa->msgid_host, fa->now) !=
             AFL_STORE_OK)
-        s = AFL_STORE_ERROR;
-    return finish_txn(p, st, txn, s);
+        return AFL_STORE_ERROR;
+    return AFL_STORE_OK;
 }
 
 afl_store_status afl_store_vigencia_record(apr_pool_t *p, afl_store *st, const char *tramite_id,
                                            const afl_tramite *t, const char *curp_hmac,
                                            const char *msgid_host, long long now)
 {
-    apr_dbd_transaction_t *txn = NULL;
-    afl_store_status s = AFL_STORE_OK;
-
-    if (begin_txn(p, st, &txn) != AFL_STORE_OK)
-        return AFL_STORE_ERROR;
-    if (afl_store_tramite_put(p, st, tramite_id, t, now) != AFL_STORE_OK ||
-        afl_store_audit(p, st, now, "vigencia", curp_hmac, "") != AFL_STORE_OK ||
-        outbox_add(p, st, "constancia", t->curp, t->correo, "vigencia", msgid_host, now) !=
-            AFL_STORE_OK)
-        s = AFL_STORE_ERROR;
-    return finish_txn(p, st, txn, s);
+    form_args fa = {NULL, 0, tramite_id, t, curp_hmac, msgid_host, now};
+    return txn(p, st, vigencia_body, &fa);
 }
 
-afl_store_status afl_store_purge(apr_pool_t *p, afl_store *st, long long now)
+static afl_store_status purge_body(apr_pool_t *p, afl_store *st, void *baton)
 {
+    long long now = *(long long *)baton;
     const char *t = lld(p, now);
     const char *w = lld(p, now - 86400);
 
@@ -888,6 +1020,11 @@ afl_store_status afl_store_purge(apr_pool_t *p, afl_store *st, long long now)
         run(p, st, Q_PURGE_LIMITE, NULL, 1, &w) != 0)
         return AFL_STORE_ERROR;
     return AFL_STORE_OK;
+}
+
+afl_store_status afl_store_purge(apr_pool_t *p, afl_store *st, long long now)
+{
+    return txn(p, st, purge_body, &now);
 }
 
 /* ------------------------------------------------------------------ comprobante */
@@ -968,15 +1105,13 @@ static afl_store_status bucket_over(apr_pool_t *p, afl_store *st, const char *ke
     return AFL_STORE_OK;
 }
 
-afl_store_status afl_store_resend(apr_pool_t *p, afl_store *st, const afl_resend_req *req)
+static afl_store_status resend_body(apr_pool_t *p, afl_store *st, void *baton)
 {
-    apr_dbd_transaction_t *txn = NULL;
+    const afl_resend_req *req = baton;
     afl_store_status s = AFL_STORE_OK;
     int n = 0, over = 0;
     int constancia = req->kind && !strcmp(req->kind, "constancia");
 
-    if (begin_txn(p, st, &txn) != AFL_STORE_OK)
-        return AFL_STORE_ERROR;
     {
         /* The trámite must be at the result that offers this document. */
         const char *args[] = {req->tramite_id, constancia ? "vigencia" : "resultado",
@@ -1002,7 +1137,12 @@ afl_store_status afl_store_resend(apr_pool_t *p, afl_store *st, const afl_resend
         s = outbox_add(p, st, constancia ? "constancia" : "comprobante", req->curp, req->correo,
                        "reenvio", req->msgid_host, req->now);
     /* A refused resend changes nothing: no count moves. */
-    return finish_txn(p, st, txn, s);
+    return s;
+}
+
+afl_store_status afl_store_resend(apr_pool_t *p, afl_store *st, const afl_resend_req *req)
+{
+    return txn(p, st, resend_body, (void *)req);
 }
 
 /* ------------------------------------------------------------------ outbox */
@@ -1128,33 +1268,21 @@ afl_store_status afl_store_outbox_requeue(apr_pool_t *p, afl_store *st, long lon
 
 /* ------------------------------------------------------------------ signed documents */
 
-afl_store_status afl_store_documento_emitir(apr_pool_t *p, afl_store *st,
-                                            const afl_store_doc_req *req, afl_store_doc *out)
+typedef struct {
+    const afl_store_doc_req *req;
+    afl_store_doc *out;
+} doc_args;
+
+/* Takes the folio's sequence, signs the cadena and stores the documento. */
+static afl_store_status doc_body(apr_pool_t *p, afl_store *st, void *baton)
 {
-    apr_dbd_transaction_t *txn = NULL;
+    doc_args *da = baton;
+    const afl_store_doc_req *req = da->req;
+    afl_store_doc *out = da->out;
     afl_store_status s = AFL_STORE_OK;
-    const char *v[5];
+    const char *v[1];
     int n = 0;
 
-    memset(out, 0, sizeof *out);
-    if (req->datos && *req->datos) {
-        const char *args[] = {req->nss, req->tipo, req->datos};
-        s = select_one(p, st, Q_DOC_REUSE, 3, args, 5, v);
-        if (s == AFL_STORE_ERROR)
-            return s;
-        if (s == AFL_STORE_OK) {
-            out->folio = v[0];
-            out->emitido = atoll(v[1]);
-            out->cadena = v[2];
-            out->sello = v[3];
-            out->no_serie = v[4];
-            out->reused = 1;
-            return AFL_STORE_OK;
-        }
-        s = AFL_STORE_OK;
-    }
-    if (begin_txn(p, st, &txn) != AFL_STORE_OK)
-        return AFL_STORE_ERROR;
     if (run(p, st, Q_DOC_BUMP, &n, 0, NULL) != 0 || n != 1 ||
         select_one(p, st, Q_DOC_SEQ, 0, NULL, 1, v) != AFL_STORE_OK)
         s = AFL_STORE_ERROR;
@@ -1192,7 +1320,35 @@ afl_store_status afl_store_documento_emitir(apr_pool_t *p, afl_store *st,
                 s = AFL_STORE_ERROR;
         }
     }
-    return finish_txn(p, st, txn, s);
+    return s;
+}
+
+afl_store_status afl_store_documento_emitir(apr_pool_t *p, afl_store *st,
+                                            const afl_store_doc_req *req, afl_store_doc *out)
+{
+    afl_store_status s = AFL_STORE_OK;
+    const char *v[5];
+
+    memset(out, 0, sizeof *out);
+    if (req->datos && *req->datos) {
+        const char *args[] = {req->nss, req->tipo, req->datos};
+        s = select_one(p, st, Q_DOC_REUSE, 3, args, 5, v);
+        if (s == AFL_STORE_ERROR)
+            return s;
+        if (s == AFL_STORE_OK) {
+            out->folio = v[0];
+            out->emitido = atoll(v[1]);
+            out->cadena = v[2];
+            out->sello = v[3];
+            out->no_serie = v[4];
+            out->reused = 1;
+            return AFL_STORE_OK;
+        }
+    }
+    {
+        doc_args da = {req, out};
+        return txn(p, st, doc_body, &da);
+    }
 }
 
 afl_store_status afl_store_documento_get(apr_pool_t *p, afl_store *st, const char *folio,

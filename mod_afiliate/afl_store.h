@@ -13,23 +13,23 @@
 #include <apr_hash.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
-#include <apr_thread_mutex.h>
 
 #include "afl_cadena.h"
 #include "afl_pdf.h"
 #include "afl_sign.h"
 #include "afl_vigencia.h"
 
+typedef struct afl_commit afl_commit; /* afl_commit.h */
+
 typedef struct {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_hash_t *prepared; /* label -> apr_dbd_prepared_t* */
-    /* SQLite under a threaded MPM: a process-wide (nested) mutex held around
-     * every write. The sqlite3 driver keeps its own process-wide mutex while
-     * SQLite's busy handler sleeps, so a second writer thread would stall the
-     * thread that holds the database write lock; one writer per process
-     * avoids that convoy. NULL when not needed (PostgreSQL, CLI). */
-    apr_thread_mutex_t *write_lock;
+    /* SQLite in a server: the process's group committer (afl_commit.h); every
+     * write goes through it. NULL: plain apr_dbd transactions (PostgreSQL,
+     * which commits concurrently on its own, and the CLI). */
+    afl_commit *commit;
+    int in_txn; /* set by the committer while it runs bodies on this connection */
 } afl_store;
 
 typedef enum {
@@ -37,6 +37,7 @@ typedef enum {
     AFL_STORE_NOTFOUND = 1,
     AFL_STORE_EXHAUSTED = 2, /* no folio left in any allowed prefix */
     AFL_STORE_LIMITED = 3,   /* a limit refused the operation; nothing was written */
+    AFL_STORE_USED = 4,      /* the CAPTCHA id had been used already; nothing was written */
     AFL_STORE_ERROR = -1,    /* database failure: the caller answers 503 */
 } afl_store_status;
 
@@ -145,6 +146,20 @@ afl_store_status afl_store_assign(apr_pool_t *p, afl_store *st, const afl_assign
 afl_store_status afl_store_locate(apr_pool_t *p, afl_store *st, const char *tramite_id,
                                   const afl_tramite *t, const char *curp_hmac,
                                   const char *msgid_host, long long now);
+
+/* afl_store_locate with the form's CAPTCHA id burned in the same transaction
+ * (one commit for the whole POST). AFL_STORE_USED when the id had been used
+ * already: then nothing is written. */
+afl_store_status afl_store_locate_form(apr_pool_t *p, afl_store *st, const char *captcha_id,
+                                       long long captcha_expires, const char *tramite_id,
+                                       const afl_tramite *t, const char *curp_hmac,
+                                       const char *msgid_host, long long now);
+
+/* A new trámite at its next step: burns the form's CAPTCHA id and stores the
+ * session row in one transaction. AFL_STORE_USED as above. */
+afl_store_status afl_store_tramite_start(apr_pool_t *p, afl_store *st, const char *captcha_id,
+                                         long long captcha_expires, const char *tramite_id,
+                                         const afl_tramite *t, long long now);
 
 /* Paso 2 succeeded: records it on the session (paso 'vigencia'), with its
  * audit row and the constancia queued for t->correo (outbox kind
@@ -279,7 +294,10 @@ typedef struct {
 afl_store_status afl_store_asegurado_nss(apr_pool_t *p, afl_store *st, const char *nss,
                                          afl_asegurado_nss *out);
 
-/* Deletes expired CAPTCHA ids, sessions and rate windows. */
+/* Statements run by this process so far (every connection), for the benchmarks. */
+apr_uint32_t afl_store_statements(void);
+
+/* Deletes expired CAPTCHA ids, sessions and rate windows, in one transaction. */
 afl_store_status afl_store_purge(apr_pool_t *p, afl_store *st, long long now);
 
 #endif

@@ -8,12 +8,14 @@
 #include "http_log.h"
 #include "mod_dbd.h"
 #include "unixd.h"
+#include "util_mutex.h"
 #include "apr_optional.h"
 #include "apr_optional_hooks.h"
 #include "apr_strings.h"
 
 #include "afl_access.h"
 #include "afl_db.h"
+#include "afl_commit.h"
 #include "afl_log.h"
 #include "afl_migrate.h"
 
@@ -27,13 +29,70 @@ static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) * dbd_open;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) * dbd_close;
 
-/* One SQLite writer thread per process (see afl_store.h). */
-static apr_thread_mutex_t *sqlite_write_lock;
+/* SQLite writes: the process's group committer, and the mutex that orders the
+ * committers of every child (afl_commit.h). */
+#define WRITE_MUTEX "afiliate-write"
+static apr_global_mutex_t *write_mutex;
+static afl_commit *committer;
 
-void afl_dbd_child_init(apr_pool_t *pchild)
+static int afl_dbd_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    if (apr_thread_mutex_create(&sqlite_write_lock, APR_THREAD_MUTEX_NESTED, pchild) != APR_SUCCESS)
-        sqlite_write_lock = NULL;
+    (void)plog;
+    (void)ptemp;
+    return ap_mutex_register(pconf, WRITE_MUTEX, NULL, APR_LOCK_DEFAULT, 0) == APR_SUCCESS
+               ? OK
+               : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+static int afl_dbd_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                               server_rec *s)
+{
+    apr_status_t rv = ap_global_mutex_create(&write_mutex, NULL, WRITE_MUTEX, NULL, s, pconf, 0);
+
+    (void)plog;
+    (void)ptemp;
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, AFL_TAG ": cannot create the write mutex");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+/* At the child's exit: what its committer did (LogLevel afiliate:info). */
+static apr_status_t log_write_stats(void *data)
+{
+    server_rec *s = data;
+    afl_commit_stats t;
+
+    if (!committer)
+        return APR_SUCCESS;
+    afl_commit_get_stats(committer, &t);
+    if (t.commits)
+        ap_log_error(
+            APLOG_MARK, APLOG_INFO, 0, s,
+            AFL_TAG ": write stats: commits=%" APR_UINT64_T_FMT " bodies=%" APR_UINT64_T_FMT
+                    " failed=%" APR_UINT64_T_FMT " max_batch=%" APR_UINT64_T_FMT " statements=%u"
+                    " lock_wait_us=%" APR_UINT64_T_FMT " begin_us=%" APR_UINT64_T_FMT
+                    " bodies_us=%" APR_UINT64_T_FMT " commit_us=%" APR_UINT64_T_FMT
+                    " queue_us=%" APR_UINT64_T_FMT " pages_written=%" APR_UINT64_T_FMT,
+            t.commits, t.bodies, t.failed, t.max_batch, afl_store_statements(), t.lock_wait_us,
+            t.begin_us, t.bodies_us, t.commit_us, t.queue_us, t.pages_written);
+    return APR_SUCCESS;
+}
+
+void afl_dbd_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_global_mutex_t *x = write_mutex;
+
+    if (x && apr_global_mutex_child_init(&x, apr_global_mutex_lockfile(x), pchild) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     AFL_TAG ": cannot attach the write mutex; SQLite's busy handler orders "
+                             "the writers of this child");
+        x = NULL;
+    }
+    if (afl_commit_create(pchild, x, &committer) != APR_SUCCESS)
+        committer = NULL;
+    apr_pool_cleanup_register(pchild, s, log_write_stats, apr_pool_cleanup_null);
 }
 
 static const char *migrate_cmd(apr_pool_t *p, const dbd_cfg_t *cfg);
@@ -56,7 +115,7 @@ static int schema_current(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t *dbd)
 
 static apr_status_t afl_post_connect(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t *dbd)
 {
-    afl_store st = {dbd->driver, dbd->handle, dbd->prepared, NULL};
+    afl_store st = {dbd->driver, dbd->handle, dbd->prepared, NULL, 0};
     afl_server_conf *sc = ap_get_module_config(cfg->server->module_config, &afiliate_module);
 
     /* The hook runs for every DBD group: only servers that use us. */
@@ -72,6 +131,8 @@ static apr_status_t afl_post_connect(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t 
 void afl_dbd_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_pre_config(afl_dbd_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(afl_dbd_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(dbd, post_connect, afl_post_connect, NULL, NULL, APR_HOOK_LAST);
 }
 
@@ -98,7 +159,8 @@ afl_store *afl_dbd_store(request_rec *r)
     st->driver = dbd->driver;
     st->handle = dbd->handle;
     st->prepared = dbd->prepared;
-    st->write_lock = strcmp(apr_dbd_name(dbd->driver), "sqlite3") ? NULL : sqlite_write_lock;
+    st->commit = strcmp(apr_dbd_name(dbd->driver), "sqlite3") ? NULL : committer;
+    st->in_txn = 0;
     if (!afl_store_ready(st)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       AFL_TAG ": the database connection has no prepared statements "
@@ -130,7 +192,8 @@ afl_dbd_conn *afl_dbd_open(apr_pool_t *p, server_rec *s, afl_store **stp)
     st->driver = dbd->driver;
     st->handle = dbd->handle;
     st->prepared = dbd->prepared;
-    st->write_lock = strcmp(apr_dbd_name(dbd->driver), "sqlite3") ? NULL : sqlite_write_lock;
+    st->commit = strcmp(apr_dbd_name(dbd->driver), "sqlite3") ? NULL : committer;
+    st->in_txn = 0;
     if (!afl_store_ready(st)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                      AFL_TAG ": the database connection has no prepared statements "

@@ -8,8 +8,8 @@
 /* Registers the post_connect hook (called from register_hooks). */
 void afl_dbd_register_hooks(apr_pool_t *p);
 
-/* Per-child state (the SQLite write lock). */
-void afl_dbd_child_init(apr_pool_t *pchild);
+/* Per-child state: the SQLite group committer (afl_commit.h). */
+void afl_dbd_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* Looks up mod_dbd's functions; returns an error message when mod_dbd is missing. */
 const char *afl_dbd_init(void);

@@ -460,6 +460,40 @@ static int send_form(afl_req *q, int status, const afl_solicitud *sol, const cha
     return send_page(q, status, "nss", ctx);
 }
 
+/* 1 when the form's CAPTCHA id is ours and unexpired (*expires set). */
+static int captcha_id_valid(afl_req *q, const afl_solicitud *sol, long long *expires)
+{
+    *expires = 0;
+    return sol->captcha_id && *sol->captcha_id &&
+           afl_captcha_check_id(q->sc->secret, q->sc->secret_len, sol->captcha_id,
+                                apr_time_from_sec(q->now), expires) == AFL_CAPTCHA_VALID;
+}
+
+/* 1 when the answer is the one the id's image shows (no database: the id is
+ * burned by burn_captcha or with the form's own writes). */
+static int captcha_answer_ok(afl_req *q, const afl_solicitud *sol)
+{
+    return sol->captcha &&
+           afl_captcha_matches(q->sc->secret, q->sc->secret_len, sol->captcha_id, sol->captcha);
+}
+
+/* Burns a valid CAPTCHA id on its own transaction: 1 when this call used it
+ * first, 0 on a replay or a database error (*db_error set). */
+static int burn_captcha(afl_req *q, const afl_solicitud *sol, long long expires, int *db_error)
+{
+    afl_store_status s;
+
+    *db_error = 0;
+    if (!store(q)) {
+        *db_error = 1;
+        return 0;
+    }
+    s = afl_store_captcha_use(q->r->pool, q->st, sol->captcha_id, expires);
+    if (s == AFL_STORE_ERROR)
+        *db_error = 1;
+    return s == AFL_STORE_OK;
+}
+
 /* Checks and burns the CAPTCHA: one attempt per id, across every server. */
 static int captcha_ok(afl_req *q, const afl_solicitud *sol, int *db_error)
 {
@@ -467,9 +501,7 @@ static int captcha_ok(afl_req *q, const afl_solicitud *sol, int *db_error)
     afl_store_status s;
 
     *db_error = 0;
-    if (!sol->captcha_id || !*sol->captcha_id ||
-        afl_captcha_check_id(q->sc->secret, q->sc->secret_len, sol->captcha_id,
-                             apr_time_from_sec(q->now), &expires) != AFL_CAPTCHA_VALID)
+    if (!captcha_id_valid(q, sol, &expires))
         return 0;
     if (!store(q)) {
         *db_error = 1;
@@ -513,6 +545,9 @@ static const char *inactive_message(apr_pool_t *p, const char *status)
                         text);
 }
 
+/* Paso 1's POST. The CAPTCHA id is burned exactly once whatever the outcome
+ * (one attempt per id), and in the same transaction as the trámite's own
+ * writes when the form goes on: one commit per POST. */
 static int submit_form(afl_req *q)
 {
     apr_table_t *form;
@@ -521,7 +556,8 @@ static int submit_form(afl_req *q)
     afl_persona per;
     afl_asegurado aseg;
     afl_store_status s;
-    int rc, dberr = 0, captcha_good;
+    long long expires = 0;
+    int rc, dberr = 0, id_valid, captcha_good;
 
     if ((rc = read_form(q, &form)) != OK)
         return rc == DONE ? OK : rc;
@@ -540,40 +576,61 @@ static int submit_form(afl_req *q)
         else
             sol.curp = apr_pstrdup(q->r->pool, info.curp);
     }
-    captcha_good = captcha_ok(q, &sol, &dberr);
-    if (dberr)
-        return unavailable(q);
+    id_valid = captcha_id_valid(q, &sol, &expires);
+    captcha_good = id_valid && captcha_answer_ok(q, &sol);
     if (!captcha_good)
         sol.err_captcha = MSG_CAPTCHA;
-    if (sol.err_curp || sol.err_correo || sol.err_correo_confirmacion || sol.err_captcha)
+    if (sol.err_curp || sol.err_correo || sol.err_correo_confirmacion || sol.err_captcha) {
+        if (id_valid && !burn_captcha(q, &sol, expires, &dberr)) {
+            if (dberr)
+                return unavailable(q);
+            sol.err_captcha = MSG_CAPTCHA; /* replay */
+        }
         return send_form(q, HTTP_BAD_REQUEST, &sol, NULL);
+    }
+    if (!store(q))
+        return unavailable(q);
     maybe_purge(q);
 
     s = afl_store_persona(q->r->pool, q->st, sol.curp, &per);
     if (s == AFL_STORE_ERROR)
         return unavailable(q);
-    if (s == AFL_STORE_NOTFOUND)
-        return send_form(q, HTTP_UNPROCESSABLE_ENTITY, &sol, MSG_RENAPO);
-    if (!afl_store_status_active(per.status_curp))
+    if (s == AFL_STORE_OK && afl_store_status_active(per.status_curp))
+        s = afl_store_asegurado(q->r->pool, q->st, sol.curp, &aseg);
+    else {
+        /* The form goes no further: the CAPTCHA is burned on its own. */
+        if (!burn_captcha(q, &sol, expires, &dberr)) {
+            if (dberr)
+                return unavailable(q);
+            sol.err_captcha = MSG_CAPTCHA;
+            return send_form(q, HTTP_BAD_REQUEST, &sol, NULL);
+        }
+        if (s == AFL_STORE_NOTFOUND)
+            return send_form(q, HTTP_UNPROCESSABLE_ENTITY, &sol, MSG_RENAPO);
         return send_form(q, HTTP_UNPROCESSABLE_ENTITY, &sol,
                          inactive_message(q->r->pool, per.status_curp));
-
-    s = afl_store_asegurado(q->r->pool, q->st, sol.curp, &aseg);
+    }
     if (s == AFL_STORE_ERROR)
         return unavailable(q);
     if (s == AFL_STORE_OK) {
         afl_tramite t = {q->csrf,  "resultado",  sol.curp, sol.correo,
                          aseg.nss, "localizado", 0,        session_expiry(q)};
-        if (afl_store_locate(q->r->pool, q->st, session_id(q), &t, curp_hmac(q, sol.curp),
-                             mail_host(q), q->now) != AFL_STORE_OK)
-            return unavailable(q);
-        return redirect(q, "/resultado");
+        s = afl_store_locate_form(q->r->pool, q->st, sol.captcha_id, expires, session_id(q), &t,
+                                  curp_hmac(q, sol.curp), mail_host(q), q->now);
     } else {
         afl_tramite t = {q->csrf, "domicilio", sol.curp, sol.correo, "", "", 0, session_expiry(q)};
-        if (afl_store_tramite_put(q->r->pool, q->st, session_id(q), &t, q->now) != AFL_STORE_OK)
-            return unavailable(q);
-        return redirect(q, "/domicilio");
+        s = afl_store_tramite_start(q->r->pool, q->st, sol.captcha_id, expires, session_id(q), &t,
+                                    q->now);
+        if (s == AFL_STORE_OK)
+            return redirect(q, "/domicilio");
     }
+    if (s == AFL_STORE_USED) {
+        sol.err_captcha = MSG_CAPTCHA;
+        return send_form(q, HTTP_BAD_REQUEST, &sol, NULL);
+    }
+    if (s != AFL_STORE_OK)
+        return unavailable(q);
+    return redirect(q, "/resultado");
 }
 
 /* ------------------------------------------------------------------ Paso 1: the address */
@@ -1677,7 +1734,7 @@ int afl_handler_check_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s
 
 void afl_handler_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    afl_dbd_child_init(pchild);
+    afl_dbd_child_init(pchild, s);
     /* The secret is fixed for the process: precompute its HMAC key schedule. */
     for (server_rec *v = s; v; v = v->next) {
         afl_server_conf *sc = ap_get_module_config(v->module_config, &afiliate_module);

@@ -1,59 +1,28 @@
 #!/usr/bin/env python3
-"""PostgreSQL benchmarks (not a test): assignments per second and found-flow
-requests per second through one node, and through the balancer with two nodes.
-
-Each measured request needs its own CAPTCHA and CSRF token, so forms are fetched
-first and only the POSTs are timed, from a pool of keep-alive client threads.
+"""Write benchmarks on PostgreSQL through the cluster (not a test): the same
+found-flow and assignment POSTs as post_bench.py, replayed by wrk
+(tests/bench/replay.lua), first against one node directly, then through the
+balancer in front of two nodes, with the answers counted per node (the nodes
+tag their answers with X-Afiliate-Node). PostgreSQL 15, fsync and
+synchronous_commit on, AfiliateRateLimit 0.
 """
+import hashlib
 import os
 import sys
-import threading
-import time
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(TOP / "tests" / "integration"))
-sys.path.insert(0, str(TOP / "tests"))
+sys.path.insert(0, str(TOP / "tests" / "bench"))
 sys.path.insert(0, str(TOP / "scripts"))
 
 from cluster import Cluster  # noqa: E402
-from flows import Form, domicilio  # noqa: E402
-from harness import GEN, Client, free_port  # noqa: E402
+from harness import GEN, free_port  # noqa: E402
+import wrkpost  # noqa: E402
 
-N = int(os.environ.get("BENCH_REQUESTS", "400"))
-WORKERS = int(os.environ.get("BENCH_CONCURRENCY", "16"))
-
-
-class Endpoint:
-    def __init__(self, base, secret_path):
-        self.base = base
-        self.secret = secret_path.read_bytes().strip()
-
-    def client(self):
-        return Client(self.base)
-
-
-def timed(items, fn):
-    lock, it = threading.Lock(), iter(items)
-    ok = [0]
-
-    def worker():
-        while True:
-            with lock:
-                item = next(it, None)
-            if item is None:
-                return
-            if fn(item):
-                with lock:
-                    ok[0] += 1
-
-    threads = [threading.Thread(target=worker) for _ in range(WORKERS)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - t0, ok[0]
+SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+MAX_RATE = int(os.environ.get("BENCH_MAX_RATE", "2500"))
+WARM = 500
 
 
 def curps(cluster, kind, n):
@@ -66,29 +35,64 @@ def curps(cluster, kind, n):
     return cluster.pg.psql(sql).stdout.split()
 
 
-def measure(cluster, ep, label):
-    forms = [(Form(ep, ep.client()), c) for c in curps(cluster, "found", N)]
-    secs, ok = timed(forms, lambda fc: fc[0].submit(fc[1]).status == 200)
-    print(f"{label}: found-flow POST {N / secs:8.0f} req/s ({ok}/{N} ok)")
-    clients = []
-    for c in curps(cluster, "new", N):
-        cl = ep.client()
-        Form(ep, cl).submit(c)
-        clients.append(cl)
-    secs, ok = timed(clients, lambda cl: domicilio(cl).status == 200)
-    print(f"{label}: assignments     {N / secs:8.0f} /s     ({ok}/{N} ok)")
+def one(cluster, sql):
+    return int(cluster.pg.psql(sql).stdout.strip())
+
+
+def run(base, lines, label, results):
+    wrkpost.replay(base, lines[:WARM], 1)
+    r = wrkpost.replay(base, lines[WARM:], SECONDS)
+    per_node = ", ".join(f"{k} {v / SECONDS:.0f}/s" for k, v in sorted(r.nodes.items()))
+    print(r.line(label) + (f"; per node: {per_node}" if per_node else ""), flush=True)
+    results[label] = {"rps": r.rps, "p50_ms": r.p50, "p99_ms": r.p99, "ok": r.ok(303),
+                      "nodes": {k: v / SECONDS for k, v in r.nodes.items()}}
+    return r
+
+
+def measure(cluster, base, label, secret, used, results):
+    n = SECONDS * MAX_RATE + WARM
+    found = [c for c in curps(cluster, "found", n + len(used)) if c not in used][:n]
+    used.update(found)
+    run(base, [wrkpost.form_post(secret, c)[1] for c in found],
+        f"{label}: found-flow POST", results)
+    tokens, lines = [], []
+    for c in curps(cluster, "new", n):
+        token, line = wrkpost.form_post(secret, c)
+        tokens.append(token)
+        lines.append(line)
+    run(base, lines, f"{label}: new-CURP POST", results)
+    ready = set(cluster.pg.psql("SELECT id FROM tramite WHERE paso = 'domicilio'").stdout.split())
+    lines = [wrkpost.domicilio_post(secret, t) for t in tokens
+             if hashlib.sha256(t.encode()).hexdigest() in ready]
+    run(base, lines, f"{label}: assignment POST", results)
 
 
 def main():
     cluster = Cluster(GEN / "bench-cluster", free_port(), nodes=2, rate_limit=0)
-    cluster.start(count=20000)
+    cluster.start(count=100000)
+    results = {}
     try:
-        print(f"== PostgreSQL 15, event MPM, {os.cpu_count()} cores, {WORKERS} client threads, "
-              f"{N} requests per figure")
-        node = Endpoint(f"http://127.0.0.1:{cluster.nodes[0].port}", cluster.secret)
-        measure(cluster, node, "one node        ")
-        bal = Endpoint(f"http://127.0.0.1:{cluster.port}", cluster.secret)
-        measure(cluster, bal, "balancer, 2 nodes")
+        secret = cluster.secret.read_bytes().strip()
+        print(f"== PostgreSQL 15 (fsync, synchronous_commit on) write benchmark: event MPM, "
+              f"{os.cpu_count()} cores, wrk {wrkpost.THREADS} threads "
+              f"{wrkpost.CONNECTIONS} connections, {SECONDS} s per run; load average "
+              f"{wrkpost.loadavg()}", flush=True)
+        used = set()
+        measure(cluster, f"http://127.0.0.1:{cluster.nodes[0].port}", "one node", secret, used,
+                results)
+        measure(cluster, f"http://127.0.0.1:{cluster.port}", "balancer, 2 nodes", secret, used,
+                results)
+        dups = one(cluster, "SELECT count(*) FROM (SELECT nss FROM asegurado GROUP BY nss "
+                            "HAVING count(*) > 1) d")
+        wrong = one(cluster, "SELECT count(*) FROM tramite t LEFT JOIN asegurado a "
+                             "ON a.curp = t.curp WHERE t.paso = 'resultado' AND "
+                             "t.origen = 'asignado' AND (a.nss IS NULL OR a.nss <> t.nss)")
+        print(f"  database after the runs: duplicate NSS: {dups}; sessions whose NSS is not "
+              f"their row's: {wrong}; load average {wrkpost.loadavg()}")
+        results["duplicates"] = dups
+        wrkpost.save("pgsql", results)
+        if dups or wrong:
+            sys.exit("cluster_bench: the assignment runs left the database inconsistent")
     finally:
         cluster.stop()
 

@@ -38,13 +38,14 @@ SENDER = "no-reply@imss.example.mx"
 
 
 def queue_rows(srv, n, tag):
-    """n pending rows, as the handler writes them (a located NSS each)."""
+    """n pending rows, as the handler writes them (a located NSS each). created is now:
+    the e-mailed document is sealed with that time (a folio needs a real date)."""
     srv.execute(
         "INSERT INTO outbox (kind, reason, asegurado_id, recipient, status, attempts, "
         "next_attempt_at, message_id, created) SELECT 'comprobante', 'localizacion', id, "
         "'bench' || CAST(id AS TEXT) || '@ejemplo.mx', 'pending', 0, 0, "
-        "'<outbox-bench-' || ? || '-' || CAST(id AS TEXT) || '@imss.example.mx>', 0 "
-        "FROM asegurado ORDER BY id LIMIT " + str(int(n)), tag)
+        "'<outbox-bench-' || ? || '-' || CAST(id AS TEXT) || '@imss.example.mx>', ? "
+        "FROM asegurado ORDER BY id LIMIT " + str(int(n)), tag, int(time.time()))
 
 
 def wait_delivered(sink, before, n, timeout=300):

@@ -98,7 +98,8 @@ static afl_db *open_store(afl_store *out)
     out->driver = afl_db_driver(d);
     out->handle = afl_db_handle(d);
     out->prepared = apr_hash_make(pool);
-    out->write_lock = NULL;
+    out->commit = NULL;
+    out->in_txn = 0;
     ck_assert_int_eq(afl_store_configure(pool, out), APR_SUCCESS);
     ck_assert_int_eq(afl_store_prepare_all(pool, out), APR_SUCCESS);
     return d;

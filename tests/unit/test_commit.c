@@ -1,0 +1,238 @@
+/* Unit tests: group commit (afl_commit) on a real SQLite database. A body's
+ * writes are kept only when it returns AFL_STORE_OK, a failing body is rolled
+ * back alone while the others of its batch commit, and the bodies of several
+ * threads, each with its own connection, share transactions. */
+#include <check.h>
+#include <apr_atomic.h>
+#include <apr_general.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "afl_commit.h"
+#include "afl_db.h"
+#include "afl_store.h"
+
+#define THREADS 8
+#define PER_THREAD 40
+
+static apr_pool_t *pool;
+static char dbpath[64];
+static afl_commit *committer;
+
+static afl_db *open_db(afl_store *st)
+{
+    const char *err = NULL;
+    afl_db *db = NULL;
+
+    ck_assert_msg(afl_db_open(pool, "sqlite3", dbpath, &db, &err) == 0, "open: %s", err ? err : "");
+    memset(st, 0, sizeof *st);
+    st->driver = afl_db_driver(db);
+    st->handle = afl_db_handle(db);
+    st->prepared = apr_hash_make(pool);
+    st->commit = committer;
+    return db;
+}
+
+static long long count_rows(afl_db *db, const char *where)
+{
+    const char *v = NULL;
+    ck_assert_int_eq(
+        afl_db_prepare(db, "afl_count", apr_pstrcat(pool, "SELECT count(*) FROM t ", where, NULL)),
+        0);
+    ck_assert_int_eq(afl_db_select_value(db, pool, "afl_count", 0, NULL, &v), 0);
+    return v ? atoll(v) : -1;
+}
+
+static void setup(void)
+{
+    afl_store st;
+    afl_db *db;
+    int fd;
+
+    apr_pool_create(&pool, NULL);
+    snprintf(dbpath, sizeof dbpath, "/tmp/afl_commit_XXXXXX");
+    fd = mkstemp(dbpath);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    unlink(dbpath);
+    ck_assert_int_eq(afl_commit_create(pool, NULL, &committer), APR_SUCCESS);
+    db = open_db(&st);
+    ck_assert_int_eq(afl_db_run_sql(db, pool, "PRAGMA journal_mode = WAL"), 0);
+    ck_assert_int_eq(
+        afl_db_run_sql(db, pool, "CREATE TABLE t (k INTEGER PRIMARY KEY, thread INTEGER)"), 0);
+    afl_db_close(db);
+}
+
+static void teardown(void)
+{
+    char path[96];
+
+    unlink(dbpath);
+    snprintf(path, sizeof path, "%s-wal", dbpath);
+    unlink(path);
+    snprintf(path, sizeof path, "%s-shm", dbpath);
+    unlink(path);
+    apr_pool_destroy(pool);
+}
+
+/* ------------------------------------------------------------------ bodies */
+
+typedef struct {
+    int key, thread;
+    afl_store_status result;         /* what the body returns after its insert */
+    volatile apr_uint32_t *wait_for; /* NULL, or: wait until this many threads are queuing */
+} insert_args;
+
+static volatile apr_uint32_t queuing;
+
+static afl_store_status insert_body(apr_pool_t *p, afl_store *st, void *baton)
+{
+    insert_args *a = baton;
+    char sql[96];
+    int n = 0;
+
+    /* The first leader holds the write lock until every other thread is about to
+     * queue a body: they then share its transaction. */
+    if (a->wait_for) {
+        while (apr_atomic_read32(a->wait_for) < THREADS)
+            apr_sleep(1000);
+        apr_sleep(50000);
+    }
+    (void)p;
+    snprintf(sql, sizeof sql, "INSERT INTO t (k, thread) VALUES (%d, %d)", a->key, a->thread);
+    if (apr_dbd_query(st->driver, st->handle, &n, sql) != 0)
+        return AFL_STORE_ERROR;
+    return a->result;
+}
+
+/* ------------------------------------------------------------------ one thread */
+
+START_TEST(kept_only_when_ok)
+{
+    afl_store st;
+    afl_db *db = open_db(&st);
+    insert_args ok = {1, 0, AFL_STORE_OK, NULL};
+    insert_args notfound = {2, 0, AFL_STORE_NOTFOUND, NULL};
+    insert_args failed = {3, 0, AFL_STORE_ERROR, NULL};
+    insert_args duplicate = {1, 0, AFL_STORE_OK, NULL};
+    afl_commit_stats stats;
+
+    ck_assert_int_eq(afl_commit_run(committer, pool, &st, insert_body, &ok), AFL_STORE_OK);
+    ck_assert_int_eq(afl_commit_run(committer, pool, &st, insert_body, &notfound),
+                     AFL_STORE_NOTFOUND);
+    ck_assert_int_eq(afl_commit_run(committer, pool, &st, insert_body, &failed), AFL_STORE_ERROR);
+    /* A statement that fails (primary key) fails its body only. */
+    ck_assert_int_eq(afl_commit_run(committer, pool, &st, insert_body, &duplicate),
+                     AFL_STORE_ERROR);
+    ck_assert_int_eq(count_rows(db, ""), 1);
+    ck_assert_int_eq(count_rows(db, "WHERE k = 1"), 1);
+    ck_assert_int_eq(st.in_txn, 0);
+    afl_commit_get_stats(committer, &stats);
+    ck_assert_uint_eq(stats.commits, 4);
+    ck_assert_uint_eq(stats.bodies, 4);
+    ck_assert_uint_eq(stats.failed, 0);
+    afl_db_close(db);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ threads */
+
+typedef struct {
+    int thread;
+    afl_store st;
+    afl_db *db;
+    apr_pool_t *p;
+    int ok, errors;
+} worker;
+
+static void *APR_THREAD_FUNC work(apr_thread_t *t, void *data)
+{
+    worker *w = data;
+
+    for (int i = 0; i < PER_THREAD; i++) {
+        /* Thread 3's bodies fail after their insert: rolled back alone. */
+        insert_args a = {w->thread * 1000 + i, w->thread,
+                         w->thread == 3 ? AFL_STORE_ERROR : AFL_STORE_OK,
+                         w->thread == 0 && i == 0 ? &queuing : NULL};
+        afl_store_status s;
+
+        if (i == 0)
+            apr_atomic_inc32(&queuing);
+        s = afl_commit_run(committer, w->p, &w->st, insert_body, &a);
+        if (s == AFL_STORE_OK)
+            w->ok++;
+        else
+            w->errors++;
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+START_TEST(threads_share_transactions)
+{
+    worker w[THREADS];
+    apr_thread_t *t[THREADS];
+    afl_commit_stats stats;
+    afl_store st;
+    afl_db *db;
+
+    apr_atomic_set32(&queuing, 0);
+    for (int i = 0; i < THREADS; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].thread = i;
+        w[i].db = open_db(&w[i].st);
+        apr_pool_create(&w[i].p, pool);
+    }
+    /* Thread 0 starts first and leads; the others queue behind its first body. */
+    ck_assert_int_eq(apr_thread_create(&t[0], NULL, work, &w[0], pool), APR_SUCCESS);
+    apr_sleep(20000);
+    for (int i = 1; i < THREADS; i++)
+        ck_assert_int_eq(apr_thread_create(&t[i], NULL, work, &w[i], pool), APR_SUCCESS);
+    for (int i = 0; i < THREADS; i++) {
+        apr_status_t rv;
+        apr_thread_join(&rv, t[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        ck_assert_int_eq(w[i].ok, i == 3 ? 0 : PER_THREAD);
+        ck_assert_int_eq(w[i].errors, i == 3 ? PER_THREAD : 0);
+    }
+    db = open_db(&st);
+    ck_assert_int_eq(count_rows(db, ""), (THREADS - 1) * PER_THREAD);
+    ck_assert_int_eq(count_rows(db, "WHERE thread = 3"), 0);
+    afl_commit_get_stats(committer, &stats);
+    ck_assert_uint_eq(stats.bodies, THREADS * PER_THREAD);
+    ck_assert_uint_eq(stats.failed, 0);
+    /* Bodies shared commits: the first batch held every thread's first body. */
+    ck_assert_uint_ge(stats.max_batch, 2);
+    ck_assert_uint_lt(stats.commits, THREADS * PER_THREAD);
+    afl_db_close(db);
+    for (int i = 0; i < THREADS; i++)
+        afl_db_close(w[i].db);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("commit");
+    TCase *tc = tcase_create("core");
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, kept_only_when_ok);
+    tcase_add_test(tc, threads_share_transactions);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
