@@ -5,6 +5,7 @@
 #   make test       install deps, build, run every test layer, print "N passed, N failed"
 #   make test-browser  the real-browser layer alone (Debian chromium + playwright-core, axe-core)
 #   make bench      benchmarks (not tests)
+#   make bench-peer the HTTP benchmark beside the PHP peer in ../shared/peer-php (PEER_PHP_DIR)
 #   make fuzz       libFuzzer + ASan/UBSan on the parsers (clang)
 #
 # Pure units are mod_afiliate/afl_*.c (no httpd header); httpd glue is
@@ -46,7 +47,7 @@ MODULE    := $(BUILD)/mod_afiliate.so
 CTL       := $(BUILD)/afiliatectl
 
 .PHONY: all deps build-all run run-cluster test test-unit test-fuzz test-integration test-browser bench \
-        bench-curp fuzz check-pure format format-check clean
+        bench-peer bench-curp fuzz check-pure format format-check clean
 
 all: deps
 	@$(MAKE) --no-print-directory build-all
@@ -155,6 +156,16 @@ bench:
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	@for b in tests/bench/*_bench.py; do $(PYTHON) $$b || exit 1; done
 	@$(PYTHON) tests/bench/mail_bench.py
+
+# The PHP peer (mod_php + PDO SQLite + FPDF/TCPDF) lives beside the checkout,
+# read-only; the same wrk load on both, ratios against the goals (~7 min).
+PEER_PHP_DIR ?= $(abspath ../shared/peer-php)
+bench-peer:
+	@test -x "$(PEER_PHP_DIR)/bench.sh" || { echo "bench-peer: the PHP peer is missing:" \
+	  "no $(PEER_PHP_DIR)/bench.sh (expected in ../shared/peer-php; set PEER_PHP_DIR)" >&2; exit 1; }
+	@scripts/deps.sh peer
+	@$(MAKE) --no-print-directory build-all
+	@PEER_PHP_DIR="$(PEER_PHP_DIR)" $(PYTHON) tests/bench/bench_peer.py
 
 # ---------------------------------------------------------------- run
 run: deps
