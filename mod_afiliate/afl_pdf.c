@@ -1,5 +1,6 @@
 #include "afl_pdf.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -206,6 +207,11 @@ apr_status_t afl_pdf_font_load(apr_pool_t *p, const char *path, const afl_pdf_fo
     f->path = apr_pstrdup(p, path);
     *font = f;
     return APR_SUCCESS;
+}
+
+void afl_pdf_process_init(void)
+{
+    mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 }
 
 const char *afl_pdf_font_path(const afl_pdf_font *font)

@@ -45,6 +45,15 @@ typedef struct afl_pdf_font afl_pdf_font;
  * cheap). */
 apr_status_t afl_pdf_font_load(apr_pool_t *p, const char *path, const afl_pdf_font **font);
 
+/* Once per process, before documents are built (httpd: child_init). Every
+ * document's content stream is compressed by zlib, whose ~270 KB of deflate
+ * state is allocated and freed per document; with glibc's default trim
+ * threshold (128 KB) the freed heap top goes back to the kernel each time and
+ * the next document page-faults it in again (10x the page faults, a quarter
+ * of the rate, in bench_pdf). This keeps up to 1 MB of free heap per malloc
+ * arena instead (mallopt M_TRIM_THRESHOLD). Process-wide; harmless without. */
+void afl_pdf_process_init(void);
+
 /* The file of a loaded font; NULL for NULL (the standard fonts). */
 const char *afl_pdf_font_path(const afl_pdf_font *font);
 

@@ -1701,4 +1701,5 @@ void afl_handler_child_init(apr_pool_t *pchild, server_rec *s)
     if (afl_curp_init() != 0)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AFL_TAG ": cannot compile the CURP pattern");
     afl_captcha_global_init();
+    afl_pdf_process_init();
 }

@@ -154,6 +154,7 @@ int main(int argc, char **argv)
     if (seconds <= 0)
         seconds = 2.0;
     apr_initialize();
+    afl_pdf_process_init(); /* as the module's child_init */
     apr_pool_create(&root, NULL);
     apr_pool_create(&p, root);
     memset(&x, 0, sizeof x);

@@ -48,6 +48,7 @@ int main(int argc, char **argv)
     if (!dir)
         dir = "/usr/share/fonts/truetype/dejavu";
     apr_initialize();
+    afl_pdf_process_init(); /* as the module's child_init */
     apr_pool_create(&root, NULL);
     apr_pool_create(&p, root);
 
