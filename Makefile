@@ -7,6 +7,7 @@
 #   make test-clone    `make run` from a fresh clone in a mode-0700 folder (as under /root)
 #   make bench      benchmarks (not tests)
 #   make deb        the Debian package build/libapache2-mod-afiliate_VERSION_ARCH.deb (lintian-checked)
+#   make bench-peer the HTTP benchmark beside the PHP peer in ../shared/peer-php (PEER_PHP_DIR)
 #   make fuzz       libFuzzer + ASan/UBSan on the parsers (clang)
 #
 # Pure units are mod_afiliate/afl_*.c (no httpd header); httpd glue is
@@ -51,7 +52,7 @@ MODULE    := $(BUILD)/mod_afiliate.so
 CTL       := $(BUILD)/afiliatectl
 
 .PHONY: all deps build-all run run-cluster test test-unit test-fuzz test-integration test-clone \
-        test-browser bench \
+        test-browser bench bench-peer \
         bench-curp fuzz check-pure format format-check clean deb
 
 all: deps
@@ -174,6 +175,16 @@ bench:
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	@for b in tests/bench/*_bench.py; do $(PYTHON) $$b || exit 1; done
 	@$(PYTHON) tests/bench/writes_summary.py
+
+# The PHP peer (mod_php + PDO SQLite + FPDF/TCPDF) lives beside the checkout,
+# read-only; the same wrk load on both, ratios against the goals (~7 min).
+PEER_PHP_DIR ?= $(abspath ../shared/peer-php)
+bench-peer:
+	@test -x "$(PEER_PHP_DIR)/bench.sh" || { echo "bench-peer: the PHP peer is missing:" \
+	  "no $(PEER_PHP_DIR)/bench.sh (expected in ../shared/peer-php; set PEER_PHP_DIR)" >&2; exit 1; }
+	@scripts/deps.sh peer
+	@$(MAKE) --no-print-directory build-all
+	@PEER_PHP_DIR="$(PEER_PHP_DIR)" $(PYTHON) tests/bench/bench_peer.py
 
 # ---------------------------------------------------------------- run
 run: deps

@@ -26,8 +26,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DEFAULT_FONT "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-#define DEFAULT_FONT_BOLD "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 #define MAX_PDF (16 * 1024 * 1024)
 #define MAX_CSV (512L * 1024 * 1024)
 
@@ -465,18 +463,20 @@ static const char usage_demo_doc[] =
     "Writes a document signed with the private key KEY for a synthetic person (no\n"
     "real data), e.g. to check a signing key and 'afiliatectl verify'. --base-url:\n"
     "the module's absolute URL for the QR code (default\n"
-    "https://localhost/afiliate); --vigente: the constancia's coverage (default si).\n";
+    "https://localhost/afiliate); --vigente: the constancia's coverage (default si);\n"
+    "--font, --font-bold: TrueType files to embed (default: the standard PDF fonts).\n";
 
 int afiliatectl_demo_doc(apr_pool_t *pool, int argc, const char *const *argv)
 {
     const char *keypath = NULL, *out = NULL, *base = "https://localhost/afiliate", *vigente = "si",
-               *font = DEFAULT_FONT, *font_bold = DEFAULT_FONT_BOLD;
+               *font = NULL, *font_bold = NULL;
     const char *pos[1] = {NULL};
     const opt_def opts[] = {{"--key", &keypath},   {"--out", &out},
                             {"--base-url", &base}, {"--vigente", &vigente},
                             {"--font", &font},     {"--font-bold", &font_bold},
                             {NULL, NULL}};
     const afl_sign_key *key;
+    const afl_pdf_font *ttf = NULL, *ttf_bold = NULL;
     afl_pdf_firma firma;
     afl_cadena cad;
     char e[256], folio[AFL_FOLIO_LEN + 1];
@@ -507,6 +507,12 @@ int afiliatectl_demo_doc(apr_pool_t *pool, int argc, const char *const *argv)
     }
     if (afl_sign_load_private(pool, keypath, &key, e, sizeof e) != APR_SUCCESS) {
         err(argv[0], "%s", e);
+        return 2;
+    }
+    if ((font && afl_pdf_font_load(pool, font, &ttf) != APR_SUCCESS) ||
+        (font_bold && afl_pdf_font_load(pool, font_bold, &ttf_bold) != APR_SUCCESS)) {
+        err(argv[0], "%s is not a TrueType font the PDF writer can embed",
+            ttf || !font ? font_bold : font);
         return 2;
     }
     now -= now % APR_USEC_PER_SEC; /* the cadena shows whole seconds */
@@ -540,8 +546,8 @@ int afiliatectl_demo_doc(apr_pool_t *pool, int argc, const char *const *argv)
         c.umf = "UMF No. 10 Cuauhtémoc";
         c.folio = folio;
         c.issued = now;
-        c.font_path = font;
-        c.font_bold_path = font_bold;
+        c.font = ttf;
+        c.font_bold = ttf_bold;
         c.firma = firma;
         rv = afl_pdf_comprobante(pool, &c, &pdf, &len, e, sizeof e);
     } else if (!strcmp(pos[0], "tarjeta")) {
@@ -556,8 +562,8 @@ int afiliatectl_demo_doc(apr_pool_t *pool, int argc, const char *const *argv)
         t.nss = nss;
         t.folio = folio;
         t.issued = now;
-        t.font_path = font;
-        t.font_bold_path = font_bold;
+        t.font = ttf;
+        t.font_bold = ttf_bold;
         t.firma = firma;
         rv = afl_pdf_tarjeta(pool, &t, &pdf, &len, e, sizeof e);
     } else {
@@ -581,8 +587,8 @@ int afiliatectl_demo_doc(apr_pool_t *pool, int argc, const char *const *argv)
         c.subdelegacion = "Subdelegación Cuauhtémoc";
         c.folio = folio;
         c.issued = now;
-        c.font_path = font;
-        c.font_bold_path = font_bold;
+        c.font = ttf;
+        c.font_bold = ttf_bold;
         c.firma = firma;
         rv = afl_pdf_constancia(pool, &c, &pdf, &len, e, sizeof e);
     }

@@ -223,10 +223,14 @@ int afiliatectl_outbox(apr_pool_t *pool, int argc, const char *const *argv)
             c.backoff_min = (int)backoff_min;
             c.backoff_max = (int)backoff_max;
         }
-        if (font)
-            c.font_path = font;
-        if (font_bold)
-            c.font_bold_path = font_bold;
+        if ((font && afl_pdf_font_load(pool, font, &c.font) != APR_SUCCESS) ||
+            (font_bold && afl_pdf_font_load(pool, font_bold, &c.font_bold) != APR_SUCCESS)) {
+            fprintf(stderr,
+                    "afiliatectl outbox: %s is not a TrueType font the PDF writer can "
+                    "embed\n",
+                    c.font || !font ? font_bold : font);
+            return 2;
+        }
         if (credentials) {
             const char *err = NULL;
             if (afl_smtp_read_credentials(pool, credentials, &c.smtp.username, &c.smtp.password,

@@ -193,6 +193,41 @@ char *afl_text_to_cp1252(apr_pool_t *p, const char *s)
     return out;
 }
 
+char *afl_text_to_cp1252_lossy(apr_pool_t *p, const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n, i = 0, o = 0;
+    char *out;
+
+    if (!s)
+        return NULL;
+    n = strlen(s);
+    out = apr_palloc(p, n + 1);
+    while (i < n) {
+        uint32_t cp;
+        size_t k;
+        int b;
+
+        if (u[i] < 0x80) { /* ASCII: no decoding */
+            out[o++] = u[i] < 0x20 || u[i] == 0x7F ? ' ' : (char)u[i];
+            i++;
+            continue;
+        }
+        k = utf8_decode(u + i, n - i, &cp);
+        if (!k) {
+            for (k = 1; k < 4 && i + k < n && (u[i + k] & 0xC0) == 0x80; k++)
+                ;
+            b = '?';
+        } else if ((b = cp1252_byte(cp)) < 0) {
+            b = '?';
+        }
+        out[o++] = (char)b;
+        i += k;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 static int is_ascii_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';

@@ -115,6 +115,12 @@ int afl_text_cp1252_ok(const char *s);
  * code point CP1252 lacks (check afl_text_cp1252_ok() first for a message). */
 char *afl_text_to_cp1252(apr_pool_t *p, const char *s);
 
+/* The same, for text that must be drawn whatever it holds (the PDF writer): never NULL
+ * for a non-NULL s. A code point CP1252 lacks becomes '?', and so does each invalid
+ * sequence (its lead byte and the continuation bytes after it: one '?' per broken
+ * character); C0 controls and DEL become a space. The result is never longer than s. */
+char *afl_text_to_cp1252_lossy(apr_pool_t *p, const char *s);
+
 /* s without leading and trailing ASCII whitespace (space, \t, \n, \v, \f, \r). Returns s
  * itself when there is nothing to trim, else a copy in p. NULL stays NULL. */
 const char *afl_text_trim(apr_pool_t *p, const char *s);

@@ -24,8 +24,6 @@ void afl_outbox_conf_defaults(afl_outbox_conf *c)
     c->backoff_max = AFL_OUTBOX_DEFAULT_BACKOFF_MAX;
     c->batch = AFL_OUTBOX_DEFAULT_BATCH;
     c->max_per_pass = AFL_OUTBOX_DEFAULT_MAX_PER_PASS;
-    c->font_path = AFL_OUTBOX_DEFAULT_FONT;
-    c->font_bold_path = AFL_OUTBOX_DEFAULT_FONT_BOLD;
 }
 
 long long afl_outbox_backoff(const afl_outbox_conf *c, int attempts, unsigned rnd)
@@ -226,8 +224,6 @@ static apr_status_t render_constancia(apr_pool_t *p, afl_store *st, const afl_ou
         folio = apr_pstrdup(p, buf);
     }
     con.folio = folio;
-    con.font_path = c->font_path;
-    con.font_bold_path = c->font_bold_path;
     con.font = c->font;
     con.font_bold = c->font_bold;
     memset(&part, 0, sizeof part);
@@ -287,8 +283,6 @@ apr_status_t afl_outbox_render(apr_pool_t *p, afl_store *st, const afl_outbox_co
                   &tj.firma, &tj.folio, &tj.issued, err, errlen);
     if (rv != APR_SUCCESS)
         return rv;
-    comp.font_path = tj.font_path = c->font_path;
-    comp.font_bold_path = tj.font_bold_path = c->font_bold_path;
     comp.font = tj.font = c->font;
     comp.font_bold = tj.font_bold = c->font_bold;
     tj.nombres = comp.nombres;

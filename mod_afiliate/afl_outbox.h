@@ -43,8 +43,6 @@
 #define AFL_OUTBOX_DEFAULT_BACKOFF_MAX 1800
 #define AFL_OUTBOX_DEFAULT_BATCH 20
 #define AFL_OUTBOX_DEFAULT_MAX_PER_PASS 500
-#define AFL_OUTBOX_DEFAULT_FONT "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-#define AFL_OUTBOX_DEFAULT_FONT_BOLD "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 /* Replaces SMTP (unit tests): same contract as afl_smtp_send. */
 typedef afl_smtp_result afl_outbox_send_fn(void *baton, const char *from, const char *to,
@@ -59,12 +57,11 @@ typedef struct {
     const char *from;      /* envelope sender and From address */
     const char *from_name; /* display name of From; NULL or "" for none */
     int max_attempts;
-    int backoff_min, backoff_max; /* seconds */
-    int lease;                    /* seconds a claim lasts; 0: SMTP timeout + 60 s */
-    int batch;                    /* rows read per round */
-    int max_per_pass;             /* messages per pass */
-    const char *font_path, *font_bold_path;
-    const afl_pdf_font *font, *font_bold; /* optional, preloaded */
+    int backoff_min, backoff_max;         /* seconds */
+    int lease;                            /* seconds a claim lasts; 0: SMTP timeout + 60 s */
+    int batch;                            /* rows read per round */
+    int max_per_pass;                     /* messages per pass */
+    const afl_pdf_font *font, *font_bold; /* NULL: the standard PDF fonts */
     afl_outbox_send_fn *send;             /* NULL: afl_smtp */
     void *send_baton;
     afl_outbox_clock_fn *clock; /* NULL: wall clock, UNIX seconds */

@@ -1,12 +1,8 @@
 #include "afl_pdf.h"
 
-#include <errno.h>
-#include <iconv.h>
-#include <stdint.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <apr_file_info.h>
 #include <apr_file_io.h>
@@ -15,7 +11,7 @@
 #include <hpdf.h>
 
 #include "afl_cadena.h"
-#include "afl_log.h"
+#include "afl_form.h"
 #include "afl_qr.h"
 #include "afl_sign.h"
 
@@ -72,604 +68,6 @@ const char *afl_pdf_sexo_name(char sexo)
     }
 }
 
-/* ====================================================== TrueType reduction
- *
- * libharu 2.3 subsets glyf/loca but copies cmap, hmtx and post whole, and the
- * name table with its licence text: ~60 KB per DejaVu face even for a page of
- * text. The reduction below (libharu still subsets what it gets):
- *   - keeps the glyphs of the CP1252 repertoire plus their components and
- *     renumbers them densely (glyf, long loca, hmtx, hhea, maxp; composite
- *     components remapped);
- *   - writes a format-4 cmap (3,1) with only the CP1252 characters;
- *   - writes post format 3 (no glyph names);
- *   - keeps name records 0-6 in English (Windows) and Roman (Mac) only, the
- *     same default as fontTools' subsetter (libharu needs IDs 2 and 6);
- *   - drops the hinting: glyph instructions, cvt, fpgm, prep (see
- *     ttf_strip_glyph);
- *   - keeps OS/2, hhea and maxp as they are and drops the tables libharu
- *     never embeds (GPOS, GSUB, kern, ...).
- * Every read is bounds-checked; any surprise makes the caller fall back to
- * the original file. */
-
-#define TTF_MAX_FILE (32 * 1024 * 1024)
-
-/* Unicode of CP1252 bytes 0x80..0x9F; 0 = undefined in CP1252. */
-static const uint16_t cp1252_high[32] = {
-    0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
-    0x2039, 0x0152, 0,      0x017D, 0,      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
-    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
-
-typedef struct {
-    const unsigned char *p;
-    size_t len;
-} span_t;
-
-static uint16_t rd16(const unsigned char *b)
-{
-    return (uint16_t)((b[0] << 8) | b[1]);
-}
-
-static uint32_t rd32(const unsigned char *b)
-{
-    return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
-}
-
-static void wr16(unsigned char *b, uint16_t v)
-{
-    b[0] = (unsigned char)(v >> 8);
-    b[1] = (unsigned char)v;
-}
-
-static void wr32(unsigned char *b, uint32_t v)
-{
-    b[0] = (unsigned char)(v >> 24);
-    b[1] = (unsigned char)(v >> 16);
-    b[2] = (unsigned char)(v >> 8);
-    b[3] = (unsigned char)v;
-}
-
-static int ttf_table(const unsigned char *f, size_t flen, const char *tag, span_t *out)
-{
-    unsigned n, i;
-
-    out->p = NULL;
-    out->len = 0;
-    if (flen < 12)
-        return 0;
-    n = rd16(f + 4);
-    if (12 + (size_t)n * 16 > flen)
-        return 0;
-    for (i = 0; i < n; i++) {
-        const unsigned char *e = f + 12 + i * 16;
-        if (memcmp(e, tag, 4) == 0) {
-            uint32_t off = rd32(e + 8), len = rd32(e + 12);
-            if (off > flen || len > flen - off)
-                return 0;
-            out->p = f + off;
-            out->len = len;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-typedef struct {
-    span_t head, maxp, hhea, hmtx, loca, glyf, cmap, name, os2, post;
-    unsigned num_glyphs, num_hmetrics;
-    int loca_long;
-    span_t cmap4; /* the (3,1) format-4 subtable */
-} ttf_t;
-
-/* Glyph id for a code point through the original format-4 cmap; 0 if none. */
-static unsigned ttf_gid(const ttf_t *t, unsigned u)
-{
-    const unsigned char *s = t->cmap4.p;
-    size_t len = t->cmap4.len;
-    unsigned segx2 = rd16(s + 6), seg = segx2 / 2, i;
-    const unsigned char *ends = s + 14, *starts = ends + segx2 + 2, *deltas = starts + segx2,
-                        *ranges = deltas + segx2;
-
-    for (i = 0; i < seg; i++) {
-        unsigned end = rd16(ends + 2 * i), start = rd16(starts + 2 * i);
-        unsigned ro;
-
-        if (u > end)
-            continue;
-        if (u < start)
-            return 0;
-        ro = rd16(ranges + 2 * i);
-        if (ro == 0)
-            return (u + rd16(deltas + 2 * i)) & 0xFFFF;
-        {
-            size_t at = (size_t)(ranges + 2 * i - s) + ro + 2 * (size_t)(u - start);
-            unsigned g;
-            if (at + 2 > len)
-                return 0;
-            g = rd16(s + at);
-            return g ? (g + rd16(deltas + 2 * i)) & 0xFFFF : 0;
-        }
-    }
-    return 0;
-}
-
-static int ttf_glyph(const ttf_t *t, unsigned gid, size_t *off, size_t *len)
-{
-    size_t a, b;
-
-    if (gid >= t->num_glyphs)
-        return 0;
-    if (t->loca_long) {
-        a = rd32(t->loca.p + 4 * gid);
-        b = rd32(t->loca.p + 4 * gid + 4);
-    } else {
-        a = 2 * (size_t)rd16(t->loca.p + 2 * gid);
-        b = 2 * (size_t)rd16(t->loca.p + 2 * gid + 2);
-    }
-    if (b < a || b > t->glyf.len)
-        return 0;
-    *off = a;
-    *len = b - a;
-    return 1;
-}
-
-static int ttf_parse(const unsigned char *f, size_t flen, ttf_t *t)
-{
-    unsigned i, n;
-
-    memset(t, 0, sizeof *t);
-    if (flen < 12 || (rd32(f) != 0x00010000 && rd32(f) != 0x74727565 /* 'true' */))
-        return 0;
-    if (!ttf_table(f, flen, "head", &t->head) || !ttf_table(f, flen, "maxp", &t->maxp) ||
-        !ttf_table(f, flen, "hhea", &t->hhea) || !ttf_table(f, flen, "hmtx", &t->hmtx) ||
-        !ttf_table(f, flen, "loca", &t->loca) || !ttf_table(f, flen, "glyf", &t->glyf) ||
-        !ttf_table(f, flen, "cmap", &t->cmap) || !ttf_table(f, flen, "name", &t->name) ||
-        !ttf_table(f, flen, "OS/2", &t->os2))
-        return 0;
-    ttf_table(f, flen, "post", &t->post);
-
-    if (t->head.len < 54 || t->maxp.len < 6 || t->hhea.len < 36 || t->os2.len < 10)
-        return 0;
-    t->loca_long = rd16(t->head.p + 50) != 0;
-    t->num_glyphs = rd16(t->maxp.p + 4);
-    t->num_hmetrics = rd16(t->hhea.p + 34);
-    if (t->num_glyphs == 0 || t->num_hmetrics == 0 || t->num_hmetrics > t->num_glyphs)
-        return 0;
-    if (t->hmtx.len < (size_t)t->num_hmetrics * 4 + (size_t)(t->num_glyphs - t->num_hmetrics) * 2)
-        return 0;
-    if (t->loca.len < (size_t)(t->num_glyphs + 1) * (t->loca_long ? 4 : 2))
-        return 0;
-
-    /* cmap: the Windows Unicode BMP subtable, format 4 (what libharu reads). */
-    if (t->cmap.len < 4)
-        return 0;
-    n = rd16(t->cmap.p + 2);
-    if (4 + (size_t)n * 8 > t->cmap.len)
-        return 0;
-    for (i = 0; i < n; i++) {
-        const unsigned char *e = t->cmap.p + 4 + i * 8;
-        uint32_t off = rd32(e + 4);
-        if (rd16(e) == 3 && rd16(e + 2) == 1 && off + 14 <= t->cmap.len &&
-            rd16(t->cmap.p + off) == 4) {
-            size_t sublen = rd16(t->cmap.p + off + 2);
-            unsigned segx2 = rd16(t->cmap.p + off + 6);
-            if (sublen > t->cmap.len - off || segx2 == 0 || (segx2 & 1) ||
-                16 + 4 * (size_t)segx2 > sublen)
-                return 0;
-            t->cmap4.p = t->cmap.p + off;
-            t->cmap4.len = sublen;
-            break;
-        }
-    }
-    return t->cmap4.p != NULL;
-}
-
-/* Mark gid and, for a composite glyph, its components (iteratively, with the
- * keep[] array as the visited set, so a cyclic font cannot loop). */
-static int ttf_keep(const ttf_t *t, unsigned char *keep, unsigned gid, unsigned *stack)
-{
-    unsigned sp = 0;
-
-    if (keep[gid])
-        return 1;
-    keep[gid] = 1;
-    stack[sp++] = gid;
-    while (sp > 0) {
-        unsigned g = stack[--sp];
-        size_t off, len, pos;
-        uint16_t flags;
-
-        if (!ttf_glyph(t, g, &off, &len))
-            return 0;
-        if (len < 10 || (int16_t)rd16(t->glyf.p + off) >= 0)
-            continue; /* empty or simple glyph */
-        pos = off + 10;
-        do {
-            unsigned comp;
-            if (pos + 4 > off + len)
-                return 0;
-            flags = rd16(t->glyf.p + pos);
-            comp = rd16(t->glyf.p + pos + 2);
-            pos += 4 + ((flags & 0x0001) ? 4 : 2); /* ARG_1_AND_2_ARE_WORDS */
-            if (flags & 0x0008)                    /* WE_HAVE_A_SCALE */
-                pos += 2;
-            else if (flags & 0x0040) /* WE_HAVE_AN_X_AND_Y_SCALE */
-                pos += 4;
-            else if (flags & 0x0080) /* WE_HAVE_A_TWO_BY_TWO */
-                pos += 8;
-            if (comp >= t->num_glyphs)
-                return 0;
-            if (!keep[comp]) {
-                keep[comp] = 1;
-                stack[sp++] = comp; /* each gid pushed at most once: sp < num_glyphs */
-            }
-        } while (flags & 0x0020); /* MORE_COMPONENTS */
-    }
-    return 1;
-}
-
-typedef struct {
-    char tag[5];
-    unsigned char *data;
-    size_t len;
-} out_table;
-
-static uint32_t ttf_checksum(const unsigned char *d, size_t len)
-{
-    uint32_t sum = 0;
-    size_t i;
-
-    for (i = 0; i + 4 <= len; i += 4)
-        sum += rd32(d + i);
-    if (i < len) {
-        unsigned char last[4] = {0, 0, 0, 0};
-        memcpy(last, d + i, len - i);
-        sum += rd32(last);
-    }
-    return sum;
-}
-
-static unsigned char *dup_span(apr_pool_t *p, span_t s)
-{
-    return s.len ? apr_pmemdup(p, s.p, s.len) : NULL;
-}
-
-/* The reduced name table: IDs 0-6, Windows/Unicode/English-US and
- * Mac/Roman/English. NULL when IDs 2 or 6 are missing. */
-static unsigned char *ttf_reduce_name(apr_pool_t *p, span_t name, size_t *out_len)
-{
-    unsigned count, stroff, i, kept = 0, have2 = 0, have6 = 0;
-    size_t strbytes = 0, hdr, pos;
-    unsigned char *out;
-
-    if (name.len < 6)
-        return NULL;
-    count = rd16(name.p + 2);
-    stroff = rd16(name.p + 4);
-    if (6 + (size_t)count * 12 > name.len || stroff > name.len)
-        return NULL;
-    for (i = 0; i < count; i++) {
-        const unsigned char *r = name.p + 6 + i * 12;
-        unsigned plat = rd16(r), enc = rd16(r + 2), lang = rd16(r + 4), id = rd16(r + 6);
-        size_t len = rd16(r + 8), off = rd16(r + 10);
-        if (id > 6 ||
-            !((plat == 3 && enc == 1 && lang == 0x409) || (plat == 1 && enc == 0 && lang == 0)))
-            continue;
-        if (stroff + off + len > name.len)
-            return NULL;
-        kept++;
-        strbytes += len;
-        have2 |= id == 2;
-        have6 |= id == 6;
-    }
-    if (!have2 || !have6)
-        return NULL;
-    hdr = 6 + (size_t)kept * 12;
-    out = apr_pcalloc(p, hdr + strbytes);
-    wr16(out + 2, (uint16_t)kept);
-    wr16(out + 4, (uint16_t)hdr);
-    pos = 0;
-    kept = 0;
-    /* Records keep the source order, which is already sorted as the spec
-     * requires (platform, encoding, language, name id). */
-    for (i = 0; i < count; i++) {
-        const unsigned char *r = name.p + 6 + i * 12;
-        unsigned plat = rd16(r), enc = rd16(r + 2), lang = rd16(r + 4), id = rd16(r + 6);
-        size_t len = rd16(r + 8), off = rd16(r + 10);
-        unsigned char *w;
-        if (id > 6 ||
-            !((plat == 3 && enc == 1 && lang == 0x409) || (plat == 1 && enc == 0 && lang == 0)))
-            continue;
-        w = out + 6 + kept * 12;
-        memcpy(w, r, 8);
-        wr16(w + 8, (uint16_t)len);
-        wr16(w + 10, (uint16_t)pos);
-        memcpy(out + hdr + pos, name.p + stroff + off, len);
-        pos += len;
-        kept++;
-    }
-    *out_len = hdr + strbytes;
-    return out;
-}
-
-/* Format-4 cmap with one subtable (3,1) for the given (code, gid) pairs,
- * sorted by code; consecutive codes with consecutive gids share a segment. */
-static unsigned char *ttf_make_cmap(apr_pool_t *p, const uint16_t *codes, const uint16_t *gids,
-                                    unsigned n, size_t *out_len)
-{
-    uint16_t segstart[260], segend[260], segdelta[260];
-    unsigned seg = 0, i, sr = 1, es = 0;
-    size_t sublen;
-    unsigned char *out, *s;
-
-    for (i = 0; i < n; i++) {
-        uint16_t delta = (uint16_t)(gids[i] - codes[i]);
-        if (seg > 0 && segend[seg - 1] + 1 == codes[i] && segdelta[seg - 1] == delta) {
-            segend[seg - 1] = codes[i];
-        } else {
-            segstart[seg] = segend[seg] = codes[i];
-            segdelta[seg] = delta;
-            seg++;
-        }
-    }
-    segstart[seg] = segend[seg] = 0xFFFF; /* required final segment */
-    segdelta[seg] = 1;
-    seg++;
-    while (sr * 2 <= seg) {
-        sr *= 2;
-        es++;
-    }
-    sublen = 16 + (size_t)seg * 8;
-    out = apr_pcalloc(p, 12 + sublen);
-    wr16(out + 2, 1);  /* one subtable */
-    wr16(out + 4, 3);  /* Windows */
-    wr16(out + 6, 1);  /* Unicode BMP */
-    wr32(out + 8, 12); /* offset */
-    s = out + 12;
-    wr16(s, 4);
-    wr16(s + 2, (uint16_t)sublen);
-    wr16(s + 6, (uint16_t)(seg * 2));
-    wr16(s + 8, (uint16_t)(sr * 2));
-    wr16(s + 10, (uint16_t)es);
-    wr16(s + 12, (uint16_t)(seg * 2 - sr * 2));
-    for (i = 0; i < seg; i++) {
-        wr16(s + 14 + 2 * i, segend[i]);
-        wr16(s + 16 + 2 * seg + 2 * i, segstart[i]);
-        wr16(s + 16 + 4 * seg + 2 * i, segdelta[i]);
-        /* idRangeOffset stays 0 */
-    }
-    *out_len = 12 + sublen;
-    return out;
-}
-
-/* Copy one glyph without its TrueType instructions (hinting) into dst, which
- * has room for len bytes, renumbering composite components through newid[]
- * (num_glyphs entries); returns the new length, or (size_t)-1 if the glyph
- * is malformed. PDF viewers rasterize at print or zoom resolution where
- * hinting adds little, and DejaVu's instructions are ~40% of its glyph
- * data: dropping them is what keeps a comprobante under 30 KB whatever the
- * name contains. */
-static size_t ttf_strip_glyph(const unsigned char *src, size_t len, unsigned char *dst,
-                              const uint16_t *newid, unsigned num_glyphs)
-{
-    int16_t nc;
-    size_t pos, ilen;
-
-    if (len == 0)
-        return 0;
-    if (len < 10)
-        return (size_t)-1;
-    nc = (int16_t)rd16(src);
-    if (nc >= 0) {
-        pos = 10 + 2 * (size_t)nc; /* after endPtsOfContours */
-        if (pos + 2 > len)
-            return (size_t)-1;
-        ilen = rd16(src + pos);
-        if (pos + 2 + ilen > len)
-            return (size_t)-1;
-        memcpy(dst, src, pos);
-        wr16(dst + pos, 0);
-        memcpy(dst + pos + 2, src + pos + 2 + ilen, len - pos - 2 - ilen);
-        return len - ilen;
-    } else {
-        uint16_t flags;
-
-        memcpy(dst, src, len);
-        pos = 10;
-        do {
-            if (pos + 4 > len)
-                return (size_t)-1;
-            flags = rd16(src + pos);
-            if (rd16(src + pos + 2) >= num_glyphs)
-                return (size_t)-1;
-            wr16(dst + pos, flags & (uint16_t)~0x0100); /* WE_HAVE_INSTRUCTIONS */
-            wr16(dst + pos + 2, newid[rd16(src + pos + 2)]);
-            pos += 4 + ((flags & 0x0001) ? 4 : 2);
-            if (flags & 0x0008)
-                pos += 2;
-            else if (flags & 0x0040)
-                pos += 4;
-            else if (flags & 0x0080)
-                pos += 8;
-        } while (flags & 0x0020);
-        if (pos > len)
-            return (size_t)-1;
-        return pos; /* the instructions, if any, followed the last component */
-    }
-}
-
-/* Reduce the font file in f to the CP1252 repertoire; see above. Returns 0
- * when the font does not have the expected layout. */
-static int ttf_reduce(apr_pool_t *p, const unsigned char *f, size_t flen, unsigned char **out,
-                      size_t *out_len)
-{
-    ttf_t t;
-    unsigned char *keep;
-    unsigned *stack;
-    uint16_t codes[224], gids[224];
-    unsigned n = 0, b, g, nkept = 0;
-    uint16_t *newid;
-    out_table tab[13];
-    unsigned ntab = 0, i, sr = 1, es = 0;
-    size_t glyf_len = 0, pos, total;
-    unsigned char *glyf, *loca, *hmtx, *hhea, *maxp, *head, *post, *buf;
-    uint32_t sum;
-
-    if (!ttf_parse(f, flen, &t))
-        return 0;
-    keep = apr_pcalloc(p, t.num_glyphs);
-    stack = apr_palloc(p, sizeof(unsigned) * t.num_glyphs);
-    if (!ttf_keep(&t, keep, 0, stack))
-        return 0;
-    for (b = 0x20; b <= 0xFF; b++) {
-        unsigned u = b < 0x80 ? b : b < 0xA0 ? cp1252_high[b - 0x80] : b;
-        if (b == 0x7F || u == 0)
-            continue;
-        g = ttf_gid(&t, u);
-        if (g == 0 || g >= t.num_glyphs)
-            continue;
-        if (!ttf_keep(&t, keep, g, stack))
-            return 0;
-        codes[n] = (uint16_t)u;
-        gids[n] = (uint16_t)g;
-        n++;
-    }
-    if (n < 95) /* not even ASCII: not a text font we can use */
-        return 0;
-    /* sort by code point (insertion sort; n <= 224) */
-    for (i = 1; i < n; i++) {
-        uint16_t c = codes[i], gg = gids[i];
-        unsigned j = i;
-        while (j > 0 && codes[j - 1] > c) {
-            codes[j] = codes[j - 1];
-            gids[j] = gids[j - 1];
-            j--;
-        }
-        codes[j] = c;
-        gids[j] = gg;
-    }
-
-    /* Renumber the kept glyphs densely, in their original order (so .notdef
-     * stays 0): ~230 glyphs instead of ~6000 make libharu's per-glyph tables
-     * (loca, hmtx, its usage flags) small and its parsing fast. */
-    newid = apr_pcalloc(p, sizeof(uint16_t) * t.num_glyphs);
-    for (g = 0; g < t.num_glyphs; g++) {
-        size_t off, len;
-        if (!keep[g])
-            continue;
-        if (!ttf_glyph(&t, g, &off, &len))
-            return 0;
-        newid[g] = (uint16_t)nkept++;
-        glyf_len += (len + 3) & ~(size_t)3;
-    }
-    for (i = 0; i < n; i++)
-        gids[i] = newid[gids[i]];
-
-    /* glyf (stripped, 4-byte aligned) + long loca + all-long hmtx */
-    glyf = apr_pcalloc(p, glyf_len ? glyf_len : 4); /* upper bound: stripping only shrinks */
-    loca = apr_palloc(p, 4 * ((size_t)nkept + 1));
-    hmtx = apr_palloc(p, 4 * (size_t)nkept);
-    pos = 0;
-    for (g = 0; g < t.num_glyphs; g++) {
-        size_t off, len;
-        unsigned ng = newid[g], m = g < t.num_hmetrics ? g : t.num_hmetrics - 1;
-        if (!keep[g])
-            continue;
-        wr32(loca + 4 * ng, (uint32_t)pos);
-        /* glyphs past numberOfHMetrics share the last advance width */
-        memcpy(hmtx + 4 * ng, t.hmtx.p + 4 * m, 2);
-        if (g < t.num_hmetrics)
-            memcpy(hmtx + 4 * ng + 2, t.hmtx.p + 4 * g + 2, 2);
-        else
-            memcpy(hmtx + 4 * ng + 2, t.hmtx.p + 4 * t.num_hmetrics + 2 * (g - t.num_hmetrics), 2);
-        ttf_glyph(&t, g, &off, &len);
-        len = ttf_strip_glyph(t.glyf.p + off, len, glyf + pos, newid, t.num_glyphs);
-        if (len == (size_t)-1)
-            return 0;
-        pos += (len + 3) & ~(size_t)3;
-    }
-    wr32(loca + 4 * nkept, (uint32_t)pos);
-    glyf_len = pos;
-
-    hhea = apr_pmemdup(p, t.hhea.p, t.hhea.len);
-    wr16(hhea + 34, (uint16_t)nkept); /* numberOfHMetrics */
-    maxp = apr_pmemdup(p, t.maxp.p, t.maxp.len);
-    wr16(maxp + 4, (uint16_t)nkept); /* numGlyphs */
-
-    head = apr_pmemdup(p, t.head.p, 54);
-    wr32(head + 8, 0);  /* checkSumAdjustment, set below */
-    wr16(head + 50, 1); /* long loca */
-
-    post = apr_pcalloc(p, 32);
-    if (t.post.len >= 16)
-        memcpy(post, t.post.p, 16); /* italic angle, underline, fixed pitch */
-    wr32(post, 0x00030000);
-
-    /* Tables in tag order (binary, as the directory must be sorted). */
-#define ADD(tg, d, l)                                                                              \
-    do {                                                                                           \
-        memcpy(tab[ntab].tag, tg, 5);                                                              \
-        tab[ntab].data = (d);                                                                      \
-        tab[ntab].len = (l);                                                                       \
-        ntab++;                                                                                    \
-    } while (0)
-    ADD("OS/2", dup_span(p, t.os2), t.os2.len);
-    {
-        size_t cl;
-        unsigned char *cm = ttf_make_cmap(p, codes, gids, n, &cl);
-        ADD("cmap", cm, cl);
-    }
-    ADD("glyf", glyf, glyf_len);
-    ADD("head", head, 54);
-    ADD("hhea", hhea, t.hhea.len);
-    ADD("hmtx", hmtx, 4 * (size_t)nkept);
-    ADD("loca", loca, 4 * ((size_t)nkept + 1));
-    ADD("maxp", maxp, t.maxp.len);
-    {
-        size_t nl;
-        unsigned char *nm = ttf_reduce_name(p, t.name, &nl);
-        if (!nm)
-            return 0;
-        ADD("name", nm, nl);
-    }
-    ADD("post", post, 32);
-#undef ADD
-
-    total = 12 + 16 * (size_t)ntab;
-    for (i = 0; i < ntab; i++)
-        total += (tab[i].len + 3) & ~(size_t)3;
-    buf = apr_pcalloc(p, total);
-    while (sr * 2 <= ntab) {
-        sr *= 2;
-        es++;
-    }
-    wr32(buf, 0x00010000);
-    wr16(buf + 4, (uint16_t)ntab);
-    wr16(buf + 6, (uint16_t)(sr * 16));
-    wr16(buf + 8, (uint16_t)es);
-    wr16(buf + 10, (uint16_t)(ntab * 16 - sr * 16));
-    pos = 12 + 16 * (size_t)ntab;
-    {
-        size_t head_at = 0;
-        for (i = 0; i < ntab; i++) {
-            unsigned char *e = buf + 12 + 16 * i;
-            memcpy(e, tab[i].tag, 4);
-            wr32(e + 4, ttf_checksum(tab[i].data, tab[i].len));
-            wr32(e + 8, (uint32_t)pos);
-            wr32(e + 12, (uint32_t)tab[i].len);
-            if (tab[i].len)
-                memcpy(buf + pos, tab[i].data, tab[i].len);
-            if (memcmp(tab[i].tag, "head", 4) == 0)
-                head_at = pos;
-            pos += (tab[i].len + 3) & ~(size_t)3;
-        }
-        sum = ttf_checksum(buf, total);
-        wr32(buf + head_at + 8, 0xB1B0AFBAu - sum);
-    }
-    *out = buf;
-    *out_len = total;
-    return 1;
-}
-
 /* ======================================================= document context */
 
 typedef struct {
@@ -699,7 +97,6 @@ typedef struct {
     HPDF_Font regular;
     HPDF_Font bold;
     int fake_bold; /* no bold face: stroke the regular one */
-    iconv_t cd;
     pdf_err err;
     float y;            /* cursor: baseline of the next line, from the bottom */
     float left;         /* margins */
@@ -742,215 +139,96 @@ static void doc_fail(doc_t *d, apr_status_t rv, const char *msg)
     }
 }
 
-/* Length of the UTF-8 sequence at s (at most n bytes), 1 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    size_t want, i;
-
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        want = 2;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        want = 3;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        want = 4;
-    else
-        return 1;
-    if (want > n)
-        return 1;
-    for (i = 1; i < want; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 1;
-    return want;
-}
-
-/* UTF-8 -> CP1252 for drawing. Characters outside CP1252 and invalid bytes
- * become '?', control characters a space: the document is always produced,
- * and what could not be represented is visible rather than silently lost. */
+/* UTF-8 -> CP1252 for drawing (afl_text_to_cp1252_lossy): a character outside
+ * CP1252 or an invalid sequence becomes '?', a control character a space; the
+ * document is always produced, and what could not be represented is visible
+ * rather than silently lost. */
 static const char *cp(doc_t *d, const char *utf8)
 {
-    size_t inleft, outleft, cap;
-    char *in, *out, *res;
-    unsigned char *q;
-
-    if (!utf8)
-        return "";
-    inleft = strlen(utf8);
-    cap = inleft + 1; /* one CP1252 byte per character, never more bytes */
-    res = apr_palloc(d->scratch, cap);
-    in = (char *)utf8;
-    out = res;
-    outleft = cap - 1;
-    iconv(d->cd, NULL, NULL, NULL, NULL);
-    while (inleft > 0) {
-        size_t r = iconv(d->cd, &in, &inleft, &out, &outleft);
-        size_t skip;
-
-        if (r != (size_t)-1)
-            break;
-        if (errno == EILSEQ || errno == EINVAL) {
-            /* EINVAL: a sequence cut short by the end of the string */
-            skip = errno == EINVAL ? inleft : utf8_seq_len((const unsigned char *)in, inleft);
-            in += skip;
-            inleft -= skip;
-            if (outleft == 0)
-                break;
-            *out++ = '?';
-            outleft--;
-        } else {
-            break; /* E2BIG cannot happen with cap; stop rather than loop */
-        }
-    }
-    *out = '\0';
-    for (q = (unsigned char *)res; *q; q++)
-        if (*q < 0x20 || *q == 0x7F)
-            *q = ' ';
-    return res;
+    return utf8 ? afl_text_to_cp1252_lossy(d->scratch, utf8) : "";
 }
 
-/* Read a whole font file into p. */
-static apr_status_t read_file(apr_pool_t *p, const char *path, unsigned char **data, size_t *len)
-{
-    apr_file_t *f;
-    apr_finfo_t fi;
-    apr_size_t got = 0;
-    apr_status_t rv;
-
-    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, APR_FPROT_OS_DEFAULT, p);
-    if (rv != APR_SUCCESS)
-        return rv;
-    rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
-    if (rv == APR_SUCCESS && (fi.size <= 0 || fi.size > TTF_MAX_FILE))
-        rv = APR_EINVAL;
-    if (rv == APR_SUCCESS) {
-        *data = apr_palloc(p, (apr_size_t)fi.size);
-        rv = apr_file_read_full(f, *data, (apr_size_t)fi.size, &got);
-        *len = got;
-    }
-    apr_file_close(f);
-    return rv;
-}
-
-/* Hand the reduced font to libharu through an anonymous memory file: libharu
- * 2.3 can only load a TrueType font by path. Returns the font name, or NULL
- * (libharu's error is then cleared so the caller can fall back). */
-static const char *load_reduced(doc_t *d, const unsigned char *font, size_t len)
-{
-    int fd = memfd_create("afl-font", MFD_CLOEXEC);
-    char path[64];
-    size_t done = 0;
-    const char *name;
-
-    if (fd < 0) {
-        afl_log(AFL_LOG_WARN, "pdf: memfd_create failed (%s); embedding fonts whole",
-                strerror(errno));
-        return NULL;
-    }
-    while (done < len) {
-        ssize_t w = write(fd, font + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            close(fd);
-            return NULL;
-        }
-        done += (size_t)w;
-    }
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    name = HPDF_LoadTTFontFromFile(d->pdf, path, HPDF_TRUE);
-    /* libharu opened its own descriptor (kept until HPDF_Free); the memfd
-     * lives as long as that one does. */
-    close(fd);
-    if (!name || d->err.error_no) {
-        afl_log(AFL_LOG_WARN,
-                "pdf: libharu refused a reduced font (error 0x%04X); embedding the "
-                "file whole",
-                (unsigned)d->err.error_no);
-        HPDF_ResetError(d->pdf);
-        d->err.error_no = d->err.detail_no = 0;
-        return NULL;
-    }
-    return name;
-}
+/* ================================================================= fonts
+ *
+ * Default: the standard Type 1 fonts every PDF reader has (Helvetica,
+ * Helvetica-Bold), nothing embedded. WinAnsiEncoding is CP1252, so every
+ * Spanish letter and sign is one byte and extracts as itself.
+ *
+ * A TrueType face (afl_pdf_font_load) is embedded by libharu, which keeps
+ * only the glyphs used but copies the font's other tables whole: the file
+ * should be reduced beforehand with a maintained subsetter (docs/documents.md
+ * gives the pyftsubset command). libharu keeps a font inside one HPDF_Doc
+ * (its memory manager and font list), so a TrueType file is opened and
+ * parsed again for every document; loading it once at start-up only checks
+ * that it is usable, so that a bad file fails the start and not each
+ * request. */
 
 struct afl_pdf_font {
-    const char *path;          /* the file, for the unreduced fallback */
-    const unsigned char *data; /* reduced TTF, or NULL: embed the file as it is */
-    size_t len;
+    const char *path;
 };
 
-/* Read and reduce into p; the whole file only lives in a temporary pool. */
-static apr_status_t font_prepare(apr_pool_t *p, const char *path, afl_pdf_font *f)
-{
-    apr_pool_t *tmp;
-    unsigned char *raw = NULL, *small = NULL;
-    size_t raw_len = 0, small_len = 0;
-    apr_status_t rv;
+#define STD_REGULAR "Helvetica"
+#define STD_BOLD "Helvetica-Bold"
+#define ENCODING "WinAnsiEncoding"
 
-    f->path = apr_pstrdup(p, path);
-    f->data = NULL;
-    f->len = 0;
-    rv = apr_pool_create(&tmp, p);
-    if (rv != APR_SUCCESS)
-        return rv;
-    rv = read_file(tmp, path, &raw, &raw_len);
-    if (rv == APR_SUCCESS && ttf_reduce(tmp, raw, raw_len, &small, &small_len)) {
-        f->data = apr_pmemdup(p, small, small_len);
-        f->len = small_len;
-    } else if (rv == APR_SUCCESS) {
-        afl_log(AFL_LOG_WARN, "pdf: cannot reduce font %s; embedding it whole (larger PDFs)", path);
-    }
-    apr_pool_destroy(tmp);
-    return rv;
+/* The font name libharu gives the TrueType file at path in pdf, or NULL. */
+static const char *load_ttf(HPDF_Doc pdf, const char *path)
+{
+    const char *name = HPDF_LoadTTFontFromFile(pdf, path, HPDF_TRUE);
+
+    return name && HPDF_GetFont(pdf, name, ENCODING) ? name : NULL;
 }
 
 apr_status_t afl_pdf_font_load(apr_pool_t *p, const char *path, const afl_pdf_font **font)
 {
-    afl_pdf_font *f;
+    apr_finfo_t fi;
     apr_status_t rv;
+    pdf_err err = {0, 0};
+    HPDF_Doc pdf;
+    afl_pdf_font *f;
+    int ok;
 
     *font = NULL;
     if (!path || !*path)
         return APR_EINVAL;
-    f = apr_pcalloc(p, sizeof *f);
-    rv = font_prepare(p, path, f);
-    if (rv == APR_SUCCESS)
-        *font = f;
-    return rv;
+    rv = apr_stat(&fi, path, APR_FINFO_TYPE, p);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (fi.filetype != APR_REG)
+        return APR_EINVAL;
+    pdf = HPDF_New(pdf_on_error, &err);
+    if (!pdf)
+        return APR_ENOMEM;
+    ok = load_ttf(pdf, path) != NULL && err.error_no == 0;
+    HPDF_Free(pdf);
+    if (!ok)
+        return APR_EINVAL;
+    f = apr_palloc(p, sizeof *f);
+    f->path = apr_pstrdup(p, path);
+    *font = f;
+    return APR_SUCCESS;
 }
 
-/* Load a font into the document: the preloaded one if given, else from
- * path (read and reduced for this document only). */
-static HPDF_Font load_font(doc_t *d, const char *path, const afl_pdf_font *pre)
+void afl_pdf_process_init(void)
 {
-    afl_pdf_font local;
-    const char *name = NULL;
-    apr_status_t rv;
-    HPDF_Font font;
+    mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+}
 
-    if (!pre) {
-        rv = font_prepare(d->scratch, path, &local);
-        if (rv != APR_SUCCESS) {
-            char e[120];
-            doc_fail(
-                d, APR_STATUS_IS_ENOENT(rv) ? APR_ENOENT : rv,
-                apr_psprintf(d->p, "cannot read font %s: %s", path, apr_strerror(rv, e, sizeof e)));
-            return NULL;
-        }
-        pre = &local;
-    }
-    if (pre->data)
-        name = load_reduced(d, pre->data, pre->len);
-    if (!name)
-        name = HPDF_LoadTTFontFromFile(d->pdf, pre->path, HPDF_TRUE);
-    if (!name || !doc_ok(d)) {
-        d->rv = APR_ENOENT;
-        d->msg = apr_psprintf(d->p, "cannot use font %s (libharu error 0x%04X)", pre->path,
-                              (unsigned)d->err.error_no);
-        return NULL;
-    }
-    font = HPDF_GetFont(d->pdf, name, "CP1252");
+const char *afl_pdf_font_path(const afl_pdf_font *font)
+{
+    return font ? font->path : NULL;
+}
+
+/* The document's face: the TrueType font if given, else the standard one. */
+static HPDF_Font load_font(doc_t *d, const afl_pdf_font *ttf, const char *std)
+{
+    const char *name = ttf ? load_ttf(d->pdf, ttf->path) : std;
+    HPDF_Font font = name ? HPDF_GetFont(d->pdf, name, ENCODING) : NULL;
+
     if (!font || !doc_ok(d)) {
-        doc_fail(d, APR_ENOENT, "font has no CP1252 mapping");
+        d->rv = APR_ENOENT;
+        d->msg = apr_psprintf(d->p, "cannot use font %s (libharu error 0x%04X)",
+                              ttf ? ttf->path : std, (unsigned)d->err.error_no);
         return NULL;
     }
     return font;
@@ -958,26 +236,15 @@ static HPDF_Font load_font(doc_t *d, const char *path, const afl_pdf_font *pre)
 
 static void new_page(doc_t *d);
 
-static apr_status_t doc_begin(doc_t *d, apr_pool_t *p, const char *font_path,
-                              const char *font_bold_path, const afl_pdf_font *font,
+static apr_status_t doc_begin(doc_t *d, apr_pool_t *p, const afl_pdf_font *font,
                               const afl_pdf_font *font_bold)
 {
     memset(d, 0, sizeof *d);
     d->p = p;
-    d->cd = (iconv_t)-1;
     d->rv = APR_SUCCESS;
     if (apr_pool_create(&d->scratch, p) != APR_SUCCESS) {
         d->scratch = NULL;
         doc_fail(d, APR_ENOMEM, "out of memory");
-        return d->rv;
-    }
-    if (!font && (!font_path || !*font_path)) {
-        doc_fail(d, APR_EINVAL, "no font configured");
-        return d->rv;
-    }
-    d->cd = iconv_open("CP1252", "UTF-8");
-    if (d->cd == (iconv_t)-1) {
-        doc_fail(d, APR_EGENERAL, "iconv cannot convert UTF-8 to CP1252");
         return d->rv;
     }
     d->pdf = HPDF_New(pdf_on_error, &d->err);
@@ -986,14 +253,15 @@ static apr_status_t doc_begin(doc_t *d, apr_pool_t *p, const char *font_path,
         return d->rv;
     }
     HPDF_SetCompressionMode(d->pdf, HPDF_COMP_ALL);
-    d->regular = load_font(d, font_path, font);
+    d->regular = load_font(d, font, STD_REGULAR);
     if (!d->regular)
         return d->rv;
-    if (font_bold || (font_bold_path && *font_bold_path)) {
-        d->bold = load_font(d, font_bold_path, font_bold);
+    if (font_bold || !font) {
+        d->bold = load_font(d, font_bold, STD_BOLD);
         if (!d->bold)
             return d->rv;
     } else {
+        /* a TrueType face without its bold: stroke the regular one */
         d->bold = d->regular;
         d->fake_bold = 1;
     }
@@ -1010,9 +278,6 @@ static void doc_end(doc_t *d)
     if (d->pdf)
         HPDF_Free(d->pdf);
     d->pdf = NULL;
-    if (d->cd != (iconv_t)-1)
-        iconv_close(d->cd);
-    d->cd = (iconv_t)-1;
     if (d->scratch)
         apr_pool_destroy(d->scratch);
     d->scratch = NULL;
@@ -1369,6 +634,21 @@ static int hexval(unsigned char c)
 
 static const char hexdig[] = "0123456789ABCDEF";
 
+/* Whether d->sello is the key's sello of d->cadena. Ed25519 signs
+ * deterministically and faster than it verifies: the sello is made again and
+ * compared (stricter than a verification: only the signature this key makes
+ * passes). RSA verifies much faster than it signs. */
+static int sello_is_keys(doc_t *d, const afl_sign_key *key)
+{
+    const char *mine;
+
+    if (strcmp(afl_sign_algorithm(key), "Ed25519") == 0)
+        return afl_sign_sello(d->scratch, key, d->cadena, strlen(d->cadena), &mine) ==
+                   APR_SUCCESS &&
+               strcmp(mine, d->sello) == 0;
+    return afl_sign_verify_sello(key, d->cadena, strlen(d->cadena), d->sello) == AFL_SIGN_OK;
+}
+
 /* Check the firma of a document and fill in what the key provides: the
  * sello of the cadena and the serial. Fails the document on an
  * inconsistent firma (a key without a cadena, a key that cannot sign). */
@@ -1405,8 +685,7 @@ static void firma_prepare(doc_t *d, const afl_pdf_firma *f, const char *tipo, co
             doc_fail(d, APR_EGENERAL, "cannot sign the cadena original");
             return;
         }
-    } else if (afl_sign_verify_sello(f->key, d->cadena, strlen(d->cadena), d->sello) !=
-               AFL_SIGN_OK) {
+    } else if (!sello_is_keys(d, f->key)) {
         doc_fail(d, APR_EINVAL, "the sello digital given is not the key's signature of the cadena");
         return;
     }
@@ -1509,25 +788,59 @@ static void seal_patch(doc_t *d, unsigned char *buf, size_t len)
 
 /* ------------------------------------------------------------- QR code */
 
+/* The QR path as content-stream text: "col row w h re" per rectangle. */
 typedef struct {
-    doc_t *d;
-} qr_baton;
+    char *buf;
+    size_t len;
+    int first[4]; /* the first rectangle, drawn through libharu's API */
+    int n;
+} qr_path;
 
-static void qr_run(void *baton, int row, int col, int len)
+static char *put_int(char *o, int v)
 {
-    qr_baton *b = baton;
+    char tmp[12];
+    int k = 0;
 
-    HPDF_Page_Rectangle(b->d->page, (HPDF_REAL)col, (HPDF_REAL)row, (HPDF_REAL)len, 1);
+    do
+        tmp[k++] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    while (k > 0)
+        *o++ = tmp[--k];
+    return o;
+}
+
+static void qr_rect(void *baton, int row, int col, int w, int h)
+{
+    qr_path *q = baton;
+    char *o = q->buf + q->len;
+
+    if (q->n++ == 0) {
+        q->first[0] = col;
+        q->first[1] = row;
+        q->first[2] = w;
+        q->first[3] = h;
+        return;
+    }
+    o = put_int(o, col);
+    *o++ = ' ';
+    o = put_int(o, row);
+    *o++ = ' ';
+    o = put_int(o, w);
+    *o++ = ' ';
+    o = put_int(o, h);
+    memcpy(o, " re\n", 4);
+    q->len = (size_t)(o + 4 - q->buf);
 }
 
 /* The QR code of text as a size x size square whose top-left corner is at
  * (x, top); modules are unit squares in a scaled, y-flipped space, so the
- * content stream holds small integers. Returns 0, or -1 (document failed)
- * when the text cannot be encoded. */
+ * content stream holds small integers, and all rectangles are one path
+ * filled once. Returns 0, or -1 (document failed) when the text cannot be
+ * encoded. */
 static int draw_qr(doc_t *d, float x, float top, float size, const char *text)
 {
     afl_qr qr;
-    qr_baton b;
+    qr_path q;
     float m;
 
     if (!doc_ok(d))
@@ -1537,11 +850,27 @@ static int draw_qr(doc_t *d, float x, float top, float size, const char *text)
         return -1;
     }
     m = size / (float)qr.width;
-    b.d = d;
     HPDF_Page_GSave(d->page);
     HPDF_Page_Concat(d->page, m, 0, 0, -m, x, top);
     rgb_fill(d, 0, 0, 0);
-    afl_qr_runs(&qr, qr_run, &b);
+    /* libharu formats each operator through a zeroed 512-byte buffer and a
+     * float printer: a few hundred rectangles cost more than the rest of the
+     * page. The first goes through HPDF_Page_Rectangle (which puts the page in
+     * path mode for the fill); the others, small integers, are written to the
+     * page's content stream in one piece. At most 4 numbers of 3 digits and
+     * 7 separators per module. */
+    memset(&q, 0, sizeof q);
+    q.buf = apr_palloc(d->scratch, (size_t)qr.width * (size_t)qr.width * 19 + 1);
+    if (afl_qr_rects(d->scratch, &qr, qr_rect, &q) != APR_SUCCESS || q.n == 0) {
+        doc_fail(d, APR_ENOMEM, "out of memory");
+    } else {
+        HPDF_Page_Rectangle(d->page, (HPDF_REAL)q.first[0], (HPDF_REAL)q.first[1],
+                            (HPDF_REAL)q.first[2], (HPDF_REAL)q.first[3]);
+        if (q.len > 0 && doc_ok(d) &&
+            HPDF_Stream_Write(((HPDF_PageAttr)d->page->attr)->stream, (HPDF_BYTE *)q.buf,
+                              (HPDF_UINT)q.len) != HPDF_OK)
+            doc_fail(d, APR_EGENERAL, "cannot write the QR code");
+    }
     HPDF_Page_Fill(d->page);
     HPDF_Page_GRestore(d->page);
     return doc_ok(d) ? 0 : -1;
@@ -1658,7 +987,7 @@ apr_status_t afl_pdf_comprobante(apr_pool_t *p, const afl_comprobante *c, const 
     afl_pdf_format_date(c->issued, fecha, sizeof fecha);
     afl_pdf_format_time(c->issued, hora, sizeof hora);
 
-    if (doc_begin(&d, p, c->font_path, c->font_bold_path, c->font, c->font_bold) == APR_SUCCESS) {
+    if (doc_begin(&d, p, c->font, c->font_bold) == APR_SUCCESS) {
         firma_prepare(&d, &c->firma, "comprobante", c->folio);
         set_info(&d,
                  c->localizacion ? "Comprobante de Localización de NSS"
@@ -1845,7 +1174,7 @@ apr_status_t afl_pdf_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned
     afl_pdf_format_date(t->issued, fecha, sizeof fecha);
     afl_pdf_format_time(t->issued, hora, sizeof hora);
 
-    if (doc_begin(&d, p, t->font_path, t->font_bold_path, t->font, t->font_bold) == APR_SUCCESS) {
+    if (doc_begin(&d, p, t->font, t->font_bold) == APR_SUCCESS) {
         firma_prepare(&d, &t->firma, "tarjeta", t->folio);
         set_info(&d, "Tarjeta de Número de Seguridad Social", t->issued);
         set_footer(&d, apr_psprintf(d.scratch,
@@ -1972,7 +1301,7 @@ apr_status_t afl_pdf_constancia(apr_pool_t *p, const afl_constancia *c, const un
     afl_pdf_format_date(c->issued, fecha, sizeof fecha);
     afl_pdf_format_time(c->issued, hora, sizeof hora);
 
-    if (doc_begin(&d, p, c->font_path, c->font_bold_path, c->font, c->font_bold) == APR_SUCCESS) {
+    if (doc_begin(&d, p, c->font, c->font_bold) == APR_SUCCESS) {
         int vig = v->estado == AFL_VIGENCIA_VIGENTE;
 
         firma_prepare(&d, &c->firma, "constancia", c->folio);

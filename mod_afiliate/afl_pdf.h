@@ -1,19 +1,19 @@
 /* PDF documents of the procedure, built in memory with libhpdf (libharu 2.3).
  *
  * Text: the caller passes UTF-8 (NFC, as afl_form produces); it is converted
- * to CP1252 with iconv and drawn with an embedded TrueType font in CP1252
- * encoding, so accents, Ñ, ¿ and ¡ display and extract correctly. A character
+ * to CP1252 (afl_text_to_cp1252_lossy) and drawn in WinAnsiEncoding, which is
+ * CP1252, so accents, Ñ, ¿ and ¡ display and extract correctly. A character
  * outside CP1252 (or invalid UTF-8) becomes '?'; it never fails the document.
  *
- * Size: libharu 2.3 embeds a TrueType font with its full cmap, hmtx, post and
- * name tables (~60 KB per DejaVu face). Before handing a font to libharu the
- * unit therefore reduces it in memory to the CP1252 repertoire (~230 glyphs,
- * format-4 cmap, post format 3, name IDs 0-6) and passes that through a
- * memfd (/proc/self/fd/N); libharu then subsets glyphs as usual. A comprobante
- * with DejaVu Sans and DejaVu Sans Bold is ~14 KB (~17 KB with the sello
- * digital, QR code and seal of issue 5). If the reduction cannot be
- * used (unusual font layout, no memfd or /proc) the original file is loaded
- * as it is: the PDF is still correct, only larger.
+ * Fonts: by default the standard PDF fonts Helvetica and Helvetica-Bold,
+ * which every reader has and nothing is embedded for: a signed document with
+ * its QR code is about 4-5 KB. An agency that needs an embedded font gives a
+ * TrueType file (afl_pdf_font_load); libharu embeds the glyphs used, and the
+ * file should be reduced at install time with fontTools' pyftsubset
+ * (docs/documents.md), or every document carries its whole tables.
+ *
+ * Size: content streams are Flate-compressed; the QR code is drawn as one
+ * rectangle per block of dark modules (afl_qr_rects).
  *
  * Dates and times are formatted in the server's local time zone
  * (apr_time_exp_lt), so the server must run with TZ=America/Mexico_City (or
@@ -32,16 +32,30 @@
 #include "afl_sign.h"
 #include "afl_vigencia.h"
 
-/* A font read and reduced once (see above), to share between documents and
- * threads: immutable after afl_pdf_font_load(). Loading it in child_init
- * saves reading ~1.4 MB of font files per document. */
+/* A TrueType face to embed instead of a standard font; immutable, shared by
+ * every document and thread. */
 typedef struct afl_pdf_font afl_pdf_font;
 
-/* Read the TrueType font at path and prepare it for embedding; *font lives
- * in p. Returns the file's open/read error (APR_ENOENT, ...), APR_EINVAL for
- * an empty path or a file over 32 MB. A font the reduction cannot handle
- * still loads (it will be embedded whole). */
+/* Check that libharu can load the TrueType file at path and keep its path;
+ * *font lives in p. Call it once at start-up: a file that cannot be used
+ * fails here, not in every document. Returns the file's stat error
+ * (APR_ENOENT, ...), APR_EINVAL for an empty path, a non-regular file or a
+ * file libharu refuses. libharu keeps fonts per document, so the file is
+ * still opened and parsed for each document (a reduced font keeps that
+ * cheap). */
 apr_status_t afl_pdf_font_load(apr_pool_t *p, const char *path, const afl_pdf_font **font);
+
+/* Once per process, before documents are built (httpd: child_init). Every
+ * document's content stream is compressed by zlib, whose ~270 KB of deflate
+ * state is allocated and freed per document; with glibc's default trim
+ * threshold (128 KB) the freed heap top goes back to the kernel each time and
+ * the next document page-faults it in again (10x the page faults, a quarter
+ * of the rate, in bench_pdf). This keeps up to 1 MB of free heap per malloc
+ * arena instead (mallopt M_TRIM_THRESHOLD). Process-wide; harmless without. */
+void afl_pdf_process_init(void);
+
+/* The file of a loaded font; NULL for NULL (the standard fonts). */
+const char *afl_pdf_font_path(const afl_pdf_font *font);
 
 /* ============================================================ sello digital
  *
@@ -97,16 +111,15 @@ typedef struct {
     const char *umf;                /* e.g. "UMF No. 10 Cuauhtémoc"; NULL/"" = none */
     const char *folio;              /* document folio */
     apr_time_t issued;              /* date and time of issue */
-    const char *font_path;          /* regular TTF, e.g. DejaVuSans.ttf */
-    const char *font_bold_path;     /* bold TTF; NULL/"" = use font_path for labels too */
-    const afl_pdf_font *font;       /* optional, preloaded: used instead of font_path */
-    const afl_pdf_font *font_bold;  /* optional, preloaded: used instead of font_bold_path */
+    const afl_pdf_font *font;       /* NULL = Helvetica (the standard fonts) */
+    const afl_pdf_font *font_bold;  /* NULL = Helvetica-Bold, or with font set: font, stroked */
     afl_pdf_firma firma;            /* optional sello digital, QR and seal (zeroed: none) */
 } afl_comprobante;
 
-/* Largest PDF the comprobante is expected to reach with DejaVu Sans;
- * a budget for tests and Content-Length sanity checks, not a hard limit. */
-#define AFL_PDF_COMPROBANTE_MAX 30720
+/* Size budget of a one-page document with the standard fonts, sello
+ * digital and QR code: what the tests hold every document to. Not a hard
+ * limit (a very long name or an embedded TrueType font may exceed it). */
+#define AFL_PDF_MAX 6144
 
 /* Build the comprobante in memory. On success *pdf / *len point to memory
  * in p. On failure returns an APR error (APR_EINVAL for a missing required
@@ -133,14 +146,10 @@ typedef struct {
     const char *nss;
     const char *folio;
     apr_time_t issued;
-    const char *font_path;
-    const char *font_bold_path;
-    const afl_pdf_font *font;
-    const afl_pdf_font *font_bold;
+    const afl_pdf_font *font;      /* as in afl_comprobante */
+    const afl_pdf_font *font_bold; /* as in afl_comprobante */
     afl_pdf_firma firma;
 } afl_tarjeta;
-
-#define AFL_PDF_TARJETA_MAX 30720
 
 /* Build the tarjeta; same contract as afl_pdf_comprobante(). */
 apr_status_t afl_pdf_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned char **pdf,
@@ -167,14 +176,10 @@ typedef struct {
     const char *subdelegacion; /* NULL/"" = not drawn */
     const char *folio;
     apr_time_t issued;
-    const char *font_path;
-    const char *font_bold_path;
-    const afl_pdf_font *font;
-    const afl_pdf_font *font_bold;
+    const afl_pdf_font *font;      /* as in afl_comprobante */
+    const afl_pdf_font *font_bold; /* as in afl_comprobante */
     afl_pdf_firma firma;
 } afl_constancia;
-
-#define AFL_PDF_CONSTANCIA_MAX 40960
 
 /* Build the constancia; same contract as afl_pdf_comprobante(). */
 apr_status_t afl_pdf_constancia(apr_pool_t *p, const afl_constancia *c, const unsigned char **pdf,

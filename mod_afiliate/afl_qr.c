@@ -71,3 +71,42 @@ void afl_qr_runs(const afl_qr *qr, afl_qr_run_fn *fn, void *baton)
         }
     }
 }
+
+/* Run of dark modules starting at (r, c) whose left neighbour is light:
+ * its length, 0 if (r, c) does not start one. */
+static int run_at(const afl_qr *qr, int r, int c)
+{
+    const unsigned char *row = qr->modules + (size_t)r * (size_t)qr->width;
+    int n = 0;
+
+    if (!row[c] || (c > 0 && row[c - 1]))
+        return 0;
+    while (c + n < qr->width && row[c + n])
+        n++;
+    return n;
+}
+
+apr_status_t afl_qr_rects(apr_pool_t *p, const afl_qr *qr, afl_qr_rect_fn *fn, void *baton)
+{
+    unsigned char *done; /* run starts already drawn as part of a rectangle above */
+
+    if (!qr || !qr->modules || !fn)
+        return APR_SUCCESS;
+    done = apr_pcalloc(p, (size_t)qr->width * (size_t)qr->width);
+    if (!done)
+        return APR_ENOMEM;
+    for (int r = 0; r < qr->width; r++) {
+        for (int c = 0; c < qr->width; c++) {
+            int len = run_at(qr, r, c), h = 1;
+            if (!len || done[(size_t)r * (size_t)qr->width + (size_t)c])
+                continue;
+            while (r + h < qr->width && run_at(qr, r + h, c) == len) {
+                done[(size_t)(r + h) * (size_t)qr->width + (size_t)c] = 1;
+                h++;
+            }
+            fn(baton, r, c, len, h);
+            c += len - 1;
+        }
+    }
+    return APR_SUCCESS;
+}

@@ -37,6 +37,7 @@ void *afl_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     c->secret_file = add->secret_file ? add->secret_file : base->secret_file;
     c->font = add->font ? add->font : base->font;
     c->font_bold = add->font_bold ? add->font_bold : base->font_bold;
+    MERGE_PTR(captcha_font);
     c->session_timeout =
         add->session_timeout != AFL_UNSET ? add->session_timeout : base->session_timeout;
     MERGE_PTR(smtp_url);
@@ -131,6 +132,17 @@ static const char *set_server_path(cmd_parms *cmd, void *dummy, const char *arg)
     slot = (const char **)((char *)c + (apr_size_t)cmd->info);
     *slot = path;
     return NULL;
+}
+
+/* AfiliateFont, AfiliateFontBold: a TrueType file, or "none" for the standard
+ * PDF fonts (stored as "", so that it still overrides the main server's). */
+static const char *set_pdf_font(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    if (ap_cstr_casecmp(arg, "none") == 0) {
+        *(const char **)((char *)server_conf(cmd) + (apr_size_t)cmd->info) = "";
+        return NULL;
+    }
+    return set_server_path(cmd, dummy, arg);
 }
 
 static const char *set_session_timeout(cmd_parms *cmd, void *dummy, const char *arg)
@@ -288,11 +300,17 @@ const command_rec afl_cmds[] = {
     AP_INIT_TAKE1("AfiliateSecretFile", set_server_path,
                   (void *)APR_OFFSETOF(afl_server_conf, secret_file), RSRC_CONF,
                   "File holding the server secret (CAPTCHA, tokens); at least 16 bytes"),
-    AP_INIT_TAKE1("AfiliateFont", set_server_path, (void *)APR_OFFSETOF(afl_server_conf, font),
-                  RSRC_CONF, "TrueType font for PDFs and the CAPTCHA image"),
-    AP_INIT_TAKE1("AfiliateFontBold", set_server_path,
+    AP_INIT_TAKE1("AfiliateFont", set_pdf_font, (void *)APR_OFFSETOF(afl_server_conf, font),
+                  RSRC_CONF,
+                  "TrueType font embedded in the PDFs, reduced with pyftsubset; none (default): "
+                  "the standard PDF font Helvetica"),
+    AP_INIT_TAKE1("AfiliateFontBold", set_pdf_font,
                   (void *)APR_OFFSETOF(afl_server_conf, font_bold), RSRC_CONF,
-                  "Bold TrueType font for PDF headings"),
+                  "Bold TrueType font of the PDFs' headings; none (default): Helvetica-Bold, or "
+                  "AfiliateFont stroked when that is set"),
+    AP_INIT_TAKE1("AfiliateCaptchaFont", set_server_path,
+                  (void *)APR_OFFSETOF(afl_server_conf, captcha_font), RSRC_CONF,
+                  "TrueType font of the CAPTCHA image (default DejaVu Sans Bold)"),
     AP_INIT_TAKE1("AfiliateSessionTimeout", set_session_timeout, NULL, RSRC_CONF,
                   "Seconds a trámite stays open without activity (60-86400, default 1800)"),
     AP_INIT_TAKE1("AfiliateRateLimit", set_rate_limit, NULL, ACCESS_CONF | RSRC_CONF,

@@ -11,9 +11,10 @@
 typedef struct {
     const char *template_dir;
     const char *secret_file;
-    const char *font;
-    const char *font_bold;
-    int session_timeout; /* seconds */
+    const char *font;         /* AfiliateFont: TrueType file; "" = none (standard fonts) */
+    const char *font_bold;    /* AfiliateFontBold: likewise */
+    const char *captcha_font; /* AfiliateCaptchaFont: TrueType file for libgd */
+    int session_timeout;      /* seconds */
 
     /* Mail (docs/mail.md). */
     const char *smtp_url;         /* NULL: delivery disabled, messages wait in the outbox */
@@ -41,7 +42,7 @@ typedef struct {
     const char *mail_host;               /* domain of mail_from: Message-IDs */
     const char *smtp_user, *smtp_pass;   /* from smtp_credentials */
     const struct afl_sign_key *sign_key; /* read with AfiliateSigningKey; NULL = unsigned */
-    const struct afl_pdf_font *pdf_font, *pdf_font_bold; /* preloaded; NULL = read per PDF */
+    const struct afl_pdf_font *pdf_font, *pdf_font_bold; /* NULL = standard fonts */
 } afl_server_conf;
 
 /* Directory scope: per <Location>. */
@@ -64,12 +65,20 @@ void *afl_merge_dir_conf(apr_pool_t *p, void *base, void *add);
 #define AFL_DEFAULT_SESSION_TIMEOUT 1800
 #define AFL_DEFAULT_RATE_LIMIT 30
 #define AFL_DEFAULT_MAX_BODY 16384
-#define AFL_DEFAULT_FONT "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-#define AFL_DEFAULT_FONT_BOLD "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+/* The CAPTCHA image is drawn by libgd, which needs a TrueType file (Debian's
+ * fonts-dejavu-core); the PDFs need none (standard fonts). */
+#define AFL_DEFAULT_CAPTCHA_FONT "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 #define AFL_DEFAULT_OUTBOX_INTERVAL 5
 #define AFL_DEFAULT_RESEND_LIMIT 3
 #define AFL_DEFAULT_RESEND_DAILY_CURP 5
 #define AFL_DEFAULT_RESEND_DAILY_ADDRESS 20
+
+/* The TrueType file an AfiliateFont/AfiliateFontBold value names; NULL when
+ * unset or "none" (the PDFs then use the standard fonts). */
+static inline const char *afl_conf_font(const char *v)
+{
+    return v && *v ? v : NULL;
+}
 
 /* A server-scope int with its default when unset. */
 #define AFL_SC_INT(sc, field, dflt) ((sc)->field == AFL_UNSET ? (dflt) : (sc)->field)

@@ -891,16 +891,6 @@ static const char *public_base(afl_req *q)
                         q->base);
 }
 
-static const char *font_path(afl_req *q)
-{
-    return q->sc->font ? q->sc->font : AFL_DEFAULT_FONT;
-}
-
-static const char *font_bold_path(afl_req *q)
-{
-    return q->sc->font_bold ? q->sc->font_bold : AFL_DEFAULT_FONT_BOLD;
-}
-
 /* Issues (or, for a re-download in the same trámite, finds again) a signed
  * document and fills firma for the PDF. Without AfiliateSigningKey the
  * document is not signed: an unrecorded folio (sequence 0), firma zeroed. */
@@ -1005,8 +995,6 @@ static int comprobante(afl_req *q)
 
     /* Built after the database work: no transaction is open here. */
     c.issued = apr_time_from_sec(doc.emitido);
-    c.font_path = font_path(q);
-    c.font_bold_path = font_bold_path(q);
     c.font = q->sc->pdf_font;
     c.font_bold = q->sc->pdf_font_bold;
     if (afl_pdf_comprobante(r->pool, &c, &pdf, &len, err, sizeof err) != APR_SUCCESS)
@@ -1051,8 +1039,6 @@ static int tarjeta(afl_req *q)
     tj.nss = c.nss;
     tj.folio = doc.folio;
     tj.issued = apr_time_from_sec(doc.emitido);
-    tj.font_path = font_path(q);
-    tj.font_bold_path = font_bold_path(q);
     tj.font = q->sc->pdf_font;
     tj.font_bold = q->sc->pdf_font_bold;
     if (afl_pdf_tarjeta(r->pool, &tj, &pdf, &len, err, sizeof err) != APR_SUCCESS)
@@ -1367,8 +1353,6 @@ static int constancia(afl_req *q)
     c.firma = firma;
     c.folio = doc.folio;
     c.issued = apr_time_from_sec(doc.emitido);
-    c.font_path = font_path(q);
-    c.font_bold_path = font_bold_path(q);
     c.font = q->sc->pdf_font;
     c.font_bold = q->sc->pdf_font_bold;
     if (afl_pdf_constancia(r->pool, &c, &pdf, &len, err, sizeof err) != APR_SUCCESS)
@@ -1481,6 +1465,11 @@ static int verificar(afl_req *q)
 
 /* ------------------------------------------------------------------ small endpoints */
 
+static const char *captcha_font(const afl_server_conf *sc)
+{
+    return sc->captcha_font ? sc->captcha_font : AFL_DEFAULT_CAPTCHA_FONT;
+}
+
 static int captcha_png(afl_req *q, const char *id)
 {
     const unsigned char *png;
@@ -1490,9 +1479,8 @@ static int captcha_png(afl_req *q, const char *id)
     if (afl_captcha_check_id(q->sc->secret, q->sc->secret_len, id, apr_time_from_sec(q->now),
                              &expires) != AFL_CAPTCHA_VALID)
         return HTTP_NOT_FOUND;
-    if (afl_captcha_render(q->r->pool, q->sc->secret, q->sc->secret_len, id,
-                           q->sc->font_bold ? q->sc->font_bold : AFL_DEFAULT_FONT_BOLD, &png,
-                           &len) != APR_SUCCESS) {
+    if (afl_captcha_render(q->r->pool, q->sc->secret, q->sc->secret_len, id, captcha_font(q->sc),
+                           &png, &len) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, AFL_TAG ": cannot render a CAPTCHA image");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1668,6 +1656,27 @@ static int check_signing_key(server_rec *s, afl_server_conf *sc)
     return 1;
 }
 
+/* A TrueType font for the PDFs, checked once before the fork; unset or
+ * "none": the standard fonts (*font NULL). 0 when the file is unusable. */
+static int load_pdf_font(apr_pool_t *pconf, server_rec *s, const char *directive, const char *value,
+                         const struct afl_pdf_font **font)
+{
+    const char *path = afl_conf_font(value);
+    apr_status_t rv;
+
+    *font = NULL;
+    if (!path)
+        return 1;
+    rv = afl_pdf_font_load(pconf, path, font);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     AFL_TAG ": %s %s is not a TrueType font the PDF writer can embed", directive,
+                     path);
+        return 0;
+    }
+    return 1;
+}
+
 static int configure_server(apr_pool_t *pconf, server_rec *s, afl_server_conf *sc)
 {
     const char *err = NULL;
@@ -1693,13 +1702,21 @@ static int configure_server(apr_pool_t *pconf, server_rec *s, afl_server_conf *s
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                      AFL_TAG ": AfiliateSigningKey is not set: documents are issued without "
                              "sello digital and cannot be verified");
-    /* Fonts read once (before the fork): shared read-only by every document. */
-    if (afl_pdf_font_load(pconf, sc->font ? sc->font : AFL_DEFAULT_FONT, &sc->pdf_font) !=
-        APR_SUCCESS)
-        sc->pdf_font = NULL;
-    if (afl_pdf_font_load(pconf, sc->font_bold ? sc->font_bold : AFL_DEFAULT_FONT_BOLD,
-                          &sc->pdf_font_bold) != APR_SUCCESS)
-        sc->pdf_font_bold = NULL;
+    if (!load_pdf_font(pconf, s, "AfiliateFont", sc->font, &sc->pdf_font) ||
+        !load_pdf_font(pconf, s, "AfiliateFontBold", sc->font_bold, &sc->pdf_font_bold))
+        return 0;
+    {
+        /* Without its font no CAPTCHA, and without a CAPTCHA no form can be sent. */
+        apr_finfo_t fi;
+        rv = apr_stat(&fi, captcha_font(sc), APR_FINFO_TYPE, pconf);
+        if (rv != APR_SUCCESS || fi.filetype != APR_REG) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         AFL_TAG ": AfiliateCaptchaFont %s is not a readable file (Debian: "
+                                 "fonts-dejavu-core)",
+                         captcha_font(sc));
+            return 0;
+        }
+    }
     rv = afl_tpl_load(pconf, sc->template_dir, templates, &sc->templates, &err);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, AFL_TAG ": templates refused: %s",
@@ -1746,4 +1763,5 @@ void afl_handler_child_init(apr_pool_t *pchild, server_rec *s)
     if (afl_curp_init() != 0)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AFL_TAG ": cannot compile the CURP pattern");
     afl_captcha_global_init();
+    afl_pdf_process_init();
 }

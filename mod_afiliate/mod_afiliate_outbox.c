@@ -137,14 +137,9 @@ static int outbox_conf(apr_pool_t *pconf, server_rec *v, afl_server_conf *sc, af
                          : apr_psprintf(pconf, "http://%s:%u%s",
                                         v->server_hostname ? v->server_hostname : "localhost",
                                         (unsigned)(v->port ? v->port : 80), AFL_DEFAULT_BASE);
-    c->font_path = sc->font ? sc->font : AFL_DEFAULT_FONT;
-    c->font_bold_path = sc->font_bold ? sc->font_bold : AFL_DEFAULT_FONT_BOLD;
-    /* Read once here rather than for every message; on failure the path is used.
-     * (Not on the first configuration pass, whose result httpd throws away.) */
-    if (quiet || afl_pdf_font_load(pconf, c->font_path, &c->font) != APR_SUCCESS)
-        c->font = NULL;
-    if (quiet || afl_pdf_font_load(pconf, c->font_bold_path, &c->font_bold) != APR_SUCCESS)
-        c->font_bold = NULL;
+    /* Checked by the handler's post_config, which runs first (NULL: standard fonts). */
+    c->font = sc->pdf_font;
+    c->font_bold = sc->pdf_font_bold;
     if (sc->smtp_credentials) {
         const char *err = NULL;
         if (afl_smtp_read_credentials(pconf, sc->smtp_credentials, &sc->smtp_user, &sc->smtp_pass,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages a target needs, only when some are missing.
-# Usage: scripts/deps.sh build|run|test|bench|deb
+# Usage: scripts/deps.sh build|run|test|bench|deb|peer
 set -euo pipefail
 
 build=(apache2 apache2-dev libapr1-dev libaprutil1-dev libaprutil1-dbd-sqlite3
@@ -8,10 +8,12 @@ build=(apache2 apache2-dev libapr1-dev libaprutil1-dev libaprutil1-dbd-sqlite3
        libqrencode-dev libssl-dev libzip-dev libsqlite3-dev sqlite3 fonts-dejavu-core
        pkg-config check gcc make)
 test=(python3 python3-pytest python3-aiosmtpd openssl python3-psycopg2 qpdf poppler-utils unzip
-      clang libclang-rt-14-dev curl postgresql-15)
+      clang libclang-rt-14-dev curl postgresql-15 python3-fonttools)
 bench=(wrk apache2-utils linux-perf)
 # make deb: debhelper (dh_apache2 comes with apache2-dev), dpkg-buildpackage, lintian.
 deb=(debhelper dpkg-dev build-essential lintian)
+# make bench-peer: the PHP peer (mod_php prefork, PDO SQLite, FPDF, TCPDF).
+peer=(libapache2-mod-php php-sqlite3 php-fpdf php-tcpdf php-mbstring)
 
 want=("${build[@]}")
 case "${1:-build}" in
@@ -19,6 +21,7 @@ case "${1:-build}" in
   test) want+=("${test[@]}" "${deb[@]}") ;;
   bench) want+=("${test[@]}" "${bench[@]}") ;;
   deb) want+=("${deb[@]}") ;;
+  peer) want+=("${test[@]}" "${bench[@]}" "${peer[@]}") ;;
   *) echo "deps.sh: unknown set '$1'" >&2; exit 2 ;;
 esac
 # The browser tests: Debian's Chromium (never a downloaded browser) driven by

@@ -23,9 +23,12 @@ def afiliate_block(opts):
         "",
         f'AfiliateTemplateDir "{opts["htdocs"]}/templates"',
         f'AfiliateSecretFile "{opts["secret"]}"',
-        f'AfiliateFont "{opts.get("font", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")}"',
-        f'AfiliateFontBold "{opts.get("font_bold", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")}"',
     ]
+    # PDFs: the standard fonts unless a TrueType file is asked for.
+    if opts.get("font"):
+        lines.append(f'AfiliateFont "{opts["font"]}"')
+    if opts.get("font_bold"):
+        lines.append(f'AfiliateFontBold "{opts["font_bold"]}"')
     if opts.get("signing_key"):
         lines.append(f'AfiliateSigningKey "{opts["signing_key"]}"')
     lines += opts.get("extra", [])

@@ -120,7 +120,7 @@ def test_documents_display_their_data(docs, keys):
         assert subprocess.run(["qpdf", "--check", str(docs[kind])],
                               capture_output=True).returncode == 0
         size = docs[kind].stat().st_size
-        assert size <= (40960 if kind.startswith("constancia") else 30720), (kind, size)
+        assert size <= 6144, (kind, size)
     t = pdftotext(docs["constancia"])
     assert "Constancia de Vigencia de Derechos" in t
     assert "SÍ" in t and "Voluntario — Modalidad 32 Seguro Facultativo" in t

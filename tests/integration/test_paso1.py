@@ -73,7 +73,7 @@ def test_found_flow(server, curps, tmp_path):
     assert pdf.header("Content-Type") == "application/pdf"
     assert pdf.header("Content-Disposition") == f'inline; filename="comprobanteNSS{nss}.pdf"'
     assert pdf.header("Cache-Control") == "no-store"
-    assert len(pdf.body) <= 30 * 1024
+    assert len(pdf.body) <= 6144, len(pdf.body)
     text = pdf_text(pdf.body, tmp_path)
     assert nss in text and curp in text and "Localización" in text
 

@@ -26,6 +26,22 @@ def today():
 FOLIO_RE = re.compile(r"verificar\?folio=(\d{21})")
 
 
+# Every document, with its cadena original, sello digital and QR code, fits in
+# this many bytes (the standard PDF fonts, nothing embedded).
+PDF_MAX = 6144
+
+
+def full_name(server, curp):
+    """The person's name as the documents print it (accents and Ñ as stored)."""
+    row = server.query("SELECT nombres, primer_apellido, segundo_apellido FROM renapo_persona "
+                       "WHERE curp = ?", curp)[0]
+    return " ".join(x for x in row if x)
+
+
+def flat(text):
+    return " ".join(text.split())
+
+
 def pdf_check(body, tmp_path, name):
     """Writes the PDF, checks it with qpdf and returns (path, text)."""
     path = tmp_path / name
@@ -111,8 +127,11 @@ def test_comprobante_and_tarjeta_are_signed(server, curps, tmp_path):
 
     r = c.get("/afiliate/comprobante?descargar=1")
     assert r.status == 200 and r.header("Content-Type") == "application/pdf"
+    assert len(r.body) <= PDF_MAX, len(r.body)
     path, text = pdf_check(r.body, tmp_path, "comprobante.pdf")
     assert nss in text and curp in text
+    assert full_name(server, curp) in flat(text)
+    assert "Comprobante de Asignación de Número de Seguridad Social" in flat(text)
     assert_signature(server, path, tmp_path)
     (n,) = server.query("SELECT count(*) FROM documento WHERE nss = ? AND tipo = 'comprobante'",
                         nss)[0]
@@ -126,11 +145,11 @@ def test_comprobante_and_tarjeta_are_signed(server, curps, tmp_path):
     assert r.status == 200 and r.header("Content-Type") == "application/pdf"
     assert r.header("Cache-Control") == "no-store"
     assert f'attachment; filename="tarjetaNSS{nss}.pdf"' == r.header("Content-Disposition")
+    assert len(r.body) <= PDF_MAX, len(r.body)
     path, text = pdf_check(r.body, tmp_path, "tarjeta.pdf")
     assert nss in text and curp in text
-    nombres, ap1 = server.query("SELECT nombres, primer_apellido FROM renapo_persona "
-                                "WHERE curp = ?", curp)[0]
-    assert nombres.split()[0] in text and ap1 in text
+    assert full_name(server, curp) in flat(text)
+    assert "Tarjeta de Número de Seguridad Social" in flat(text)
     assert_signature(server, path, tmp_path)
     inline = c.get("/afiliate/tarjeta")
     assert inline.header("Content-Disposition").startswith("inline")
@@ -223,8 +242,9 @@ def test_paso2_vigente_si(server, curps, tmp_path):
     assert r.status == 200 and r.header("Content-Type") == "application/pdf"
     assert r.header("Content-Disposition") == \
         f'attachment; filename="comprobanteVigenciaDerechos{nss}.pdf"'
-    assert len(r.body) <= 40960
+    assert len(r.body) <= PDF_MAX, len(r.body)
     path, text = pdf_check(r.body, tmp_path, "constancia.pdf")
+    assert full_name(server, curp) in flat(text)
     assert "Constancia de Vigencia de Derechos" in text
     assert "Vigente" in text and "SÍ" in text and nss in text and curp in text
     assert "Régimen" in text or "Modalidad 32" in text
@@ -331,7 +351,9 @@ def test_good_document_directives_accepted():
     srv.setup(seed_count=None)
     conf = srv.root / "httpd.conf"
     conf.write_text(conf.read_text() + "\nAfiliatePeriodoFin 2027-01-31\n"
-                    "AfiliatePublicURL https://afiliate.example.gob.mx/afiliate/\n")
+                    "AfiliatePublicURL https://afiliate.example.gob.mx/afiliate/\n"
+                    "AfiliateFont none\nAfiliateFontBold None\n"
+                    "AfiliateCaptchaFont /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf\n")
     r = srv.apachectl("-t")
     assert r.returncode == 0, r.stderr + r.stdout
 

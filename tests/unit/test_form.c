@@ -312,6 +312,16 @@ START_TEST(cp1252)
                         "A");
     ck_assert_ptr_null(afl_text_to_cp1252(pool, "a😀"));
     ck_assert_ptr_null(afl_text_to_cp1252(pool, "\xFF"));
+    /* the lossy form for drawing: '?' per character it cannot represent */
+    ck_assert_str_eq(afl_text_to_cp1252_lossy(pool, "€ñ’A ¿Ñ?"), "\x80\xF1\x92"
+                                                                 "A \xBF\xD1?");
+    ck_assert_str_eq(afl_text_to_cp1252_lossy(pool, "a😀b Жa"), "a?b ?a");
+    ck_assert_str_eq(afl_text_to_cp1252_lossy(pool, "Bad\xFF\xFEUtf"), "Bad??Utf");
+    ck_assert_str_eq(afl_text_to_cp1252_lossy(pool, "Cut\xE2\x82"), "Cut?");
+    ck_assert_str_eq(afl_text_to_cp1252_lossy(pool, "\xC2\x80x"), "?x"); /* U+0080 */
+    ck_assert_str_eq(afl_text_to_cp1252_lossy(pool, "a\tb\nc\x7F"), "a b c ");
+    ck_assert_str_eq(afl_text_to_cp1252_lossy(pool, ""), "");
+    ck_assert_ptr_null(afl_text_to_cp1252_lossy(pool, NULL));
 }
 END_TEST
 

@@ -1,5 +1,7 @@
-/* Unit tests for afl_pdf: the comprobante, checked with poppler's pdftotext
- * and qpdf --check (both installed by scripts/deps.sh test). */
+/* Unit tests for afl_pdf: the comprobante, checked with poppler's pdftotext,
+ * pdffonts and qpdf --check (installed by scripts/deps.sh test); a TrueType
+ * font reduced with fontTools' pyftsubset (python3-fonttools) as
+ * docs/documents.md tells. */
 #include <check.h>
 
 #include <pthread.h>
@@ -18,6 +20,12 @@
 #define FONT_DIR "/usr/share/fonts/truetype/dejavu/"
 #define FONT FONT_DIR "DejaVuSans.ttf"
 #define FONT_BOLD FONT_DIR "DejaVuSans-Bold.ttf"
+
+/* The names of test_asignacion with every accented letter Spanish uses, as
+ * pdftotext must give them back. */
+#define NOMBRES "María José Ángel Éricka Íñigo Óscar Úrsula"
+#define APELLIDO1 "Muñoz Güémez"
+#define APELLIDO2 "Ibáñez ¿Ñúñez? ¡Peña!"
 
 /* 2026-11-26 12:00:00 UTC = 06:00:00 in Mexico City (UTC-6, no DST since
  * 2022); main() sets TZ so the expected strings are fixed. */
@@ -51,8 +59,6 @@ static afl_comprobante sample(int localizacion)
     c.umf = localizacion ? NULL : "UMF No. 10 Cuauhtémoc";
     c.folio = "1795694400000000123";
     c.issued = ISSUED;
-    c.font_path = FONT;
-    c.font_bold_path = FONT_BOLD;
     return c;
 }
 
@@ -83,6 +89,20 @@ static const char *write_pdf(const unsigned char *pdf, size_t len)
 static int qpdf_ok(const char *path)
 {
     return system(apr_psprintf(pool, "qpdf --check '%s' >/dev/null 2>&1", path)) == 0;
+}
+
+/* The output of a command, as one string. */
+static char *command_output(const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    char *buf = apr_palloc(pool, 65536);
+    size_t n;
+
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, 65535, f);
+    buf[n] = '\0';
+    pclose(f);
+    return buf;
 }
 
 /* Text of the PDF as pdftotext extracts it (UTF-8). */
@@ -134,9 +154,17 @@ START_TEST(test_asignacion)
     char *t;
 
     ck_assert_int_eq(memcmp(pdf, "%PDF-", 5), 0);
-    ck_assert_msg(len <= AFL_PDF_COMPROBANTE_MAX, "PDF is %zu bytes", len);
+    ck_assert_msg(len <= AFL_PDF_MAX, "PDF is %zu bytes", len);
     ck_assert(qpdf_ok(path));
     ck_assert_int_eq(page_count(path), 1);
+    {
+        /* the standard fonts, nothing embedded */
+        char *fonts = command_output(apr_psprintf(pool, "pdffonts '%s' 2>&1", path));
+        ck_contains(fonts, "Helvetica ");
+        ck_contains(fonts, "Helvetica-Bold ");
+        ck_contains(fonts, "WinAnsi");
+        ck_assert_msg(strstr(fonts, " yes ") == NULL, "a font is embedded:\n%s", fonts);
+    }
     t = pdf_text(path);
     ck_contains(t, "Instituto Mexicano del Seguro Social");
     ck_contains(t, "Comprobante de Asignación de Número de Seguridad Social");
@@ -163,6 +191,33 @@ START_TEST(test_asignacion)
 }
 END_TEST
 
+/* Every accented letter, upper and lower case, ü, ñ, Ñ, ¿ and ¡ come back
+ * from pdftotext exactly as they went in. */
+START_TEST(test_accents_exact)
+{
+    afl_comprobante c = sample(0);
+    size_t len;
+    const unsigned char *pdf;
+    const char *path;
+    char *t;
+
+    c.nombres = NOMBRES;
+    c.primer_apellido = APELLIDO1;
+    c.segundo_apellido = APELLIDO2;
+    c.entidad_nacimiento = "ÁÉÍÓÚ ÜÑ áéíóú üñ";
+    pdf = build(&c, &len);
+    path = write_pdf(pdf, len);
+    ck_assert_msg(len <= AFL_PDF_MAX, "PDF is %zu bytes", len);
+    ck_assert(qpdf_ok(path));
+    t = pdf_text(path);
+    for (char *q = t; *q; q++) /* the name wraps in its column: lines as spaces */
+        if (*q == '\n')
+            *q = ' ';
+    ck_contains(t, NOMBRES " " APELLIDO1 " " APELLIDO2);
+    ck_contains(t, "ÁÉÍÓÚ ÜÑ áéíóú üñ");
+}
+END_TEST
+
 START_TEST(test_localizacion)
 {
     afl_comprobante c = sample(1);
@@ -175,7 +230,7 @@ START_TEST(test_localizacion)
     c.sexo = 'X';
     pdf = build(&c, &len);
     path = write_pdf(pdf, len);
-    ck_assert_msg(len <= AFL_PDF_COMPROBANTE_MAX, "PDF is %zu bytes", len);
+    ck_assert_msg(len <= AFL_PDF_MAX, "PDF is %zu bytes", len);
     ck_assert(qpdf_ok(path));
     t = pdf_text(path);
     ck_contains(t, "Localización de NSS");
@@ -206,7 +261,7 @@ START_TEST(test_full_repertoire_size)
     c.segundo_apellido = "¿¡ «» –— ‘’ “” € °ºª #$%&*+/<=>@[]^_{|}~ 0123456789 ,.;:!?'\"()";
     pdf = build(&c, &len);
     path = write_pdf(pdf, len);
-    ck_assert_msg(len <= AFL_PDF_COMPROBANTE_MAX, "PDF is %zu bytes", len);
+    ck_assert_msg(len <= AFL_PDF_MAX, "PDF is %zu bytes", len);
     ck_assert(qpdf_ok(path));
     t = pdf_text(path);
     ck_contains(t, "ÁÉÍÓÚÜÑ");
@@ -285,38 +340,96 @@ START_TEST(test_overflow_adds_page)
 }
 END_TEST
 
-START_TEST(test_no_bold_font)
+/* A TrueType face instead of the standard fonts: embedded (only the glyphs
+ * used), text still extracted; without a bold face the regular one is
+ * stroked for labels. */
+START_TEST(test_truetype)
 {
     afl_comprobante c = sample(0);
+    const afl_pdf_font *f = NULL, *fb = NULL;
     const unsigned char *pdf;
     size_t len;
     const char *path;
+    char *fonts;
 
-    c.font_bold_path = NULL;
+    ck_assert_int_eq(afl_pdf_font_load(pool, FONT, &f), APR_SUCCESS);
+    ck_assert_int_eq(afl_pdf_font_load(pool, FONT_BOLD, &fb), APR_SUCCESS);
+    ck_assert_str_eq(afl_pdf_font_path(f), FONT);
+    ck_assert_ptr_null(afl_pdf_font_path(NULL));
+    c.font = f;
+    c.font_bold = fb;
     pdf = build(&c, &len);
     path = write_pdf(pdf, len);
     ck_assert(qpdf_ok(path));
     ck_contains(pdf_text(path), "María José Muñoz Ibáñez");
+    fonts = command_output(apr_psprintf(pool, "pdffonts '%s' 2>&1", path));
+    ck_contains(fonts, "+DejaVuSans,");
+    ck_contains(fonts, "+DejaVuSans-Bold,");
+    ck_contains(fonts, "TrueType          WinAnsi          yes yes"); /* embedded, subset */
+    ck_assert_msg(strstr(fonts, "Helvetica") == NULL, "%s", fonts);
+
+    c.font_bold = NULL;
+    pdf = build(&c, &len);
+    path = write_pdf(pdf, len);
+    ck_assert(qpdf_ok(path));
+    ck_contains(pdf_text(path), "María José Muñoz Ibáñez");
+    fonts = command_output(apr_psprintf(pool, "pdffonts '%s' 2>&1", path));
+    ck_assert_msg(strstr(fonts, "Bold") == NULL && strstr(fonts, "Helvetica") == NULL, "%s", fonts);
 }
 END_TEST
 
-START_TEST(test_preloaded_fonts)
+/* The reduction docs/documents.md gives (pyftsubset to Windows-1252, no
+ * hinting, no layout tables) yields a font libharu embeds: the document is
+ * much smaller than with the whole face and reads the same. */
+START_TEST(test_truetype_pyftsubset)
 {
-    afl_comprobante c = sample(0), d = sample(0);
-    const afl_pdf_font *f = NULL, *fb = NULL;
-    const unsigned char *a, *b;
-    size_t alen, blen;
+    afl_comprobante c = sample(0);
+    const afl_pdf_font *whole = NULL, *small = NULL;
+    const char *out = apr_psprintf(pool, "%s/DejaVuSans-cp1252.ttf", tmpdir);
+    const unsigned char *pdf;
+    size_t whole_len, small_len;
+    const char *path;
 
-    ck_assert_int_eq(afl_pdf_font_load(pool, FONT, &f), APR_SUCCESS);
-    ck_assert_int_eq(afl_pdf_font_load(pool, FONT_BOLD, &fb), APR_SUCCESS);
-    c.font = f;
-    c.font_bold = fb;
-    c.font_path = c.font_bold_path = NULL;
-    a = build(&c, &alen);
-    b = build(&d, &blen);
-    /* the same document whichever way the fonts came */
-    ck_assert(alen == blen && memcmp(a, b, alen) == 0);
-    ck_assert_int_ne(afl_pdf_font_load(pool, "/nonexistent/font.ttf", &f), APR_SUCCESS);
+    ck_assert_int_eq(
+        system(apr_psprintf(pool,
+                            "/usr/bin/python3 -m fontTools.subset '%s' "
+                            "--unicodes='U+0020-007E,U+00A0-00FF,U+0152-0153,"
+                            "U+0160-0161,U+0178,U+017D-017E,U+0192,U+02C6,U+02DC,U+2013-2014,"
+                            "U+2018-201A,U+201C-201E,U+2020-2022,U+2026,U+2030,U+2039-203A,"
+                            "U+20AC,U+2122' --no-hinting --layout-features='' "
+                            "--output-file='%s' 2>/dev/null",
+                            FONT, out)),
+        0);
+    ck_assert_int_eq(afl_pdf_font_load(pool, FONT, &whole), APR_SUCCESS);
+    ck_assert_int_eq(afl_pdf_font_load(pool, out, &small), APR_SUCCESS);
+    c.font = whole;
+    build(&c, &whole_len);
+    c.font = small;
+    pdf = build(&c, &small_len);
+    path = write_pdf(pdf, small_len);
+    ck_assert_msg(small_len * 2 < whole_len, "reduced %zu bytes, whole %zu", small_len, whole_len);
+    ck_assert(qpdf_ok(path));
+    ck_contains(pdf_text(path), "María José Muñoz Ibáñez");
+    ck_contains(pdf_text(path), "Comprobante de Asignación de Número de Seguridad Social");
+}
+END_TEST
+
+START_TEST(test_font_load_errors)
+{
+    const afl_pdf_font *f = (const afl_pdf_font *)1;
+    const char *junk = apr_psprintf(pool, "%s/junk.ttf", tmpdir);
+    FILE *fp;
+
+    ck_assert_int_eq(afl_pdf_font_load(pool, "/nonexistent/font.ttf", &f), APR_ENOENT);
+    ck_assert_ptr_null(f);
+    ck_assert_int_eq(afl_pdf_font_load(pool, "", &f), APR_EINVAL);
+    ck_assert_int_eq(afl_pdf_font_load(pool, NULL, &f), APR_EINVAL);
+    ck_assert_int_eq(afl_pdf_font_load(pool, tmpdir, &f), APR_EINVAL);
+    fp = fopen(junk, "wb");
+    ck_assert_ptr_nonnull(fp);
+    fputs("this is not a TrueType font, just some text to fill the file up\n", fp);
+    fclose(fp);
+    ck_assert_int_eq(afl_pdf_font_load(pool, junk, &f), APR_EINVAL);
     ck_assert_ptr_null(f);
 }
 END_TEST
@@ -327,36 +440,15 @@ START_TEST(test_errors)
     const unsigned char *pdf = (const unsigned char *)"x";
     size_t len = 1;
     char err[256];
-    const char *junk = apr_psprintf(pool, "%s/junk.ttf", tmpdir);
-    FILE *f;
 
-    /* missing font: an error, no crash, no PDF, a message without the name */
-    c.font_path = "/nonexistent/DejaVuSans.ttf";
-    ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &pdf, &len, err, sizeof err), APR_ENOENT);
+    /* missing required fields, bad sexo: an error, no PDF, a message
+     * without personal data */
+    c.nss = NULL;
+    ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &pdf, &len, err, sizeof err), APR_EINVAL);
     ck_assert_ptr_null(pdf);
     ck_assert_uint_eq(len, 0);
     ck_assert_uint_gt(strlen(err), 0);
     ck_assert(strstr(err, "María") == NULL && strstr(err, "MUIM") == NULL);
-
-    c = sample(0);
-    c.font_bold_path = "/nonexistent/DejaVuSans-Bold.ttf";
-    ck_assert_int_ne(afl_pdf_comprobante(pool, &c, &pdf, &len, err, sizeof err), APR_SUCCESS);
-    ck_assert_ptr_null(pdf);
-
-    /* a file that is not a font */
-    f = fopen(junk, "wb");
-    ck_assert_ptr_nonnull(f);
-    fputs("this is not a TrueType font, just some text to fill the file up\n", f);
-    fclose(f);
-    c = sample(0);
-    c.font_path = junk;
-    ck_assert_int_ne(afl_pdf_comprobante(pool, &c, &pdf, &len, err, sizeof err), APR_SUCCESS);
-    ck_assert_ptr_null(pdf);
-
-    /* missing required fields, bad sexo */
-    c = sample(0);
-    c.nss = NULL;
-    ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &pdf, &len, err, sizeof err), APR_EINVAL);
     c = sample(0);
     c.curp = "";
     ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &pdf, &len, err, sizeof err), APR_EINVAL);
@@ -464,13 +556,15 @@ static Suite *pdf_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_asignacion);
+    tcase_add_test(tc, test_accents_exact);
     tcase_add_test(tc, test_localizacion);
     tcase_add_test(tc, test_full_repertoire_size);
     tcase_add_test(tc, test_outside_cp1252);
     tcase_add_test(tc, test_long_name_wraps);
     tcase_add_test(tc, test_overflow_adds_page);
-    tcase_add_test(tc, test_no_bold_font);
-    tcase_add_test(tc, test_preloaded_fonts);
+    tcase_add_test(tc, test_truetype);
+    tcase_add_test(tc, test_truetype_pyftsubset);
+    tcase_add_test(tc, test_font_load_errors);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_dates);
     tcase_add_test(tc, test_threads);
