@@ -121,9 +121,11 @@ static apr_status_t afl_post_connect(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t 
     /* The hook runs for every DBD group: only servers that use us. */
     if (!sc || !sc->template_dir)
         return APR_SUCCESS;
-    if (!schema_current(pool, cfg, dbd))
-        return APR_EGENERAL;
+    /* Pragmas first: busy_timeout lets the version check wait out another
+     * child's connection opening (WAL recovery) instead of failing. */
     if (afl_store_configure(pool, &st) != APR_SUCCESS)
+        return APR_EGENERAL;
+    if (!schema_current(pool, cfg, dbd))
         return APR_EGENERAL;
     return afl_store_prepare_all(pool, &st);
 }
