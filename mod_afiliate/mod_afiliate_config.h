@@ -9,26 +9,26 @@
 
 /* Server scope: one per virtual host, merged with the main server. */
 typedef struct {
-    const char *template_dir;
-    const char *secret_file;
+    const char *template_dir; /* AfiliateTemplateDir */
+    const char *secret_file;  /* AfiliateSecretFile */
     const char *font;         /* AfiliateFont: TrueType file; "" = none (standard fonts) */
     const char *font_bold;    /* AfiliateFontBold: likewise */
     const char *captcha_font; /* AfiliateCaptchaFont: TrueType file for libgd */
-    int session_timeout;      /* seconds */
+    int session_timeout;      /* AfiliateSessionTimeout, seconds */
 
     /* Mail (docs/mail.md). */
-    const char *smtp_url;         /* NULL: delivery disabled, messages wait in the outbox */
-    const char *smtp_credentials; /* file with one line user:password */
-    const char *smtp_ca_file;     /* PEM CA bundle for the relay; NULL: system store */
-    int smtp_require_tls;         /* AFL_UNSET, 0, 1 */
-    const char *mail_from;        /* envelope sender and From address */
-    const char *mail_from_name;   /* display name of From */
-    int outbox_interval;          /* seconds between drain passes */
-    int outbox_max_attempts;
-    int outbox_backoff_min, outbox_backoff_max; /* seconds */
-    int resend_limit;                           /* resends per trámite */
-    int resend_daily_curp;                      /* resends per CURP per day */
-    int resend_daily_address;                   /* resends per client address per day */
+    const char *smtp_url;         /* AfiliateSMTPURL; NULL: messages wait in the outbox */
+    const char *smtp_credentials; /* AfiliateSMTPCredentials: user:password */
+    const char *smtp_ca_file;     /* AfiliateSMTPCAFile; NULL: system store */
+    int smtp_require_tls;         /* AfiliateSMTPRequireTLS: AFL_UNSET, 0, 1 */
+    const char *mail_from;        /* AfiliateMailFrom: envelope sender, From */
+    const char *mail_from_name;   /* AfiliateMailFrom: display name of From */
+    int outbox_interval;          /* AfiliateOutboxInterval, seconds */
+    int outbox_max_attempts;      /* AfiliateOutboxMaxAttempts */
+    int outbox_backoff_min, outbox_backoff_max; /* AfiliateOutboxBackoff, seconds */
+    int resend_limit;                           /* AfiliateResendLimit: per trámite */
+    int resend_daily_curp;                      /* AfiliateResendDailyPerCurp */
+    int resend_daily_address;                   /* AfiliateResendDailyPerAddress */
 
     /* Signed documents and coverage (docs/documents.md). */
     const char *signing_key_file; /* AfiliateSigningKey: PEM private key */
@@ -47,9 +47,9 @@ typedef struct {
 
 /* Directory scope: per <Location>. */
 typedef struct {
-    const char *base; /* the <Location> path the handler is mounted on */
-    int rate_limit;   /* form submissions per client address per minute; 0 = off */
-    int max_body;     /* bytes accepted in a form body */
+    const char *base; /* not a directive: the <Location> path itself */
+    int rate_limit;   /* AfiliateRateLimit: per address a minute; 0 = off */
+    int max_body;     /* AfiliateMaxBody: bytes of a form body */
 } afl_dir_conf;
 
 extern module AP_MODULE_DECLARE_DATA afiliate_module;

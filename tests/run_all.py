@@ -5,7 +5,9 @@ Layers: unit (Check binaries in build/tests), fuzz (corpus replay of each
 fuzz target), integration (pytest against a real apache2), browser (node's
 test runner driving Debian's Chromium through playwright-core against a real
 apache2, with axe-core on every page; tests/browser/), clone (`make run` from
-a fresh clone in a folder only root can enter; tests/clone_check.py). Exit status is
+a fresh clone in a folder only root can enter; tests/clone_check.py), guard
+(every directive struct member merged, defaulted and documented;
+tests/config_guard.py, with its self-test). Exit status is
 non-zero when anything failed or a layer could not run.
 """
 import argparse
@@ -166,12 +168,12 @@ def run_browser():
     return passed, failed
 
 
-def run_clone():
-    """tests/clone_check.py: `make run` from a fresh clone in a mode-0700 folder."""
-    proc = subprocess.run([sys.executable, str(TOP / "tests" / "clone_check.py")], cwd=TOP,
+def run_script(layer, script, *args):
+    """A layer that is one script printing "<layer>: N passed, N failed"."""
+    proc = subprocess.run([sys.executable, str(TOP / "tests" / script), *args], cwd=TOP,
                           capture_output=True, text=True)
     sys.stdout.write(proc.stdout + proc.stderr)
-    m = re.search(r"^clone: (\d+) passed, (\d+) failed$", proc.stdout, re.M)
+    m = re.search(rf"^{layer}: (\d+) passed, (\d+) failed$", proc.stdout, re.M)
     if not m:
         return 0, 1
     passed, failed = int(m.group(1)), int(m.group(2))
@@ -180,12 +182,22 @@ def run_clone():
     return passed, failed
 
 
+def run_guard():
+    """tests/config_guard.py --self-test: the directive structs against the docs."""
+    return run_script("guard", "config_guard.py", "--self-test")
+
+
+def run_clone():
+    """tests/clone_check.py: `make run` from a fresh clone in a mode-0700 folder."""
+    return run_script("clone", "clone_check.py")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["unit", "fuzz", "integration", "browser", "clone"])
+    ap.add_argument("--only", choices=["guard", "unit", "fuzz", "integration", "browser", "clone"])
     ap.add_argument("pytest_args", nargs="*")
     a = ap.parse_args()
-    layers = {"unit": run_unit, "fuzz": run_fuzz,
+    layers = {"guard": run_guard, "unit": run_unit, "fuzz": run_fuzz,
               "integration": lambda: run_integration(a.pytest_args),
               "browser": run_browser, "clone": run_clone}
     passed = failed = 0
