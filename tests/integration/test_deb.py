@@ -351,9 +351,16 @@ def check_postinst_state():
 
 
 def load_data():
-    """The administrator's imports, as the user that owns the database."""
-    ctl("import-sepomex", SEED / "sepomex-subset.txt", "--db", DB, user="www-data")
-    ctl("import-umf", SEED / "umf-demo.csv", "--db", DB, user="www-data")
+    """The administrator's imports, as the user that owns the database. The files are
+    copied out of the checkout first: www-data cannot read a clone under /root, as it
+    could not read the admin's own download there."""
+    seed = WORK / "seed"
+    seed.mkdir(mode=0o755, exist_ok=True)
+    for name in ("sepomex-subset.txt", "umf-demo.csv"):
+        shutil.copy(SEED / name, seed / name)
+        (seed / name).chmod(0o644)
+    ctl("import-sepomex", seed / "sepomex-subset.txt", "--db", DB, user="www-data")
+    ctl("import-umf", seed / "umf-demo.csv", "--db", DB, user="www-data")
     ctl("demo-registry", "--count", "2000", "--seed", "7", "--db", DB, user="www-data")
     leftovers = [p.name for p in STATE.iterdir() if owner(p)[0] != "www-data"]
     assert not leftovers, f"files in {STATE} not owned by www-data: {leftovers}"
