@@ -1,5 +1,6 @@
 /* Command-line database access through apr_dbd; see afl_db.h. */
 #include "afl_db.h"
+#include "afl_txn.h"
 
 #include <apr_file_io.h>
 #include <apr_hash.h>
@@ -16,7 +17,7 @@ struct afl_db {
     apr_hash_t *stmts; /* label -> apr_dbd_prepared_t * */
     int sqlite;
     apr_pool_t *trans_pool; /* pool given to afl_db_begin, needed by end */
-    apr_dbd_transaction_t *trans;
+    afl_txn *trans;
     int trans_failed; /* a statement failed inside the open transaction */
 };
 
@@ -332,16 +333,11 @@ int afl_db_run_sql(afl_db *db, apr_pool_t *pool, const char *sql)
 
 int afl_db_begin(afl_db *db, apr_pool_t *pool)
 {
-    int rv;
-
     if (db->trans)
         return APR_EINVAL; /* no nesting */
     db->trans_pool = pool;
     db->trans_failed = 0;
-    rv = apr_dbd_transaction_start(db->driver, pool, db->handle, &db->trans);
-    if (rv)
-        db->trans_failed = 1;
-    return rv;
+    return afl_txn_begin(pool, db->driver, db->handle, &db->trans);
 }
 
 int afl_db_end(afl_db *db, int rollback)
@@ -351,9 +347,7 @@ int afl_db_end(afl_db *db, int rollback)
     if (!db->trans)
         return APR_EINVAL;
     failed = rollback || db->trans_failed;
-    if (failed)
-        apr_dbd_transaction_mode_set(db->driver, db->trans, APR_DBD_TRANSACTION_ROLLBACK);
-    rv = apr_dbd_transaction_end(db->driver, db->trans_pool, db->trans);
+    rv = afl_txn_end(db->trans_pool, db->trans, !failed);
     db->trans = NULL;
     db->trans_pool = NULL;
     db->trans_failed = 0;

@@ -7,6 +7,7 @@
 #include "afl_nss.h"
 #include "afl_sign.h"
 #include "afl_token.h"
+#include "afl_txn.h"
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
@@ -723,28 +724,14 @@ static afl_store_status next_nss(apr_pool_t *p, afl_store *st, const afl_assign_
     return AFL_STORE_EXHAUSTED;
 }
 
-/* Ends a transaction; forces a rollback unless commit is set. Always called,
- * also after a failed start (the sqlite driver keeps a stale pointer otherwise). */
-static int end_txn(apr_pool_t *p, afl_store *st, apr_dbd_transaction_t *txn, int commit)
+/* Opens a write transaction (BEGIN IMMEDIATE on SQLite); on failure nothing
+ * is left open. */
+static afl_store_status begin_txn(apr_pool_t *p, afl_store *st, afl_txn **txn)
 {
-    if (!txn)
-        return -1;
-    if (!commit)
-        apr_dbd_transaction_mode_set(st->driver, txn, APR_DBD_TRANSACTION_ROLLBACK);
-    return apr_dbd_transaction_end(st->driver, p, txn);
-}
+    int rv = afl_txn_begin(p, st->driver, st->handle, txn);
 
-/* Opens a write transaction (BEGIN IMMEDIATE on SQLite). On failure
- * everything is released again. */
-static afl_store_status begin_txn(apr_pool_t *p, afl_store *st, apr_dbd_transaction_t **txn)
-{
-    int rv;
-
-    *txn = NULL;
-    rv = apr_dbd_transaction_start(st->driver, p, st->handle, txn);
     if (rv != 0) {
         log_db_error(st, "transaction start", rv);
-        end_txn(p, st, *txn, 0);
         return AFL_STORE_ERROR;
     }
     return AFL_STORE_OK;
@@ -752,10 +739,9 @@ static afl_store_status begin_txn(apr_pool_t *p, afl_store *st, apr_dbd_transact
 
 /* Commits when s is OK, else rolls back. A failed commit turns an OK into
  * AFL_STORE_ERROR. */
-static afl_store_status finish_txn(apr_pool_t *p, afl_store *st, apr_dbd_transaction_t *txn,
-                                   afl_store_status s)
+static afl_store_status finish_txn(apr_pool_t *p, afl_store *st, afl_txn *txn, afl_store_status s)
 {
-    int rv = end_txn(p, st, txn, s == AFL_STORE_OK);
+    int rv = afl_txn_end(p, txn, s == AFL_STORE_OK);
 
     if (s == AFL_STORE_OK && rv != 0) {
         log_db_error(st, "commit", rv);
@@ -769,7 +755,7 @@ static afl_store_status finish_txn(apr_pool_t *p, afl_store *st, apr_dbd_transac
  * part of it. The body's writes are kept only when it returns AFL_STORE_OK. */
 static afl_store_status txn(apr_pool_t *p, afl_store *st, afl_commit_body *body, void *baton)
 {
-    apr_dbd_transaction_t *t = NULL;
+    afl_txn *t = NULL;
 
     if (st->in_txn)
         return body(p, st, baton);

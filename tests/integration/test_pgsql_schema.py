@@ -42,3 +42,15 @@ def test_afiliatectl_seeds_postgresql(pg):
     assert r.returncode == 0, r.stderr
     assert int(pg.psql("SELECT count(*) FROM renapo_persona").stdout) == 500
     assert int(pg.psql("SELECT count(*) FROM sepomex WHERE cp = '06700'").stdout) > 0
+
+
+def test_transactions_on_a_real_postgresql(pg):
+    """afl_txn's PostgreSQL cases (tests/unit/test_txn.c) against this server:
+    a BEGIN on a session the server ended fails instead of crashing, and a
+    COMMIT after a failed statement is not reported as a commit."""
+    binary = TOP / "build" / "tests" / "test_txn"
+    r = subprocess.run([str(binary)], capture_output=True, text=True,
+                       env={"AFL_TEST_PG_DSN": pg.dsn(), "PATH": "/usr/bin:/bin"})
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert "Checks: 4, Failures: 0, Errors: 0" in out, out
