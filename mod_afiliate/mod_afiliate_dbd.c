@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <libpq-fe.h>
 #include <unistd.h>
 
 APLOG_USE_MODULE(afiliate);
@@ -113,21 +114,89 @@ static int schema_current(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t *dbd)
     return ok;
 }
 
-static apr_status_t afl_post_connect(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t *dbd)
+/* PostgreSQL: mod_dbd's connection check (apr_dbd_check_conn) mends a broken
+ * connection in place with PQreset. The handle stays, but the new session has
+ * none of the prepared statements, and post_connect does not run again: every
+ * statement would fail until the connection expired. The server process of
+ * the session, remembered on the connection's pool, tells a mended one. */
+#define PG_SESSION_KEY "afiliate:pg-session"
+
+static int is_pgsql(const ap_dbd_t *dbd)
+{
+    return !strcmp(apr_dbd_name(dbd->driver), "pgsql");
+}
+
+static int pg_backend(const ap_dbd_t *dbd)
+{
+    PGconn *conn = apr_dbd_native_handle(dbd->driver, dbd->handle);
+
+    return conn ? PQbackendPID(conn) : 0;
+}
+
+static void pg_remember_session(ap_dbd_t *dbd)
+{
+    int *pid = apr_palloc(dbd->pool, sizeof *pid);
+
+    *pid = pg_backend(dbd);
+    apr_pool_userdata_set(pid, PG_SESSION_KEY, NULL, dbd->pool);
+}
+
+static int pg_session_changed(ap_dbd_t *dbd)
+{
+    void *pid = NULL;
+
+    apr_pool_userdata_get(&pid, PG_SESSION_KEY, dbd->pool);
+    return !pid || *(int *)pid != pg_backend(dbd);
+}
+
+/* What every session needs before it serves: settings, the schema version,
+ * the prepared statements. */
+static apr_status_t setup_session(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t *dbd)
 {
     afl_store st = {dbd->driver, dbd->handle, dbd->prepared, NULL, 0};
-    afl_server_conf *sc = ap_get_module_config(cfg->server->module_config, &afiliate_module);
 
-    /* The hook runs for every DBD group: only servers that use us. */
-    if (!sc || !sc->template_dir)
-        return APR_SUCCESS;
     /* Pragmas first: busy_timeout lets the version check wait out another
      * child's connection opening (WAL recovery) instead of failing. */
     if (afl_store_configure(pool, &st) != APR_SUCCESS)
         return APR_EGENERAL;
     if (!schema_current(pool, cfg, dbd))
         return APR_EGENERAL;
-    return afl_store_prepare_all(pool, &st);
+    if (afl_store_prepare_all(pool, &st) != APR_SUCCESS)
+        return APR_EGENERAL;
+    if (is_pgsql(dbd))
+        pg_remember_session(dbd);
+    return APR_SUCCESS;
+}
+
+static apr_status_t afl_post_connect(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t *dbd)
+{
+    afl_server_conf *sc = ap_get_module_config(cfg->server->module_config, &afiliate_module);
+
+    /* The hook runs for every DBD group: only servers that use us. */
+    if (!sc || !sc->template_dir)
+        return APR_SUCCESS;
+    return setup_session(pool, cfg, dbd);
+}
+
+static dbd_cfg_t *dbd_config(server_rec *s);
+
+/* A PostgreSQL connection that mod_dbd mended since its last use is set up
+ * again on its own pool (a reconnection is rare; what it allocates is small). */
+static int session_ready(server_rec *s, ap_dbd_t *dbd)
+{
+    dbd_cfg_t *cfg;
+    int n = 0;
+
+    if (!is_pgsql(dbd) || !pg_session_changed(dbd))
+        return 1;
+    cfg = dbd_config(s);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 AFL_TAG ": a PostgreSQL connection was re-established; preparing its "
+                         "statements again");
+    /* A setup cut short earlier on this session left some statements behind. */
+    if (apr_dbd_query(dbd->driver, dbd->handle, &n, "DEALLOCATE ALL") != 0)
+        return 0;
+    return cfg && setup_session(dbd->pool, cfg, dbd) == APR_SUCCESS;
 }
 
 void afl_dbd_register_hooks(apr_pool_t *p)
@@ -155,6 +224,11 @@ afl_store *afl_dbd_store(request_rec *r)
 
     if (!dbd_acquire || !(dbd = dbd_acquire(r))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AFL_TAG ": no database connection");
+        return NULL;
+    }
+    if (!session_ready(r->server, dbd)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      AFL_TAG ": a re-established database connection cannot be set up");
         return NULL;
     }
     st = apr_palloc(r->pool, sizeof *st);
@@ -190,6 +264,12 @@ afl_dbd_conn *afl_dbd_open(apr_pool_t *p, server_rec *s, afl_store **stp)
     c = apr_palloc(p, sizeof *c);
     c->s = s;
     c->dbd = dbd;
+    if (!session_ready(s, dbd)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     AFL_TAG ": a re-established database connection cannot be set up");
+        afl_dbd_release(c);
+        return NULL;
+    }
     st = apr_palloc(p, sizeof *st);
     st->driver = dbd->driver;
     st->handle = dbd->handle;
@@ -226,7 +306,7 @@ typedef struct {
     dbd_cfg_t *cfg;
 } dbd_svr_view;
 
-static const dbd_cfg_t *dbd_config(server_rec *s)
+static dbd_cfg_t *dbd_config(server_rec *s)
 {
     module *m = ap_find_linked_module("mod_dbd.c");
     const dbd_svr_view *v = m ? ap_get_module_config(s->module_config, m) : NULL;

@@ -204,10 +204,36 @@ def test_tramite_started_on_one_node_finishes_on_the_other(cluster):
     assert c1.get("/afiliate/comprobante").status == 200
 
 
+def lookups_in_parallel(cluster, workers=40, seconds=2.0):
+    """Postal-code look-ups from many threads on every node at once, so that
+    each child holds many pooled connections: their statuses."""
+    cp = q(cluster, "SELECT cp FROM sepomex LIMIT 1")
+    statuses, end = Counter(), time.time() + seconds
+
+    def work(node):
+        c = node.client()
+        while time.time() < end:
+            try:
+                statuses[c.get(f"/afiliate/cp/{cp}").status] += 1
+            except Exception:  # noqa: BLE001 - counted as a failure
+                statuses[-1] += 1
+
+    threads = [threading.Thread(target=work, args=(n,))
+               for n in nodes(cluster) for _ in range(workers // 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
+
+
 def test_postgresql_restart_under_load(cluster, balancer):
     """503 pages while PostgreSQL is down, full service afterwards, no Apache restart."""
     found = q(cluster, "SELECT curp FROM asegurado LIMIT 50").split()
     results, stop = [], threading.Event()
+    # Many connections open before the restart: mod_dbd mends each one in place
+    # afterwards, and every one of them must serve again.
+    assert set(lookups_in_parallel(cluster)) == {200}
 
     def load():
         i = 0
@@ -234,6 +260,11 @@ def test_postgresql_restart_under_load(cluster, balancer):
     assert not [s for s in statuses if s not in (200, 503, -1)], statuses
     late = [s for t, s in results if t > back + 3]
     assert late and all(s == 200 for s in late), Counter(late)
+    # The first use of a connection the restart cut may still fail (a 503);
+    # after that, every pooled connection serves again.
+    lookups_in_parallel(cluster, seconds=1.0)
+    after = lookups_in_parallel(cluster)
+    assert set(after) == {200}, after
     for n in cluster.nodes:
         log = (n.root / "error_log").read_text(errors="replace")
         assert "Segmentation fault" not in log
