@@ -176,16 +176,29 @@ class ApacheProc:
         os.kill(pid, signal.SIGKILL)
 
     def kill9(self):
-        """SIGKILL the parent and every child: a node that dies."""
+        """SIGKILL the parent and every child: a node that dies. The parent
+        first, so that it forks no child after the others are listed; then
+        every process of this server root until none is left (a child forked
+        while the list was read would keep accepting and reset connections)."""
         pid = self.pid()
-        if pid:
-            children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
-                                      text=True).stdout.split()
-            for p in [pid, *map(int, children)]:
+        if not pid:
+            return
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        pattern = f"apache2 -d {self.root} "
+        for _ in range(50):
+            left = subprocess.run(["pgrep", "-f", pattern], capture_output=True,
+                                  text=True).stdout.split()
+            if not left:
+                return
+            for p in map(int, left):
                 try:
                     os.kill(p, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+            time.sleep(0.05)
 
 
 NODE_EXTRA = [
@@ -262,6 +275,10 @@ class Cluster:
             if r.returncode != 0:
                 raise RuntimeError("seed-demo failed: " + r.stderr)
         (self.root / "cluster.conninfo").write_text(conninfo + "\n")
+        if fresh:
+            # A fresh cluster starts with empty logs: the tests read them.
+            for name in [f"node{i + 1}" for i in range(len(self.node_ports))] + ["balancer"]:
+                (self.root / name / "error_log").unlink(missing_ok=True)
         for i, port in enumerate(self.node_ports):
             node = ApacheProc(self.root / f"node{i + 1}", port, self.node_conf(i, port, conninfo))
             node.start()
