@@ -613,12 +613,12 @@ static int submit_form(afl_req *q)
     if (s == AFL_STORE_ERROR)
         return unavailable(q);
     if (s == AFL_STORE_OK) {
-        afl_tramite t = {q->csrf,  "resultado",  sol.curp, sol.correo,
+        afl_tramite t = {q->csrf,  AFL_PASO_RESULTADO,  sol.curp, sol.correo,
                          aseg.nss, "localizado", 0,        session_expiry(q)};
         s = afl_store_locate_form(q->r->pool, q->st, sol.captcha_id, expires, session_id(q), &t,
                                   curp_hmac(q, sol.curp), mail_host(q), q->now);
     } else {
-        afl_tramite t = {q->csrf, "domicilio", sol.curp, sol.correo, "", "", 0, session_expiry(q)};
+        afl_tramite t = {q->csrf, AFL_PASO_DOMICILIO, sol.curp, sol.correo, "", "", 0, session_expiry(q)};
         s = afl_store_tramite_start(q->r->pool, q->st, sol.captcha_id, expires, session_id(q), &t,
                                     q->now);
         if (s == AFL_STORE_OK)
@@ -697,9 +697,9 @@ static int page_domicilio(afl_req *q)
         return unavailable(q);
     if (s == AFL_STORE_NOTFOUND)
         return redirect(q, "/nss");
-    if (!strcmp(t.paso, "resultado"))
+    if (t.paso == AFL_PASO_RESULTADO)
         return redirect(q, "/resultado");
-    if (strcmp(t.paso, "domicilio"))
+    if (t.paso != AFL_PASO_DOMICILIO)
         return redirect(q, "/nss");
     return send_domicilio(q, HTTP_OK, &t, NULL);
 }
@@ -765,9 +765,9 @@ static int submit_domicilio(afl_req *q)
         return unavailable(q);
     if (s == AFL_STORE_NOTFOUND || !csrf_ok(q, form) || !afl_token_equal(t.csrf, q->csrf))
         return forbidden(q);
-    if (!strcmp(t.paso, "resultado"))
+    if (t.paso == AFL_PASO_RESULTADO)
         return redirect(q, "/resultado"); /* double submit: already assigned */
-    if (strcmp(t.paso, "domicilio"))
+    if (t.paso != AFL_PASO_DOMICILIO)
         return redirect(q, "/nss");
     if (rate_limited(q, &dberr))
         return too_many(q);
@@ -851,7 +851,7 @@ static int page_resultado(afl_req *q)
 
     if (s == AFL_STORE_ERROR)
         return unavailable(q);
-    if (s == AFL_STORE_NOTFOUND || strcmp(t.paso, "resultado"))
+    if (s == AFL_STORE_NOTFOUND || t.paso != AFL_PASO_RESULTADO)
         return redirect(q, "/nss");
     asignado = !strcmp(t.origen, "asignado");
     ctx = page_ctx(q, asignado ? "Asignación de NSS exitosa" : "NSS localizado");
@@ -974,7 +974,7 @@ static int comprobante(afl_req *q)
 
     if (s == AFL_STORE_ERROR)
         return unavailable(q);
-    if (s == AFL_STORE_NOTFOUND || strcmp(t.paso, "resultado"))
+    if (s == AFL_STORE_NOTFOUND || t.paso != AFL_PASO_RESULTADO)
         return document_unavailable(q,
                                     "El comprobante solo está disponible al concluir el Paso 1 "
                                     "en esta sesión.",
@@ -1018,7 +1018,7 @@ static int tarjeta(afl_req *q)
 
     if (s == AFL_STORE_ERROR)
         return unavailable(q);
-    if (s == AFL_STORE_NOTFOUND || strcmp(t.paso, "resultado"))
+    if (s == AFL_STORE_NOTFOUND || t.paso != AFL_PASO_RESULTADO)
         return document_unavailable(q,
                                     "La tarjeta solo está disponible al concluir el Paso 1 en "
                                     "esta sesión.",
@@ -1067,8 +1067,8 @@ static int reenviar(afl_req *q)
         return unavailable(q);
     if (s == AFL_STORE_NOTFOUND || !csrf_ok(q, form) || !afl_token_equal(t.csrf, q->csrf))
         return forbidden(q);
-    constancia = !strcmp(t.paso, "vigencia");
-    if (strcmp(t.paso, "resultado") && !constancia)
+    constancia = t.paso == AFL_PASO_VIGENCIA;
+    if (t.paso != AFL_PASO_RESULTADO && !constancia)
         return redirect(q, "/nss");
     documento = constancia ? "constancia" : "comprobante";
     resultado = constancia ? "/vigencia/resultado" : "/resultado";
@@ -1248,7 +1248,7 @@ static int submit_vigencia(afl_req *q)
         return send_vigencia_form(q, HTTP_UNPROCESSABLE_ENTITY, &sol, nss, NULL, MSG_INCONSISTENTE);
     {
         /* The session's result, its audit row and the constancia e-mail commit together. */
-        afl_tramite t = {q->csrf, "vigencia", sol.curp, sol.correo, nss, "", 0, session_expiry(q)};
+        afl_tramite t = {q->csrf, AFL_PASO_VIGENCIA, sol.curp, sol.correo, nss, "", 0, session_expiry(q)};
         if (afl_store_vigencia_record(q->r->pool, q->st, session_id(q), &t, curp_hmac(q, sol.curp),
                                       mail_host(q), q->now) != AFL_STORE_OK)
             return unavailable(q);
@@ -1294,7 +1294,7 @@ static int page_vigencia_resultado(afl_req *q)
 
     if (s == AFL_STORE_ERROR)
         return unavailable(q);
-    if (s == AFL_STORE_NOTFOUND || strcmp(t.paso, "vigencia"))
+    if (s == AFL_STORE_NOTFOUND || t.paso != AFL_PASO_VIGENCIA)
         return redirect(q, "/vigencia");
     if (load_vigencia(q, &t, q->now, &v) != AFL_STORE_OK)
         return unavailable(q);
@@ -1332,7 +1332,7 @@ static int constancia(afl_req *q)
 
     if (s == AFL_STORE_ERROR)
         return unavailable(q);
-    if (s == AFL_STORE_NOTFOUND || strcmp(t.paso, "vigencia"))
+    if (s == AFL_STORE_NOTFOUND || t.paso != AFL_PASO_VIGENCIA)
         return document_unavailable(q,
                                     "La constancia solo está disponible al concluir el Paso 2 "
                                     "en esta sesión.",
