@@ -344,8 +344,7 @@ START_TEST(header_constant)
     char err[512];
     char *text = NULL, *bad, *at;
 
-    ck_assert_int_gt(asprintf(&text, "%s\r\n%s\r\n%s\r\n", LEGAL, afl_sepomex_header, ROW_ROMA),
-                     0);
+    ck_assert_int_gt(asprintf(&text, "%s\r\n%s\r\n%s\r\n", LEGAL, afl_sepomex_header, ROW_ROMA), 0);
     ck_assert_int_eq(parse(text, &rs, err, sizeof err), AFL_SEPOMEX_OK);
     ck_assert_int_eq(rs.n, 1);
     ck_assert_str_eq(rs.cp[0], "06700");
