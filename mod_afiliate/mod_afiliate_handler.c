@@ -409,8 +409,7 @@ int afl_handler(request_rec *r)
 {
     afl_req q;
     const char *path, *tail;
-    const afl_route *known = NULL;
-    int method;
+    int get = 0, post = 0;
 
     if (!r->handler || strcmp(r->handler, "afiliate"))
         return DECLINED;
@@ -430,31 +429,23 @@ int afl_handler(request_rec *r)
     path = route_path(r, q.dc, &q.base);
     if (!path)
         return HTTP_NOT_FOUND;
-    method = r->method_number;
     for (const afl_route *rt = routes; rt->path; rt++) {
         if (!route_matches(rt, path, &tail))
             continue;
-        if (rt->method == method) {
+        if (rt->method == r->method_number) {
             read_session_cookie(&q);
             return run_route(&q, rt, tail);
         }
-        known = rt;
+        get |= rt->method == M_GET;
+        post |= rt->method == M_POST;
     }
-    if (!known)
+    if (!get && !post)
         return HTTP_NOT_FOUND;
     /* A known path, another method: 405 with the methods it has. */
-    {
-        int get = 0, post = 0;
-        for (const afl_route *rt = routes; rt->path; rt++)
-            if (route_matches(rt, path, &tail)) {
-                get |= rt->method == M_GET;
-                post |= rt->method == M_POST;
-            }
-        if (get && post)
-            ap_allow_methods(r, REPLACE_ALLOW, "GET", "POST", NULL);
-        else
-            ap_allow_methods(r, REPLACE_ALLOW, get ? "GET" : "POST", NULL);
-    }
+    if (get && post)
+        ap_allow_methods(r, REPLACE_ALLOW, "GET", "POST", NULL);
+    else
+        ap_allow_methods(r, REPLACE_ALLOW, get ? "GET" : "POST", NULL);
     return HTTP_METHOD_NOT_ALLOWED;
 }
 
