@@ -2,7 +2,7 @@
 #
 #   make            build the module (apxs) and build/afiliatectl
 #   make run        install deps, build, seed var/afiliate.db, serve 127.0.0.1:$(PORT)
-#   make test       install deps, build, run every test layer, print "N passed, N failed"
+#   make test       install deps, build, run every test layer, print "N passed, N failed, N skipped"
 #   make test-browser  the real-browser layer alone (Debian chromium + playwright-core, axe-core)
 #   make test-clone    `make run` from a fresh clone in a mode-0700 folder (as under /root)
 #   make bench      benchmarks (not tests)

@@ -585,12 +585,33 @@ static const char *or_null(const char *s)
     return s && *s ? s : NULL;
 }
 
+static const char *const paso_names[] = {
+    [AFL_PASO_NINGUNO] = "",
+    [AFL_PASO_FORMULARIO] = "formulario",
+    [AFL_PASO_DOMICILIO] = "domicilio",
+    [AFL_PASO_RESULTADO] = "resultado",
+    [AFL_PASO_VIGENCIA] = "vigencia",
+};
+
+const char *afl_paso_name(afl_paso paso)
+{
+    return (unsigned)paso < sizeof paso_names / sizeof paso_names[0] ? paso_names[paso] : "";
+}
+
+afl_paso afl_paso_parse(const char *name)
+{
+    for (unsigned i = 1; name && i < sizeof paso_names / sizeof paso_names[0]; i++)
+        if (!strcmp(name, paso_names[i]))
+            return (afl_paso)i;
+    return AFL_PASO_NINGUNO;
+}
+
 afl_store_status afl_store_tramite_put(apr_pool_t *p, afl_store *st, const char *id,
                                        const afl_tramite *t, long long now)
 {
     const char *args[] = {id,
                           t->csrf,
-                          t->paso,
+                          afl_paso_name(t->paso),
                           or_null(t->curp),
                           or_null(t->correo),
                           or_null(t->nss),
@@ -610,7 +631,7 @@ afl_store_status afl_store_tramite_get(apr_pool_t *p, afl_store *st, const char 
     if (s != AFL_STORE_OK)
         return s;
     out->csrf = v[0];
-    out->paso = v[1];
+    out->paso = afl_paso_parse(v[1]);
     out->curp = v[2];
     out->correo = v[3];
     out->nss = v[4];
@@ -1100,7 +1121,8 @@ static afl_store_status resend_body(apr_pool_t *p, afl_store *st, void *baton)
 
     {
         /* The trámite must be at the result that offers this document. */
-        const char *args[] = {req->tramite_id, constancia ? "vigencia" : "resultado",
+        const char *args[] = {req->tramite_id,
+                              afl_paso_name(constancia ? AFL_PASO_VIGENCIA : AFL_PASO_RESULTADO),
                               apr_itoa(p, req->limit_tramite), lld(p, req->now)};
         if (run(p, st, Q_TRAMITE_RESEND, &n, 4, args) != 0)
             s = AFL_STORE_ERROR;

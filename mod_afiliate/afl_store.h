@@ -84,9 +84,23 @@ afl_store_status afl_store_captcha_use(apr_pool_t *p, afl_store *st, const char 
 afl_store_status afl_store_rate_hit(apr_pool_t *p, afl_store *st, const char *key, long long window,
                                     long long *count);
 
+/* The step a trámite has reached. The database keeps the names below
+ * (tramite.paso); afl_store converts at its boundary only. */
+typedef enum {
+    AFL_PASO_NINGUNO = 0, /* no row, or a name this build does not know */
+    AFL_PASO_FORMULARIO,  /* "formulario" */
+    AFL_PASO_DOMICILIO,   /* "domicilio": a new NSS waits for the address */
+    AFL_PASO_RESULTADO,   /* "resultado": Paso 1 done */
+    AFL_PASO_VIGENCIA,    /* "vigencia": Paso 2 done */
+} afl_paso;
+
+/* The stored name of a step ("" for AFL_PASO_NINGUNO), and back. */
+const char *afl_paso_name(afl_paso paso);
+afl_paso afl_paso_parse(const char *name);
+
 typedef struct {
     const char *csrf;
-    const char *paso; /* formulario | domicilio | resultado | vigencia (Paso 2) */
+    afl_paso paso;
     const char *curp, *correo, *nss, *origen; /* "" when unset */
     int reenvios;
     long long expira;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run every test layer and print one closing line: "N passed, N failed".
+"""Run every test layer and print one closing line: "N passed, N failed, N skipped".
 
 Layers: unit (Check binaries in build/tests), fuzz (corpus replay of each
 fuzz target), integration (pytest against a real apache2), browser (node's
@@ -7,8 +7,10 @@ test runner driving Debian's Chromium through playwright-core against a real
 apache2, with axe-core on every page; tests/browser/), clone (`make run` from
 a fresh clone in a folder only root can enter; tests/clone_check.py), guard
 (every directive struct member merged, defaulted and documented;
-tests/config_guard.py, with its self-test). Exit status is
-non-zero when anything failed or a layer could not run.
+tests/config_guard.py, with its self-test). Every layer returns
+(passed, failed, skipped); a skipped test is printed and counted, never
+folded into the passes. Exit status is non-zero when anything failed or a
+layer could not run.
 """
 import argparse
 import json
@@ -35,7 +37,7 @@ def run_unit():
     bins = sorted(p for p in (BUILD / "tests").glob("test_*") if os.access(p, os.X_OK))
     if not bins:
         print("unit: no test binaries found")
-        return 0, 1
+        return 0, 1, 0
     for b in bins:
         proc = subprocess.run([str(b)], cwd=TOP, capture_output=True, text=True,
                               env=dict(os.environ, CK_DEFAULT_TIMEOUT="60"))
@@ -54,7 +56,9 @@ def run_unit():
             print(out)
             if f + e == 0:
                 failed += 1
-    return passed, failed
+    # Check has no notion of a skipped test.
+    print(f"unit: {passed} passed, {failed} failed, 0 skipped")
+    return passed, failed, 0
 
 
 def run_fuzz():
@@ -71,7 +75,8 @@ def run_fuzz():
         else:
             failed += 1
             print(proc.stdout + proc.stderr)
-    return passed, failed
+    print(f"fuzz: {passed} passed, {failed} failed, 0 skipped")
+    return passed, failed, 0
 
 
 def run_integration(extra):
@@ -84,7 +89,7 @@ def run_integration(extra):
     proc = subprocess.run(cmd, cwd=TOP)
     if not junit.exists():
         print("integration: pytest produced no report")
-        return 0, 1
+        return 0, 1, 0
     root = ET.parse(junit).getroot()
     suites = [root] if root.tag == "testsuite" else list(root)
     total = sum(int(s.get("tests", 0)) for s in suites)
@@ -94,7 +99,13 @@ def run_integration(extra):
     if proc.returncode not in (0, 1) and failed == 0:
         failed = 1
     print(f"integration: {passed} passed, {failed} failed, {skipped} skipped")
-    return passed, failed
+    if skipped:
+        for case in root.iter("testcase"):
+            sk = case.find("skipped")
+            if sk is not None:
+                print(f"integration: skipped {case.get('classname')}::{case.get('name')}: "
+                      f"{sk.get('message', '')}")
+    return passed, failed, skipped
 
 
 NODE_SUMMARY_RE = re.compile(r"^\s*[ℹ#]\s*(tests|pass|fail|cancelled|skipped|todo) (\d+)\s*$")
@@ -105,7 +116,7 @@ def run_browser():
     d = TOP / "tests" / "browser"
     if not (d / "node_modules" / "playwright-core").is_dir():
         print("browser: tests/browser/node_modules is missing (make test-browser runs npm ci)")
-        return 0, 1
+        return 0, 1, 0
     axe_log = OUT / "browser-axe.jsonl"
     OUT.mkdir(parents=True, exist_ok=True)
     if axe_log.exists():
@@ -129,7 +140,7 @@ def run_browser():
                                 start_new_session=True)
     except OSError as e:
         print(f"browser: cannot run node: {e}")
-        return 0, 1
+        return 0, 1, 0
     # A hung browser must not hang `make test`: the whole layer gets 10 minutes,
     # then SIGTERM (serve.py stops its apache2 on it), then SIGKILL.
     def stop_layer():
@@ -153,7 +164,7 @@ def run_browser():
     watchdog.cancel()
     if "pass" not in counts:
         print(f"browser: node --test printed no summary (exit {proc.returncode})")
-        return 0, 1
+        return 0, 1, 0
     passed = counts["pass"]
     failed = counts.get("fail", 0) + counts.get("cancelled", 0)
     skipped = counts.get("skipped", 0) + counts.get("todo", 0)
@@ -165,21 +176,22 @@ def run_browser():
         print(f"browser: axe-core (WCAG 2.1 A/AA) on {len(rows)} pages: "
               f"{bad} with violations")
     print(f"browser: {passed} passed, {failed} failed, {skipped} skipped")
-    return passed, failed
+    return passed, failed, skipped
 
 
 def run_script(layer, script, *args):
-    """A layer that is one script printing "<layer>: N passed, N failed"."""
+    """A layer that is one script printing "<layer>: N passed, N failed[, N skipped]"."""
     proc = subprocess.run([sys.executable, str(TOP / "tests" / script), *args], cwd=TOP,
                           capture_output=True, text=True)
     sys.stdout.write(proc.stdout + proc.stderr)
-    m = re.search(rf"^{layer}: (\d+) passed, (\d+) failed$", proc.stdout, re.M)
+    m = re.search(rf"^{layer}: (\d+) passed, (\d+) failed(?:, (\d+) skipped)?$", proc.stdout,
+                  re.M)
     if not m:
-        return 0, 1
-    passed, failed = int(m.group(1)), int(m.group(2))
+        return 0, 1, 0
+    passed, failed, skipped = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
     if proc.returncode != 0 and failed == 0:
         failed = 1
-    return passed, failed
+    return passed, failed, skipped
 
 
 def run_guard():
@@ -200,14 +212,15 @@ def main():
     layers = {"guard": run_guard, "unit": run_unit, "fuzz": run_fuzz,
               "integration": lambda: run_integration(a.pytest_args),
               "browser": run_browser, "clone": run_clone}
-    passed = failed = 0
+    passed = failed = skipped = 0
     for name, fn in layers.items():
         if a.only and a.only != name:
             continue
-        p, f = fn()
+        p, f, s = fn()
         passed += p
         failed += f
-    print(f"{passed} passed, {failed} failed")
+        skipped += s
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
     sys.exit(1 if failed else 0)
 
 

@@ -16,6 +16,43 @@ LIMITED = """<Location /afiliate-limitado>
 </Location>"""
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "runs_last: runs after every other test of its server (reads the whole log)")
+
+
+def _server_param(item):
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("apache_server") if callspec else None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Moves runs_last tests behind every other test of the same apache_server
+    parameter. trylast: after pytest has grouped the items by session
+    parameter, so each server is still up (not started again) for them."""
+    late = [i for i in items if i.get_closest_marker("runs_last")]
+    if not late:
+        return
+    rest = [i for i in items if not i.get_closest_marker("runs_last")]
+    last_of = {}
+    for n, item in enumerate(rest):
+        last_of[_server_param(item)] = n
+    after = {}
+    tail = []
+    for item in late:
+        key = _server_param(item)
+        if key is not None and key in last_of:
+            after.setdefault(last_of[key], []).append(item)
+        else:
+            tail.append(item)
+    ordered = []
+    for n, item in enumerate(rest):
+        ordered.append(item)
+        ordered.extend(after.get(n, []))
+    items[:] = ordered + tail
+
+
 @pytest.fixture(scope="session")
 def pg_cluster():
     """Started only when a pgsql combination of the matrix is used."""

@@ -29,5 +29,24 @@ def test_other_methods_are_405(server):
     assert "GET" in r.header("Allow")
 
 
+def allow(r):
+    return {m.strip() for m in (r.header("Allow") or "").split(",") if m.strip()}
+
+
+def test_405_names_the_methods_of_the_route(server):
+    """One route table: a known path with another method is 405 with its own methods
+    (httpd adds HEAD wherever GET is allowed)."""
+    c = server.client()
+    r = c.request("PUT", "/afiliate/nss", raw=b"x")
+    assert r.status == 405 and allow(r) == {"GET", "HEAD", "POST"}
+    r = c.post("/afiliate/verificar", {"folio": "1"})
+    assert r.status == 405 and allow(r) == {"GET", "HEAD"}
+    r = c.post("/afiliate/cp/06700", {})
+    assert r.status == 405 and allow(r) == {"GET", "HEAD"}
+    r = c.get("/afiliate/finalizar")
+    assert r.status == 405 and allow(r) == {"POST"}
+    assert c.request("PUT", "/afiliate/no-existe", raw=b"x").status == 404
+
+
 def test_server_root_not_exposed(server):
     assert server.client().get("/").status in (403, 404)

@@ -794,17 +794,6 @@ START_TEST(address_allow_list_implies_safe_and_cp1252)
 }
 END_TEST
 
-START_TEST(messages_are_printable_in_pdf)
-{
-    static const char *const msgs[] = {
-        AFL_MSG_REQUIRED, AFL_MSG_EMAIL_INVALID, AFL_MSG_EMAIL_MISMATCH, AFL_MSG_CP, AFL_MSG_CHARS,
-        AFL_MSG_CAPTCHA,  AFL_MSG_CURP_LENGTH,   AFL_MSG_FORM,           NULL};
-
-    for (int i = 0; msgs[i]; i++)
-        ck_assert(afl_text_is_safe(msgs[i]) && afl_text_cp1252_ok(msgs[i]));
-}
-END_TEST
-
 static Suite *form_suite(void)
 {
     Suite *s = suite_create("afl_form");
@@ -839,7 +828,6 @@ static Suite *form_suite(void)
     tcase_add_test(tc, address_lengths);
     tcase_add_test(tc, address_characters);
     tcase_add_test(tc, address_allow_list_implies_safe_and_cp1252);
-    tcase_add_test(tc, messages_are_printable_in_pdf);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;

@@ -247,8 +247,8 @@ START_TEST(locate_enqueues_and_rolls_back)
 {
     const char *nss = NULL;
     int assigned;
-    afl_tramite t = {"csrf", "resultado",  CURP_A, "otra@ejemplo.mx",
-                     "",     "localizado", 0,      fake_now + 1800};
+    afl_tramite t = {"csrf", AFL_PASO_RESULTADO, CURP_A, "otra@ejemplo.mx",
+                     "",     "localizado",       0,      fake_now + 1800};
 
     ck_assert_int_eq(assign(CURP_A, "ana@ejemplo.mx", &nss, &assigned), AFL_STORE_OK);
     t.nss = nss;
@@ -488,8 +488,8 @@ static afl_store_status resend(const char *sid, const char *curp, const char *ip
 
 static void result_session(const char *sid, const char *curp)
 {
-    afl_tramite t = {"csrf", "resultado", curp, "ana@ejemplo.mx",
-                     "",     "asignado",  0,    fake_now + 1800};
+    afl_tramite t = {"csrf", AFL_PASO_RESULTADO, curp, "ana@ejemplo.mx",
+                     "",     "asignado",         0,    fake_now + 1800};
     ck_assert_int_eq(afl_store_tramite_put(pool, &st, sid, &t, fake_now), AFL_STORE_OK);
 }
 
@@ -529,7 +529,8 @@ START_TEST(resend_limits)
     ck_assert_int_eq(resend("s5", CURP_A, "ip1"), AFL_STORE_OK);
     /* Only a trámite at its result can resend. */
     {
-        afl_tramite t = {"csrf", "domicilio", CURP_A, "ana@ejemplo.mx", "", "", 0, fake_now + 1800};
+        afl_tramite t = {"csrf", AFL_PASO_DOMICILIO, CURP_A, "ana@ejemplo.mx", "", "",
+                         0,      fake_now + 1800};
         ck_assert_int_eq(afl_store_tramite_put(pool, &st, "s6", &t, fake_now), AFL_STORE_OK);
         ck_assert_int_eq(resend("s6", CURP_A, "ip3"), AFL_STORE_LIMITED);
     }

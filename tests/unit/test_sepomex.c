@@ -336,9 +336,30 @@ START_TEST(callback_abort)
 }
 END_TEST
 
+/* The exported header is the one the parser accepts, and the one its
+ * errors quote, so afiliatectl's messages name the real expected line. */
 START_TEST(header_constant)
 {
-    ck_assert_str_eq(afl_sepomex_header, HEADER);
+    rows rs;
+    char err[512];
+    char *text = NULL, *bad, *at;
+
+    ck_assert_int_gt(asprintf(&text, "%s\r\n%s\r\n%s\r\n", LEGAL, afl_sepomex_header, ROW_ROMA), 0);
+    ck_assert_int_eq(parse(text, &rs, err, sizeof err), AFL_SEPOMEX_OK);
+    ck_assert_int_eq(rs.n, 1);
+    ck_assert_str_eq(rs.cp[0], "06700");
+
+    /* One letter changed in the exported header: refused, and quoted. */
+    bad = strdup(text);
+    at = strstr(bad, "d_asenta");
+    ck_assert_ptr_nonnull(at);
+    at[2] = 'X';
+    err[0] = '\0';
+    ck_assert_int_eq(parse(bad, &rs, err, sizeof err), AFL_SEPOMEX_BAD_HEADER);
+    ck_assert_int_eq(rs.n, 0);
+    ck_assert_ptr_nonnull(strstr(err, afl_sepomex_header));
+    free(bad);
+    free(text);
 }
 END_TEST
 

@@ -1,9 +1,14 @@
-"""Runs last: no personal data in the logs of the whole session, and the
-failure modes that need a server of their own."""
+"""No personal data in the logs of the whole session, and the failure modes
+that need a server of their own. Marked runs_last: conftest.py moves these
+tests after every other test of the same server, whatever the file order."""
 import re
 from pathlib import Path
 
+import pytest
+
 from harness import Apache
+
+pytestmark = pytest.mark.runs_last
 
 CURP_RE = re.compile(r"[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[0-9A-Z]\d")
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")

@@ -1,0 +1,1335 @@
+/* afl_flow: the steps of Paso 1 and Paso 2 (afl_flow.h). Each step reads
+ * the session row, applies the procedure's rules through the store and fills
+ * the outcome; nothing here knows about requests or responses. One file on
+ * purpose, longer than most: the procedure reads top to bottom in the order a
+ * student walks it, and its steps share the session, CAPTCHA and page helpers. */
+#include "afl_flow.h"
+
+#include <apr_atomic.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <string.h>
+
+#include "afl_cadena.h"
+#include "afl_captcha.h"
+#include "afl_curp.h"
+#include "afl_form.h"
+#include "afl_json.h"
+#include "afl_log.h"
+#include "afl_nss.h"
+#include "afl_pdf.h"
+#include "afl_qr.h"
+#include "afl_token.h"
+#include "afl_vigencia.h"
+
+#define MSG_CAPTCHA "El captcha no fue válido, favor de intentar nuevamente"
+#define MSG_RENAPO "No se localizó información en RENAPO con la CURP capturada."
+#define MSG_NO_UMF                                                                                 \
+    "El Código Postal %s no se encuentra relacionado a ninguna Unidad Médica Familiar (UMF)"
+#define URL_SUBDELEGACION "http://www.imss.gob.mx/tramites/imss02008"
+#define MSG_REENVIADO "El comprobante ha sido reenviado"
+#define MSG_REENVIADA_CONSTANCIA "La constancia ha sido reenviada"
+#define MSG_NSS_NO                                                                                 \
+    "El Instituto (IMSS) no ha podido localizar tu Número de Seguridad Social (NSS). Verifica "   \
+    "el número capturado o acude a la Subdelegación del IMSS más cercana."
+#define MSG_INCONSISTENTE                                                                          \
+    "El Instituto (IMSS) ha localizado inconsistencias en tus datos. Verifica que la CURP y el "   \
+    "NSS capturados sean los tuyos, o acude a la Subdelegación del IMSS más cercana para su "    \
+    "aclaración."
+
+/* ------------------------------------------------------------------ templates */
+
+#define COMMON "base", "titulo"
+#define SUMMARY                                                                                    \
+    "errores", "lista_errores", "campo", "mensaje", "aviso", "aviso_enlace", "aviso_enlace_texto"
+
+static const char *const allow_inicio[] = {COMMON, NULL};
+static const char *const allow_nss[] = {COMMON,
+                                        SUMMARY,
+                                        "csrf",
+                                        "captcha_id",
+                                        "curp",
+                                        "correo",
+                                        "correo_confirmacion",
+                                        "err_curp",
+                                        "err_correo",
+                                        "err_correo_confirmacion",
+                                        "err_captcha",
+                                        NULL};
+static const char *const allow_domicilio[] = {COMMON,
+                                              SUMMARY,
+                                              "csrf",
+                                              "nombre_completo",
+                                              "curp",
+                                              "cp",
+                                              "estado",
+                                              "municipio",
+                                              "colonias",
+                                              "nombre",
+                                              "seleccionada",
+                                              "calle",
+                                              "numero_exterior",
+                                              "numero_interior",
+                                              "err_cp",
+                                              "err_colonia",
+                                              "err_calle",
+                                              "err_numero_exterior",
+                                              "err_numero_interior",
+                                              NULL};
+static const char *const allow_resultado[] = {COMMON,   "asignado", "localizado", "nss",
+                                              "correo", "aviso",    "csrf",       NULL};
+static const char *const allow_aviso[] = {COMMON, "mensaje", "enlace", "enlace_texto", NULL};
+static const char *const allow_vigencia[] = {
+    COMMON,        SUMMARY,   "csrf",       "captcha_id",
+    "curp",        "nss",     "correo",     "correo_confirmacion",
+    "err_curp",    "err_nss", "err_correo", "err_correo_confirmacion",
+    "err_captcha", NULL};
+static const char *const allow_vigencia_resultado[] = {
+    COMMON,          "nss", "nombre", "vigente", "desde", "hasta",
+    "sin_cobertura", "umf", "csrf",   "aviso",   NULL};
+static const char *const allow_verificar[] = {COMMON,   "folio",    "tipo",   "fecha", "nss",
+                                              "nombre", "no_serie", "valido", NULL};
+
+const afl_tpl_decl afl_flow_templates[] = {
+    {"inicio", allow_inicio},
+    {"nss", allow_nss},
+    {"domicilio", allow_domicilio},
+    {"resultado", allow_resultado},
+    {"aviso", allow_aviso},
+    {"vigencia", allow_vigencia},
+    {"vigencia_resultado", allow_vigencia_resultado},
+    {"verificar", allow_verificar},
+    {NULL, NULL},
+};
+
+/* ------------------------------------------------------------------ outcomes */
+
+static afl_tpl_ctx *view(afl_flow_env *env, const char *titulo)
+{
+    afl_tpl_ctx *ctx = afl_tpl_ctx_make(env->pool);
+    afl_tpl_set_strn(ctx, "base", env->base);
+    afl_tpl_set_strn(ctx, "titulo", titulo);
+    return ctx;
+}
+
+static void page(afl_flow_out *out, int status, const char *tpl, afl_tpl_ctx *ctx)
+{
+    out->kind = AFL_FLOW_PAGE;
+    out->status = status;
+    out->tpl = tpl;
+    out->view = ctx;
+    out->no_store = 1;
+}
+
+/* enlace: a path under the base ("/nss"), an absolute URL, or NULL. */
+static void aviso(afl_flow_env *env, afl_flow_out *out, int status, const char *titulo,
+                  const char *mensaje, const char *enlace, const char *enlace_texto)
+{
+    afl_tpl_ctx *ctx = view(env, titulo);
+    afl_tpl_set_strn(ctx, "mensaje", mensaje);
+    if (enlace) {
+        afl_tpl_set_strn(ctx, "enlace",
+                         *enlace == '/' ? apr_pstrcat(env->pool, env->base, enlace, NULL) : enlace);
+        afl_tpl_set_strn(ctx, "enlace_texto", enlace_texto);
+    }
+    page(out, status, "aviso", ctx);
+}
+
+static void busy(afl_flow_env *env, afl_flow_out *out)
+{
+    aviso(env, out, AFL_FLOW_UNAVAILABLE, "Servicio no disponible",
+          "El servicio no está disponible por el momento. Intenta nuevamente en unos minutos.", "/",
+          "Volver al inicio");
+    out->retry_after = 30;
+}
+
+static void too_many(afl_flow_env *env, afl_flow_out *out)
+{
+    aviso(env, out, AFL_FLOW_TOO_MANY, "Demasiadas solicitudes",
+          "Has realizado demasiadas solicitudes en poco tiempo. Espera un minuto e intenta "
+          "nuevamente.",
+          NULL, NULL);
+    out->retry_after = 60;
+    out->log_level = AFL_FLOW_LOG_WARN;
+    out->log = AFL_TAG ": form rate limit reached for a client address";
+}
+
+static void forbidden(afl_flow_env *env, afl_flow_out *out)
+{
+    aviso(env, out, AFL_FLOW_FORBIDDEN, "Sesión no válida",
+          "Tu sesión expiró o la solicitud no es válida. Vuelve a iniciar el trámite. Si el "
+          "problema continúa, verifica que tu navegador acepte cookies.",
+          "/nss", "Iniciar el trámite");
+}
+
+static void redirect(afl_flow_out *out, const char *path)
+{
+    out->kind = AFL_FLOW_REDIRECT;
+    out->location = path;
+    out->no_store = 1;
+}
+
+static void failed(afl_flow_out *out, const char *log)
+{
+    out->kind = AFL_FLOW_FAILED;
+    out->log_level = AFL_FLOW_LOG_ERR;
+    out->log = log;
+}
+
+/* ------------------------------------------------------------------ session and store */
+
+static afl_store *store(afl_flow_env *env)
+{
+    if (!env->st && env->get_store)
+        env->st = env->get_store(env->store_baton);
+    return env->st;
+}
+
+/* The session row; AFL_STORE_NOTFOUND when there is none (or it expired). */
+static afl_store_status load_session(afl_flow_env *env, afl_tramite *t)
+{
+    if (!env->sid)
+        return AFL_STORE_NOTFOUND;
+    if (!store(env))
+        return AFL_STORE_ERROR;
+    return afl_store_tramite_get(env->pool, env->st, env->sid, env->now, t);
+}
+
+static long long session_expiry(const afl_flow_env *env)
+{
+    return env->now + env->session_timeout;
+}
+
+static int csrf_ok(const afl_flow_env *env, apr_table_t *form)
+{
+    const char *sent = form ? apr_table_get(form, AFL_FIELD_CSRF) : NULL;
+    return env->csrf && sent && afl_token_equal(sent, env->csrf);
+}
+
+static const char *curp_hmac(afl_flow_env *env, const char *curp)
+{
+    return afl_token_hmac(env->pool, env->secret, env->secret_len, "curp", curp, 32);
+}
+
+static const char *ip_hmac(afl_flow_env *env)
+{
+    return afl_token_hmac(env->pool, env->secret, env->secret_len, "ip",
+                          env->client_ip ? env->client_ip : "", 32);
+}
+
+/* Counts one form submission of this client address; 1 when over the limit. */
+static int rate_limited(afl_flow_env *env, int *db_error)
+{
+    long long count = 0, window = env->now - env->now % 60;
+    const char *key;
+
+    *db_error = 0;
+    if (env->rate_limit == 0)
+        return 0;
+    if (!store(env)) {
+        *db_error = 1;
+        return 0;
+    }
+    /* The address is pseudonymised: the table holds no personal data. */
+    key = apr_pstrcat(env->pool, "form:", env->base, ":", ip_hmac(env), NULL);
+    if (afl_store_rate_hit(env->pool, env->st, key, window, &count) != AFL_STORE_OK) {
+        *db_error = 1;
+        return 0;
+    }
+    return count > env->rate_limit;
+}
+
+/* Rate limit of a form POST: 1 when the outcome is already set. */
+static int refused_by_rate(afl_flow_env *env, afl_flow_out *out)
+{
+    int dberr = 0;
+    if (rate_limited(env, &dberr)) {
+        too_many(env, out);
+        return 1;
+    }
+    if (dberr) {
+        busy(env, out);
+        return 1;
+    }
+    return 0;
+}
+
+/* Housekeeping every few hundred submissions per process: expired CAPTCHA ids,
+ * sessions and rate windows. */
+static void maybe_purge(afl_flow_env *env)
+{
+    static volatile apr_uint32_t submissions;
+    if (apr_atomic_inc32(&submissions) % 256 == 0 && env->st)
+        afl_store_purge(env->pool, env->st, env->now);
+}
+
+static const char *nombre_completo(apr_pool_t *p, const afl_persona *per)
+{
+    return *per->segundo_apellido ? apr_pstrcat(p, per->nombres, " ", per->primer_apellido, " ",
+                                                per->segundo_apellido, NULL)
+                                  : apr_pstrcat(p, per->nombres, " ", per->primer_apellido, NULL);
+}
+
+static int query_is(const afl_flow_in *in, const char *args)
+{
+    return in && in->args && !strcmp(in->args, args);
+}
+
+/* ------------------------------------------------------------------ CAPTCHA */
+
+static void add_error(afl_tpl_ctx *ctx, const char *campo, const char *mensaje)
+{
+    afl_tpl_ctx *item;
+    if (!mensaje)
+        return;
+    item = afl_tpl_add_item(ctx, "lista_errores");
+    afl_tpl_set_strn(item, "campo", campo);
+    afl_tpl_set_strn(item, "mensaje", mensaje);
+    afl_tpl_set_bool(ctx, "errores", 1);
+}
+
+/* A new CAPTCHA id for a form page; 0 (outcome FAILED) without random bytes. */
+static int issue_captcha(afl_flow_env *env, afl_flow_out *out, const char **id)
+{
+    if (!env->csrf || afl_captcha_issue(env->pool, env->secret, env->secret_len,
+                                        apr_time_from_sec(env->now), id) != APR_SUCCESS) {
+        failed(out, AFL_TAG ": no random bytes available");
+        return 0;
+    }
+    return 1;
+}
+
+/* 1 when the form's CAPTCHA id is ours and unexpired (*expires set). */
+static int captcha_id_valid(const afl_flow_env *env, const afl_solicitud *sol, long long *expires)
+{
+    *expires = 0;
+    return sol->captcha_id && *sol->captcha_id &&
+           afl_captcha_check_id(env->secret, env->secret_len, sol->captcha_id,
+                                apr_time_from_sec(env->now), expires) == AFL_CAPTCHA_VALID;
+}
+
+/* 1 when the answer is the one the id's image shows (no database: the id is
+ * burned by burn_captcha or with the form's own writes). */
+static int captcha_answer_ok(const afl_flow_env *env, const afl_solicitud *sol)
+{
+    return sol->captcha &&
+           afl_captcha_matches(env->secret, env->secret_len, sol->captcha_id, sol->captcha);
+}
+
+/* Burns a valid CAPTCHA id on its own transaction: 1 when this call used it
+ * first, 0 on a replay or a database error (*db_error set). */
+static int burn_captcha(afl_flow_env *env, const afl_solicitud *sol, long long expires,
+                        int *db_error)
+{
+    afl_store_status s;
+
+    *db_error = 0;
+    if (!store(env)) {
+        *db_error = 1;
+        return 0;
+    }
+    s = afl_store_captcha_use(env->pool, env->st, sol->captcha_id, expires);
+    if (s == AFL_STORE_ERROR)
+        *db_error = 1;
+    return s == AFL_STORE_OK;
+}
+
+/* Checks and burns the CAPTCHA: one attempt per id, across every server. */
+static int captcha_ok(afl_flow_env *env, const afl_solicitud *sol, int *db_error)
+{
+    long long expires = 0;
+
+    *db_error = 0;
+    if (!captcha_id_valid(env, sol, &expires))
+        return 0;
+    if (!burn_captcha(env, sol, expires, db_error))
+        return 0; /* replay, or *db_error */
+    return captcha_answer_ok(env, sol);
+}
+
+/* The CURP of the form, validated and normalised (sol->err_curp otherwise). */
+static void check_curp(apr_pool_t *p, afl_solicitud *sol)
+{
+    afl_curp_info info;
+    afl_curp_reason reason;
+
+    if (sol->err_curp)
+        return;
+    reason = afl_curp_validate(sol->curp, strlen(sol->curp), &info);
+    if (reason != AFL_CURP_OK)
+        sol->err_curp = afl_form_curp_message(reason);
+    else
+        sol->curp = apr_pstrdup(p, info.curp);
+}
+
+const char *afl_flow_inactive_message(apr_pool_t *p, const char *status)
+{
+    static const struct {
+        const char *code, *text;
+    } bajas[] = {
+        {"BD", "baja por defunción"},
+        {"BDA", "baja por duplicidad"},
+        {"BCC", "baja por cambio en CURP"},
+        {"BCN", "baja no afectando a CURP"},
+        {"BAP", "baja por documento apócrifo"},
+        {"BSU", "baja sin uso"},
+        {"BDM", "baja administrativa"},
+        {"BDP", "baja por adopción"},
+        {"BJD", "baja judicial"},
+    };
+    const char *text = "baja";
+
+    for (size_t i = 0; status && i < sizeof bajas / sizeof bajas[0]; i++)
+        if (!strcmp(status, bajas[i].code))
+            text = bajas[i].text;
+    return apr_psprintf(p,
+                        "La CURP capturada no está vigente en RENAPO (%s). Tu solicitud requiere "
+                        "que acudas a la subdelegación del IMSS que te corresponda, o que "
+                        "aclares tu CURP ante el Registro Nacional de Población.",
+                        text);
+}
+
+/* ------------------------------------------------------------------ Paso 1: the form */
+
+void afl_flow_inicio(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    (void)in;
+    page(out, AFL_FLOW_OK, "inicio", view(env, "Inicio"));
+    out->no_store = 0;
+}
+
+static void form_page(afl_flow_env *env, afl_flow_out *out, int status, const afl_solicitud *sol,
+                      const char *aviso_text)
+{
+    afl_tpl_ctx *ctx = view(env, "Paso 1: Obtén o localiza tu NSS");
+    const char *captcha_id = NULL;
+
+    if (!issue_captcha(env, out, &captcha_id))
+        return;
+    afl_tpl_set_strn(ctx, "csrf", env->csrf);
+    afl_tpl_set_strn(ctx, "captcha_id", captcha_id);
+    if (sol) {
+        afl_tpl_set_strn(ctx, "curp", sol->curp);
+        afl_tpl_set_strn(ctx, "correo", sol->correo);
+        afl_tpl_set_strn(ctx, "correo_confirmacion", sol->correo_confirmacion);
+        afl_tpl_set_strn(ctx, "err_curp", sol->err_curp);
+        afl_tpl_set_strn(ctx, "err_correo", sol->err_correo);
+        afl_tpl_set_strn(ctx, "err_correo_confirmacion", sol->err_correo_confirmacion);
+        afl_tpl_set_strn(ctx, "err_captcha", sol->err_captcha);
+        add_error(ctx, "curp", sol->err_curp);
+        add_error(ctx, "correo", sol->err_correo);
+        add_error(ctx, "correo_confirmacion", sol->err_correo_confirmacion);
+        add_error(ctx, "captcha", sol->err_captcha);
+    }
+    if (aviso_text)
+        afl_tpl_set_strn(ctx, "aviso", aviso_text);
+    page(out, status, "nss", ctx);
+}
+
+void afl_flow_nss_form(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    (void)in;
+    form_page(env, out, AFL_FLOW_OK, NULL, NULL);
+}
+
+/* Paso 1's POST. The CAPTCHA id is burned exactly once whatever the outcome
+ * (one attempt per id), and in the same transaction as the trámite's own
+ * writes when the form goes on: one commit per POST. */
+void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    apr_pool_t *p = env->pool;
+    afl_solicitud sol;
+    afl_persona per;
+    afl_asegurado aseg;
+    afl_store_status s;
+    long long expires = 0;
+    int dberr = 0, id_valid;
+
+    if (!csrf_ok(env, in->form))
+        return forbidden(env, out);
+    if (refused_by_rate(env, out))
+        return;
+
+    afl_form_solicitud(p, in->form, &sol);
+    check_curp(p, &sol);
+    id_valid = captcha_id_valid(env, &sol, &expires);
+    if (!(id_valid && captcha_answer_ok(env, &sol)))
+        sol.err_captcha = MSG_CAPTCHA;
+    if (sol.err_curp || sol.err_correo || sol.err_correo_confirmacion || sol.err_captcha) {
+        if (id_valid && !burn_captcha(env, &sol, expires, &dberr)) {
+            if (dberr)
+                return busy(env, out);
+            sol.err_captcha = MSG_CAPTCHA; /* replay */
+        }
+        return form_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, NULL);
+    }
+    if (!store(env))
+        return busy(env, out);
+    maybe_purge(env);
+
+    s = afl_store_persona(p, env->st, sol.curp, &per);
+    if (s == AFL_STORE_ERROR)
+        return busy(env, out);
+    if (s == AFL_STORE_OK && afl_store_status_active(per.status_curp))
+        s = afl_store_asegurado(p, env->st, sol.curp, &aseg);
+    else {
+        /* The form goes no further: the CAPTCHA is burned on its own. */
+        if (!burn_captcha(env, &sol, expires, &dberr)) {
+            if (dberr)
+                return busy(env, out);
+            sol.err_captcha = MSG_CAPTCHA;
+            return form_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, NULL);
+        }
+        return form_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol,
+                         s == AFL_STORE_NOTFOUND ? MSG_RENAPO
+                                                 : afl_flow_inactive_message(p, per.status_curp));
+    }
+    if (s == AFL_STORE_ERROR)
+        return busy(env, out);
+    if (s == AFL_STORE_OK) {
+        afl_tramite t = {env->csrf, AFL_PASO_RESULTADO, sol.curp, sol.correo,
+                         aseg.nss,  "localizado",       0,        session_expiry(env)};
+        s = afl_store_locate_form(p, env->st, sol.captcha_id, expires, env->sid, &t,
+                                  curp_hmac(env, sol.curp), env->mail_host, env->now);
+        if (s == AFL_STORE_OK) {
+            out->mail = AFL_FLOW_MAIL_COMPROBANTE;
+            return redirect(out, "/resultado");
+        }
+    } else {
+        afl_tramite t = {env->csrf, AFL_PASO_DOMICILIO, sol.curp, sol.correo, "", "",
+                         0,         session_expiry(env)};
+        s = afl_store_tramite_start(p, env->st, sol.captcha_id, expires, env->sid, &t, env->now);
+        if (s == AFL_STORE_OK)
+            return redirect(out, "/domicilio");
+    }
+    if (s == AFL_STORE_USED) {
+        sol.err_captcha = MSG_CAPTCHA;
+        return form_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, NULL);
+    }
+    busy(env, out);
+}
+
+/* ------------------------------------------------------------------ Paso 1: the address */
+
+typedef struct {
+    afl_address addr;
+    afl_cp_info cp;
+    int cp_found;
+} domicilio_view;
+
+static void domicilio_page(afl_flow_env *env, afl_flow_out *out, int status, const afl_tramite *t,
+                           const domicilio_view *v)
+{
+    afl_tpl_ctx *ctx = view(env, "Asignación de NSS");
+    afl_persona per;
+
+    if (afl_store_persona(env->pool, env->st, t->curp, &per) != AFL_STORE_OK)
+        return busy(env, out);
+    afl_tpl_set_strn(ctx, "csrf", env->csrf);
+    afl_tpl_set_strn(ctx, "nombre_completo", nombre_completo(env->pool, &per));
+    afl_tpl_set_strn(ctx, "curp", t->curp);
+    if (v) {
+        afl_tpl_set_strn(ctx, "cp", v->addr.cp);
+        afl_tpl_set_strn(ctx, "calle", v->addr.calle);
+        afl_tpl_set_strn(ctx, "numero_exterior", v->addr.numero_exterior);
+        afl_tpl_set_strn(ctx, "numero_interior", v->addr.numero_interior);
+        afl_tpl_set_strn(ctx, "err_cp", v->addr.err_cp);
+        afl_tpl_set_strn(ctx, "err_colonia", v->addr.err_colonia);
+        afl_tpl_set_strn(ctx, "err_calle", v->addr.err_calle);
+        afl_tpl_set_strn(ctx, "err_numero_exterior", v->addr.err_numero_exterior);
+        afl_tpl_set_strn(ctx, "err_numero_interior", v->addr.err_numero_interior);
+        add_error(ctx, "cp", v->addr.err_cp);
+        add_error(ctx, "colonia", v->addr.err_colonia);
+        add_error(ctx, "calle", v->addr.err_calle);
+        add_error(ctx, "numero_exterior", v->addr.err_numero_exterior);
+        add_error(ctx, "numero_interior", v->addr.err_numero_interior);
+        if (v->cp_found) {
+            afl_tpl_set_strn(ctx, "estado", v->cp.estado);
+            afl_tpl_set_strn(ctx, "municipio", v->cp.municipio);
+            for (int i = 0; i < v->cp.colonias->nelts; i++) {
+                const char *c = APR_ARRAY_IDX(v->cp.colonias, i, const char *);
+                afl_tpl_ctx *item = afl_tpl_add_item(ctx, "colonias");
+                afl_tpl_set_strn(item, "nombre", c);
+                /* A postal code with one colonia needs no choice (as the script does). */
+                afl_tpl_set_bool(item, "seleccionada",
+                                 v->cp.colonias->nelts == 1 ||
+                                     (v->addr.colonia && !strcmp(v->addr.colonia, c)));
+            }
+        }
+    }
+    page(out, status, "domicilio", ctx);
+}
+
+void afl_flow_domicilio(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    afl_tramite t;
+    afl_store_status s = load_session(env, &t);
+
+    (void)in;
+    if (s == AFL_STORE_ERROR)
+        return busy(env, out);
+    if (s == AFL_STORE_NOTFOUND)
+        return redirect(out, "/nss");
+    if (t.paso == AFL_PASO_RESULTADO)
+        return redirect(out, "/resultado");
+    if (t.paso != AFL_PASO_DOMICILIO)
+        return redirect(out, "/nss");
+    domicilio_page(env, out, AFL_FLOW_OK, &t, NULL);
+}
+
+static int contains(const apr_array_header_t *arr, const char *s)
+{
+    for (int i = 0; s && i < arr->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(arr, i, const char *), s))
+            return 1;
+    return 0;
+}
+
+/* The coverage an assignment opens: from today to AfiliatePeriodoFin or,
+ * when unset (or already past), to the end of the current semester: July 31
+ * for February to July, January 31 of the next year for August to January. */
+void afl_flow_coverage(apr_pool_t *p, apr_time_t when, const char *periodo_fin, const char **inicio,
+                       const char **fin)
+{
+    int hoy = afl_vigencia_today(when), dia = 0, y, m, d;
+    char buf[11];
+
+    afl_vigencia_format_date(hoy, buf);
+    *inicio = apr_pstrdup(p, buf);
+    if (periodo_fin && afl_vigencia_parse_date(periodo_fin, &dia) == 0 && dia >= hoy) {
+        *fin = periodo_fin;
+        return;
+    }
+    afl_vigencia_civil(hoy, &y, &m, &d);
+    if (m == 1)
+        dia = afl_vigencia_day(y, 1, 31);
+    else if (m <= 7)
+        dia = afl_vigencia_day(y, 7, 31);
+    else
+        dia = afl_vigencia_day(y + 1, 1, 31);
+    afl_vigencia_format_date(dia, buf);
+    *fin = apr_pstrdup(p, buf);
+}
+
+static int current_year(apr_time_t when)
+{
+    apr_time_exp_t tm;
+    apr_time_exp_lt(&tm, when);
+    return tm.tm_year + 1900;
+}
+
+void afl_flow_domicilio_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    apr_pool_t *p = env->pool;
+    afl_tramite t;
+    domicilio_view v;
+    apr_array_header_t *umfs = NULL;
+    afl_curp_info info;
+    afl_store_status s;
+    afl_assign_req req;
+    const char *nss = NULL;
+    int assigned = 0;
+    unsigned char pick = 0;
+
+    s = load_session(env, &t);
+    if (s == AFL_STORE_ERROR)
+        return busy(env, out);
+    if (s == AFL_STORE_NOTFOUND || !csrf_ok(env, in->form) || !afl_token_equal(t.csrf, env->csrf))
+        return forbidden(env, out);
+    if (t.paso == AFL_PASO_RESULTADO)
+        return redirect(out, "/resultado"); /* double submit: already assigned */
+    if (t.paso != AFL_PASO_DOMICILIO)
+        return redirect(out, "/nss");
+    if (refused_by_rate(env, out))
+        return;
+
+    memset(&v, 0, sizeof v);
+    afl_form_address(p, in->form, &v.addr);
+    if (!v.addr.err_cp) {
+        s = afl_store_cp(p, env->st, v.addr.cp, &v.cp);
+        if (s == AFL_STORE_ERROR)
+            return busy(env, out);
+        v.cp_found = s == AFL_STORE_OK;
+        if (afl_store_umfs(p, env->st, v.addr.cp, &umfs) != AFL_STORE_OK)
+            return busy(env, out);
+        if (!v.cp_found || umfs->nelts == 0)
+            v.addr.err_cp = apr_psprintf(p, MSG_NO_UMF, v.addr.cp);
+    }
+    if (apr_table_get(in->form, "aceptar")) {
+        /* "Aceptar" without JavaScript: show Estado, Municipio and the colonias. */
+        v.addr.err_colonia = v.addr.err_calle = v.addr.err_numero_exterior = NULL;
+        v.addr.err_numero_interior = NULL;
+        return domicilio_page(env, out, v.addr.err_cp ? AFL_FLOW_UNPROCESSABLE : AFL_FLOW_OK, &t,
+                              &v);
+    }
+    if (!v.addr.err_colonia && v.cp_found && !contains(v.cp.colonias, v.addr.colonia))
+        v.addr.err_colonia = "Selecciona una colonia de la lista del Código Postal capturado";
+    if (v.addr.err_cp || v.addr.err_colonia || v.addr.err_calle || v.addr.err_numero_exterior ||
+        v.addr.err_numero_interior)
+        return domicilio_page(env, out, AFL_FLOW_BAD_REQUEST, &t, &v);
+
+    if (afl_curp_validate(t.curp, strlen(t.curp), &info) != AFL_CURP_OK)
+        return forbidden(env, out);
+    /* Several UMFs serve this postal code: IMSS picks one at random. */
+    if (apr_generate_random_bytes(&pick, 1) != APR_SUCCESS)
+        pick = 0;
+    memset(&req, 0, sizeof req);
+    req.curp = t.curp;
+    req.correo = t.correo;
+    req.birth_year = info.birth_year;
+    req.reg_year = current_year(env->request_time);
+    req.umf = &APR_ARRAY_IDX(umfs, pick % umfs->nelts, afl_umf);
+    req.cp = v.addr.cp;
+    req.colonia = v.addr.colonia;
+    req.calle = v.addr.calle;
+    req.numero_exterior = v.addr.numero_exterior;
+    req.numero_interior = v.addr.numero_interior;
+    req.tramite_id = env->sid;
+    req.curp_hmac = curp_hmac(env, t.curp);
+    req.now = env->now;
+    req.session_expira = session_expiry(env);
+    req.msgid_host = env->mail_host;
+    afl_flow_coverage(p, env->request_time, env->periodo_fin, &req.cobertura_inicio,
+                      &req.cobertura_fin);
+    s = afl_store_assign(p, env->st, &req, &nss, &assigned);
+    if (s == AFL_STORE_EXHAUSTED) {
+        aviso(env, out, AFL_FLOW_UNAVAILABLE, "No fue posible asignar tu NSS",
+              "Tu solicitud requiere que acudas a la subdelegación del IMSS que te corresponda.",
+              URL_SUBDELEGACION, "Consulta el trámite IMSS-02-008");
+        out->log_level = AFL_FLOW_LOG_ERR;
+        out->log = AFL_TAG ": no NSS folio left for a prefix of this subdelegación";
+        return;
+    }
+    if (s != AFL_STORE_OK)
+        return busy(env, out);
+    out->mail = AFL_FLOW_MAIL_COMPROBANTE;
+    redirect(out, "/resultado");
+}
+
+/* ------------------------------------------------------------------ Paso 1: result */
+
+void afl_flow_resultado(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    afl_tramite t;
+    afl_tpl_ctx *ctx;
+    int asignado;
+    afl_store_status s = load_session(env, &t);
+
+    if (s == AFL_STORE_ERROR)
+        return busy(env, out);
+    if (s == AFL_STORE_NOTFOUND || t.paso != AFL_PASO_RESULTADO)
+        return redirect(out, "/nss");
+    asignado = !strcmp(t.origen, "asignado");
+    ctx = view(env, asignado ? "Asignación de NSS exitosa" : "NSS localizado");
+    afl_tpl_set_bool(ctx, "asignado", asignado);
+    afl_tpl_set_bool(ctx, "localizado", !asignado);
+    afl_tpl_set_strn(ctx, "nss", t.nss);
+    afl_tpl_set_strn(ctx, "correo", t.correo);
+    afl_tpl_set_strn(ctx, "csrf", env->csrf);
+    /* After a resend (POST /reenviar redirects here with this flag only). */
+    if (query_is(in, "reenviado=1"))
+        afl_tpl_set_strn(ctx, "aviso", MSG_REENVIADO);
+    page(out, AFL_FLOW_OK, "resultado", ctx);
+}
+
+/* ------------------------------------------------------------------ signed documents */
+
+static int wants_download(const afl_flow_in *in)
+{
+    return in && in->args && strstr(in->args, "descargar=1") != NULL;
+}
+
+/* Issues (or, for a re-download in the same trámite, finds again) a signed
+ * document and fills firma for the PDF. Without a signing key the document
+ * is not signed: an unrecorded folio (sequence 0), firma zeroed. */
+static afl_store_status issue_document(afl_flow_env *env, const char *tipo, afl_cadena_tipo ct,
+                                       const char *nss, const char *curp, const char *nombre,
+                                       afl_store_doc *doc, afl_pdf_firma *firma)
+{
+    apr_pool_t *p = env->pool;
+    afl_store_doc_req req;
+    afl_store_status s;
+
+    memset(firma, 0, sizeof *firma);
+    if (!env->sign_key) {
+        char folio[AFL_FOLIO_LEN + 1];
+        memset(doc, 0, sizeof *doc);
+        afl_folio_make(apr_time_from_sec(env->now), 0, folio);
+        doc->folio = apr_pstrdup(p, folio);
+        doc->emitido = env->now;
+        return AFL_STORE_OK;
+    }
+    memset(&req, 0, sizeof req);
+    req.tipo = tipo;
+    req.cadena_tipo = ct;
+    req.nss = nss;
+    req.curp = curp;
+    req.nombre = nombre;
+    req.emitido = env->now; /* whole seconds: the cadena's Fecha */
+    req.datos = env->sid ? apr_pstrcat(p, "{\"tramite\":\"", env->sid, "\"}", NULL) : NULL;
+    req.key = env->sign_key;
+    s = afl_store_documento_emitir(p, env->st, &req, doc);
+    if (s != AFL_STORE_OK)
+        return s;
+    firma->cadena_original = doc->cadena;
+    firma->sello = doc->sello;
+    firma->no_serie = doc->no_serie;
+    firma->verify_url = afl_qr_verify_url(p, env->public_base, doc->folio);
+    firma->key = env->sign_key;
+    return AFL_STORE_OK;
+}
+
+static void pdf(afl_flow_out *out, const unsigned char *body, size_t len, const char *filename,
+                int attachment)
+{
+    out->kind = AFL_FLOW_PDF;
+    out->status = AFL_FLOW_OK;
+    out->body = body;
+    out->len = len;
+    out->filename = filename;
+    out->attachment = attachment;
+    out->no_store = 1;
+}
+
+static void pdf_failed(afl_flow_env *env, afl_flow_out *out, const char *what, const char *err)
+{
+    failed(out, apr_psprintf(env->pool, AFL_TAG ": cannot build the %s: %s", what, err));
+}
+
+/* The session for a document: at paso, else the notice (404). 1 when *t is set. */
+static int document_session(afl_flow_env *env, afl_flow_out *out, afl_paso paso, afl_tramite *t,
+                            const char *mensaje, const char *inicio)
+{
+    afl_store_status s = load_session(env, t);
+
+    if (s == AFL_STORE_ERROR) {
+        busy(env, out);
+        return 0;
+    }
+    if (s == AFL_STORE_NOTFOUND || t->paso != paso) {
+        aviso(env, out, AFL_FLOW_NOT_FOUND, "Documento no disponible", mensaje, inicio,
+              "Iniciar el trámite");
+        return 0;
+    }
+    return 1;
+}
+
+static void audit_download(afl_flow_env *env, int descargar, const char *curp, const char *what)
+{
+    afl_store_audit(env->pool, env->st, env->now, descargar ? "descarga" : "impresion",
+                    curp_hmac(env, curp), what);
+}
+
+void afl_flow_comprobante(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    apr_pool_t *p = env->pool;
+    afl_tramite t;
+    afl_comprobante c;
+    afl_store_doc doc;
+    const unsigned char *body;
+    size_t len;
+    char err[256];
+    int descargar = wants_download(in);
+
+    if (!document_session(env, out, AFL_PASO_RESULTADO, &t,
+                          "El comprobante solo está disponible al concluir el Paso 1 en esta "
+                          "sesión.",
+                          "/nss"))
+        return;
+    /* The same stored data as the e-mailed attachment (afl_outbox). */
+    if (afl_store_comprobante(p, env->st, t.curp, &c) != AFL_STORE_OK)
+        return busy(env, out);
+    if (issue_document(
+            env, "comprobante", c.localizacion ? AFL_CADENA_LOCALIZACION : AFL_CADENA_ASIGNACION,
+            c.nss, c.curp, afl_cadena_nombre(p, c.nombres, c.primer_apellido, c.segundo_apellido),
+            &doc, &c.firma) != AFL_STORE_OK)
+        return busy(env, out);
+    if (env->sign_key)
+        c.folio = doc.folio;
+    audit_download(env, descargar, t.curp, "comprobante");
+
+    /* Built after the database work: no transaction is open here. */
+    c.issued = apr_time_from_sec(doc.emitido);
+    c.font = env->font;
+    c.font_bold = env->font_bold;
+    if (afl_pdf_comprobante(p, &c, &body, &len, err, sizeof err) != APR_SUCCESS)
+        return pdf_failed(env, out, "comprobante", err);
+    pdf(out, body, len, apr_psprintf(p, "comprobanteNSS%s.pdf", c.nss), descargar);
+}
+
+/* The Tarjeta de NSS, for the session that reached the Paso 1 result. */
+void afl_flow_tarjeta(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    apr_pool_t *p = env->pool;
+    afl_tramite t;
+    afl_comprobante c;
+    afl_tarjeta tj;
+    afl_store_doc doc;
+    const unsigned char *body;
+    size_t len;
+    char err[256];
+    int descargar = wants_download(in);
+
+    if (!document_session(env, out, AFL_PASO_RESULTADO, &t,
+                          "La tarjeta solo está disponible al concluir el Paso 1 en esta sesión.",
+                          "/nss"))
+        return;
+    if (afl_store_comprobante(p, env->st, t.curp, &c) != AFL_STORE_OK)
+        return busy(env, out);
+    memset(&tj, 0, sizeof tj);
+    if (issue_document(env, "tarjeta", AFL_CADENA_TARJETA, c.nss, c.curp,
+                       afl_cadena_nombre(p, c.nombres, c.primer_apellido, c.segundo_apellido), &doc,
+                       &tj.firma) != AFL_STORE_OK)
+        return busy(env, out);
+    audit_download(env, descargar, t.curp, "tarjeta");
+    tj.nombres = c.nombres;
+    tj.primer_apellido = c.primer_apellido;
+    tj.segundo_apellido = c.segundo_apellido;
+    tj.curp = c.curp;
+    tj.nss = c.nss;
+    tj.folio = doc.folio;
+    tj.issued = apr_time_from_sec(doc.emitido);
+    tj.font = env->font;
+    tj.font_bold = env->font_bold;
+    if (afl_pdf_tarjeta(p, &tj, &body, &len, err, sizeof err) != APR_SUCCESS)
+        return pdf_failed(env, out, "tarjeta", err);
+    pdf(out, body, len, apr_psprintf(p, "tarjetaNSS%s.pdf", c.nss), descargar);
+}
+
+/* "Reenviar": the document of the session's result goes again to the e-mail of
+ * this trámite, within the per-trámite, per-CURP and per-address limits
+ * (afl_store_resend): at the Paso 1 result the comprobante (and tarjeta), at
+ * the Paso 2 result the constancia. One route, the session's step decides. */
+void afl_flow_reenviar(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    apr_pool_t *p = env->pool;
+    afl_tramite t;
+    afl_resend_req req;
+    afl_store_status s = load_session(env, &t);
+    const char *documento, *resultado;
+    int constancia;
+
+    if (s == AFL_STORE_ERROR)
+        return busy(env, out);
+    if (s == AFL_STORE_NOTFOUND || !csrf_ok(env, in->form) || !afl_token_equal(t.csrf, env->csrf))
+        return forbidden(env, out);
+    constancia = t.paso == AFL_PASO_VIGENCIA;
+    if (t.paso != AFL_PASO_RESULTADO && !constancia)
+        return redirect(out, "/nss");
+    documento = constancia ? "constancia" : "comprobante";
+    resultado = constancia ? "/vigencia/resultado" : "/resultado";
+
+    memset(&req, 0, sizeof req);
+    req.tramite_id = env->sid;
+    req.kind = documento;
+    req.curp = t.curp;
+    req.correo = t.correo;
+    req.limit_tramite = env->resend_limit;
+    req.limit_curp = env->resend_daily_curp;
+    req.limit_address = env->resend_daily_address;
+    /* Pseudonymous keys: the limite table holds no CURP and no address. */
+    req.curp_key = apr_pstrcat(p, "reenvio-curp:", curp_hmac(env, t.curp), NULL);
+    req.address_key = apr_pstrcat(p, "reenvio-ip:", ip_hmac(env), NULL);
+    req.window = env->now - env->now % 86400;
+    req.msgid_host = env->mail_host;
+    req.now = env->now;
+    s = afl_store_resend(p, env->st, &req);
+    if (s == AFL_STORE_ERROR)
+        return busy(env, out);
+    if (s == AFL_STORE_LIMITED) {
+        aviso(env, out, AFL_FLOW_TOO_MANY, "Límite de reenvíos alcanzado",
+              constancia ? "Ya no es posible reenviar la constancia por correo electrónico. "
+                           "Puedes imprimirla o descargarla desde la página de tu resultado."
+                         : "Ya no es posible reenviar el comprobante por correo electrónico. "
+                           "Puedes imprimirlo o descargarlo desde la página de tu resultado.",
+              resultado, "Volver al resultado");
+        out->log_level = AFL_FLOW_LOG_WARN;
+        out->log = AFL_TAG ": resend limit reached (per session, CURP or client address)";
+        return;
+    }
+    afl_store_audit(p, env->st, env->now, "reenvio", curp_hmac(env, t.curp), documento);
+    out->mail = constancia ? AFL_FLOW_MAIL_CONSTANCIA : AFL_FLOW_MAIL_COMPROBANTE;
+    redirect(out, apr_pstrcat(p, resultado, "?reenviado=1", NULL));
+}
+
+void afl_flow_finalizar(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    if (!csrf_ok(env, in->form))
+        return forbidden(env, out);
+    if (!store(env))
+        return busy(env, out);
+    if (afl_store_tramite_del(env->pool, env->st, env->sid) != AFL_STORE_OK)
+        return busy(env, out);
+    out->end_session = 1;
+    redirect(out, "/");
+}
+
+/* ------------------------------------------------------------------ postal codes */
+
+static void json(afl_flow_out *out, int status, const char *body)
+{
+    out->kind = AFL_FLOW_JSON;
+    out->status = status;
+    out->body = (const unsigned char *)body;
+    out->len = strlen(body);
+}
+
+void afl_flow_cp(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    apr_pool_t *p = env->pool;
+    const char *cp = in && in->tail ? in->tail : "";
+    afl_cp_info info;
+    apr_array_header_t *umfs;
+    afl_store_status s;
+    const char *body, *msg;
+
+    if (strlen(cp) != 5 || strspn(cp, "0123456789") != 5)
+        return json(out, AFL_FLOW_NOT_FOUND,
+                    "{\"error\": \"El Código Postal debe tener 5 dígitos.\"}");
+    if (!store(env))
+        return json(out, AFL_FLOW_UNAVAILABLE,
+                    "{\"error\": \"El servicio no está disponible por el momento.\"}");
+    s = afl_store_cp(p, env->st, cp, &info);
+    if (s == AFL_STORE_ERROR || afl_store_umfs(p, env->st, cp, &umfs) != AFL_STORE_OK)
+        return json(out, AFL_FLOW_UNAVAILABLE,
+                    "{\"error\": \"El servicio no está disponible por el momento.\"}");
+    msg = apr_psprintf(p, MSG_NO_UMF, cp);
+    if (s == AFL_STORE_NOTFOUND)
+        return json(out, AFL_FLOW_NOT_FOUND,
+                    apr_psprintf(p, "{\"cp\": %s, \"error\": %s}", afl_json_str(p, cp),
+                                 afl_json_str(p, msg)));
+    body = apr_psprintf(p, "{\"cp\": %s, \"estado\": %s, \"municipio\": %s, \"umf\": %s",
+                        afl_json_str(p, cp), afl_json_str(p, info.estado),
+                        afl_json_str(p, info.municipio), umfs->nelts ? "true" : "false");
+    if (!umfs->nelts)
+        body = apr_pstrcat(p, body, ", \"mensaje\": ", afl_json_str(p, msg), NULL);
+    body = apr_pstrcat(p, body, ", \"colonias\": [", NULL);
+    for (int i = 0; i < info.colonias->nelts; i++)
+        body = apr_pstrcat(p, body, i ? ", " : "",
+                           afl_json_str(p, APR_ARRAY_IDX(info.colonias, i, const char *)), NULL);
+    json(out, AFL_FLOW_OK, apr_pstrcat(p, body, "]}", NULL));
+    out->cacheable = 1;
+}
+
+/* ------------------------------------------------------------------ Paso 2: vigencia */
+
+static void vigencia_page(afl_flow_env *env, afl_flow_out *out, int status,
+                          const afl_solicitud *sol, const char *nss, const char *err_nss,
+                          const char *aviso_text)
+{
+    afl_tpl_ctx *ctx = view(env, "Paso 2: Obtén tu constancia de vigencia de derechos");
+    const char *captcha_id = NULL;
+
+    if (!issue_captcha(env, out, &captcha_id))
+        return;
+    afl_tpl_set_strn(ctx, "csrf", env->csrf);
+    afl_tpl_set_strn(ctx, "captcha_id", captcha_id);
+    if (sol) {
+        afl_tpl_set_strn(ctx, "curp", sol->curp);
+        afl_tpl_set_strn(ctx, "nss", nss);
+        afl_tpl_set_strn(ctx, "correo", sol->correo);
+        afl_tpl_set_strn(ctx, "correo_confirmacion", sol->correo_confirmacion);
+        afl_tpl_set_strn(ctx, "err_curp", sol->err_curp);
+        afl_tpl_set_strn(ctx, "err_nss", err_nss);
+        afl_tpl_set_strn(ctx, "err_correo", sol->err_correo);
+        afl_tpl_set_strn(ctx, "err_correo_confirmacion", sol->err_correo_confirmacion);
+        afl_tpl_set_strn(ctx, "err_captcha", sol->err_captcha);
+        add_error(ctx, "curp", sol->err_curp);
+        add_error(ctx, "nss", err_nss);
+        add_error(ctx, "correo", sol->err_correo);
+        add_error(ctx, "correo_confirmacion", sol->err_correo_confirmacion);
+        add_error(ctx, "captcha", sol->err_captcha);
+    }
+    if (aviso_text)
+        afl_tpl_set_strn(ctx, "aviso", aviso_text);
+    page(out, status, "vigencia", ctx);
+}
+
+void afl_flow_vigencia_form(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    (void)in;
+    vigencia_page(env, out, AFL_FLOW_OK, NULL, NULL, NULL, NULL);
+}
+
+/* The NSS field: trimmed; *err gets the message for the student, or NULL. */
+static const char *read_nss(apr_pool_t *p, apr_table_t *form, const char **err)
+{
+    const char *raw = afl_text_trim(p, apr_table_get(form, "nss"));
+    char norm[12];
+
+    *err = NULL;
+    if (!raw || !*raw) {
+        *err = AFL_MSG_REQUIRED;
+        return "";
+    }
+    if (strlen(raw) > 32) {
+        *err = "El NSS debe tener 11 dígitos.";
+        return "";
+    }
+    switch (afl_nss_validate(raw, strlen(raw), norm)) {
+    case AFL_NSS_OK:
+        return apr_pstrdup(p, norm);
+    case AFL_NSS_BAD_LENGTH:
+        *err = "El NSS debe tener 11 dígitos.";
+        break;
+    case AFL_NSS_BAD_CHARS:
+        *err = "El NSS solo puede contener dígitos.";
+        break;
+    default:
+        *err = "El NSS capturado no es válido: revisa el último dígito (dígito verificador).";
+        break;
+    }
+    return raw;
+}
+
+void afl_flow_vigencia_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    apr_pool_t *p = env->pool;
+    afl_solicitud sol;
+    afl_persona per;
+    afl_asegurado_nss aseg;
+    afl_store_status s;
+    const char *nss, *err_nss;
+    int dberr = 0, captcha_good;
+
+    if (!csrf_ok(env, in->form))
+        return forbidden(env, out);
+    if (refused_by_rate(env, out))
+        return;
+
+    afl_form_solicitud(p, in->form, &sol);
+    nss = read_nss(p, in->form, &err_nss);
+    check_curp(p, &sol);
+    captcha_good = captcha_ok(env, &sol, &dberr);
+    if (dberr)
+        return busy(env, out);
+    if (!captcha_good)
+        sol.err_captcha = MSG_CAPTCHA;
+    if (sol.err_curp || err_nss || sol.err_correo || sol.err_correo_confirmacion || sol.err_captcha)
+        return vigencia_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, nss, err_nss, NULL);
+    maybe_purge(env);
+
+    s = afl_store_persona(p, env->st, sol.curp, &per);
+    if (s == AFL_STORE_ERROR)
+        return busy(env, out);
+    if (s == AFL_STORE_NOTFOUND)
+        return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol, nss, NULL, MSG_RENAPO);
+    if (!afl_store_status_active(per.status_curp))
+        return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol, nss, NULL,
+                             afl_flow_inactive_message(p, per.status_curp));
+    s = afl_store_asegurado_nss(p, env->st, nss, &aseg);
+    if (s == AFL_STORE_ERROR)
+        return busy(env, out);
+    if (s == AFL_STORE_NOTFOUND)
+        return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol, nss, NULL, MSG_NSS_NO);
+    if (strcmp(aseg.curp, sol.curp))
+        return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol, nss, NULL, MSG_INCONSISTENTE);
+    {
+        /* The session's result, its audit row and the constancia e-mail commit together. */
+        afl_tramite t = {env->csrf, AFL_PASO_VIGENCIA,  sol.curp, sol.correo, nss, "",
+                         0,         session_expiry(env)};
+        if (afl_store_vigencia_record(p, env->st, env->sid, &t, curp_hmac(env, sol.curp),
+                                      env->mail_host, env->now) != AFL_STORE_OK)
+            return busy(env, out);
+    }
+    out->mail = AFL_FLOW_MAIL_CONSTANCIA;
+    redirect(out, "/vigencia/resultado");
+}
+
+/* Everything the result page shows about one person. */
+typedef struct {
+    afl_persona per;
+    afl_asegurado_nss aseg;
+    afl_vigencia vig;
+} vigencia_view;
+
+static afl_store_status load_vigencia(afl_flow_env *env, const afl_tramite *t, vigencia_view *v)
+{
+    afl_store_status s = afl_store_persona(env->pool, env->st, t->curp, &v->per);
+
+    if (s == AFL_STORE_OK)
+        s = afl_store_asegurado_nss(env->pool, env->st, t->nss, &v->aseg);
+    if (s == AFL_STORE_OK)
+        s = afl_store_vigencia(env->pool, env->st, t->nss,
+                               afl_vigencia_today(apr_time_from_sec(env->now)), &v->vig);
+    return s == AFL_STORE_NOTFOUND ? AFL_STORE_ERROR : s;
+}
+
+static const char *fecha_dia(apr_pool_t *p, int day)
+{
+    char buf[32];
+    if (day == AFL_VIGENCIA_ABIERTA)
+        return "Indefinida (hasta la baja de la escuela)";
+    afl_pdf_format_date(afl_vigencia_noon(day), buf, sizeof buf);
+    return apr_pstrdup(p, buf);
+}
+
+void afl_flow_vigencia_resultado(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    afl_tramite t;
+    afl_tpl_ctx *ctx;
+    vigencia_view v;
+    afl_store_status s = load_session(env, &t);
+
+    if (s == AFL_STORE_ERROR)
+        return busy(env, out);
+    if (s == AFL_STORE_NOTFOUND || t.paso != AFL_PASO_VIGENCIA)
+        return redirect(out, "/vigencia");
+    if (load_vigencia(env, &t, &v) != AFL_STORE_OK)
+        return busy(env, out);
+    ctx = view(env, "Constancia de vigencia de derechos");
+    afl_tpl_set_strn(ctx, "nss", t.nss);
+    afl_tpl_set_strn(ctx, "nombre", nombre_completo(env->pool, &v.per));
+    afl_tpl_set_bool(ctx, "vigente", v.vig.vigente);
+    afl_tpl_set_bool(ctx, "sin_cobertura", v.vig.estado == AFL_VIGENCIA_SIN_COBERTURA);
+    if (v.vig.estado != AFL_VIGENCIA_SIN_COBERTURA) {
+        afl_tpl_set_strn(ctx, "desde", fecha_dia(env->pool, v.vig.desde));
+        afl_tpl_set_strn(ctx, "hasta", fecha_dia(env->pool, v.vig.hasta));
+    }
+    afl_tpl_set_strn(ctx, "umf", *v.aseg.umf_nombre ? v.aseg.umf_nombre : "Sin UMF asignada");
+    afl_tpl_set_strn(ctx, "csrf", env->csrf);
+    /* After a resend (POST /reenviar redirects here with this flag only). */
+    if (query_is(in, "reenviado=1"))
+        afl_tpl_set_strn(ctx, "aviso", MSG_REENVIADA_CONSTANCIA);
+    page(out, AFL_FLOW_OK, "vigencia_resultado", ctx);
+}
+
+void afl_flow_constancia(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    apr_pool_t *p = env->pool;
+    afl_tramite t;
+    afl_constancia c;
+    afl_store_doc doc;
+    afl_persona per;
+    afl_pdf_firma firma;
+    const unsigned char *body;
+    size_t len;
+    char err[256];
+    int descargar = wants_download(in);
+
+    if (!document_session(env, out, AFL_PASO_VIGENCIA, &t,
+                          "La constancia solo está disponible al concluir el Paso 2 en esta "
+                          "sesión.",
+                          "/vigencia"))
+        return;
+    if (afl_store_persona(p, env->st, t.curp, &per) != AFL_STORE_OK)
+        return busy(env, out);
+    if (issue_document(env, "constancia", AFL_CADENA_CONSTANCIA, t.nss, t.curp,
+                       afl_cadena_nombre(p, per.nombres, per.primer_apellido, per.segundo_apellido),
+                       &doc, &firma) != AFL_STORE_OK)
+        return busy(env, out);
+    /* Coverage on the day of issue: a re-download shows the same answer. The
+     * same stored data as the e-mailed attachment (afl_outbox). */
+    if (afl_store_constancia(p, env->st, t.curp, t.nss, doc.emitido, &c) != AFL_STORE_OK)
+        return busy(env, out);
+    audit_download(env, descargar, t.curp, "constancia");
+    c.firma = firma;
+    c.folio = doc.folio;
+    c.issued = apr_time_from_sec(doc.emitido);
+    c.font = env->font;
+    c.font_bold = env->font_bold;
+    if (afl_pdf_constancia(p, &c, &body, &len, err, sizeof err) != APR_SUCCESS)
+        return pdf_failed(env, out, "constancia", err);
+    pdf(out, body, len, apr_psprintf(p, "comprobanteVigenciaDerechos%s.pdf", t.nss), descargar);
+}
+
+/* ------------------------------------------------------------------ verification */
+
+/* "12******903": enough to recognise one's own document, not to learn an NSS. */
+const char *afl_flow_mask_nss(apr_pool_t *p, const char *nss)
+{
+    if (!nss || strlen(nss) != 11)
+        return "***********";
+    return apr_pstrcat(p, apr_pstrmemdup(p, nss, 2), "******", nss + 8, NULL);
+}
+
+/* "MARÍA J*** M*** I***": the first word whole, the others by their first letter. */
+const char *afl_flow_mask_nombre(apr_pool_t *p, const char *nombre)
+{
+    const char *s = nombre ? nombre : "", *masked = "";
+    int first = 1;
+
+    while (*s) {
+        const char *w;
+        apr_size_t n, cp;
+
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            break;
+        w = s;
+        while (*s && *s != ' ')
+            s++;
+        n = (apr_size_t)(s - w);
+        if (first) {
+            masked = apr_pstrmemdup(p, w, n);
+            first = 0;
+            continue;
+        }
+        /* The first character, whole (1 to 4 bytes of UTF-8). */
+        cp = 1;
+        while (cp < n && ((unsigned char)w[cp] & 0xC0) == 0x80)
+            cp++;
+        masked = apr_pstrcat(p, masked, " ", apr_pstrmemdup(p, w, cp), "***", NULL);
+    }
+    return masked;
+}
+
+static const char *tipo_documento(const char *tipo)
+{
+    if (!strcmp(tipo, "comprobante"))
+        return "Comprobante de Número de Seguridad Social";
+    if (!strcmp(tipo, "tarjeta"))
+        return "Tarjeta de Número de Seguridad Social";
+    if (!strcmp(tipo, "constancia"))
+        return "Constancia de Vigencia de Derechos";
+    return tipo;
+}
+
+void afl_flow_verificar(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    apr_pool_t *p = env->pool;
+    const char *args = in ? in->args : NULL;
+    apr_table_t *params = NULL;
+    afl_store_doc doc;
+    afl_store_status s;
+    afl_tpl_ctx *ctx;
+    const char *folio, *campo;
+    char fecha[40], hora[16];
+    int dberr = 0, valido;
+
+    if (rate_limited(env, &dberr))
+        return too_many(env, out);
+    if (dberr || !store(env))
+        return busy(env, out);
+    if (!args || afl_form_parse(p, args, strlen(args), 4, &params) != APR_SUCCESS ||
+        !(folio = apr_table_get(params, "folio")) || !afl_folio_valid(folio))
+        return aviso(env, out, AFL_FLOW_BAD_REQUEST, "Folio no válido",
+                     "El folio de un documento tiene 21 dígitos. Revisa el folio impreso en el "
+                     "documento.",
+                     NULL, NULL);
+    s = afl_store_documento_get(p, env->st, folio, &doc);
+    if (s == AFL_STORE_ERROR)
+        return busy(env, out);
+    if (s == AFL_STORE_NOTFOUND)
+        return aviso(env, out, AFL_FLOW_NOT_FOUND, "Documento no encontrado",
+                     "No existe un documento con ese folio.", NULL, NULL);
+    /* Valid when this server's key signed the stored cadena, and the cadena
+     * names this folio. */
+    campo = afl_cadena_campo(p, doc.cadena, "Folio");
+    valido = env->sign_key && !strcmp(doc.no_serie, afl_sign_serial(env->sign_key)) && campo &&
+             !strcmp(campo, folio) &&
+             afl_sign_verify_sello(env->sign_key, doc.cadena, strlen(doc.cadena), doc.sello) ==
+                 AFL_SIGN_OK;
+    afl_pdf_format_date(apr_time_from_sec(doc.emitido), fecha, sizeof fecha);
+    afl_pdf_format_time(apr_time_from_sec(doc.emitido), hora, sizeof hora);
+    ctx = view(env, "Verificación de documento");
+    afl_tpl_set_strn(ctx, "folio", folio);
+    afl_tpl_set_strn(ctx, "tipo", tipo_documento(doc.tipo));
+    afl_tpl_set_strn(ctx, "fecha", apr_pstrcat(p, fecha, ", ", hora, " h", NULL));
+    afl_tpl_set_strn(ctx, "nss", afl_flow_mask_nss(p, doc.nss));
+    afl_tpl_set_strn(ctx, "nombre", afl_flow_mask_nombre(p, doc.nombre));
+    afl_tpl_set_strn(ctx, "no_serie", doc.no_serie);
+    afl_tpl_set_bool(ctx, "valido", valido);
+    page(out, AFL_FLOW_OK, "verificar", ctx);
+}

@@ -1,0 +1,812 @@
+/* Unit tests: afl_flow, every step of Paso 1 and Paso 2 on a real SQLite
+ * database (sql/sqlite/schema.sql) with the real templates (htdocs/templates):
+ * found, new, inactive and unknown CURP, no UMF, prefix exhausted, CAPTCHA
+ * wrong or replayed, expired session, CSRF, rate limit, resend, each Paso 2
+ * outcome, the coverage rule and the masking of the verification page. */
+#include <check.h>
+#include <apr_general.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "afl_captcha.h"
+#include "afl_curp.h"
+#include "afl_curp_build.h"
+#include "afl_db.h"
+#include "afl_flow.h"
+#include "afl_nss.h"
+#include "afl_store.h"
+#include "afl_token.h"
+#include "afl_tpl.h"
+
+/* 2026-03-15 18:00:00 UTC: inside the February-July semester. */
+#define NOW 1773597600LL
+#define SECRET "0123456789abcdef0123456789abcdef"
+#define NSS_FOUND_PREFIX 01
+#define CP_OK "06700"
+#define CP_NO_UMF "44100"
+
+static apr_pool_t *pool;
+static char dbpath[64];
+static afl_db *db;
+static afl_store st;
+static afl_tpl_set *templates;
+static int store_down;
+
+static char curp_found[19], curp_new[19], curp_inactive[19], curp_unknown[19], curp_exhaust[19],
+    curp_other[19];
+static char nss_found[12], nss_other[12], nss_unknown[12];
+
+/* ------------------------------------------------------------------ fixtures */
+
+static void sql(const char *s)
+{
+    ck_assert_msg(afl_db_run_sql(db, pool, s) == 0, "SQL failed: %s", s);
+}
+
+static long long count(const char *q)
+{
+    const char *v = NULL;
+
+    ck_assert(afl_db_prepare(db, "t_count", q) == 0);
+    ck_assert(afl_db_select_value(db, pool, "t_count", 0, NULL, &v) == 0);
+    return v ? atoll(v) : -1;
+}
+
+static const char *value(const char *q)
+{
+    const char *v = NULL;
+
+    ck_assert(afl_db_prepare(db, "t_value", q) == 0);
+    ck_assert(afl_db_select_value(db, pool, "t_value", 0, NULL, &v) == 0);
+    return v;
+}
+
+static void make_curp(const char *nombres, const char *ap1, const char *ap2, int year, char sex,
+                      char out[19])
+{
+    afl_person p = {nombres, ap1, ap2, year, 5, 17, sex, "DF", 0};
+    ck_assert_int_eq(afl_curp_build(&p, out), 0);
+}
+
+static void add_persona(const char *curp, const char *nombres, const char *ap1, const char *ap2,
+                        const char *fecha, const char *status)
+{
+    sql(apr_psprintf(pool,
+                     "INSERT INTO renapo_persona VALUES ('%s', '%s', '%s', %s, '%s', 'H', 'DF', "
+                     "'%s')",
+                     curp, nombres, ap1, ap2 ? apr_psprintf(pool, "'%s'", ap2) : "NULL", fecha,
+                     status));
+}
+
+static void add_asegurado(const char *nss, const char *curp, int folio)
+{
+    sql(apr_psprintf(pool,
+                     "INSERT INTO asegurado (nss, curp, prefijo, folio, umf_clave, origen, creado, "
+                     "actualizado) VALUES ('%s', '%s', '%.6s', %d, 'UMF10', 'localizado', "
+                     "%" APR_INT64_T_FMT ", 0)",
+                     nss, curp, nss, folio, (apr_int64_t)(NOW - 86400)));
+}
+
+static afl_store *get_store(void *baton)
+{
+    (void)baton;
+    return store_down ? NULL : &st;
+}
+
+static void setup(void)
+{
+    const char *err = NULL;
+    int fd;
+
+    apr_pool_create(&pool, NULL);
+    store_down = 0;
+    snprintf(dbpath, sizeof dbpath, "/tmp/afl_flow_XXXXXX");
+    fd = mkstemp(dbpath);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    unlink(dbpath);
+    ck_assert_int_eq(afl_db_open(pool, "sqlite3", dbpath, &db, &err), 0);
+    ck_assert_msg(afl_db_apply_schema_file(db, pool, "sql/sqlite/schema.sql", NULL, &err) == 0,
+                  "schema: %s", err ? err : "");
+    ck_assert_msg(afl_tpl_load(pool, "htdocs/templates", afl_flow_templates, &templates, &err) ==
+                      APR_SUCCESS,
+                  "templates: %s", err ? err : "");
+
+    make_curp("Juan", "Pérez", "López", 2006, 'H', curp_found);
+    make_curp("Ana", "García", "Ruiz", 2007, 'M', curp_new);
+    make_curp("Pedro", "Santos", "Mora", 2005, 'H', curp_inactive);
+    make_curp("Luis", "Vega", "Soto", 2006, 'H', curp_unknown);
+    make_curp("Rosa", "Núñez", NULL, 2024, 'M', curp_exhaust);
+    make_curp("Mario", "Díaz", "Cano", 2004, 'H', curp_other);
+    add_persona(curp_found, "JUAN", "PÉREZ", "LÓPEZ", "2006-05-17", "AN");
+    add_persona(curp_new, "ANA", "GARCÍA", "RUIZ", "2007-05-17", "AN");
+    add_persona(curp_inactive, "PEDRO", "SANTOS", "MORA", "2005-05-17", "BD");
+    add_persona(curp_exhaust, "ROSA", "NÚÑEZ", NULL, "2024-05-17", "AN");
+    add_persona(curp_other, "MARIO", "DÍAZ", "CANO", "2004-05-17", "AN");
+
+    sql("INSERT INTO umf (clave, nombre, subdelegacion, serie) VALUES "
+        "('UMF10', 'UMF No. 10 Cuauhtémoc', 'Centro', '01')");
+    sql("INSERT INTO umf_cp VALUES ('" CP_OK "', 'UMF10')");
+    sql("INSERT INTO sepomex (cp, asentamiento, tipo_asentamiento, municipio, estado, c_estado, "
+        "c_mnpio, id_asenta) VALUES ('" CP_OK "', 'Roma Norte', 'Colonia', 'Cuauhtémoc', "
+        "'Ciudad de México', '09', '015', '0947'), ('" CP_NO_UMF "', 'Guadalajara Centro', "
+        "'Colonia', 'Guadalajara', 'Jalisco', '14', '039', '0003')");
+    ck_assert_int_eq(afl_nss_compose(1, 24, 6, 10, nss_found), 0);
+    ck_assert_int_eq(afl_nss_compose(1, 24, 4, 11, nss_other), 0);
+    ck_assert_int_eq(afl_nss_compose(1, 24, 6, 99, nss_unknown), 0);
+    add_asegurado(nss_found, curp_found, 10);
+    add_asegurado(nss_other, curp_other, 11);
+    /* The found person is covered until the end of the semester. */
+    sql(apr_psprintf(pool,
+                     "INSERT INTO cobertura (clave, nss, curp, movimiento, inicio, fin, origen, "
+                     "creado, actualizado) VALUES ('t:1', '%s', '%s', 'alta', '2026-02-01', "
+                     "'2026-07-31', 'escuela', 0, 0)",
+                     nss_found, curp_found));
+    /* Every prefix a person born in 2024 could take is full. */
+    for (int y = 14; y <= 30; y++)
+        sql(apr_psprintf(pool, "INSERT INTO folio_contador VALUES ('01%02d24', 10000)", y));
+
+    st.driver = afl_db_driver(db);
+    st.handle = afl_db_handle(db);
+    st.prepared = apr_hash_make(pool);
+    st.commit = NULL;
+    st.in_txn = 0;
+    ck_assert_int_eq(afl_store_configure(pool, &st), APR_SUCCESS);
+    ck_assert_int_eq(afl_store_prepare_all(pool, &st), APR_SUCCESS);
+}
+
+static void teardown(void)
+{
+    afl_db_close(db);
+    unlink(dbpath);
+    unlink(apr_pstrcat(pool, dbpath, "-wal", NULL));
+    unlink(apr_pstrcat(pool, dbpath, "-shm", NULL));
+    apr_pool_destroy(pool);
+}
+
+/* One browser: its cookie token gives the session id and the CSRF token. */
+typedef struct {
+    afl_flow_env env;
+    afl_flow_out out;
+} browser;
+
+static void browser_open(browser *b, const char *token)
+{
+    memset(b, 0, sizeof *b);
+    b->env.pool = pool;
+    b->env.get_store = get_store;
+    b->env.secret = (const unsigned char *)SECRET;
+    b->env.secret_len = strlen(SECRET);
+    b->env.base = "/afiliate";
+    b->env.sid = afl_token_sha256(pool, token);
+    b->env.csrf = afl_token_hmac(pool, b->env.secret, b->env.secret_len, "csrf", token, 64);
+    b->env.client_ip = "192.0.2.7";
+    b->env.now = NOW;
+    b->env.request_time = apr_time_from_sec(NOW);
+    b->env.session_timeout = 1800;
+    b->env.resend_limit = 3;
+    b->env.resend_daily_curp = 5;
+    b->env.resend_daily_address = 20;
+    b->env.mail_host = "imss.example.mx";
+    b->env.public_base = "https://imss.example.mx/afiliate";
+}
+
+static afl_flow_out *step(browser *b, afl_flow_step *fn, apr_table_t *form, const char *args)
+{
+    afl_flow_in in = {form, args, NULL};
+    memset(&b->out, 0, sizeof b->out);
+    b->env.st = NULL;
+    fn(&b->env, &in, &b->out);
+    return &b->out;
+}
+
+static const char *render(const afl_flow_out *out)
+{
+    const char *html = NULL;
+    ck_assert_int_eq(out->kind, AFL_FLOW_PAGE);
+    ck_assert_int_eq(afl_tpl_render(pool, templates, out->tpl, out->view, &html, NULL),
+                     APR_SUCCESS);
+    return html;
+}
+
+#define ck_page_has(out, text)                                                                     \
+    do {                                                                                           \
+        const char *html_ = render(out);                                                           \
+        ck_assert_msg(strstr(html_, text) != NULL, "page lacks \"%s\": %s", text, html_);          \
+    } while (0)
+
+/* A fresh CAPTCHA id and its answer (what the student reads off the image). */
+static void captcha(apr_table_t *form, int right)
+{
+    const char *id = NULL;
+    char answer[AFL_CAPTCHA_LEN + 1];
+
+    ck_assert_int_eq(afl_captcha_issue(pool, (const unsigned char *)SECRET, strlen(SECRET),
+                                       apr_time_from_sec(NOW), &id),
+                     APR_SUCCESS);
+    afl_captcha_answer((const unsigned char *)SECRET, strlen(SECRET), id, answer);
+    if (!right)
+        answer[0] = answer[0] == 'x' ? 'y' : 'x';
+    apr_table_set(form, "captcha_id", id);
+    apr_table_set(form, "captcha", answer);
+}
+
+static apr_table_t *paso1_form(browser *b, const char *curp, int right)
+{
+    apr_table_t *f = apr_table_make(pool, 8);
+    apr_table_set(f, "csrf", b->env.csrf);
+    apr_table_set(f, "curp", curp);
+    apr_table_set(f, "correo", "alumno@ejemplo.mx");
+    apr_table_set(f, "correo_confirmacion", "alumno@ejemplo.mx");
+    captcha(f, right);
+    return f;
+}
+
+static apr_table_t *paso2_form(browser *b, const char *curp, const char *nss, int right)
+{
+    apr_table_t *f = paso1_form(b, curp, right);
+    apr_table_set(f, "nss", nss);
+    return f;
+}
+
+static apr_table_t *address_form(browser *b, const char *cp)
+{
+    apr_table_t *f = apr_table_make(pool, 8);
+    apr_table_set(f, "csrf", b->env.csrf);
+    apr_table_set(f, "cp", cp);
+    apr_table_set(f, "colonia", "Roma Norte");
+    apr_table_set(f, "calle", "Orizaba");
+    apr_table_set(f, "numero_exterior", "101");
+    return f;
+}
+
+static const char *paso_of(browser *b)
+{
+    return value(apr_psprintf(pool, "SELECT paso FROM tramite WHERE id = '%s'", b->env.sid));
+}
+
+/* ------------------------------------------------------------------ Paso 1 */
+
+START_TEST(form_page_has_csrf_and_captcha)
+{
+    browser b;
+    afl_flow_out *o;
+
+    browser_open(&b, "00000000000000000000000000000001");
+    o = step(&b, afl_flow_nss_form, NULL, NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_OK);
+    ck_assert_str_eq(o->tpl, "nss");
+    ck_assert(o->no_store);
+    ck_page_has(o, b.env.csrf);
+    ck_page_has(o, "Paso 1: Obtén o localiza tu NSS");
+    /* No session without a cookie: no CAPTCHA, no form. */
+    b.env.csrf = NULL;
+    ck_assert_int_eq(step(&b, afl_flow_nss_form, NULL, NULL)->kind, AFL_FLOW_FAILED);
+}
+END_TEST
+
+START_TEST(found_goes_to_result_and_mails)
+{
+    browser b;
+    afl_flow_out *o;
+
+    browser_open(&b, "00000000000000000000000000000002");
+    o = step(&b, afl_flow_nss_submit, paso1_form(&b, curp_found, 1), NULL);
+    ck_assert_int_eq(o->kind, AFL_FLOW_REDIRECT);
+    ck_assert_str_eq(o->location, "/resultado");
+    ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_COMPROBANTE);
+    ck_assert_str_eq(paso_of(&b), "resultado");
+    ck_assert_str_eq(value("SELECT reason FROM outbox"), "localizacion");
+    ck_assert_int_eq(count("SELECT count(*) FROM captcha_usado"), 1);
+
+    o = step(&b, afl_flow_resultado, NULL, NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_OK);
+    ck_page_has(o, "Tu Número de Seguridad Social ha sido localizado");
+    ck_page_has(o, "alumno@ejemplo.mx");
+    ck_assert_ptr_null(strstr(render(o), "ha sido reenviado"));
+    /* Back to the address form: already at the result. */
+    o = step(&b, afl_flow_domicilio, NULL, NULL);
+    ck_assert_str_eq(o->location, "/resultado");
+    /* The comprobante of this session (unsigned here: no key). */
+    o = step(&b, afl_flow_comprobante, NULL, "descargar=1");
+    ck_assert_int_eq(o->kind, AFL_FLOW_PDF);
+    ck_assert(o->attachment);
+    ck_assert_str_eq(o->filename, apr_psprintf(pool, "comprobanteNSS%s.pdf", nss_found));
+    ck_assert(o->len > 4 && !memcmp(o->body, "%PDF", 4));
+    ck_assert_int_eq(count("SELECT count(*) FROM auditoria WHERE evento = 'descarga'"), 1);
+    /* The constancia belongs to Paso 2: not here. */
+    o = step(&b, afl_flow_constancia, NULL, NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_NOT_FOUND);
+    ck_page_has(o, "La constancia solo está disponible al concluir el Paso 2");
+}
+END_TEST
+
+START_TEST(new_curp_assigns_after_the_address)
+{
+    browser b;
+    afl_flow_out *o;
+    apr_table_t *f;
+
+    browser_open(&b, "00000000000000000000000000000003");
+    o = step(&b, afl_flow_nss_submit, paso1_form(&b, curp_new, 1), NULL);
+    ck_assert_int_eq(o->kind, AFL_FLOW_REDIRECT);
+    ck_assert_str_eq(o->location, "/domicilio");
+    ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_NONE);
+    ck_assert_str_eq(paso_of(&b), "domicilio");
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox"), 0);
+
+    o = step(&b, afl_flow_domicilio, NULL, NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_OK);
+    ck_page_has(o, "ANA GARCÍA RUIZ");
+    /* The result page is not reached yet. */
+    ck_assert_str_eq(step(&b, afl_flow_resultado, NULL, NULL)->location, "/nss");
+
+    /* "Aceptar" without JavaScript: the colonias of the postal code, no error. */
+    f = address_form(&b, CP_OK);
+    apr_table_set(f, "aceptar", "1");
+    apr_table_unset(f, "calle");
+    o = step(&b, afl_flow_domicilio_submit, f, NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_OK);
+    ck_page_has(o, "Roma Norte");
+    ck_page_has(o, "Ciudad de México");
+
+    /* A colonia of another postal code is refused. */
+    f = address_form(&b, CP_OK);
+    apr_table_set(f, "colonia", "Centro");
+    o = step(&b, afl_flow_domicilio_submit, f, NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
+    ck_page_has(o, "Selecciona una colonia de la lista");
+
+    o = step(&b, afl_flow_domicilio_submit, address_form(&b, CP_OK), NULL);
+    ck_assert_int_eq(o->kind, AFL_FLOW_REDIRECT);
+    ck_assert_str_eq(o->location, "/resultado");
+    ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_COMPROBANTE);
+    ck_assert_str_eq(paso_of(&b), "resultado");
+    ck_assert_str_eq(
+        value(apr_psprintf(pool, "SELECT origen FROM asegurado WHERE curp = '%s'", curp_new)),
+        "asignado");
+    ck_assert_str_eq(
+        value(apr_psprintf(pool, "SELECT umf_clave FROM asegurado WHERE curp = '%s'", curp_new)),
+        "UMF10");
+    /* The assignment opens coverage to the end of the semester. */
+    ck_assert_str_eq(
+        value(apr_psprintf(pool, "SELECT fin FROM cobertura WHERE curp = '%s'", curp_new)),
+        "2026-07-31");
+    ck_assert_str_eq(value("SELECT reason FROM outbox"), "asignacion");
+    o = step(&b, afl_flow_resultado, NULL, NULL);
+    ck_page_has(o, "<h1>Asignación de NSS exitosa.</h1>");
+    ck_page_has(
+        o, apr_psprintf(
+               pool, "NSS: <strong>%s</strong>",
+               value(apr_psprintf(pool, "SELECT nss FROM asegurado WHERE curp = '%s'", curp_new))));
+    /* A double submit lands on the result, no second NSS. */
+    o = step(&b, afl_flow_domicilio_submit, address_form(&b, CP_OK), NULL);
+    ck_assert_str_eq(o->location, "/resultado");
+    ck_assert_int_eq(count("SELECT count(*) FROM asegurado"), 3);
+}
+END_TEST
+
+START_TEST(inactive_curp_is_refused)
+{
+    browser b;
+    afl_flow_out *o;
+
+    browser_open(&b, "00000000000000000000000000000004");
+    o = step(&b, afl_flow_nss_submit, paso1_form(&b, curp_inactive, 1), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_UNPROCESSABLE);
+    ck_assert_str_eq(o->tpl, "nss");
+    ck_page_has(o, "no está vigente en RENAPO (baja por defunción)");
+    /* The CAPTCHA id is spent, and no session was stored. */
+    ck_assert_int_eq(count("SELECT count(*) FROM captcha_usado"), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM tramite"), 0);
+    ck_assert_str_eq(afl_flow_inactive_message(pool, "XYZ") + 0,
+                     "La CURP capturada no está vigente en RENAPO (baja). Tu solicitud requiere "
+                     "que acudas a la subdelegación del IMSS que te corresponda, o que aclares tu "
+                     "CURP ante el Registro Nacional de Población.");
+}
+END_TEST
+
+START_TEST(unknown_curp_is_refused)
+{
+    browser b;
+    afl_flow_out *o;
+
+    browser_open(&b, "00000000000000000000000000000005");
+    o = step(&b, afl_flow_nss_submit, paso1_form(&b, curp_unknown, 1), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_UNPROCESSABLE);
+    ck_page_has(o, "No se localizó información en RENAPO con la CURP capturada.");
+}
+END_TEST
+
+START_TEST(bad_captcha_and_replay)
+{
+    browser b;
+    afl_flow_out *o;
+    apr_table_t *f;
+
+    browser_open(&b, "00000000000000000000000000000006");
+    f = paso1_form(&b, curp_found, 0);
+    o = step(&b, afl_flow_nss_submit, f, NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
+    ck_page_has(o, "El captcha no fue válido, favor de intentar nuevamente");
+    ck_assert_int_eq(count("SELECT count(*) FROM captcha_usado"), 1);
+    /* The same id with the right answer: spent already. */
+    {
+        char answer[AFL_CAPTCHA_LEN + 1];
+        afl_captcha_answer((const unsigned char *)SECRET, strlen(SECRET),
+                           apr_table_get(f, "captcha_id"), answer);
+        apr_table_set(f, "captcha", answer);
+    }
+    o = step(&b, afl_flow_nss_submit, f, NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
+    ck_page_has(o, "El captcha no fue válido");
+    ck_assert_int_eq(count("SELECT count(*) FROM tramite"), 0);
+    /* A field error keeps what was typed. */
+    f = paso1_form(&b, "NOESUNACURP", 1);
+    o = step(&b, afl_flow_nss_submit, f, NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
+    ck_page_has(o, "NOESUNACURP");
+}
+END_TEST
+
+START_TEST(csrf_and_expired_session)
+{
+    browser b, other;
+    afl_flow_out *o;
+    apr_table_t *f;
+
+    browser_open(&b, "00000000000000000000000000000007");
+    /* A form without this browser's CSRF token. */
+    f = paso1_form(&b, curp_found, 1);
+    apr_table_set(f, "csrf", "0");
+    o = step(&b, afl_flow_nss_submit, f, NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_FORBIDDEN);
+    ck_page_has(o, "Tu sesión expiró");
+
+    /* No session row: the address step refuses, the pages go back to the form. */
+    o = step(&b, afl_flow_domicilio_submit, address_form(&b, CP_OK), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_FORBIDDEN);
+    ck_assert_str_eq(step(&b, afl_flow_domicilio, NULL, NULL)->location, "/nss");
+    ck_assert_str_eq(step(&b, afl_flow_resultado, NULL, NULL)->location, "/nss");
+    ck_assert_str_eq(step(&b, afl_flow_vigencia_resultado, NULL, NULL)->location, "/vigencia");
+    ck_assert_int_eq(step(&b, afl_flow_comprobante, NULL, NULL)->status, AFL_FLOW_NOT_FOUND);
+    ck_assert_int_eq(step(&b, afl_flow_tarjeta, NULL, NULL)->status, AFL_FLOW_NOT_FOUND);
+
+    /* A session that expired: the same as none. */
+    ck_assert_str_eq(step(&b, afl_flow_nss_submit, paso1_form(&b, curp_new, 1), NULL)->location,
+                     "/domicilio");
+    b.env.now = NOW + 1801;
+    b.env.request_time = apr_time_from_sec(b.env.now);
+    ck_assert_str_eq(step(&b, afl_flow_domicilio, NULL, NULL)->location, "/nss");
+    ck_assert_int_eq(step(&b, afl_flow_domicilio_submit, address_form(&b, CP_OK), NULL)->status,
+                     AFL_FLOW_FORBIDDEN);
+
+    /* Another browser cannot use this session's row. */
+    b.env.now = NOW;
+    browser_open(&other, "00000000000000000000000000000077");
+    other.env.sid = b.env.sid;
+    o = step(&other, afl_flow_domicilio_submit, address_form(&other, CP_OK), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_FORBIDDEN);
+}
+END_TEST
+
+START_TEST(no_umf_for_the_postal_code)
+{
+    browser b;
+    afl_flow_out *o;
+    apr_table_t *f;
+
+    browser_open(&b, "00000000000000000000000000000008");
+    ck_assert_str_eq(step(&b, afl_flow_nss_submit, paso1_form(&b, curp_new, 1), NULL)->location,
+                     "/domicilio");
+    f = address_form(&b, CP_NO_UMF);
+    apr_table_set(f, "colonia", "Guadalajara Centro");
+    o = step(&b, afl_flow_domicilio_submit, f, NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
+    ck_page_has(o, "El Código Postal " CP_NO_UMF
+                   " no se encuentra relacionado a ninguna Unidad Médica Familiar (UMF)");
+    /* A postal code SEPOMEX does not know: the same message. */
+    o = step(&b, afl_flow_domicilio_submit, address_form(&b, "99999"), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
+    ck_page_has(o, "El Código Postal 99999 no se encuentra relacionado");
+    ck_assert_int_eq(count("SELECT count(*) FROM asegurado"), 2);
+    ck_assert_str_eq(paso_of(&b), "domicilio");
+    /* The postal-code lookup says the same. */
+    {
+        afl_flow_in in = {NULL, NULL, CP_NO_UMF};
+        memset(&b.out, 0, sizeof b.out);
+        afl_flow_cp(&b.env, &in, &b.out);
+        ck_assert_int_eq(b.out.kind, AFL_FLOW_JSON);
+        ck_assert_int_eq(b.out.status, AFL_FLOW_OK);
+        ck_assert_ptr_nonnull(strstr((const char *)b.out.body, "\"umf\": false"));
+        in.tail = CP_OK;
+        afl_flow_cp(&b.env, &in, &b.out);
+        ck_assert_ptr_nonnull(strstr((const char *)b.out.body, "\"colonias\": [\"Roma Norte\"]"));
+        ck_assert(b.out.cacheable);
+        in.tail = "0670";
+        memset(&b.out, 0, sizeof b.out);
+        afl_flow_cp(&b.env, &in, &b.out);
+        ck_assert_int_eq(b.out.status, AFL_FLOW_NOT_FOUND);
+    }
+}
+END_TEST
+
+START_TEST(prefix_exhausted)
+{
+    browser b;
+    afl_flow_out *o;
+
+    browser_open(&b, "00000000000000000000000000000009");
+    ck_assert_str_eq(step(&b, afl_flow_nss_submit, paso1_form(&b, curp_exhaust, 1), NULL)->location,
+                     "/domicilio");
+    o = step(&b, afl_flow_domicilio_submit, address_form(&b, CP_OK), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_UNAVAILABLE);
+    ck_assert_str_eq(o->tpl, "aviso");
+    ck_assert_int_eq(o->log_level, AFL_FLOW_LOG_ERR);
+    ck_page_has(o, "No fue posible asignar tu NSS");
+    ck_page_has(o, "http://www.imss.gob.mx/tramites/imss02008");
+    ck_assert_int_eq(count("SELECT count(*) FROM asegurado"), 2);
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox"), 0);
+    ck_assert_str_eq(paso_of(&b), "domicilio");
+}
+END_TEST
+
+START_TEST(database_down_and_rate_limit)
+{
+    browser b;
+    afl_flow_out *o;
+
+    browser_open(&b, "00000000000000000000000000000010");
+    store_down = 1;
+    o = step(&b, afl_flow_nss_submit, paso1_form(&b, curp_found, 1), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_UNAVAILABLE);
+    ck_assert_int_eq(o->retry_after, 30);
+    ck_page_has(o, "Servicio no disponible");
+    /* The form page needs no database. */
+    ck_assert_int_eq(step(&b, afl_flow_nss_form, NULL, NULL)->status, AFL_FLOW_OK);
+    store_down = 0;
+
+    b.env.rate_limit = 1;
+    ck_assert_int_eq(step(&b, afl_flow_nss_submit, paso1_form(&b, curp_unknown, 1), NULL)->status,
+                     AFL_FLOW_UNPROCESSABLE);
+    o = step(&b, afl_flow_nss_submit, paso1_form(&b, curp_unknown, 1), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_TOO_MANY);
+    ck_assert_int_eq(o->retry_after, 60);
+    ck_assert_int_eq(o->log_level, AFL_FLOW_LOG_WARN);
+    /* The limite row holds no address. */
+    ck_assert_ptr_null(strstr(value("SELECT clave FROM limite"), "192.0.2.7"));
+}
+END_TEST
+
+START_TEST(resend_and_finish)
+{
+    browser b;
+    afl_flow_out *o;
+    apr_table_t *f;
+
+    browser_open(&b, "00000000000000000000000000000011");
+    b.env.resend_limit = 1;
+    ck_assert_str_eq(step(&b, afl_flow_nss_submit, paso1_form(&b, curp_found, 1), NULL)->location,
+                     "/resultado");
+    f = apr_table_make(pool, 1);
+    apr_table_set(f, "csrf", b.env.csrf);
+    o = step(&b, afl_flow_reenviar, f, NULL);
+    ck_assert_str_eq(o->location, "/resultado?reenviado=1");
+    ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_COMPROBANTE);
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE reason = 'reenvio'"), 1);
+    ck_page_has(step(&b, afl_flow_resultado, NULL, "reenviado=1"),
+                "El comprobante ha sido reenviado");
+    o = step(&b, afl_flow_reenviar, f, NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_TOO_MANY);
+    ck_page_has(o, "Ya no es posible reenviar el comprobante");
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE reason = 'reenvio'"), 1);
+
+    o = step(&b, afl_flow_finalizar, f, NULL);
+    ck_assert_str_eq(o->location, "/");
+    ck_assert(o->end_session);
+    ck_assert_int_eq(count("SELECT count(*) FROM tramite"), 0);
+    ck_assert_int_eq(step(&b, afl_flow_reenviar, f, NULL)->status, AFL_FLOW_FORBIDDEN);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ Paso 2 */
+
+START_TEST(paso2_vigente)
+{
+    browser b;
+    afl_flow_out *o;
+    apr_table_t *f;
+
+    browser_open(&b, "00000000000000000000000000000012");
+    o = step(&b, afl_flow_vigencia_form, NULL, NULL);
+    ck_assert_str_eq(o->tpl, "vigencia");
+    o = step(&b, afl_flow_vigencia_submit, paso2_form(&b, curp_found, nss_found, 1), NULL);
+    ck_assert_int_eq(o->kind, AFL_FLOW_REDIRECT);
+    ck_assert_str_eq(o->location, "/vigencia/resultado");
+    ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_CONSTANCIA);
+    ck_assert_str_eq(paso_of(&b), "vigencia");
+    ck_assert_str_eq(value("SELECT kind || '/' || reason FROM outbox"), "constancia/vigencia");
+
+    o = step(&b, afl_flow_vigencia_resultado, NULL, NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_OK);
+    ck_page_has(o, "Vigente: <strong>SÍ</strong>");
+    ck_page_has(o, "JUAN PÉREZ LÓPEZ");
+    ck_page_has(o, "UMF No. 10 Cuauhtémoc");
+    o = step(&b, afl_flow_constancia, NULL, NULL);
+    ck_assert_int_eq(o->kind, AFL_FLOW_PDF);
+    ck_assert(!o->attachment);
+    ck_assert_str_eq(o->filename,
+                     apr_psprintf(pool, "comprobanteVigenciaDerechos%s.pdf", nss_found));
+    /* The Paso 1 documents are not this session's. */
+    ck_assert_int_eq(step(&b, afl_flow_comprobante, NULL, NULL)->status, AFL_FLOW_NOT_FOUND);
+    /* Reenviar at the Paso 2 result sends the constancia. */
+    f = apr_table_make(pool, 1);
+    apr_table_set(f, "csrf", b.env.csrf);
+    o = step(&b, afl_flow_reenviar, f, NULL);
+    ck_assert_str_eq(o->location, "/vigencia/resultado?reenviado=1");
+    ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_CONSTANCIA);
+    ck_page_has(step(&b, afl_flow_vigencia_resultado, NULL, "reenviado=1"),
+                "La constancia ha sido reenviada");
+}
+END_TEST
+
+START_TEST(paso2_no_vigente)
+{
+    browser b;
+    afl_flow_out *o;
+
+    browser_open(&b, "00000000000000000000000000000013");
+    o = step(&b, afl_flow_vigencia_submit, paso2_form(&b, curp_other, nss_other, 1), NULL);
+    ck_assert_str_eq(o->location, "/vigencia/resultado");
+    o = step(&b, afl_flow_vigencia_resultado, NULL, NULL);
+    ck_page_has(o, "Vigente: <strong>NO</strong>");
+    ck_page_has(o, "No hay registro de cobertura");
+}
+END_TEST
+
+START_TEST(paso2_refusals)
+{
+    browser b;
+    afl_flow_out *o;
+
+    browser_open(&b, "00000000000000000000000000000014");
+    /* An NSS nobody has. */
+    o = step(&b, afl_flow_vigencia_submit, paso2_form(&b, curp_found, nss_unknown, 1), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_UNPROCESSABLE);
+    ck_page_has(o, "no ha podido localizar tu Número de Seguridad Social");
+    /* Somebody else's NSS. */
+    o = step(&b, afl_flow_vigencia_submit, paso2_form(&b, curp_found, nss_other, 1), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_UNPROCESSABLE);
+    ck_page_has(o, "ha localizado inconsistencias en tus datos");
+    /* CURP unknown to RENAPO, and inactive. */
+    o = step(&b, afl_flow_vigencia_submit, paso2_form(&b, curp_unknown, nss_found, 1), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_UNPROCESSABLE);
+    ck_page_has(o, "No se localizó información en RENAPO");
+    o = step(&b, afl_flow_vigencia_submit, paso2_form(&b, curp_inactive, nss_found, 1), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_UNPROCESSABLE);
+    ck_page_has(o, "baja por defunción");
+    /* A wrong check digit, letters, a wrong CAPTCHA. */
+    {
+        char bad[12];
+        memcpy(bad, nss_found, 12);
+        bad[10] = bad[10] == '9' ? '0' : (char)(bad[10] + 1);
+        o = step(&b, afl_flow_vigencia_submit, paso2_form(&b, curp_found, bad, 1), NULL);
+        ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
+        ck_page_has(o, "revisa el último dígito");
+    }
+    o = step(&b, afl_flow_vigencia_submit, paso2_form(&b, curp_found, "1234567890A", 1), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
+    ck_page_has(o, "El NSS solo puede contener dígitos.");
+    o = step(&b, afl_flow_vigencia_submit, paso2_form(&b, curp_found, nss_found, 0), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
+    ck_page_has(o, "El captcha no fue válido");
+    ck_assert_int_eq(count("SELECT count(*) FROM tramite"), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox"), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ rules */
+
+START_TEST(coverage_to_the_semester_end)
+{
+    const char *ini, *fin;
+    /* 12:00 UTC on a given day. */
+#define DAY(y, m, d) apr_time_from_sec((long long)afl_vigencia_day(y, m, d) * 86400 + 43200)
+
+    afl_flow_coverage(pool, DAY(2026, 1, 10), NULL, &ini, &fin);
+    ck_assert_str_eq(ini, "2026-01-10");
+    ck_assert_str_eq(fin, "2026-01-31");
+    afl_flow_coverage(pool, DAY(2026, 2, 1), NULL, &ini, &fin);
+    ck_assert_str_eq(fin, "2026-07-31");
+    afl_flow_coverage(pool, DAY(2026, 7, 31), NULL, &ini, &fin);
+    ck_assert_str_eq(fin, "2026-07-31");
+    afl_flow_coverage(pool, DAY(2026, 8, 1), NULL, &ini, &fin);
+    ck_assert_str_eq(fin, "2027-01-31");
+    afl_flow_coverage(pool, DAY(2026, 12, 31), NULL, &ini, &fin);
+    ck_assert_str_eq(fin, "2027-01-31");
+    /* AfiliatePeriodoFin wins while it is not past; a bad or past one is ignored. */
+    afl_flow_coverage(pool, DAY(2026, 3, 1), "2026-06-15", &ini, &fin);
+    ck_assert_str_eq(fin, "2026-06-15");
+    afl_flow_coverage(pool, DAY(2026, 3, 1), "2026-03-01", &ini, &fin);
+    ck_assert_str_eq(fin, "2026-03-01");
+    afl_flow_coverage(pool, DAY(2026, 3, 1), "2026-02-28", &ini, &fin);
+    ck_assert_str_eq(fin, "2026-07-31");
+    afl_flow_coverage(pool, DAY(2026, 3, 1), "mañana", &ini, &fin);
+    ck_assert_str_eq(fin, "2026-07-31");
+#undef DAY
+}
+END_TEST
+
+START_TEST(verification_masks)
+{
+    browser b;
+    afl_flow_out *o;
+
+    ck_assert_str_eq(afl_flow_mask_nss(pool, "12345678903"), "12******903");
+    ck_assert_str_eq(afl_flow_mask_nss(pool, "123"), "***********");
+    ck_assert_str_eq(afl_flow_mask_nombre(pool, "MARÍA JOSÉ ÑÚÑEZ ÁVILA"), "MARÍA J*** Ñ*** Á***");
+    ck_assert_str_eq(afl_flow_mask_nombre(pool, "  ANA  "), "ANA");
+    ck_assert_str_eq(afl_flow_mask_nombre(pool, ""), "");
+
+    browser_open(&b, "00000000000000000000000000000015");
+    o = step(&b, afl_flow_verificar, NULL, "folio=123");
+    ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
+    ck_page_has(o, "Folio no válido");
+    o = step(&b, afl_flow_verificar, NULL, "folio=202603151800000000001");
+    ck_assert_int_eq(o->status, AFL_FLOW_NOT_FOUND);
+    ck_page_has(o, "No existe un documento con ese folio.");
+}
+END_TEST
+
+static Suite *flow_suite(void)
+{
+    Suite *s = suite_create("afl_flow");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, form_page_has_csrf_and_captcha);
+    tcase_add_test(tc, found_goes_to_result_and_mails);
+    tcase_add_test(tc, new_curp_assigns_after_the_address);
+    tcase_add_test(tc, inactive_curp_is_refused);
+    tcase_add_test(tc, unknown_curp_is_refused);
+    tcase_add_test(tc, bad_captcha_and_replay);
+    tcase_add_test(tc, csrf_and_expired_session);
+    tcase_add_test(tc, no_umf_for_the_postal_code);
+    tcase_add_test(tc, prefix_exhausted);
+    tcase_add_test(tc, database_down_and_rate_limit);
+    tcase_add_test(tc, resend_and_finish);
+    tcase_add_test(tc, paso2_vigente);
+    tcase_add_test(tc, paso2_no_vigente);
+    tcase_add_test(tc, paso2_refusals);
+    tcase_add_test(tc, coverage_to_the_semester_end);
+    tcase_add_test(tc, verification_masks);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    /* Dates are local time in the module: the tests pin the zone. */
+    setenv("TZ", "UTC", 1);
+    tzset();
+    apr_initialize();
+    if (afl_curp_init() != 0) {
+        fprintf(stderr, "cannot compile the CURP pattern\n");
+        return EXIT_FAILURE;
+    }
+    sr = srunner_create(flow_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
