@@ -7,7 +7,7 @@
 #   make test-clone    `make run` from a fresh clone in a mode-0700 folder (as under /root)
 #   make bench      benchmarks (not tests)
 #   make deb        the Debian package build/libapache2-mod-afiliate_VERSION_ARCH.deb (lintian-checked)
-#   make bench-peer the HTTP benchmark beside the PHP peer in ../shared/peer-php (PEER_PHP_DIR)
+#   make bench-peer the HTTP benchmark beside the PHP peer (not in this repository; PEER_PHP_DIR)
 #   make fuzz       libFuzzer + ASan/UBSan on the parsers (clang)
 #
 # Pure units are mod_afiliate/afl_*.c (no httpd header); httpd glue is

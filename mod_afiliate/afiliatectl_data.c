@@ -1579,7 +1579,8 @@ static const struct stmt_def demo_stmts[] = {
      "INSERT INTO asegurado (nss, curp, prefijo, folio, correo, cp, colonia, calle, "
      "numero_exterior, numero_interior, umf_clave, origen, creado, actualizado) "
      "VALUES (%s, %s, %s, %d, %s, %s, %s, %s, %s, %s, %s, 'localizado', %lld, %lld)"},
-    /* Demo coverage (issue 5): one school period per demo insured person. */
+    /* Demo coverage, so Paso 2 has something to certify: one school period
+     * per demo insured person. */
     {"dat_demo_cobertura_add",
      "INSERT INTO cobertura (clave, nss, curp, movimiento, inicio, fin, origen, escuela, creado, "
      "actualizado) VALUES (%s, %s, %s, 'alta', %s, %s, 'escuela', 'DEMO', %lld, %lld) "

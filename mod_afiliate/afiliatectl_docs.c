@@ -1,4 +1,4 @@
-/* afiliatectl document commands (issue 5): keygen, verify, import-vigencia,
+/* afiliatectl document commands: keygen, verify, import-vigencia,
  * demo-doc.
  *
  *   keygen --out-dir DIR          a new Ed25519 signing key pair

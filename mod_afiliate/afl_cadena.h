@@ -1,25 +1,25 @@
 /* afl_cadena: the cadena original of the documents and their folios
- * (domain.md §5.1, §5.2; issue 5). Pure unit: APR only, no httpd.
+ * (docs/domain.md, Cadena original and Document folio). Pure unit: APR only, no httpd.
  *
  * Formats, byte for byte (UTF-8):
  *
  *   comprobante, asignación (AFL_CADENA_ASIGNACION), localización
  *   (AFL_CADENA_LOCALIZACION: "Localización de NSS") and the tarjeta
- *   (AFL_CADENA_TARJETA: "Tarjeta de NSS"), the layout of §5.1:
+ *   (AFL_CADENA_TARJETA: "Tarjeta de NSS"), the comprobante layout:
  *   ||Invocante:portalimssdigital|Tipo de trámite:Asignación de NSS|Fecha:26 de noviembre
  *   2026, 06:00:00|Folio:F|RFC:R|Nombre o Razon Social:N|Curp:C|Número Registro
  *   Patronal:|Número de Seguridad Social:S||
  *   ("Razon" without accent, RFC always present and empty when there is none,
  *   the empty "Número Registro Patronal:").
  *
- *   constancia (AFL_CADENA_CONSTANCIA), the layout of §5.2:
+ *   constancia (AFL_CADENA_CONSTANCIA), the constancia layout:
  *   ||Invocante:portalimssdigital|Tipo de trámite:COMPROBANTE DE VIGENCIA DE
  *   DERECHOHABIENTES|Fecha:...|Folio:F|[RFC:R|]Nombre o Razón Social:N|Curp:C|Número de
  *   Seguridad Social:S||
  *   ("Razón" with accent; the RFC part only when there is one).
  *
  * Decision for the tarjeta: IMSS builds it from the comprobante's report
- * (ComprobanteAsignacionQR.jrxml), so it uses the §5.1 layout, with its own
+ * (ComprobanteAsignacionQR.jrxml), so it uses the comprobante layout, with its own
  * tipo de trámite "Tarjeta de NSS" so that the sello of a tarjeta can never
  * pass for the sello of a comprobante (each document has its own folio too).
  *
@@ -83,8 +83,8 @@ const char *afl_cadena_campo(apr_pool_t *p, const char *cadena, const char *labe
 
 /* ---------------------------------------------------------------- folio
  * A document folio is AFL_FOLIO_LEN decimal digits: the 13-digit UNIX time
- * of issue in milliseconds followed by an 8-digit sequence (domain.md §5.1:
- * the IMSS sample 1436559705956 + request id). The caller passes the
+ * of issue in milliseconds followed by an 8-digit sequence, the shape
+ * of IMSS's folios (docs/domain.md, Document folio). The caller passes the
  * sequence from the database (e.g. the documento_contador row, incremented
  * in the same transaction that stores the documento); it is taken modulo
  * 10^8, so folios stay unique as long as one sequence value is not reused

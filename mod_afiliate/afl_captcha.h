@@ -8,7 +8,7 @@
  *
  * (tests/captcha_answer.py implements the same formula for the integration
  * tests.) The answer is compared case-sensitively, as the public guide asks
- * ("respetando mayúsculas y minúsculas").
+ * ("respetando mayúsculas y minúsculas"; docs/domain.md, Paso 1).
  *
  * Id format, only [A-Za-z0-9_.-] so it fits a URL path segment
  * (/afiliate/captcha/<id>.png) and a hidden form field without escaping:

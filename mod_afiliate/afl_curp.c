@@ -1,4 +1,4 @@
-/* CURP validation (domain.md §3). */
+/* CURP validation (docs/domain.md, CURP). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include "afl_curp.h"
@@ -22,7 +22,7 @@ static int curp_re_jit;
 static int curp_init_rc = -1;
 static pthread_once_t curp_once = PTHREAD_ONCE_INIT;
 
-/* 32 states + NE, domain.md §3.2. */
+/* 32 states + NE (docs/domain.md, CURP state codes). */
 static const struct {
     char code[3];
     const char *name;

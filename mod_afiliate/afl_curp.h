@@ -1,4 +1,4 @@
-/* CURP validation (domain.md §3). Pure unit: APR/PCRE2 only, no httpd.
+/* CURP validation (docs/domain.md, CURP). Pure unit: APR/PCRE2 only, no httpd.
  * Thread-safe: the compiled pattern is shared read-only, everything else is
  * per call and allocation-free. */
 #ifndef AFL_CURP_H

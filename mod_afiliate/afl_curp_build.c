@@ -1,4 +1,4 @@
-/* CURP construction (domain.md §3.1, §3.4). Names are scanned once as a
+/* CURP construction (docs/domain.md, Building a CURP). Names are scanned once as a
  * stream of words; only what the key needs is kept, so there is no
  * allocation and no length limit. */
 #include "afl_curp_build.h"

@@ -1,5 +1,5 @@
-/* CURP construction from a person's data (RENAPO rules, domain.md §3.1 and
- * §3.4). Pure unit, no httpd; no allocation, any input length. */
+/* CURP construction from a person's data (RENAPO rules, docs/domain.md,
+ * Building a CURP). Pure unit, no httpd; no allocation, any input length. */
 #ifndef AFL_CURP_BUILD_H
 #define AFL_CURP_BUILD_H
 

@@ -34,8 +34,9 @@ static apr_status_t db_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-/* Per-connection settings of apache-module-guide.md §5.3: each through
- * apr_dbd_select (busy_timeout returns a row) and read to the end. */
+/* Per-connection settings (docs/architecture.md, Database connections):
+ * each through apr_dbd_select (busy_timeout returns a row) and read to the
+ * end. */
 static const char *const sqlite_pragmas[] = {
     "PRAGMA busy_timeout = 200",
     "PRAGMA synchronous = FULL",

@@ -2,8 +2,8 @@
  *
  * Pure unit: APR/APR-util only, no httpd. It is meant for afiliatectl and
  * the tests, which own one connection for the life of the process; the
- * module itself goes through mod_dbd. It wraps the apr_dbd pitfalls of
- * apache-module-guide.md §5 once:
+ * module itself goes through mod_dbd. It handles the apr_dbd pitfalls once
+ * (docs/architecture.md, Database connections):
  *   - sqlite3 connections get PRAGMA busy_timeout=200, synchronous=FULL and
  *     foreign_keys=ON before any statement is prepared (foreign_keys expires
  *     statements prepared earlier), each run through apr_dbd_select and read

@@ -1,7 +1,7 @@
 /* Form decoding and input validation (pure unit: APR only, no httpd).
  *
  * Everything a student types passes through here before any other unit sees it
- * (OWASP ASVS 4.0.3 V5.1/V5.2, see docs reliability.md §9.1):
+ * (OWASP ASVS 4.0.3 V5.1/V5.2):
  *
  *  1. afl_form_parse() decodes the raw application/x-www-form-urlencoded body into
  *     an apr_table_t and refuses HTTP parameter pollution (a repeated name), too many

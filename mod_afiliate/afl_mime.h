@@ -1,8 +1,10 @@
 /* afl_mime: the e-mail message of the procedure as RFC 5322 / MIME text.
  *
  * Pure unit (APR only). The message is built in full here, headers included,
- * and handed to afl_smtp as bytes, so the Message-ID and Date that a retry
- * sends are exactly the ones stored with the outbox row.
+ * and handed to afl_smtp as bytes, so nothing rewrites a header on the way.
+ * afl_outbox builds it again for every attempt: the Message-ID is the one
+ * stored with the outbox row, so a retry repeats it and a duplicate can be
+ * recognised; the Date is the time of that attempt.
  *
  * Layout:
  *   multipart/mixed

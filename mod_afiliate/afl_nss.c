@@ -1,4 +1,4 @@
-/* NSS validation and composition (domain.md §4). */
+/* NSS validation and composition (docs/domain.md, NSS). */
 #include "afl_nss.h"
 
 #include <stdio.h>

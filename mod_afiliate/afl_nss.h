@@ -1,4 +1,4 @@
-/* NSS validation and composition (domain.md §4). Pure unit, no httpd. */
+/* NSS validation and composition (docs/domain.md, NSS). Pure unit, no httpd. */
 #ifndef AFL_NSS_H
 #define AFL_NSS_H
 

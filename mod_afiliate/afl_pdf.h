@@ -61,8 +61,8 @@ const char *afl_pdf_font_path(const afl_pdf_font *font);
  *
  * Every document (comprobante, tarjeta, constancia) can carry a "Sello
  * digital" block and a seal. All fields are optional; a NULL field is not
- * drawn, so a zeroed afl_pdf_firma gives the document as it was before
- * issue 5.
+ * drawn, so a zeroed afl_pdf_firma gives an unsigned document, without QR
+ * code.
  *
  * What is drawn: a "Sello digital" section at the end with the cadena
  * original (afl_cadena.h) and the sello digital, both wrapped in a small
@@ -97,7 +97,7 @@ typedef struct {
     const afl_sign_key *key;
 } afl_pdf_firma;
 
-/* The comprobante of domain.md §5.1: one layout for asignación and
+/* The comprobante (docs/domain.md, Comprobante and tarjeta): one layout for asignación and
  * localización. All strings are UTF-8. */
 typedef struct {
     int localizacion;               /* 0 = "Asignación de NSS", 1 = "Localización de NSS" */
@@ -131,13 +131,13 @@ apr_status_t afl_pdf_comprobante(apr_pool_t *p, const afl_comprobante *c, const 
 
 /* ================================================================ tarjeta
  *
- * The "Tarjeta de Número de Seguridad Social" (domain.md §5.1, the IMSS
- * credencial NSS): a page with a wallet-size card (85.6 x 54 mm, ID-1) to
+ * The "Tarjeta de Número de Seguridad Social" (the IMSS credencial NSS;
+ * docs/domain.md, Comprobante and tarjeta): a page with a wallet-size card (85.6 x 54 mm, ID-1) to
  * cut out along a dashed line ("Recorta por la línea punteada"): NSS in
  * large type, name, CURP, QR code, folio and the sello in short form (its
  * first characters). Below the card, on the page: the complete sello
  * digital block (cadena original, sello, No. de serie). Cadena original: the
- * §5.1 layout with tipo de trámite "Tarjeta de NSS" (AFL_CADENA_TARJETA). */
+ * comprobante layout with tipo de trámite "Tarjeta de NSS" (AFL_CADENA_TARJETA). */
 typedef struct {
     const char *nombres;
     const char *primer_apellido;
@@ -157,12 +157,13 @@ apr_status_t afl_pdf_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned
 
 /* ============================================================= constancia
  *
- * "Constancia de Vigencia de Derechos" (domain.md §5.2, §6): name, CURP,
+ * "Constancia de Vigencia de Derechos" (docs/domain.md, Constancia de
+ * vigencia): name, CURP,
  * NSS, "Régimen: Voluntario — Modalidad 32 Seguro Facultativo", a large
  * "Vigente: SÍ" (green) or "Vigente: NO" (red) with what it means, the
  * fecha de inicio and fin de vigencia of the coverage afl_vigencia_eval()
  * reported, the UMF with its address and subdelegación, date and time of
- * issue, folio, and the sello digital block. Cadena original: the §5.2
+ * issue, folio, and the sello digital block. Cadena original: the constancia
  * layout (AFL_CADENA_CONSTANCIA). */
 typedef struct {
     const char *nombres;

@@ -1,12 +1,12 @@
-/* afl_qr: QR codes for the documents (issue 5), with libqrencode. Pure
- * unit: APR and libqrencode only, no httpd.
+/* afl_qr: QR codes for the documents (docs/domain.md, QR code), with
+ * libqrencode. Pure unit: APR and libqrencode only, no httpd.
  *
  * Every document carries a QR code with its verification URL,
  * "<base>/verificar?folio=<folio>" (afl_qr_verify_url); the module passes
  * the absolute base URL of its location (e.g.
  * "https://afiliate.example.gob.mx/afiliate"). Decision: the URL, not the
  * IMSS tarjeta's payload "||Número de Seguridad Social: ... |Nombre: ...
- * |CURP: ...||" (domain.md §5.1): a phone that scans the code reaches the
+ * |CURP: ...||": a phone that scans the code reaches the
  * verification page, which shows the NSS and name partly masked, and the
  * code does not hand out the CURP to every scanner.
  *

@@ -1,5 +1,5 @@
 /* Streaming parser of the official SEPOMEX catalog export (CPdescarga.txt),
- * domain.md §8.2.
+ * docs/domain.md, SEPOMEX catalog format.
  *
  * Format: ISO-8859-1, CRLF (LF alone is tolerated), '|'-separated, no
  * quoting. Line 1 is the legal notice (skipped, any content); line 2 must be

@@ -1,10 +1,10 @@
-/* afl_sign: the sello digital of the documents (issue 5), through OpenSSL 3
- * EVP. Pure unit: APR and OpenSSL only, no httpd.
+/* afl_sign: the sello digital of the documents (docs/domain.md, Sello
+ * digital), through OpenSSL 3 EVP. Pure unit: APR and OpenSSL only, no httpd.
  *
  * Algorithms: Ed25519 (what `afiliatectl keygen` makes; 64-byte signatures,
  * an 88-character base64 sello) and, for keys made elsewhere, RSA of at least
  * 2048 bits with PKCS#1 v1.5 and SHA-256 (256-byte signatures, the
- * 344-character sello of the IMSS notaría, domain.md §5.1). The algorithm
+ * 344-character sello of the IMSS notaría). The algorithm
  * follows the key; nothing else is accepted.
  *
  * Files: PEM. The private key is PKCS#8 ("BEGIN PRIVATE KEY", unencrypted:

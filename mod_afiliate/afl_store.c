@@ -218,8 +218,8 @@ static const afl_stmt stmts[Q_COUNT] = {
                                  "next_attempt_at = %lld, lease_until = NULL "
                                  "WHERE status = 'failed'",
                                  NULL},
-    /* Signed documents (issue 5): the folio's sequence moves in the transaction
-     * that stores the documento, so a rollback gives it back. */
+    /* Signed documents: the folio's sequence moves in the transaction that
+     * stores the documento, so a rollback gives it back. */
     [Q_DOC_BUMP] = {"afl_doc_bump",
                     "UPDATE documento_contador SET siguiente = siguiente + 1 WHERE id = 1", NULL},
     [Q_DOC_SEQ] = {"afl_doc_seq", "SELECT siguiente - 1 FROM documento_contador WHERE id = 1",

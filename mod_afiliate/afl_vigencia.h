@@ -1,5 +1,5 @@
 /* afl_vigencia: coverage under Seguro Facultativo (Modalidad 32) and the
- * schools' enrolment reports (domain.md §6; issue 5). Pure unit: APR,
+ * schools' enrolment reports (docs/domain.md, Vigencia rules). Pure unit: APR,
  * OpenSSL (SHA-256) and the CURP/NSS validators; no httpd, no database.
  *
  * Model. Coverage is kept per insured person (NSS) as movements, the rows

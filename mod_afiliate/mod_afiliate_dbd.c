@@ -1,6 +1,7 @@
 /* mod_afiliate: mod_dbd glue. Statements are prepared in mod_dbd's
  * post_connect hook, after DBDInitSQL and our own pragmas, because SQLite
- * expires statements prepared before a PRAGMA foreign_keys (guide §5.3). */
+ * expires statements prepared before a PRAGMA foreign_keys
+ * (docs/architecture.md, Database connections). */
 #include "mod_afiliate_dbd.h"
 #include "mod_afiliate_config.h"
 

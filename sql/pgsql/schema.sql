@@ -141,7 +141,7 @@ CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS outbox_asegurado ON outbox (asegurado_id);
 
 -- Coverage under Seguro Facultativo (Modalidad 32), as movements per insured person
--- (issue 5; rules in mod_afiliate/afl_vigencia.h). An alta covers inicio..fin, both days
+-- (rules in mod_afiliate/afl_vigencia.h). An alta covers inicio..fin, both days
 -- included (fin NULL = until a baja); a baja on inicio ends every alta of the same NSS
 -- that started on or before it. origen: 'asignacion' (Paso 1 opens one until the end of
 -- the school period) or 'escuela' (afiliatectl import-vigencia). clave makes every
@@ -162,7 +162,7 @@ CREATE TABLE IF NOT EXISTS cobertura (
 );
 CREATE INDEX IF NOT EXISTS cobertura_nss ON cobertura (nss);
 
--- Documents issued with a sello digital (issue 5): what GET /verificar?folio= shows and
+-- Documents issued with a sello digital: what GET /verificar?folio= shows and
 -- checks. folio: 13-digit epoch milliseconds + 8-digit sequence (afl_folio_make);
 -- cadena and sello: the cadena original and its base64 signature; no_serie: the
 -- signing key's serial (afl_sign_serial); datos: what the document needs to be rendered

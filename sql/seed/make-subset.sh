@@ -3,9 +3,9 @@
 # catalog, from the official export. Not part of the build: the subset is
 # committed. See sql/seed/README.md for provenance and licence.
 #
-# Usage: sql/seed/make-subset.sh [CPdescargatxt.zip [OUTPUT]]
-#   default zip: ../shared/data/sepomex/CPdescargatxt.zip (relative to the
-#   project root), default output: sql/seed/sepomex-subset.txt
+# Usage: sql/seed/make-subset.sh CPdescargatxt.zip [OUTPUT]
+#   CPdescargatxt.zip: the official SEPOMEX zip (Correos de México), given as
+#   the first argument; default output: sql/seed/sepomex-subset.txt
 #
 # The output keeps the official format byte for byte: ISO-8859-1, CRLF, line 1
 # the legal notice, line 2 the header, then every row of the postal codes
@@ -13,7 +13,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-zip=${1:-$here/../../../shared/data/sepomex/CPdescargatxt.zip}
+zip=${1:?usage: make-subset.sh CPdescargatxt.zip [OUTPUT] (the official SEPOMEX zip)}
 out=${2:-$here/sepomex-subset.txt}
 
 # Hand-picked postal codes: 06700 (Roma Norte), 44100 (Guadalajara Centro),

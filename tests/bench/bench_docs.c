@@ -1,4 +1,4 @@
-/* Benchmark: signed documents per second on one thread (issue 5), built in
+/* Benchmark: signed documents per second on one thread, built in
  * memory as the module builds them: cadena original, sello digital
  * (Ed25519), QR code, PDF and document seal, in the standard PDF fonts.
  * Also the raw sello and verification rates and the documents' sizes.

@@ -52,7 +52,7 @@ static int ref_layout(const uint8_t *s)
     return 1;
 }
 
-/* domain.md §3.3 second form: all 18 with weights 18..1 sum to 0 mod 10,
+/* docs/domain.md, CURP check digit, second form: all 18 with weights 18..1 sum to 0 mod 10,
  * alphabet with the Ñ slot ('&') between N and O. */
 static int ref_check_sum(const uint8_t *s)
 {

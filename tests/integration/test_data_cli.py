@@ -172,7 +172,7 @@ def test_full_sepomex_import_from_zip(db):
     assert q(db, "SELECT count(*) FROM sepomex WHERE ciudad <> trim(ciudad)") == [(0,)]
     assert q(db, "SELECT zona, count(*) FROM sepomex GROUP BY zona ORDER BY zona") == [
         ("Rural", 88608), ("Semiurbano", 3845), ("Urbano", 52639)]
-    # Each CP belongs to one estado and one municipio (domain.md §8.3).
+    # Each CP belongs to one estado and one municipio (docs/domain.md, Address-form rules).
     assert q(db, "SELECT count(*) FROM (SELECT cp FROM sepomex GROUP BY cp "
                  "HAVING count(DISTINCT c_estado || c_mnpio) > 1)") == [(0,)]
     # Idempotent: same counts the second time.

@@ -1,4 +1,4 @@
-"""Document commands of afiliatectl (issue 5): keygen, demo-doc, verify,
+"""Document commands of afiliatectl: keygen, demo-doc, verify,
 import-vigencia.
 
 Runs the real executable against files under tmp_path; no httpd. The

@@ -1,4 +1,4 @@
-"""E-mail (issue 4): every located or assigned NSS reaches the student's inbox
+"""E-mail: every located or assigned NSS reaches the student's inbox
 through the outbox, none is lost while the relay is down, Reenviar is
 limited. A real apache2 + mod_dbd + SQLite, and a real SMTP server on loopback
 (tests/smtp_sink.py, Debian's python3-aiosmtpd)."""

@@ -389,7 +389,7 @@ def test_concurrent_assignment(server, curps):
         if siguiente == 10000 and not folios[prefijo]:
             continue  # marked full by the exhaustion tests
         assert sorted(folios[prefijo]) == list(range(siguiente)), prefijo
-    # Outbox and results one to one (issue 4): one message per trámite, and
+    # Outbox and results one to one (no lost or doubled mail): one message per trámite, and
     # each assignment carries exactly one 'asignacion' message.
     marks = ",".join("?" * 50)
     assert db_rows(server, "SELECT count(*) FROM outbox o JOIN asegurado a ON "

@@ -1,5 +1,5 @@
 /* Unit tests for afl_cadena: the exact cadena original of each document
- * (domain.md §5.1, §5.2), the escaping of values and the document folio. */
+ * (docs/domain.md, Cadena original), the escaping of values and the document folio. */
 #include <check.h>
 
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Unit tests: afl_curp (domain.md §3). */
+/* Unit tests: afl_curp (docs/domain.md, CURP). */
 #include "afl_curp.h"
 
 #include <check.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Published vectors (domain.md §3.3). */
+/* Published vectors (docs/domain.md, CURP check digit). */
 #define SABC "SABC560626MDFLRN01"
 #define BOXW "BOXW310820HNERXN09"
 
@@ -37,7 +37,8 @@ static const char *with_bad_dv(const char *first17, char out[19])
 }
 
 /* Independent check digit: alphabet with '&' in the Ñ slot (python-stdnum),
- * and the "all 18 with weights 18..1 == 0 mod 10" form of domain.md §3.3. */
+ * and the "all 18 with weights 18..1 == 0 mod 10" form (docs/domain.md, CURP
+ * check digit). */
 static int ref_sum18_ok(const char *s)
 {
     static const char alphabet[] = "0123456789ABCDEFGHIJKLMN&OPQRSTUVWXYZ";
@@ -75,7 +76,7 @@ START_TEST(check_digit_values)
 {
     char buf[19];
 
-    /* Sums 1979 and 2551 in domain.md §3.3. */
+    /* Sums 1979 and 2551 (docs/domain.md, CURP check digit). */
     ck_assert_int_eq(afl_curp_check_digit("SABC560626MDFLRN0"), 1);
     ck_assert_int_eq(afl_curp_check_digit("BOXW310820HNERXN0"), 9);
     /* O..Z sit one above a gapless alphabet: 'O' must weigh 25, not 24. */

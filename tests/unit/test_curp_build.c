@@ -1,4 +1,4 @@
-/* Unit tests: afl_curp_build (domain.md §3.1, §3.4). */
+/* Unit tests: afl_curp_build (docs/domain.md, Building a CURP). */
 #include "afl_curp.h"
 #include "afl_curp_build.h"
 

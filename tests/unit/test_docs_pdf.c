@@ -1,4 +1,4 @@
-/* Unit tests for the signed documents of afl_pdf (issue 5): comprobante with
+/* Unit tests for the signed documents of afl_pdf: comprobante with
  * sello digital and QR, tarjeta, constancia, the document seal and
  * afl_pdf_verify; checked with poppler's pdftotext and qpdf --check. */
 #include <check.h>

@@ -1,4 +1,4 @@
-/* Unit tests: afl_form (urlencoded parsing and input validation; reliability.md §9.1,
+/* Unit tests: afl_form (urlencoded parsing and input validation; OWASP
  * ASVS 5.1.1, 5.1.3, 5.2.2, 5.2.3). */
 #include "afl_form.h"
 #include "afl_curp.h"

@@ -1,4 +1,4 @@
-/* Unit tests: afl_nss (domain.md §4). */
+/* Unit tests: afl_nss (docs/domain.md, NSS). */
 #include "afl_nss.h"
 
 #include <check.h>

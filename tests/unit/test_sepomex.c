@@ -1,4 +1,4 @@
-/* Unit tests: afl_sepomex, the SEPOMEX catalog parser (domain.md §8.2). */
+/* Unit tests: afl_sepomex, the SEPOMEX catalog parser (docs/domain.md, SEPOMEX catalog format). */
 #include "afl_sepomex.h"
 
 #include <check.h>

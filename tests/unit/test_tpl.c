@@ -1,4 +1,4 @@
-/* Unit tests: afl_tpl (HTML templates; reliability.md §9.1 ASVS 5.3.1-5.3.3). */
+/* Unit tests: afl_tpl (HTML templates; output encoding, OWASP ASVS 5.3.1-5.3.3). */
 #include "afl_tpl.h"
 
 #include <check.h>
