@@ -254,6 +254,103 @@ static int refused_by_rate(afl_flow_env *env, afl_flow_out *out)
     return 0;
 }
 
+/* ------------------------------------------------------------------ the failure budget */
+
+/* What abuse costs is limited, not honest use: failed attempts (a wrong or
+ * replayed CAPTCHA, a malformed CURP, a CURP unknown to RENAPO or not active,
+ * an NSS that is not the CURP's) are counted per browser session and per
+ * client address (docs/directives.md, "Limits"). */
+static long long fail_window(const afl_flow_env *env)
+{
+    return env->now - env->now % AFL_FLOW_FAIL_WINDOW;
+}
+
+/* Pseudonymous keys: the session row id is a hash of the cookie, the address
+ * an HMAC. */
+static const char *fail_key(afl_flow_env *env, int per_address)
+{
+    return per_address ? apr_pstrcat(env->pool, "fail-a:", env->base, ":", ip_hmac(env), NULL)
+                       : apr_pstrcat(env->pool, "fail-s:", env->base, ":", env->sid, NULL);
+}
+
+static void refused_for_failures(afl_flow_env *env, afl_flow_out *out, int retry_after)
+{
+    aviso(env, out, AFL_FLOW_TOO_MANY, "Demasiados intentos fallidos",
+          "Se registraron demasiados intentos fallidos (código de la imagen o CURP). Espera "
+          "unos minutos e intenta nuevamente.",
+          "/", "Volver al inicio");
+    out->retry_after = retry_after;
+    out->log_level = AFL_FLOW_LOG_WARN;
+    out->log = AFL_TAG ": failure limit reached for a session or a client address";
+}
+
+static void slowed(afl_flow_env *env, afl_flow_out *out)
+{
+    aviso(env, out, AFL_FLOW_TOO_MANY, "Espera un momento",
+          "Para proteger el servicio, espera unos segundos antes de enviar de nuevo el "
+          "formulario.",
+          NULL, NULL);
+    out->retry_after = AFL_FLOW_SLOW_SECONDS;
+    out->log_level = AFL_FLOW_LOG_WARN;
+    out->log = AFL_TAG ": a session past half its failure limit was slowed";
+}
+
+/* Before a CAPTCHA form runs: 1 when the outcome is set. A session that spent
+ * its budget is refused; past half of it, it may send one form every
+ * AFL_FLOW_SLOW_SECONDS. An address that spent its budget is refused only
+ * for wrong CAPTCHAs: a form a student was shown and solved is accepted once. */
+static int over_budget(afl_flow_env *env, int captcha_right, afl_flow_out *out)
+{
+    long long sess = 0, addr = 0, w = fail_window(env), n = 0;
+    int retry_after = (int)(w + AFL_FLOW_FAIL_WINDOW - env->now);
+
+    if (!env->fail_limit && !env->address_fail_limit)
+        return 0;
+    if (!store(env) ||
+        (env->fail_limit && env->sid &&
+         afl_store_rate_get(env->pool, env->st, fail_key(env, 0), w, &sess) != AFL_STORE_OK) ||
+        (env->address_fail_limit &&
+         afl_store_rate_get(env->pool, env->st, fail_key(env, 1), w, &addr) != AFL_STORE_OK)) {
+        busy(env, out);
+        return 1;
+    }
+    if (env->fail_limit && sess >= env->fail_limit) {
+        refused_for_failures(env, out, retry_after);
+        return 1;
+    }
+    if (!captcha_right && env->address_fail_limit && addr >= env->address_fail_limit) {
+        refused_for_failures(env, out, retry_after);
+        return 1;
+    }
+    if (env->fail_limit && env->sid && sess >= (env->fail_limit + 1) / 2) {
+        const char *key = apr_pstrcat(env->pool, "slow:", env->base, ":", env->sid, NULL);
+        if (afl_store_rate_hit(env->pool, env->st, key, env->now - env->now % AFL_FLOW_SLOW_SECONDS,
+                               &n) != AFL_STORE_OK) {
+            busy(env, out);
+            return 1;
+        }
+        if (n > 1) {
+            slowed(env, out);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Counts one failed attempt for the session and the address. A database
+ * error is not the student's: the attempt's own answer stands. */
+static void note_failure(afl_flow_env *env)
+{
+    long long n = 0, w = fail_window(env);
+
+    if (!store(env))
+        return;
+    if (env->fail_limit && env->sid)
+        afl_store_rate_hit(env->pool, env->st, fail_key(env, 0), w, &n);
+    if (env->address_fail_limit)
+        afl_store_rate_hit(env->pool, env->st, fail_key(env, 1), w, &n);
+}
+
 /* Housekeeping every few hundred submissions per process: expired CAPTCHA ids,
  * sessions and rate windows. */
 static void maybe_purge(afl_flow_env *env)
@@ -443,17 +540,19 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
     afl_asegurado aseg;
     afl_store_status s;
     long long expires = 0;
-    int dberr = 0, id_valid;
+    int dberr = 0, id_valid, right;
 
     if (!csrf_ok(env, in->form))
         return forbidden(env, out);
-    if (refused_by_rate(env, out))
-        return;
 
     afl_form_solicitud(p, in->form, &sol);
     check_curp(p, &sol);
     id_valid = captcha_id_valid(env, &sol, &expires);
-    if (!(id_valid && captcha_answer_ok(env, &sol)))
+    right = id_valid && captcha_answer_ok(env, &sol);
+    /* What the failure budget refuses costs no write and no flood count. */
+    if (over_budget(env, right, out) || refused_by_rate(env, out))
+        return;
+    if (!right)
         sol.err_captcha = MSG_CAPTCHA;
     if (sol.err_curp || sol.err_correo || sol.err_correo_confirmacion || sol.err_captcha) {
         if (id_valid && !burn_captcha(env, &sol, expires, &dberr)) {
@@ -461,6 +560,8 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
                 return busy(env, out);
             sol.err_captcha = MSG_CAPTCHA; /* replay */
         }
+        if (sol.err_captcha || sol.err_curp)
+            note_failure(env);
         return form_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, NULL);
     }
     if (!store(env))
@@ -478,8 +579,10 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
             if (dberr)
                 return busy(env, out);
             sol.err_captcha = MSG_CAPTCHA;
+            note_failure(env);
             return form_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, NULL);
         }
+        note_failure(env);
         return form_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol,
                          s == AFL_STORE_NOTFOUND ? MSG_RENAPO
                                                  : afl_flow_inactive_message(p, per.status_curp));
@@ -1094,24 +1197,34 @@ void afl_flow_vigencia_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow
 
     if (!csrf_ok(env, in->form))
         return forbidden(env, out);
-    if (refused_by_rate(env, out))
-        return;
 
     afl_form_solicitud(p, in->form, &sol);
     nss = read_nss(p, in->form, &err_nss);
     check_curp(p, &sol);
+    {
+        long long expires = 0;
+        int right = captcha_id_valid(env, &sol, &expires) && captcha_answer_ok(env, &sol);
+        if (over_budget(env, right, out) || refused_by_rate(env, out))
+            return;
+    }
     captcha_good = captcha_ok(env, &sol, &dberr);
     if (dberr)
         return busy(env, out);
     if (!captcha_good)
         sol.err_captcha = MSG_CAPTCHA;
-    if (sol.err_curp || err_nss || sol.err_correo || sol.err_correo_confirmacion || sol.err_captcha)
+    if (sol.err_curp || err_nss || sol.err_correo || sol.err_correo_confirmacion ||
+        sol.err_captcha) {
+        if (sol.err_captcha || sol.err_curp || err_nss)
+            note_failure(env);
         return vigencia_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, nss, err_nss, NULL);
+    }
     maybe_purge(env);
 
     s = afl_store_persona(p, env->st, sol.curp, &per);
     if (s == AFL_STORE_ERROR)
         return busy(env, out);
+    if (s == AFL_STORE_NOTFOUND || (s == AFL_STORE_OK && !afl_store_status_active(per.status_curp)))
+        note_failure(env);
     if (s == AFL_STORE_NOTFOUND)
         return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol, nss, NULL, MSG_RENAPO);
     if (!afl_store_status_active(per.status_curp))
@@ -1120,6 +1233,8 @@ void afl_flow_vigencia_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow
     s = afl_store_asegurado_nss(p, env->st, nss, &aseg);
     if (s == AFL_STORE_ERROR)
         return busy(env, out);
+    if (s == AFL_STORE_NOTFOUND || (s == AFL_STORE_OK && strcmp(aseg.curp, sol.curp)))
+        note_failure(env);
     if (s == AFL_STORE_NOTFOUND)
         return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol, nss, NULL, MSG_NSS_NO);
     if (strcmp(aseg.curp, sol.curp))

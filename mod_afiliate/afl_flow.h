@@ -26,6 +26,12 @@ struct afl_pdf_font;
 #define AFL_FLOW_TOO_MANY 429
 #define AFL_FLOW_UNAVAILABLE 503
 
+/* Failures (a wrong CAPTCHA, a malformed or unknown CURP) are counted per
+ * browser session and per client address over windows of this many seconds. */
+#define AFL_FLOW_FAIL_WINDOW 600
+/* A session past half its failure budget may fail once per this many seconds. */
+#define AFL_FLOW_SLOW_SECONDS 10
+
 /* What a request brings to a step. The glue fills it once per request. */
 typedef struct afl_flow_env {
     apr_pool_t *pool; /* the request's */
@@ -44,6 +50,8 @@ typedef struct afl_flow_env {
     apr_time_t request_time;
     int session_timeout; /* seconds */
     int rate_limit;      /* form submissions per minute and address; 0: none */
+    int fail_limit;      /* failures per session in AFL_FLOW_FAIL_WINDOW; 0: none */
+    int address_fail_limit; /* failures per address in AFL_FLOW_FAIL_WINDOW; 0: none */
     int resend_limit, resend_daily_curp, resend_daily_address;
     const char *mail_host;   /* domain of queued Message-IDs */
     const char *periodo_fin; /* AfiliatePeriodoFin, 'YYYY-MM-DD'; NULL: semester end */

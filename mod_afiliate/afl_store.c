@@ -580,6 +580,17 @@ afl_store_status afl_store_rate_hit(apr_pool_t *p, afl_store *st, const char *ke
     return txn(p, st, rate_body, &ra);
 }
 
+afl_store_status afl_store_rate_get(apr_pool_t *p, afl_store *st, const char *key, long long window,
+                                    long long *count)
+{
+    const char *args[] = {key, lld(p, window)};
+    const char *v[1];
+    afl_store_status s = select_one(p, st, Q_LIMITE_GET, 2, args, 1, v);
+
+    *count = s == AFL_STORE_OK ? atoll(v[0]) : 0;
+    return s == AFL_STORE_NOTFOUND ? AFL_STORE_OK : s;
+}
+
 static const char *or_null(const char *s)
 {
     return s && *s ? s : NULL;

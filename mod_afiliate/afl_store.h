@@ -83,6 +83,9 @@ afl_store_status afl_store_captcha_use(apr_pool_t *p, afl_store *st, const char 
  * gives the count so far. */
 afl_store_status afl_store_rate_hit(apr_pool_t *p, afl_store *st, const char *key, long long window,
                                     long long *count);
+/* The count of key in window without counting (0 when there is no row). */
+afl_store_status afl_store_rate_get(apr_pool_t *p, afl_store *st, const char *key, long long window,
+                                    long long *count);
 
 /* The step a trámite has reached. The database keeps the names below
  * (tramite.paso); afl_store converts at its boundary only. */

@@ -87,6 +87,8 @@ void *afl_create_dir_conf(apr_pool_t *p, char *dir)
         c->base = n == 1 ? "" : apr_pstrmemdup(p, dir, n);
     }
     c->rate_limit = AFL_UNSET;
+    c->fail_limit = AFL_UNSET;
+    c->address_fail_limit = AFL_UNSET;
     c->max_body = AFL_UNSET;
     return c;
 }
@@ -98,6 +100,9 @@ void *afl_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 
     c->base = add->base ? add->base : base->base;
     c->rate_limit = add->rate_limit != AFL_UNSET ? add->rate_limit : base->rate_limit;
+    c->fail_limit = add->fail_limit != AFL_UNSET ? add->fail_limit : base->fail_limit;
+    c->address_fail_limit = add->address_fail_limit != AFL_UNSET ? add->address_fail_limit
+                                                                  : base->address_fail_limit;
     c->max_body = add->max_body != AFL_UNSET ? add->max_body : base->max_body;
     return c;
 }
@@ -155,6 +160,18 @@ static const char *set_rate_limit(cmd_parms *cmd, void *dirv, const char *arg)
 {
     afl_dir_conf *d = dirv;
     return parse_int(cmd, arg, 0, 1000000, &d->rate_limit);
+}
+
+static const char *set_fail_limit(cmd_parms *cmd, void *dirv, const char *arg)
+{
+    afl_dir_conf *d = dirv;
+    return parse_int(cmd, arg, 0, 1000000, &d->fail_limit);
+}
+
+static const char *set_address_fail_limit(cmd_parms *cmd, void *dirv, const char *arg)
+{
+    afl_dir_conf *d = dirv;
+    return parse_int(cmd, arg, 0, 1000000, &d->address_fail_limit);
 }
 
 static const char *set_max_body(cmd_parms *cmd, void *dirv, const char *arg)
@@ -315,6 +332,13 @@ const command_rec afl_cmds[] = {
                   "Seconds a trámite stays open without activity (60-86400, default 1800)"),
     AP_INIT_TAKE1("AfiliateRateLimit", set_rate_limit, NULL, ACCESS_CONF | RSRC_CONF,
                   "Form submissions allowed per client address per minute (0 = no limit)"),
+    AP_INIT_TAKE1("AfiliateFailureLimit", set_fail_limit, NULL, ACCESS_CONF | RSRC_CONF,
+                  "Failed attempts (CAPTCHA, CURP) a browser session may make in 10 minutes "
+                  "before it is refused; slowed from half of it (0 = no limit, default 8)"),
+    AP_INIT_TAKE1("AfiliateAddressFailureLimit", set_address_fail_limit, NULL,
+                  ACCESS_CONF | RSRC_CONF,
+                  "Failed attempts from one client address in 10 minutes before its wrong "
+                  "CAPTCHAs are refused (0 = no limit, default 100)"),
     AP_INIT_TAKE1("AfiliateMaxBody", set_max_body, NULL, ACCESS_CONF | RSRC_CONF,
                   "Largest form body accepted, in bytes (1024-1048576, default 16384)"),
     AP_INIT_TAKE1("AfiliateSMTPURL", set_smtp_url, NULL, RSRC_CONF,

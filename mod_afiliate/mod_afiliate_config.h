@@ -49,6 +49,8 @@ typedef struct {
 typedef struct {
     const char *base; /* not a directive: the <Location> path itself */
     int rate_limit;   /* AfiliateRateLimit: per address a minute; 0 = off */
+    int fail_limit;   /* AfiliateFailureLimit: failures per session in 10 min; 0 = off */
+    int address_fail_limit; /* AfiliateAddressFailureLimit: per address in 10 min; 0 = off */
     int max_body;     /* AfiliateMaxBody: bytes of a form body */
 } afl_dir_conf;
 
@@ -63,7 +65,9 @@ void *afl_merge_dir_conf(apr_pool_t *p, void *base, void *add);
 /* Defaults applied to unset values. */
 #define AFL_DEFAULT_BASE "/afiliate"
 #define AFL_DEFAULT_SESSION_TIMEOUT 1800
-#define AFL_DEFAULT_RATE_LIMIT 30
+#define AFL_DEFAULT_RATE_LIMIT 300
+#define AFL_DEFAULT_FAIL_LIMIT 8
+#define AFL_DEFAULT_ADDRESS_FAIL_LIMIT 100
 #define AFL_DEFAULT_MAX_BODY 16384
 /* The CAPTCHA image is drawn by libgd, which needs a TrueType file (Debian's
  * fonts-dejavu-core); the PDFs need none (standard fonts). */
@@ -86,6 +90,17 @@ static inline const char *afl_conf_font(const char *v)
 static inline int afl_dir_rate_limit(const afl_dir_conf *d)
 {
     return d->rate_limit == AFL_UNSET ? AFL_DEFAULT_RATE_LIMIT : d->rate_limit;
+}
+
+static inline int afl_dir_fail_limit(const afl_dir_conf *d)
+{
+    return d->fail_limit == AFL_UNSET ? AFL_DEFAULT_FAIL_LIMIT : d->fail_limit;
+}
+
+static inline int afl_dir_address_fail_limit(const afl_dir_conf *d)
+{
+    return d->address_fail_limit == AFL_UNSET ? AFL_DEFAULT_ADDRESS_FAIL_LIMIT
+                                              : d->address_fail_limit;
 }
 
 static inline int afl_dir_max_body(const afl_dir_conf *d)

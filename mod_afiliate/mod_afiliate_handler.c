@@ -241,6 +241,8 @@ static void flow_env(afl_req *q, afl_flow_env *env, int documents)
     env->request_time = q->r->request_time;
     env->session_timeout = AFL_SC_INT(sc, session_timeout, AFL_DEFAULT_SESSION_TIMEOUT);
     env->rate_limit = afl_dir_rate_limit(q->dc);
+    env->fail_limit = afl_dir_fail_limit(q->dc);
+    env->address_fail_limit = afl_dir_address_fail_limit(q->dc);
     env->resend_limit = AFL_SC_INT(sc, resend_limit, AFL_DEFAULT_RESEND_LIMIT);
     env->resend_daily_curp = AFL_SC_INT(sc, resend_daily_curp, AFL_DEFAULT_RESEND_DAILY_CURP);
     env->resend_daily_address =

@@ -211,7 +211,7 @@ NODE_EXTRA = [
 
 
 class Cluster:
-    def __init__(self, root, port, nodes=2, mpm="event", extra=(), rate_limit=30,
+    def __init__(self, root, port, nodes=2, mpm="event", extra=(), rate_limit=None,
                  secret=None):
         self.root = Path(root)
         self.port = port

@@ -41,7 +41,16 @@ def afiliate_block(opts):
         "<Location /afiliate>",
         "    SetHandler afiliate",
         "    LimitRequestBody 16384",
-        f"    AfiliateRateLimit {opts.get('rate_limit', 30)}",
+    ]
+    # The module's own defaults unless the caller sets a limit (the tests turn
+    # them off where one client address plays many students).
+    if opts.get("rate_limit") is not None:
+        lines.append(f"    AfiliateRateLimit {opts['rate_limit']}")
+    limits = opts.get("failure_limits")
+    if limits is not None:
+        lines.append(f"    AfiliateFailureLimit {limits[0]}")
+        lines.append(f"    AfiliateAddressFailureLimit {limits[1]}")
+    lines += [
         "</Location>",
         "<Location /afiliate/static>",
         "    SetHandler none",
@@ -100,7 +109,8 @@ def main():
     ap.add_argument("--secret", required=True)
     ap.add_argument("--signing-key", help="PEM private key (afiliatectl keygen --out-dir DIR)")
     ap.add_argument("--extra", action="append", default=[])
-    ap.add_argument("--rate-limit", type=int, default=30)
+    ap.add_argument("--rate-limit", type=int, default=None,
+                    help="AfiliateRateLimit; default: the module's")
     a = ap.parse_args()
     opts = dict(root=a.root, port=a.port, mpm=a.mpm, module=a.module, db=a.db,
                 htdocs=a.htdocs, secret=a.secret, extra=a.extra, rate_limit=a.rate_limit,

@@ -583,6 +583,72 @@ START_TEST(database_down_and_rate_limit)
 }
 END_TEST
 
+/* Failures are what the limits count: a session is slowed from half its
+ * budget and refused at it; an address past its budget is refused only for
+ * wrong CAPTCHAs, so a solved form from another browser still goes on. */
+START_TEST(failure_budget)
+{
+    browser bot, student;
+    afl_flow_out *o;
+
+    browser_open(&bot, "00000000000000000000000000000020");
+    bot.env.client_ip = "192.0.2.99";
+    bot.env.fail_limit = 4;
+    bot.env.address_fail_limit = 6;
+    /* Two failures: answered normally (wrong CAPTCHA, unknown CURP). */
+    ck_assert_int_eq(step(&bot, afl_flow_nss_submit, paso1_form(&bot, curp_found, 0), NULL)->status,
+                     AFL_FLOW_BAD_REQUEST);
+    ck_assert_int_eq(
+        step(&bot, afl_flow_nss_submit, paso1_form(&bot, curp_unknown, 1), NULL)->status,
+        AFL_FLOW_UNPROCESSABLE);
+    /* Half the budget spent: one form per AFL_FLOW_SLOW_SECONDS. */
+    bot.env.now += AFL_FLOW_SLOW_SECONDS;
+    ck_assert_int_eq(step(&bot, afl_flow_nss_submit, paso1_form(&bot, curp_found, 0), NULL)->status,
+                     AFL_FLOW_BAD_REQUEST);
+    o = step(&bot, afl_flow_nss_submit, paso1_form(&bot, curp_found, 0), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_TOO_MANY);
+    ck_assert_int_eq(o->retry_after, AFL_FLOW_SLOW_SECONDS);
+    ck_page_has(o, "Espera un momento");
+    bot.env.now += AFL_FLOW_SLOW_SECONDS;
+    ck_assert_int_eq(step(&bot, afl_flow_nss_submit, paso1_form(&bot, curp_found, 0), NULL)->status,
+                     AFL_FLOW_BAD_REQUEST);
+    /* Four failures: refused, even with a right CAPTCHA, until the window ends. */
+    bot.env.now += AFL_FLOW_SLOW_SECONDS;
+    o = step(&bot, afl_flow_nss_submit, paso1_form(&bot, curp_found, 1), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_TOO_MANY);
+    ck_assert_int_gt(o->retry_after, AFL_FLOW_SLOW_SECONDS);
+    ck_assert_int_le(o->retry_after, AFL_FLOW_FAIL_WINDOW);
+    ck_page_has(o, "Demasiados intentos fallidos");
+    ck_assert_int_eq(o->log_level, AFL_FLOW_LOG_WARN);
+
+    /* Another browser behind the same address: two failures of its own spend
+     * the address's budget (6), then its wrong CAPTCHAs are refused while its
+     * solved form is accepted. */
+    browser_open(&student, "00000000000000000000000000000021");
+    student.env.client_ip = "192.0.2.99";
+    student.env.now = bot.env.now;
+    student.env.fail_limit = 4;
+    student.env.address_fail_limit = 6;
+    for (int i = 0; i < 2; i++) {
+        student.env.now += AFL_FLOW_SLOW_SECONDS;
+        ck_assert_int_eq(
+            step(&student, afl_flow_nss_submit, paso1_form(&student, curp_found, 0), NULL)->status,
+            AFL_FLOW_BAD_REQUEST);
+    }
+    o = step(&student, afl_flow_nss_submit, paso1_form(&student, curp_found, 0), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_TOO_MANY);
+    ck_page_has(o, "Demasiados intentos fallidos");
+    ck_assert_str_eq(
+        step(&student, afl_flow_nss_submit, paso1_form(&student, curp_found, 1), NULL)->location,
+        "/resultado");
+    /* The next window starts afresh; no row holds the address. */
+    bot.env.now += AFL_FLOW_FAIL_WINDOW;
+    ck_assert_int_eq(step(&bot, afl_flow_nss_submit, paso1_form(&bot, curp_found, 0), NULL)->status,
+                     AFL_FLOW_BAD_REQUEST);
+    ck_assert_ptr_null(strstr(value("SELECT group_concat(clave) FROM limite"), "192.0.2.99"));
+}
+END_TEST
+
 START_TEST(resend_and_finish)
 {
     browser b;
@@ -779,6 +845,7 @@ static Suite *flow_suite(void)
     tcase_add_test(tc, no_umf_for_the_postal_code);
     tcase_add_test(tc, prefix_exhausted);
     tcase_add_test(tc, database_down_and_rate_limit);
+    tcase_add_test(tc, failure_budget);
     tcase_add_test(tc, resend_and_finish);
     tcase_add_test(tc, paso2_vigente);
     tcase_add_test(tc, paso2_no_vigente);
