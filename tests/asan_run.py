@@ -74,8 +74,9 @@ def main():
                AFILIATE_SANITIZER_PRELOAD=libasan(),
                AFILIATE_MATRIX="event-sqlite3,prefork-sqlite3",
                AFILIATE_MAIL_DRIVERS="sqlite3",
-               # afiliatectl is linked with the sanitizers: its reports go to files too.
-               ASAN_OPTIONS=f"detect_leaks=0:log_path={rt}/ctl-sanitizer",
+               # afiliatectl is linked with the sanitizers, leak checking included (a
+               # short-lived CLI frees what it allocates); its reports go to files too.
+               ASAN_OPTIONS=f"detect_leaks=1:log_path={rt}/ctl-sanitizer",
                UBSAN_OPTIONS=f"print_stacktrace=1:log_path={rt}/ctl-sanitizer")
     OUT.mkdir(parents=True, exist_ok=True)
     log = OUT / "asan-pytest.log"
