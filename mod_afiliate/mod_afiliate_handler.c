@@ -126,12 +126,14 @@ static int count_session_cookies(void *rec, const char *key, const char *value)
     apr_size_t len = sizeof(COOKIE_NAME) - 1;
 
     (void)key;
+    /* Pairs are separated by ';', and by ',' where httpd joined repeated
+     * Cookie headers into one. */
     while (s && *s) {
-        while (*s == ' ' || *s == '\t' || *s == ';')
+        while (*s == ' ' || *s == '\t' || *s == ';' || *s == ',')
             s++;
         if (!strncmp(s, COOKIE_NAME, len) && (s[len] == '=' || s[len] == ' '))
             ++*n;
-        s = strchr(s, ';');
+        s = strpbrk(s, ";,");
     }
     return 1;
 }
