@@ -268,6 +268,28 @@ def cases():
                  headers=["Cookie: afiliate_tramite=" + "ab" * 16 + "; afiliate_tramite="
                           + "cd" * 16]))
 
+    # -- forged and bad session cookies on the document routes
+    for route in ("/afiliate/comprobante", "/afiliate/tarjeta", "/afiliate/constancia"):
+        for cname, value in (("forged", "ab" * 16), ("not-hex", "zz" * 16),
+                             ("long", "a" * 4000), ("empty", ""),
+                             ("quoted", '"' + "ab" * 16 + '"')):
+            add(f"cookie-{cname}:GET {route}",
+                simple("GET", route, [f"Cookie: afiliate_tramite={value}"]))
+        add(f"cookie-repeated:GET {route}",
+            simple("GET", route, ["Cookie: afiliate_tramite=" + "ab" * 16,
+                                  "Cookie: afiliate_tramite=" + "cd" * 16]))
+    # -- bad query strings and ids where a route reads them
+    for query in ("folio=%00", "folio=%zz", "folio=<script>alert(1)</script>",
+                  "folio=%27%20OR%201%3D1--", "folio=" + "9" * 5000, "folio=%C0%AF",
+                  "folio=1&folio=2", "folio="):
+        add(f"query-verificar:{query[:40]}", simple("GET", "/afiliate/verificar?" + query))
+    for cid in ("x", "..%2f..%2fetc%2fpasswd", "a" * 300, "%00", "AAAA.1.BBBB",
+                "%C3%28", "1e999.99999999999999999999.x"):
+        add(f"captcha-id:{cid[:40]}", simple("GET", f"/afiliate/captcha/{cid}.png"))
+    for cp in ("abc", "0670", "067000", "%00", "06700%00", "-1", "99999999999999999999",
+               "%C3%28", "06700/x"):
+        add(f"cp:{cp}", simple("GET", f"/afiliate/cp/{cp}"))
+
     # -- huge and strange headers
     for route in ("/afiliate/", "/afiliate/nss"):
         add(f"header-huge-cookie:{route}",
