@@ -7,7 +7,11 @@ serves every CLI call. The suite runs on SQLite under the event and the prefork
 MPM, in a runtime folder of its own (so it never shares servers with `make test`).
 The run fails on a test failure and on any sanitizer report: in a server's
 sanitizer.* files, in an error_log (a child's stderr), in afiliatectl's own
-sanitizer files, or in pytest's output.
+sanitizer files, or in pytest's output. Observed with gcc 12's runtime: a child's
+error report lands in the error_log even with log_path set, while statistics
+printed at exit reach the files; both are read.
+The instrumented module cannot load without libasan first in the process
+("ASan runtime does not come first"), so every server that started was checked.
 
 Prints "asan: N passed, N failed, N sanitizer reports" and the wall time.
 """
