@@ -521,3 +521,38 @@ def test_slowloris_student_completes_paso1(slow_server):
     server.expect_log(r"AH00484|AH00161|AH10159")
     bad = server.unexpected_log_lines()
     assert not bad, "unexpected error_log lines:\n" + "\n".join(bad)
+
+
+def test_trickled_headers_are_cut(slow_server):
+    """One connection trickling a header line a second is answered 408 (the
+    Spanish page) and closed by mod_reqtimeout after about 5 s, not kept."""
+    server = slow_server
+    server.new_log_lines()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        s.sendall(b"GET /afiliate/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        t0 = time.monotonic()
+        s.settimeout(1.0)
+        resp = b""
+        i = 0
+        while time.monotonic() - t0 < 25:
+            try:
+                s.sendall(f"X-Lento-{i}: a\r\n".encode())
+            except OSError:
+                break
+            i += 1
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not b:
+                break
+            resp += b
+        elapsed = time.monotonic() - t0
+    assert 4 <= elapsed < 10, elapsed
+    head, _, body = resp.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408"), resp[:200]
+    assert SPANISH.search(body.decode("latin-1")), body[:300]
+    bad = server.unexpected_log_lines()
+    assert not bad, "unexpected error_log lines:\n" + "\n".join(bad)
