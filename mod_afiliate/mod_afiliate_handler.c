@@ -197,7 +197,9 @@ static int read_form(afl_req *q, apr_table_t **form)
     apr_status_t rv;
     int rc;
 
-    if (!ctype || strncasecmp(ctype, "application/x-www-form-urlencoded", 33) != 0) {
+    /* The media type itself, then parameters: "...-urlencodedjunk" is another type. */
+    if (!ctype || strncasecmp(ctype, "application/x-www-form-urlencoded", 33) != 0 ||
+        (ctype[33] && ctype[33] != ';' && ctype[33] != ' ' && ctype[33] != '\t')) {
         rc = send_aviso(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "Solicitud no válida",
                         "El formulario se envió en un formato que no se reconoce.", NULL, NULL);
         return rc == OK ? DONE : rc;

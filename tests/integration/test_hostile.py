@@ -250,7 +250,8 @@ def cases():
         add(f"body-huge-length:{route}",
             post(route, lambda s: "a=b", headers=["Content-Length: 99999999999999999999"]))
         for ct in (None, "text/plain", "application/json", "multipart/form-data; boundary=x",
-                   "application/xml", ""):
+                   "application/xml", "", "application/x-www-form-urlencodedx",
+                   "application/x-www-form-urlencoded-evil"):
             add(f"ctype-{ct or 'none' if ct is None else 'empty' if ct == '' else ct}:{route}",
                 post(route, csrf, ct=ct))
         add(f"cookie-none:{route}", post(route, csrf, cookie=False))
