@@ -434,7 +434,7 @@ def test_no_injected_mail_queued(server, hostile_ctx):
 
 SLOW_CONNECTIONS = 300
 MPMS = sorted({combo.split("-")[0] for combo in MATRIX})
-# Prefork sized as Debian's own mpm_prefork.conf (150 processes): with the
+# Prefork sized as Debian's default (150 processes): with the
 # tests' usual 32, 300 trickling connections queue a student for
 # 300 / 32 x 5 s of header timeout, most of a minute (docs/deployment.md).
 PREFORK_DEBIAN = ["<IfModule mpm_prefork_module>", "    MaxRequestWorkers 150",
