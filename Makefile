@@ -9,6 +9,8 @@
 #   make deb        the Debian package build/libapache2-mod-afiliate_VERSION_ARCH.deb (lintian-checked)
 #   make bench-peer the HTTP benchmark beside the PHP peer (not in this repository; PEER_PHP_DIR)
 #   make fuzz       libFuzzer + ASan/UBSan on the parsers (clang)
+#   make test-asan  module and afiliatectl with ASan+UBSan (build/asan/), the integration
+#                   suite on SQLite under event and prefork, failing on any sanitizer report
 #
 # Pure units are mod_afiliate/afl_*.c (no httpd header); httpd glue is
 # mod_afiliate/mod_afiliate*.c; the CLI is mod_afiliate/afiliatectl*.c.
@@ -52,6 +54,7 @@ MODULE    := $(BUILD)/mod_afiliate.so
 CTL       := $(BUILD)/afiliatectl
 
 .PHONY: all deps build-all run run-cluster test test-unit test-fuzz test-integration test-clone \
+        test-asan asan-build \
         test-browser bench bench-peer \
         bench-curp fuzz check-pure format format-check clean deb
 
@@ -141,6 +144,39 @@ test-unit test-fuzz test-integration test-clone:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory build-all $(UNIT_BINS) $(FUZZ_REPLAY)
 	@$(PYTHON) tests/run_all.py --only $(patsubst test-%,%,$@)
+
+# The module and afiliatectl with AddressSanitizer and UBSan, in build/asan/ (gcc; the
+# objects are its own, apxs's are left alone). libasan is preloaded into every apache2
+# the integration tests start (httpd is not instrumented); tests/asan_run.py runs the
+# suite on SQLite under event and prefork and fails on any sanitizer report.
+ASAN_DIR    := $(BUILD)/asan
+ASAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_CFLAGS  = -std=gnu11 $(ASAN_FLAGS) $(WARN) -Werror -fPIC -D_GNU_SOURCE -DLINUX -D_REENTRANT \
+               -I$(SRCDIR) -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null) $(DEP_CFLAGS)
+ASAN_CORE   := $(patsubst $(SRCDIR)/%.c,$(ASAN_DIR)/obj/%.o,$(CORE_SRCS)) $(ASAN_DIR)/obj/afl_migrations.o
+ASAN_GLUE   := $(patsubst $(SRCDIR)/%.c,$(ASAN_DIR)/obj/%.o,$(GLUE_SRCS))
+ASAN_CTLO   := $(patsubst $(SRCDIR)/%.c,$(ASAN_DIR)/obj/%.o,$(CTL_SRCS))
+
+$(ASAN_DIR)/obj/%.o: $(SRCDIR)/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+$(ASAN_DIR)/obj/afl_migrations.o: $(BUILD)/gen/afl_migrations.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+$(ASAN_DIR)/mod_afiliate.so: $(ASAN_CORE) $(ASAN_GLUE)
+	$(CC) -shared $(ASAN_FLAGS) $^ $(DEP_LIBS) -o $@
+
+$(ASAN_DIR)/afiliatectl: $(ASAN_CTLO) $(ASAN_CORE)
+	$(CC) $(ASAN_FLAGS) $^ $(DEP_LIBS) -o $@
+
+asan-build: $(ASAN_DIR)/mod_afiliate.so $(ASAN_DIR)/afiliatectl
+
+test-asan:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory build-all asan-build
+	@$(PYTHON) tests/asan_run.py
 
 # libFuzzer for real: clang, ASan + UBSan. FUZZ_TIME seconds per target.
 FUZZ_TIME ?= 60

@@ -6,6 +6,8 @@
 
 #include "http_log.h"
 #include "http_protocol.h"
+#include "http_request.h"
+#include "apr_strings.h"
 #include "ap_config.h"
 
 #include "afl_log.h"
@@ -43,6 +45,25 @@ static void afl_child_init(apr_pool_t *pchild, server_rec *s)
     afl_handler_child_init(pchild, s);
 }
 
+/* A path that climbs above the root or carries a bad %-escape is refused by
+ * httpd with 400 after this hook, logged at [error] (AH10244): the client's
+ * mistake would then read as a server fault. The same check runs here on a
+ * copy; the answer is the same 400 (ErrorDocument's page), logged at [info]. */
+static int afl_post_read_request(request_rec *r)
+{
+    char *path;
+
+    if (r->main || r->prev || r->proxyreq != PROXYREQ_NONE || !r->parsed_uri.path)
+        return DECLINED;
+    path = apr_pstrdup(r->pool, r->parsed_uri.path);
+    if (ap_normalize_path(path, AP_NORMALIZE_ALLOW_RELATIVE | AP_NORMALIZE_NOT_ABOVE_ROOT |
+                                    AP_NORMALIZE_DECODE_UNRESERVED))
+        return DECLINED;
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  AFL_TAG ": request path above the root or with a bad escape; answered 400");
+    return HTTP_BAD_REQUEST;
+}
+
 static void afl_register_hooks(apr_pool_t *p)
 {
     /* Before mod_watchdog's post_config, which starts the watchdogs that
@@ -52,6 +73,7 @@ static void afl_register_hooks(apr_pool_t *p)
     ap_hook_check_config(afl_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(afl_post_config, NULL, succ, APR_HOOK_MIDDLE);
     ap_hook_child_init(afl_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(afl_post_read_request, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(afl_handler, NULL, NULL, APR_HOOK_MIDDLE);
     afl_dbd_register_hooks(p);
     afl_outbox_register_hooks(p);

@@ -118,10 +118,48 @@ static void set_cookie(afl_req *q, const char *value, int expire)
                   apr_psprintf(q->r->pool, "%s=%s; %s", COOKIE_NAME, value, attrs));
 }
 
+/* apr_table_do callback: counts the session cookies in one Cookie header. */
+static int count_session_cookies(void *rec, const char *key, const char *value)
+{
+    int *n = rec;
+    const char *s = value;
+    apr_size_t len = sizeof(COOKIE_NAME) - 1;
+
+    (void)key;
+    /* Pairs are separated by ';', and by ',' where httpd joined repeated
+     * Cookie headers into one. */
+    while (s && *s) {
+        while (*s == ' ' || *s == '\t' || *s == ';' || *s == ',')
+            s++;
+        if (!strncmp(s, COOKIE_NAME, len) && (s[len] == '=' || s[len] == ' '))
+            ++*n;
+        s = strpbrk(s, ";,");
+    }
+    return 1;
+}
+
+/* A request that sends the session cookie twice is a client's mistake (or a
+ * cookie-tossing attempt): it gets no session, and the log says so at info,
+ * where ap_cookie_read() would have logged an error. */
+static int session_cookie_repeated(request_rec *r)
+{
+    int n = 0;
+
+    apr_table_do(count_session_cookies, &n, r->headers_in, "Cookie", NULL);
+    if (n > 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      AFL_TAG ": session cookie sent %d times; ignored", n);
+        return 1;
+    }
+    return 0;
+}
+
 static void read_session_cookie(afl_req *q)
 {
     const char *v = NULL;
 
+    if (session_cookie_repeated(q->r))
+        return;
     if (ap_cookie_read(q->r, COOKIE_NAME, &v, 0) == APR_SUCCESS && v && afl_token_is_hex(v, 32))
         q->token = v;
     if (q->token) {
@@ -159,7 +197,9 @@ static int read_form(afl_req *q, apr_table_t **form)
     apr_status_t rv;
     int rc;
 
-    if (!ctype || strncasecmp(ctype, "application/x-www-form-urlencoded", 33) != 0) {
+    /* The media type itself, then parameters: "...-urlencodedjunk" is another type. */
+    if (!ctype || strncasecmp(ctype, "application/x-www-form-urlencoded", 33) != 0 ||
+        (ctype[33] && ctype[33] != ';' && ctype[33] != ' ' && ctype[33] != '\t')) {
         rc = send_aviso(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "Solicitud no válida",
                         "El formulario se envió en un formato que no se reconoce.", NULL, NULL);
         return rc == OK ? DONE : rc;

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from flows import Form, assigned_nss, domicilio, sample
-from harness import CTL, TOP, Apache
+from harness import CTL, TOP, Apache, server_env
 from test_paso2 import Paso2
 
 FIXTURE = {"sqlite3": TOP / "tests" / "fixtures" / "schema-v1-sqlite.sql",
@@ -514,7 +514,7 @@ def test_configtest_refuses(defect):
     assert message in r.stderr, r.stderr
     # apache2ctl configtest runs the same test.
     env = dict(os.environ, APACHE_CONFDIR=str(srv.root),
-               APACHE_ARGUMENTS=f"-f {srv.root / 'httpd.conf'}")
+               APACHE_ARGUMENTS=f"-f {srv.root / 'httpd.conf'}", **server_env(srv.root))
     r2 = subprocess.run(["apache2ctl", "configtest"], capture_output=True, text=True, env=env)
     assert r2.returncode != 0 and message in r2.stderr, r2.stderr
     # And the start is refused the same way.
