@@ -300,6 +300,7 @@ START_TEST(found_goes_to_result_and_mails)
     ck_assert_int_eq(o->kind, AFL_FLOW_REDIRECT);
     ck_assert_str_eq(o->location, "/resultado");
     ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_COMPROBANTE);
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_LOCATED);
     ck_assert_str_eq(paso_of(&b), "resultado");
     ck_assert_str_eq(value("SELECT reason FROM outbox"), "localizacion");
     ck_assert_int_eq(count("SELECT count(*) FROM captcha_usado"), 1);
@@ -337,6 +338,7 @@ START_TEST(new_curp_assigns_after_the_address)
     ck_assert_int_eq(o->kind, AFL_FLOW_REDIRECT);
     ck_assert_str_eq(o->location, "/domicilio");
     ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_NONE);
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_NEW_CURP);
     ck_assert_str_eq(paso_of(&b), "domicilio");
     ck_assert_int_eq(count("SELECT count(*) FROM outbox"), 0);
 
@@ -361,11 +363,13 @@ START_TEST(new_curp_assigns_after_the_address)
     o = step(&b, afl_flow_domicilio_submit, f, NULL);
     ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
     ck_page_has(o, "Selecciona una colonia de la lista");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_NONE);
 
     o = step(&b, afl_flow_domicilio_submit, address_form(&b, CP_OK), NULL);
     ck_assert_int_eq(o->kind, AFL_FLOW_REDIRECT);
     ck_assert_str_eq(o->location, "/resultado");
     ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_COMPROBANTE);
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_ASSIGNED);
     ck_assert_str_eq(paso_of(&b), "resultado");
     ck_assert_str_eq(
         value(apr_psprintf(pool, "SELECT origen FROM asegurado WHERE curp = '%s'", curp_new)),
@@ -401,6 +405,7 @@ START_TEST(inactive_curp_is_refused)
     ck_assert_int_eq(o->status, AFL_FLOW_UNPROCESSABLE);
     ck_assert_str_eq(o->tpl, "nss");
     ck_page_has(o, "no está vigente en RENAPO (baja por defunción)");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_NOT_IN_REGISTRY);
     /* The CAPTCHA id is spent, and no session was stored. */
     ck_assert_int_eq(count("SELECT count(*) FROM captcha_usado"), 1);
     ck_assert_int_eq(count("SELECT count(*) FROM tramite"), 0);
@@ -420,6 +425,7 @@ START_TEST(unknown_curp_is_refused)
     o = step(&b, afl_flow_nss_submit, paso1_form(&b, curp_unknown, 1), NULL);
     ck_assert_int_eq(o->status, AFL_FLOW_UNPROCESSABLE);
     ck_page_has(o, "No se localizó información en RENAPO con la CURP capturada.");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_NOT_IN_REGISTRY);
 }
 END_TEST
 
@@ -434,6 +440,7 @@ START_TEST(bad_captcha_and_replay)
     o = step(&b, afl_flow_nss_submit, f, NULL);
     ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
     ck_page_has(o, "El captcha no fue válido, favor de intentar nuevamente");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_REFUSED_CAPTCHA);
     ck_assert_int_eq(count("SELECT count(*) FROM captcha_usado"), 1);
     /* The same id with the right answer: spent already. */
     {
@@ -451,6 +458,7 @@ START_TEST(bad_captcha_and_replay)
     o = step(&b, afl_flow_nss_submit, f, NULL);
     ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
     ck_page_has(o, "NOESUNACURP");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_INVALID_CURP);
 }
 END_TEST
 
@@ -578,6 +586,7 @@ START_TEST(database_down_and_rate_limit)
     ck_assert_int_eq(o->status, AFL_FLOW_TOO_MANY);
     ck_assert_int_eq(o->retry_after, 60);
     ck_assert_int_eq(o->log_level, AFL_FLOW_LOG_WARN);
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_REFUSED_RATE);
     /* The limite row holds no address. */
     ck_assert_ptr_null(strstr(value("SELECT clave FROM limite"), "192.0.2.7"));
 }
