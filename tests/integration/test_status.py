@@ -1,0 +1,220 @@
+"""The "Afiliate" section of mod_status: /server-status?auto before and after a
+known sequence of requests, on every server of the matrix (both MPMs, both
+drivers); a graceful restart keeps the counters; no personal data reaches
+either form of the report. The mail counters on a server of their own with a
+real SMTP sink."""
+import re
+import time
+
+import pytest
+
+from flows import Form, domicilio
+from harness import Apache
+from smtp_sink import SmtpSink
+
+CURP_RE = re.compile(r"[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[0-9A-Z]\d")
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+NSS_RE = re.compile(r"(?<!\d)\d{11}(?!\d)")
+
+
+def status(server):
+    """The Afiliate figures of /server-status?auto as {key: int}."""
+    r = server.client().get("/server-status?auto")
+    assert r.status == 200, r.status
+    out = {}
+    for line in r.text.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key.startswith("Afiliate") and key != "AfiliateServer":
+            out[key] = int(value)
+    assert out, r.text
+    return out
+
+
+def delta(before, after):
+    return {k: after[k] - before[k] for k in after if after[k] != before.get(k)}
+
+
+def assert_private(text, *values):
+    for v in values:
+        assert v not in text
+    assert not CURP_RE.search(text), CURP_RE.search(text)
+    assert not EMAIL_RE.search(text), EMAIL_RE.search(text)
+    assert not NSS_RE.search(text), NSS_RE.search(text)
+
+
+def test_counters_move_by_what_was_done(server, curps):
+    found, found2, new = curps["found"].pop(), curps["found"].pop(), curps["new"].pop()
+    before = status(server)
+
+    # Found: the form, the POST, the comprobante downloaded.
+    c1 = server.client(follow=False)
+    r = Form(server, c1).submit(found, correo="estado.localiza@ejemplo.mx")
+    assert r.status == 303 and r.header("Location").endswith("/resultado")
+    nss = server.query("SELECT nss FROM asegurado WHERE curp = ?", found)[0][0]
+    assert c1.get("/afiliate/comprobante?descargar=1").status == 200
+    # New: the form, the POST, the address page and its POST; the tarjeta.
+    c2 = server.client(follow=False)
+    r = Form(server, c2).submit(new, correo="estado.nuevo@ejemplo.mx")
+    assert r.status == 303 and r.header("Location").endswith("/domicilio")
+    r = domicilio(c2)
+    assert r.status == 303 and r.header("Location").endswith("/resultado")
+    new_nss = server.query("SELECT nss FROM asegurado WHERE curp = ?", new)[0][0]
+    assert c2.get("/afiliate/tarjeta").status == 200
+    # A wrong CAPTCHA, then a CURP that is not one.
+    c3 = server.client(follow=False)
+    assert Form(server, c3).submit(found2, captcha="XXXXXX").status == 400
+    c4 = server.client(follow=False)
+    assert Form(server, c4).submit("NOESUNACURP").status == 400
+    # No route.
+    assert server.client().get("/afiliate/no-existe").status == 404
+
+    after = status(server)
+    d = delta(before, after)
+    db = {k: d.pop(k) for k in list(d) if k.startswith("AfiliateDb")}
+    d.pop("AfiliateUptime", None)
+    d.pop("AfiliateMailOldestPendingAge", None)
+    assert d == {
+        "AfiliateRequestsNssForm": 4,
+        "AfiliateRequestsNssSubmit": 4,
+        "AfiliateRequestsComprobante": 1,
+        "AfiliateRequestsDomicilio": 1,
+        "AfiliateRequestsDomicilioSubmit": 1,
+        "AfiliateRequestsTarjeta": 1,
+        "AfiliateRequestsOther": 1,
+        "AfiliateLocated": 1,
+        "AfiliateNewCurp": 1,
+        "AfiliateAssigned": 1,
+        "AfiliateRefusedCaptcha": 1,
+        "AfiliateInvalidCurp": 1,
+        "AfiliatePdfComprobante": 1,
+        "AfiliatePdfTarjeta": 1,
+        # No relay on these servers: both comprobantes wait in the outbox.
+        "AfiliateMailPending": 2,
+    }, d
+    # Every database call is counted and timed; none failed.
+    assert db.get("AfiliateDbCalls", 0) > 10
+    assert db.get("AfiliateDbMicroseconds", 0) > 0
+    assert "AfiliateDbErrors" not in db
+    assert after["AfiliateMailOldestPendingAge"] >= 0
+
+    # Nothing about the persons reaches either form of the report.
+    for path in ("/server-status?auto", "/server-status"):
+        text = server.client().get(path).text
+        assert_private(text, found, new, nss, new_nss, "estado.localiza", "estado.nuevo")
+    html = server.client().get("/server-status").text
+    assert "<h2>Afiliate</h2>" in html and "AfiliateAssigned" in html
+
+
+def test_rate_limit_refusals_are_counted(server):
+    before = status(server)
+    c = server.client()
+    page = c.get("/afiliate-limitado/nss")
+    csrf = re.search(r'name="csrf" value="([^"]*)"', page.text).group(1)
+    statuses = [c.post("/afiliate-limitado/nss", {"csrf": csrf, "curp": "X"}).status
+                for _ in range(5)]
+    server.expect_log("rate limit")
+    assert 429 in statuses
+    d = delta(before, status(server))
+    assert d["AfiliateRequestsNssForm"] == 1
+    assert d["AfiliateRequestsNssSubmit"] == 5
+    assert d["AfiliateRefusedRateLimit"] == statuses.count(429)
+    # The others were refused for their missing CAPTCHA.
+    assert d.get("AfiliateRefusedCaptcha", 0) == statuses.count(400)
+
+
+def wait_generation(server, old_pid_children, timeout=20):
+    """Waits until the graceful restart has replaced the children."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            r = server.client().get("/server-status?auto")
+            m = re.search(r"ServerUptimeSeconds: (\d+)", r.text)
+            if r.status == 200 and m and "Afiliate" in r.text and \
+                    children(server) != old_pid_children:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the graceful restart did not finish")
+
+
+def children(server):
+    import subprocess
+    out = subprocess.run(["pgrep", "-P", str(server.pid())], capture_output=True, text=True)
+    return set(out.stdout.split())
+
+
+def test_graceful_restart_keeps_the_counters(server):
+    c = server.client()
+    assert c.get("/afiliate/").status == 200
+    before = status(server)
+    old = children(server)
+    r = server.apachectl("-k", "graceful")
+    assert r.returncode == 0, r.stderr
+    wait_generation(server, old)
+    after = status(server)
+    for key, value in before.items():
+        if key in ("AfiliateUptime", "AfiliateMailOldestPendingAge") or key.startswith("AfiliateDb"):
+            assert after[key] >= value, key
+        else:
+            assert after[key] == value, key
+    assert c.get("/afiliate/").status == 200
+    assert status(server)["AfiliateRequestsInicio"] == before["AfiliateRequestsInicio"] + 1
+
+
+# ---------------------------------------------------------------- the sender's counters
+
+
+@pytest.fixture(scope="module")
+def mail_server():
+    sink = SmtpSink().start()
+    srv = Apache("it-status-mail", mpm="event",
+                 extra=[f"AfiliateSMTPURL {sink.url}", "AfiliateOutboxInterval 1",
+                        "AfiliateOutboxBackoff 1 2",
+                        'AfiliateMailFrom no-reply@imss.example.mx "IMSS Digital"'])
+    srv.setup(seed_count=300)
+    srv.start()
+    yield srv, sink
+    srv.stop()
+    sink.stop()
+
+
+def wait_for(pred, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def test_mail_counters_follow_the_outbox(mail_server):
+    from flows import sample
+    srv, sink = mail_server
+    sink.mode = "accept"
+    before = status(srv)
+    curp = sample(srv, "found", 1)[0]
+    r = Form(srv, srv.client(follow=False)).submit(curp, correo="estado.correo@ejemplo.mx")
+    assert r.status == 303
+    after = wait_for(lambda: (lambda s: s if s["AfiliateMailSent"] > before["AfiliateMailSent"]
+                              else None)(status(srv)))
+    assert after["AfiliateMailSent"] - before["AfiliateMailSent"] == 1
+    assert after["AfiliateMailRetrying"] == before["AfiliateMailRetrying"]
+    assert after["AfiliateMailFailed"] == before["AfiliateMailFailed"]
+    assert after["AfiliateMailPending"] == 0 and after["AfiliateMailOldestPendingAge"] == 0
+
+    # The relay refuses: the message waits, counted as retrying, and ages.
+    sink.mode = "tempfail"
+    curp = sample(srv, "found", 2)[1]
+    r = Form(srv, srv.client(follow=False)).submit(curp, correo="estado.correo2@ejemplo.mx")
+    assert r.status == 303
+    srv.expect_log(r"outbox \d+: delivery failed")
+    later = wait_for(lambda: (lambda s: s if s["AfiliateMailRetrying"] > after["AfiliateMailRetrying"]
+                              else None)(status(srv)))
+    assert later["AfiliateMailPending"] == 1
+    time.sleep(1.1)
+    assert status(srv)["AfiliateMailOldestPendingAge"] >= 1
+    assert_private(srv.client().get("/server-status").text + srv.client().get(
+        "/server-status?auto").text, curp, "estado.correo")
+    sink.mode = "accept"
