@@ -218,3 +218,61 @@ def test_mail_counters_follow_the_outbox(mail_server):
     assert_private(srv.client().get("/server-status").text + srv.client().get(
         "/server-status?auto").text, curp, "estado.correo")
     sink.mode = "accept"
+
+
+# ---------------------------------------------------------------- afiliatectl stats
+
+
+def ctl_stats(server, *args):
+    import subprocess
+    from harness import CTL
+    r = subprocess.run([str(CTL), "stats", "--driver", server.driver, "--db", server.db, *args],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def today_row(server):
+    import json
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    days = json.loads(ctl_stats(server, "--format", "json", "--since", today))["days"]
+    assert all(d["day"] == today for d in days)
+    return days[0] if days else {}
+
+
+def test_afiliatectl_stats_counts_the_day(server, curps):
+    found, new = curps["found"].pop(), curps["new"].pop()
+    before = today_row(server)
+    c1 = server.client(follow=False)
+    assert Form(server, c1).submit(found, correo="reporte.localiza@ejemplo.mx").status == 303
+    assert c1.get("/afiliate/comprobante").status == 200
+    c2 = server.client(follow=False)
+    assert Form(server, c2).submit(new, correo="reporte.nuevo@ejemplo.mx").status == 303
+    assert domicilio(c2).status == 303
+    after = today_row(server)
+    moved = {k: after[k] - before.get(k, 0) for k in after if k != "day"}
+    assert moved == {"assigned": 1, "located": 1, "comprobantes": 1, "tarjetas": 0,
+                     "constancias": 0, "mail_sent": 0, "mail_pending": 2, "mail_failed": 0}, moved
+
+    nss = [n for (n,) in server.query("SELECT nss FROM asegurado WHERE curp IN (?, ?)", found, new)]
+    for fmt in ("text", "csv", "json"):
+        out = ctl_stats(server, "--format", fmt)
+        assert_private(out, found, new, *nss, "reporte.")
+    csv = ctl_stats(server, "--format", "csv").splitlines()
+    assert csv[0] == ("day,assigned,located,comprobantes,tarjetas,constancias,mail_sent,"
+                      "mail_pending,mail_failed")
+    text = ctl_stats(server).splitlines()
+    assert text[0].split()[0] == "day" and text[-1].split()[0] == "total"
+    # A day after today: nothing yet.
+    tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 2 * 86400))
+    assert ctl_stats(server, "--since", tomorrow, "--format", "csv").splitlines()[1:] == []
+
+
+def test_afiliatectl_stats_usage(server):
+    import subprocess
+    from harness import CTL
+    for args in (["--since", "2026-02-30"], ["--format", "xml"], ["--driver", "mysql"], []):
+        r = subprocess.run([str(CTL), "stats", *(["--db", server.db] if args else []), *args],
+                           capture_output=True, text=True)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert "usage: afiliatectl stats" in r.stderr
