@@ -838,6 +838,24 @@ START_TEST(verification_masks)
 }
 END_TEST
 
+/* The identity registry cannot be read (here: its table is gone): 503, and
+ * the outcome says so, apart from the other database failures. */
+START_TEST(identity_source_unavailable)
+{
+    browser b;
+    afl_flow_out *o;
+    apr_table_t *f;
+
+    browser_open(&b, "00000000000000000000000000000011");
+    f = paso1_form(&b, curp_found, 1);
+    sql("ALTER TABLE renapo_persona RENAME TO renapo_fuera");
+    o = step(&b, afl_flow_nss_submit, f, NULL);
+    sql("ALTER TABLE renapo_fuera RENAME TO renapo_persona");
+    ck_assert_int_eq(o->status, AFL_FLOW_UNAVAILABLE);
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_IDENTITY_DOWN);
+}
+END_TEST
+
 static Suite *flow_suite(void)
 {
     Suite *s = suite_create("afl_flow");
@@ -855,6 +873,7 @@ static Suite *flow_suite(void)
     tcase_add_test(tc, prefix_exhausted);
     tcase_add_test(tc, database_down_and_rate_limit);
     tcase_add_test(tc, failure_budget);
+    tcase_add_test(tc, identity_source_unavailable);
     tcase_add_test(tc, resend_and_finish);
     tcase_add_test(tc, paso2_vigente);
     tcase_add_test(tc, paso2_no_vigente);
