@@ -176,6 +176,11 @@ static int status_hook(request_rec *r, int flags)
         label = server_label(r->pool, v);
         if (flags & AP_STATUS_SHORT)
             ap_rputs(afl_stats_format_auto(r->pool, sc->stats, &live, label, apr_time_now()), r);
+        else if (flags & AP_STATUS_NOTABLE)
+            /* ?notable: the same lines, preformatted (they hold no markup). */
+            ap_rvputs(r, "<h2>Afiliate</h2>\n<pre>",
+                      afl_stats_format_auto(r->pool, sc->stats, &live, label, apr_time_now()),
+                      "</pre>\n", NULL);
         else
             ap_rputs(afl_stats_format_html(r->pool, sc->stats, &live, label, apr_time_now()), r);
     }

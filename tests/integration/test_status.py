@@ -98,11 +98,13 @@ def test_counters_move_by_what_was_done(server, curps):
     assert after["AfiliateMailOldestPendingAge"] >= 0
 
     # Nothing about the persons reaches either form of the report.
-    for path in ("/server-status?auto", "/server-status"):
+    for path in ("/server-status?auto", "/server-status", "/server-status?notable"):
         text = server.client().get(path).text
         assert_private(text, found, new, nss, new_nss, "estado.localiza", "estado.nuevo")
     html = server.client().get("/server-status").text
     assert "<h2>Afiliate</h2>" in html and "AfiliateAssigned" in html
+    notable = server.client().get("/server-status?notable").text
+    assert f"AfiliateAssigned: {after['AfiliateAssigned']}" in notable
 
 
 def test_rate_limit_refusals_are_counted(server):
