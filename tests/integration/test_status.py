@@ -221,6 +221,29 @@ def test_mail_counters_follow_the_outbox(mail_server):
         "/server-status?auto").text, curp, "estado.correo")
     sink.mode = "accept"
 
+    # A relay that refuses the mailbox for good: counted as failed at once.
+    failed_before = status(srv)["AfiliateMailFailed"]
+    curp = sample(srv, "found", 3)[2]
+    r = Form(srv, srv.client(follow=False)).submit(curp, correo="permfail.estado@ejemplo.mx")
+    assert r.status == 303
+    srv.expect_log(r"outbox \d+: ")
+    wait_for(lambda: status(srv)["AfiliateMailFailed"] == failed_before + 1)
+    srv.expect_log(r"outbox \d+: ")
+    bad = srv.unexpected_log_lines()
+    assert not bad, "unexpected error_log lines:\n" + "\n".join(bad)
+
+
+def test_every_child_adds_to_the_same_counters(server):
+    """Concurrent requests land on several children (prefork: processes); the
+    report, served by any of them, shows them all."""
+    from concurrent.futures import ThreadPoolExecutor
+    before = status(server)
+    with ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(lambda _: server.client().get("/afiliate/").status, range(64)))
+    assert codes == [200] * 64
+    for _ in range(5):  # each read may come from another child
+        assert status(server)["AfiliateRequestsInicio"] == before["AfiliateRequestsInicio"] + 64
+
 
 # ---------------------------------------------------------------- afiliatectl stats
 
