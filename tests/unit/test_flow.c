@@ -618,6 +618,7 @@ START_TEST(failure_budget)
     ck_assert_int_eq(o->status, AFL_FLOW_TOO_MANY);
     ck_assert_int_eq(o->retry_after, AFL_FLOW_SLOW_SECONDS);
     ck_page_has(o, "Espera un momento");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_REFUSED_RATE);
     bot.env.now += AFL_FLOW_SLOW_SECONDS;
     ck_assert_int_eq(step(&bot, afl_flow_nss_submit, paso1_form(&bot, curp_found, 0), NULL)->status,
                      AFL_FLOW_BAD_REQUEST);
@@ -628,6 +629,7 @@ START_TEST(failure_budget)
     ck_assert_int_gt(o->retry_after, AFL_FLOW_SLOW_SECONDS);
     ck_assert_int_le(o->retry_after, AFL_FLOW_FAIL_WINDOW);
     ck_page_has(o, "Demasiados intentos fallidos");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_REFUSED_RATE);
     ck_assert_int_eq(o->log_level, AFL_FLOW_LOG_WARN);
 
     /* Another browser behind the same address: two failures of its own spend
