@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"sample", afiliatectl_sample, "print registry CURPs: found, new or inactive"},
     {"seed-demo", afiliatectl_seed_demo, "migrate + shipped demo data + demo-registry"},
     {"outbox", afiliatectl_outbox, "mail outbox: send once, status, requeue failed"},
+    {"stats", afiliatectl_stats, "outcomes per day for reports (text, CSV, JSON)"},
     {"keygen", afiliatectl_keygen, "new Ed25519 key pair for the documents' sello digital"},
     {"verify", afiliatectl_verify, "check a document's sello digital offline"},
     {"import-vigencia", afiliatectl_import_vigencia, "import a school's enrolment report (CSV)"},

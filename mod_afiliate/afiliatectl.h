@@ -37,6 +37,9 @@ int afiliatectl_migrate_set(apr_pool_t *pool, afl_db *db, const char *cmd, const
 /* Mail outbox: afiliatectl_outbox.c */
 afiliatectl_cmd_fn afiliatectl_outbox;
 
+/* Per-day outcomes for reports: afiliatectl_stats.c */
+afiliatectl_cmd_fn afiliatectl_stats;
+
 /* Documents (sello digital, vigencia): afiliatectl_docs.c */
 afiliatectl_cmd_fn afiliatectl_keygen;
 afiliatectl_cmd_fn afiliatectl_verify;

@@ -150,6 +150,7 @@ static void too_many(afl_flow_env *env, afl_flow_out *out)
           "nuevamente.",
           NULL, NULL);
     out->retry_after = 60;
+    out->event = AFL_FLOW_EV_REFUSED_RATE;
     out->log_level = AFL_FLOW_LOG_WARN;
     out->log = AFL_TAG ": form rate limit reached for a client address";
 }
@@ -280,6 +281,7 @@ static void refused_for_failures(afl_flow_env *env, afl_flow_out *out, int retry
           "unos minutos e intenta nuevamente.",
           "/", "Volver al inicio");
     out->retry_after = retry_after;
+    out->event = AFL_FLOW_EV_REFUSED_RATE;
     out->log_level = AFL_FLOW_LOG_WARN;
     out->log = AFL_TAG ": failure limit reached for a session or a client address";
 }
@@ -291,6 +293,7 @@ static void slowed(afl_flow_env *env, afl_flow_out *out)
           "formulario.",
           NULL, NULL);
     out->retry_after = AFL_FLOW_SLOW_SECONDS;
+    out->event = AFL_FLOW_EV_REFUSED_RATE;
     out->log_level = AFL_FLOW_LOG_WARN;
     out->log = AFL_TAG ": a session past half its failure limit was slowed";
 }
@@ -562,15 +565,22 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
         }
         if (sol.err_captcha || sol.err_curp)
             note_failure(env);
-        return form_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, NULL);
+        form_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, NULL);
+        out->event = sol.err_captcha ? AFL_FLOW_EV_REFUSED_CAPTCHA
+                     : sol.err_curp  ? AFL_FLOW_EV_INVALID_CURP
+                                     : AFL_FLOW_EV_NONE;
+        return;
     }
     if (!store(env))
         return busy(env, out);
     maybe_purge(env);
 
     s = afl_store_persona(p, env->st, sol.curp, &per);
-    if (s == AFL_STORE_ERROR)
-        return busy(env, out);
+    if (s == AFL_STORE_ERROR) {
+        busy(env, out);
+        out->event = AFL_FLOW_EV_IDENTITY_DOWN;
+        return;
+    }
     if (s == AFL_STORE_OK && afl_store_status_active(per.status_curp))
         s = afl_store_asegurado(p, env->st, sol.curp, &aseg);
     else {
@@ -580,12 +590,16 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
                 return busy(env, out);
             sol.err_captcha = MSG_CAPTCHA;
             note_failure(env);
-            return form_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, NULL);
+            form_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, NULL);
+            out->event = AFL_FLOW_EV_REFUSED_CAPTCHA;
+            return;
         }
         note_failure(env);
-        return form_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol,
-                         s == AFL_STORE_NOTFOUND ? MSG_RENAPO
-                                                 : afl_flow_inactive_message(p, per.status_curp));
+        form_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol,
+                  s == AFL_STORE_NOTFOUND ? MSG_RENAPO
+                                          : afl_flow_inactive_message(p, per.status_curp));
+        out->event = AFL_FLOW_EV_NOT_IN_REGISTRY;
+        return;
     }
     if (s == AFL_STORE_ERROR)
         return busy(env, out);
@@ -596,18 +610,23 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
                                   curp_hmac(env, sol.curp), env->mail_host, env->now);
         if (s == AFL_STORE_OK) {
             out->mail = AFL_FLOW_MAIL_COMPROBANTE;
+            out->event = AFL_FLOW_EV_LOCATED;
             return redirect(out, "/resultado");
         }
     } else {
         afl_tramite t = {env->csrf, AFL_PASO_DOMICILIO, sol.curp, sol.correo, "", "",
                          0,         session_expiry(env)};
         s = afl_store_tramite_start(p, env->st, sol.captcha_id, expires, env->sid, &t, env->now);
-        if (s == AFL_STORE_OK)
+        if (s == AFL_STORE_OK) {
+            out->event = AFL_FLOW_EV_NEW_CURP;
             return redirect(out, "/domicilio");
+        }
     }
     if (s == AFL_STORE_USED) {
         sol.err_captcha = MSG_CAPTCHA;
-        return form_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, NULL);
+        form_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, NULL);
+        out->event = AFL_FLOW_EV_REFUSED_CAPTCHA;
+        return;
     }
     busy(env, out);
 }
@@ -806,6 +825,8 @@ void afl_flow_domicilio_submit(afl_flow_env *env, const afl_flow_in *in, afl_flo
     if (s != AFL_STORE_OK)
         return busy(env, out);
     out->mail = AFL_FLOW_MAIL_COMPROBANTE;
+    /* Not assigned: the CURP got its NSS meanwhile (another trámite). */
+    out->event = assigned ? AFL_FLOW_EV_ASSIGNED : AFL_FLOW_EV_LOCATED;
     redirect(out, "/resultado");
 }
 

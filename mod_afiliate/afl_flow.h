@@ -48,9 +48,9 @@ typedef struct afl_flow_env {
     const char *client_ip; /* pseudonymised before it reaches the database */
     long long now;         /* UNIX seconds */
     apr_time_t request_time;
-    int session_timeout; /* seconds */
-    int rate_limit;      /* form submissions per minute and address; 0: none */
-    int fail_limit;      /* failures per session in AFL_FLOW_FAIL_WINDOW; 0: none */
+    int session_timeout;    /* seconds */
+    int rate_limit;         /* form submissions per minute and address; 0: none */
+    int fail_limit;         /* failures per session in AFL_FLOW_FAIL_WINDOW; 0: none */
     int address_fail_limit; /* failures per address in AFL_FLOW_FAIL_WINDOW; 0: none */
     int resend_limit, resend_daily_curp, resend_daily_address;
     const char *mail_host;   /* domain of queued Message-IDs */
@@ -88,6 +88,20 @@ typedef enum {
     AFL_FLOW_LOG_ERR,
 } afl_flow_level;
 
+/* What a form step decided, for the operating counters (afl_stats.h). Never
+ * anything about who: only which way the step went. */
+typedef enum {
+    AFL_FLOW_EV_NONE = 0,
+    AFL_FLOW_EV_LOCATED,         /* Paso 1: an existing NSS was found */
+    AFL_FLOW_EV_NEW_CURP,        /* Paso 1: no NSS yet, on to the address */
+    AFL_FLOW_EV_ASSIGNED,        /* Paso 1: a new NSS was assigned */
+    AFL_FLOW_EV_REFUSED_CAPTCHA, /* Paso 1: wrong, expired or reused CAPTCHA */
+    AFL_FLOW_EV_REFUSED_RATE,    /* any form: a rate or failure limit (429) */
+    AFL_FLOW_EV_INVALID_CURP,    /* Paso 1: the CURP's format or check digit */
+    AFL_FLOW_EV_NOT_IN_REGISTRY, /* Paso 1: unknown to the registry, or inactive */
+    AFL_FLOW_EV_IDENTITY_DOWN,   /* Paso 1: the registry could not be read (503) */
+} afl_flow_event;
+
 typedef struct {
     afl_flow_kind kind;
     int status;
@@ -105,6 +119,7 @@ typedef struct {
     afl_flow_level log_level;
     const char *log; /* no personal data */
     afl_flow_mail mail;
+    afl_flow_event event;
 } afl_flow_out;
 
 typedef void afl_flow_step(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out);

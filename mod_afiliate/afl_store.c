@@ -57,6 +57,7 @@ enum {
     Q_OUTBOX_RETRY,
     Q_OUTBOX_FAIL,
     Q_OUTBOX_COUNTS,
+    Q_OUTBOX_BACKLOG,
     Q_OUTBOX_REQUEUE_ID,
     Q_OUTBOX_REQUEUE_FAILED,
     Q_DOC_BUMP,
@@ -208,6 +209,10 @@ static const afl_stmt stmts[Q_COUNT] = {
                        NULL},
     [Q_OUTBOX_COUNTS] = {"afl_outbox_counts", "SELECT status, count(*) FROM outbox GROUP BY status",
                          NULL},
+    [Q_OUTBOX_BACKLOG] = {"afl_outbox_backlog",
+                          "SELECT count(*), coalesce(min(created), 0) FROM outbox "
+                          "WHERE status IN ('pending', 'sending')",
+                          NULL},
     [Q_OUTBOX_REQUEUE_ID] = {"afl_outbox_requeue_id",
                              "UPDATE outbox SET status = 'pending', attempts = 0, "
                              "next_attempt_at = %lld, lease_until = NULL "
@@ -260,10 +265,30 @@ static int is_pgsql(const afl_store *st)
     return !strcmp(apr_dbd_name(st->driver), "pgsql");
 }
 
+static afl_store_observer *observer;
+
+void afl_store_set_observer(afl_store_observer *fn)
+{
+    observer = fn;
+}
+
+static void observe_error(void)
+{
+    if (observer)
+        observer(AFL_STORE_OBS_ERROR, 0);
+}
+
+static void observe_call(apr_time_t started)
+{
+    if (observer)
+        observer(AFL_STORE_OBS_CALL, apr_time_now() - started);
+}
+
 /* Log a database failure without the driver's text on PostgreSQL: its
  * DETAIL lines can carry key values (CURP, NSS). */
 static void log_db_error(const afl_store *st, const char *what, int rv)
 {
+    observe_error();
     if (is_pgsql(st))
         afl_log(AFL_LOG_ERR, "database error in %s (rv=%d)", what, rv);
     else
@@ -404,8 +429,10 @@ static int run(apr_pool_t *p, afl_store *st, int q, int *nrows, int nargs, const
 {
     apr_dbd_prepared_t *s = stmt(st, q);
     int n = 0, rv;
+    apr_time_t started;
 
     if (!s) {
+        observe_error();
         afl_log(AFL_LOG_ERR, "statement '%s' is not prepared on this connection", stmts[q].label);
         return -1;
     }
@@ -414,7 +441,9 @@ static int run(apr_pool_t *p, afl_store *st, int q, int *nrows, int nargs, const
         return txn(p, st, run_body, &o) == AFL_STORE_OK ? 0 : -1;
     }
     apr_atomic_inc32(&statements);
+    started = observer ? apr_time_now() : 0;
     rv = apr_dbd_pquery(st->driver, p, st->handle, &n, s, nargs, args);
+    observe_call(started);
     if (rv != 0) {
         log_db_error(st, stmts[q].label, rv);
         return rv;
@@ -435,17 +464,21 @@ static int query(apr_pool_t *p, afl_store *st, int q, int nargs, const char **ar
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     int rv, n = 0;
+    apr_time_t started;
 
     if (!s) {
+        observe_error();
         afl_log(AFL_LOG_ERR, "statement '%s' is not prepared on this connection", stmts[q].label);
         return -1;
     }
     apr_atomic_inc32(&statements);
+    started = observer ? apr_time_now() : 0;
     /* random=1: the pgsql driver then fetches the whole result synchronously and
      * reports a failed query as an error; in its row-by-row mode a dead connection
      * looks like an empty result ("not found" instead of 503). Results are small. */
     rv = apr_dbd_pselect(st->driver, p, st->handle, &res, s, 1, nargs, args);
     if (rv != 0) {
+        observe_call(started);
         log_db_error(st, stmts[q].label, rv);
         return rv;
     }
@@ -453,6 +486,7 @@ static int query(apr_pool_t *p, afl_store *st, int q, int nargs, const char **ar
         fn(p, st, row, baton);
         n++;
     }
+    observe_call(started);
     if (rv != -1) {
         log_db_error(st, stmts[q].label, rv);
         return rv;
@@ -1264,6 +1298,29 @@ afl_store_status afl_store_outbox_counts(apr_pool_t *p, afl_store *st, afl_outbo
     memset(out, 0, sizeof *out);
     return query(p, st, Q_OUTBOX_COUNTS, 0, NULL, add_count, out, NULL) == 0 ? AFL_STORE_OK
                                                                              : AFL_STORE_ERROR;
+}
+
+typedef struct {
+    long long count, oldest;
+} backlog_row;
+
+static void take_backlog(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+{
+    backlog_row *b = baton;
+    b->count = atoll(col(p, st, row, 0));
+    b->oldest = atoll(col(p, st, row, 1));
+}
+
+afl_store_status afl_store_outbox_backlog(apr_pool_t *p, afl_store *st, long long *count,
+                                          long long *oldest)
+{
+    backlog_row b = {0, 0};
+
+    if (query(p, st, Q_OUTBOX_BACKLOG, 0, NULL, take_backlog, &b, NULL) != 0)
+        return AFL_STORE_ERROR;
+    *count = b.count;
+    *oldest = b.oldest;
+    return AFL_STORE_OK;
 }
 
 afl_store_status afl_store_outbox_requeue(apr_pool_t *p, afl_store *st, long long id, long long now,

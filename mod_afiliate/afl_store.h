@@ -311,6 +311,20 @@ typedef struct {
 afl_store_status afl_store_asegurado_nss(apr_pool_t *p, afl_store *st, const char *nss,
                                          afl_asegurado_nss *out);
 
+/* An observer of the database calls, for the operating counters: called
+ * after every statement with AFL_STORE_OBS_CALL and its latency, and with
+ * AFL_STORE_OBS_ERROR (usec 0) for every database failure this unit logs
+ * (statements, transaction start, commit). One per process, set before use
+ * (the glue in child_init); NULL: none. It must not call back into the store. */
+typedef enum { AFL_STORE_OBS_CALL, AFL_STORE_OBS_ERROR } afl_store_obs;
+typedef void afl_store_observer(afl_store_obs what, apr_interval_time_t usec);
+void afl_store_set_observer(afl_store_observer *fn);
+
+/* Pending (or being sent) outbox messages and the creation time of the oldest
+ * (UNIX seconds; 0 when there is none). */
+afl_store_status afl_store_outbox_backlog(apr_pool_t *p, afl_store *st, long long *count,
+                                          long long *oldest);
+
 /* Statements run by this process so far (every connection), for the benchmarks. */
 apr_uint32_t afl_store_statements(void);
 

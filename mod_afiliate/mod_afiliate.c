@@ -3,6 +3,7 @@
 #include "mod_afiliate_handler.h"
 #include "mod_afiliate_dbd.h"
 #include "mod_afiliate_outbox.h"
+#include "mod_afiliate_status.h"
 
 #include "http_log.h"
 #include "http_protocol.h"
@@ -35,13 +36,18 @@ static int afl_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 
 static int afl_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
+    int rc;
+
     (void)plog;
     afl_log_set(log_to_httpd, s);
+    if ((rc = afl_status_post_config(pconf, s)) != OK)
+        return rc;
     return afl_outbox_post_config(pconf, ptemp, s);
 }
 
 static void afl_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    afl_status_child_init(pchild, s);
     afl_handler_child_init(pchild, s);
 }
 
@@ -77,6 +83,7 @@ static void afl_register_hooks(apr_pool_t *p)
     ap_hook_handler(afl_handler, NULL, NULL, APR_HOOK_MIDDLE);
     afl_dbd_register_hooks(p);
     afl_outbox_register_hooks(p);
+    afl_status_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(afiliate) = {

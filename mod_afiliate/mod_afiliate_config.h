@@ -43,6 +43,7 @@ typedef struct {
     const char *smtp_user, *smtp_pass;   /* from smtp_credentials */
     const struct afl_sign_key *sign_key; /* read with AfiliateSigningKey; NULL = unsigned */
     const struct afl_pdf_font *pdf_font, *pdf_font_bold; /* NULL = standard fonts */
+    struct afl_stats *stats;                             /* shared operating counters; NULL: none */
 } afl_server_conf;
 
 /* Directory scope: per <Location>. */

@@ -5,6 +5,7 @@
 #include "mod_afiliate_handler.h"
 #include "mod_afiliate_config.h"
 #include "mod_afiliate_dbd.h"
+#include "mod_afiliate_status.h"
 
 #include "http_log.h"
 #include "http_protocol.h"
@@ -34,9 +35,10 @@ typedef struct {
     request_rec *r;
     afl_server_conf *sc;
     afl_dir_conf *dc;
-    const char *base;  /* <Location> path, no trailing slash */
-    const char *token; /* session cookie token (32 hex), NULL when absent */
-    const char *csrf;  /* HMAC of the token: the CSRF token of this session */
+    const char *base;      /* <Location> path, no trailing slash */
+    const char *token;     /* session cookie token (32 hex), NULL when absent */
+    const char *csrf;      /* HMAC of the token: the CSRF token of this session */
+    afl_stats_route route; /* for the operating counters */
 } afl_req;
 
 /* ------------------------------------------------------------------ responses */
@@ -301,6 +303,7 @@ static int respond(afl_req *q, const afl_flow_out *out)
 {
     request_rec *r = q->r;
 
+    afl_status_outcome(q->sc->stats, q->route, out);
     if (out->log)
         ap_log_rerror(APLOG_MARK, out->log_level == AFL_FLOW_LOG_ERR ? APLOG_ERR : APLOG_WARNING, 0,
                       r, "%s", out->log);
@@ -377,28 +380,31 @@ typedef struct {
     afl_flow_step *step;
     int (*glue)(afl_req *q, const char *tail); /* instead of a step */
     int flags;
+    afl_stats_route stat; /* its requests counter */
 } afl_route;
 
 static const afl_route routes[] = {
-    {"", M_GET, afl_flow_inicio, NULL, 0},
-    {"/", M_GET, afl_flow_inicio, NULL, 0},
-    {"/nss", M_GET, afl_flow_nss_form, NULL, ROUTE_TOKEN},
-    {"/nss", M_POST, afl_flow_nss_submit, NULL, ROUTE_FORM},
-    {"/domicilio", M_GET, afl_flow_domicilio, NULL, 0},
-    {"/domicilio", M_POST, afl_flow_domicilio_submit, NULL, ROUTE_FORM},
-    {"/resultado", M_GET, afl_flow_resultado, NULL, 0},
-    {"/comprobante", M_GET, afl_flow_comprobante, NULL, ROUTE_DOC},
-    {"/tarjeta", M_GET, afl_flow_tarjeta, NULL, ROUTE_DOC},
-    {"/reenviar", M_POST, afl_flow_reenviar, NULL, ROUTE_FORM},
-    {"/finalizar", M_POST, afl_flow_finalizar, NULL, ROUTE_FORM},
-    {"/vigencia", M_GET, afl_flow_vigencia_form, NULL, ROUTE_TOKEN},
-    {"/vigencia", M_POST, afl_flow_vigencia_submit, NULL, ROUTE_FORM},
-    {"/vigencia/resultado", M_GET, afl_flow_vigencia_resultado, NULL, 0},
-    {"/constancia", M_GET, afl_flow_constancia, NULL, ROUTE_DOC},
-    {"/verificar", M_GET, afl_flow_verificar, NULL, 0},
-    {"/cp/", M_GET, afl_flow_cp, NULL, ROUTE_PREFIX},
-    {"/captcha/", M_GET, NULL, captcha_png, ROUTE_PREFIX},
-    {NULL, 0, NULL, NULL, 0},
+    {"", M_GET, afl_flow_inicio, NULL, 0, AFL_STATS_R_INICIO},
+    {"/", M_GET, afl_flow_inicio, NULL, 0, AFL_STATS_R_INICIO},
+    {"/nss", M_GET, afl_flow_nss_form, NULL, ROUTE_TOKEN, AFL_STATS_R_NSS_FORM},
+    {"/nss", M_POST, afl_flow_nss_submit, NULL, ROUTE_FORM, AFL_STATS_R_NSS_SUBMIT},
+    {"/domicilio", M_GET, afl_flow_domicilio, NULL, 0, AFL_STATS_R_DOMICILIO},
+    {"/domicilio", M_POST, afl_flow_domicilio_submit, NULL, ROUTE_FORM,
+     AFL_STATS_R_DOMICILIO_SUBMIT},
+    {"/resultado", M_GET, afl_flow_resultado, NULL, 0, AFL_STATS_R_RESULTADO},
+    {"/comprobante", M_GET, afl_flow_comprobante, NULL, ROUTE_DOC, AFL_STATS_R_COMPROBANTE},
+    {"/tarjeta", M_GET, afl_flow_tarjeta, NULL, ROUTE_DOC, AFL_STATS_R_TARJETA},
+    {"/reenviar", M_POST, afl_flow_reenviar, NULL, ROUTE_FORM, AFL_STATS_R_REENVIAR},
+    {"/finalizar", M_POST, afl_flow_finalizar, NULL, ROUTE_FORM, AFL_STATS_R_FINALIZAR},
+    {"/vigencia", M_GET, afl_flow_vigencia_form, NULL, ROUTE_TOKEN, AFL_STATS_R_VIGENCIA_FORM},
+    {"/vigencia", M_POST, afl_flow_vigencia_submit, NULL, ROUTE_FORM, AFL_STATS_R_VIGENCIA_SUBMIT},
+    {"/vigencia/resultado", M_GET, afl_flow_vigencia_resultado, NULL, 0,
+     AFL_STATS_R_VIGENCIA_RESULTADO},
+    {"/constancia", M_GET, afl_flow_constancia, NULL, ROUTE_DOC, AFL_STATS_R_CONSTANCIA},
+    {"/verificar", M_GET, afl_flow_verificar, NULL, 0, AFL_STATS_R_VERIFICAR},
+    {"/cp/", M_GET, afl_flow_cp, NULL, ROUTE_PREFIX, AFL_STATS_R_CP},
+    {"/captcha/", M_GET, NULL, captcha_png, ROUTE_PREFIX, AFL_STATS_R_CAPTCHA},
+    {NULL, 0, NULL, NULL, 0, AFL_STATS_R_OTHER},
 };
 
 static int route_matches(const afl_route *rt, const char *path, const char **tail)
@@ -468,19 +474,25 @@ int afl_handler(request_rec *r)
                               "AfiliateSecretFile are required)");
         return HTTP_SERVICE_UNAVAILABLE;
     }
+    afl_status_enter(q.sc->stats);
     path = route_path(r, q.dc, &q.base);
-    if (!path)
+    if (!path) {
+        afl_stats_route_hit(q.sc->stats, AFL_STATS_R_OTHER);
         return HTTP_NOT_FOUND;
+    }
     for (const afl_route *rt = routes; rt->path; rt++) {
         if (!route_matches(rt, path, &tail))
             continue;
         if (rt->method == r->method_number) {
+            q.route = rt->stat;
+            afl_stats_route_hit(q.sc->stats, rt->stat);
             read_session_cookie(&q);
             return run_route(&q, rt, tail);
         }
         get |= rt->method == M_GET;
         post |= rt->method == M_POST;
     }
+    afl_stats_route_hit(q.sc->stats, AFL_STATS_R_OTHER);
     if (!get && !post)
         return HTTP_NOT_FOUND;
     /* A known path, another method: 405 with the methods it has. */

@@ -5,6 +5,7 @@
 #include "mod_afiliate_outbox.h"
 #include "mod_afiliate_config.h"
 #include "mod_afiliate_dbd.h"
+#include "mod_afiliate_status.h"
 
 #include "http_core.h"
 #include "http_log.h"
@@ -24,6 +25,7 @@ APLOG_USE_MODULE(afiliate);
 
 typedef struct {
     server_rec *s;
+    afl_server_conf *sc;
     afl_outbox_conf conf;
 } outbox_srv;
 
@@ -86,12 +88,14 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *ptemp)
         return APR_SUCCESS;
     if (tick_lock)
         apr_thread_mutex_lock(tick_lock);
+    afl_status_enter(o->sc->stats);
     conn = afl_dbd_open(ptemp, o->s, &st);
     if (!conn) {
         if (tick_lock)
             apr_thread_mutex_unlock(tick_lock);
         return APR_SUCCESS;
     }
+    memset(&stats, 0, sizeof stats);
     if (afl_outbox_drain(ptemp, st, &o->conf, &stats) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, o->s,
                      AFL_TAG ": outbox pass stopped by a database error; next pass in the "
@@ -101,6 +105,10 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *ptemp)
                      AFL_TAG ": outbox pass: %d claimed, %d sent, %d to retry, %d failed%s",
                      stats.claimed, stats.sent, stats.retried, stats.failed,
                      stats.stopped ? " (the pass ended early)" : "");
+    /* What the pass did, also when it stopped early. */
+    afl_stats_add(o->sc->stats, AFL_STATS_MAIL_SENT, (apr_uint64_t)stats.sent);
+    afl_stats_add(o->sc->stats, AFL_STATS_MAIL_RETRY, (apr_uint64_t)stats.retried);
+    afl_stats_add(o->sc->stats, AFL_STATS_MAIL_FAILED, (apr_uint64_t)stats.failed);
     afl_dbd_release(conn);
     if (tick_lock)
         apr_thread_mutex_unlock(tick_lock);
@@ -188,6 +196,7 @@ int afl_outbox_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         }
         o = apr_pcalloc(pconf, sizeof *o);
         o->s = v;
+        o->sc = sc;
         if (!outbox_conf(pconf, v, sc, &o->conf, first_pass))
             return HTTP_INTERNAL_SERVER_ERROR;
         if (first_pass)

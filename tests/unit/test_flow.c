@@ -300,6 +300,7 @@ START_TEST(found_goes_to_result_and_mails)
     ck_assert_int_eq(o->kind, AFL_FLOW_REDIRECT);
     ck_assert_str_eq(o->location, "/resultado");
     ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_COMPROBANTE);
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_LOCATED);
     ck_assert_str_eq(paso_of(&b), "resultado");
     ck_assert_str_eq(value("SELECT reason FROM outbox"), "localizacion");
     ck_assert_int_eq(count("SELECT count(*) FROM captcha_usado"), 1);
@@ -337,6 +338,7 @@ START_TEST(new_curp_assigns_after_the_address)
     ck_assert_int_eq(o->kind, AFL_FLOW_REDIRECT);
     ck_assert_str_eq(o->location, "/domicilio");
     ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_NONE);
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_NEW_CURP);
     ck_assert_str_eq(paso_of(&b), "domicilio");
     ck_assert_int_eq(count("SELECT count(*) FROM outbox"), 0);
 
@@ -361,11 +363,13 @@ START_TEST(new_curp_assigns_after_the_address)
     o = step(&b, afl_flow_domicilio_submit, f, NULL);
     ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
     ck_page_has(o, "Selecciona una colonia de la lista");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_NONE);
 
     o = step(&b, afl_flow_domicilio_submit, address_form(&b, CP_OK), NULL);
     ck_assert_int_eq(o->kind, AFL_FLOW_REDIRECT);
     ck_assert_str_eq(o->location, "/resultado");
     ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_COMPROBANTE);
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_ASSIGNED);
     ck_assert_str_eq(paso_of(&b), "resultado");
     ck_assert_str_eq(
         value(apr_psprintf(pool, "SELECT origen FROM asegurado WHERE curp = '%s'", curp_new)),
@@ -401,6 +405,7 @@ START_TEST(inactive_curp_is_refused)
     ck_assert_int_eq(o->status, AFL_FLOW_UNPROCESSABLE);
     ck_assert_str_eq(o->tpl, "nss");
     ck_page_has(o, "no está vigente en RENAPO (baja por defunción)");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_NOT_IN_REGISTRY);
     /* The CAPTCHA id is spent, and no session was stored. */
     ck_assert_int_eq(count("SELECT count(*) FROM captcha_usado"), 1);
     ck_assert_int_eq(count("SELECT count(*) FROM tramite"), 0);
@@ -420,6 +425,7 @@ START_TEST(unknown_curp_is_refused)
     o = step(&b, afl_flow_nss_submit, paso1_form(&b, curp_unknown, 1), NULL);
     ck_assert_int_eq(o->status, AFL_FLOW_UNPROCESSABLE);
     ck_page_has(o, "No se localizó información en RENAPO con la CURP capturada.");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_NOT_IN_REGISTRY);
 }
 END_TEST
 
@@ -434,6 +440,7 @@ START_TEST(bad_captcha_and_replay)
     o = step(&b, afl_flow_nss_submit, f, NULL);
     ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
     ck_page_has(o, "El captcha no fue válido, favor de intentar nuevamente");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_REFUSED_CAPTCHA);
     ck_assert_int_eq(count("SELECT count(*) FROM captcha_usado"), 1);
     /* The same id with the right answer: spent already. */
     {
@@ -451,6 +458,7 @@ START_TEST(bad_captcha_and_replay)
     o = step(&b, afl_flow_nss_submit, f, NULL);
     ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
     ck_page_has(o, "NOESUNACURP");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_INVALID_CURP);
 }
 END_TEST
 
@@ -578,6 +586,7 @@ START_TEST(database_down_and_rate_limit)
     ck_assert_int_eq(o->status, AFL_FLOW_TOO_MANY);
     ck_assert_int_eq(o->retry_after, 60);
     ck_assert_int_eq(o->log_level, AFL_FLOW_LOG_WARN);
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_REFUSED_RATE);
     /* The limite row holds no address. */
     ck_assert_ptr_null(strstr(value("SELECT clave FROM limite"), "192.0.2.7"));
 }
@@ -609,6 +618,7 @@ START_TEST(failure_budget)
     ck_assert_int_eq(o->status, AFL_FLOW_TOO_MANY);
     ck_assert_int_eq(o->retry_after, AFL_FLOW_SLOW_SECONDS);
     ck_page_has(o, "Espera un momento");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_REFUSED_RATE);
     bot.env.now += AFL_FLOW_SLOW_SECONDS;
     ck_assert_int_eq(step(&bot, afl_flow_nss_submit, paso1_form(&bot, curp_found, 0), NULL)->status,
                      AFL_FLOW_BAD_REQUEST);
@@ -619,6 +629,7 @@ START_TEST(failure_budget)
     ck_assert_int_gt(o->retry_after, AFL_FLOW_SLOW_SECONDS);
     ck_assert_int_le(o->retry_after, AFL_FLOW_FAIL_WINDOW);
     ck_page_has(o, "Demasiados intentos fallidos");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_REFUSED_RATE);
     ck_assert_int_eq(o->log_level, AFL_FLOW_LOG_WARN);
 
     /* Another browser behind the same address: two failures of its own spend
@@ -829,6 +840,24 @@ START_TEST(verification_masks)
 }
 END_TEST
 
+/* The identity registry cannot be read (here: its table is gone): 503, and
+ * the outcome says so, apart from the other database failures. */
+START_TEST(identity_source_unavailable)
+{
+    browser b;
+    afl_flow_out *o;
+    apr_table_t *f;
+
+    browser_open(&b, "00000000000000000000000000000011");
+    f = paso1_form(&b, curp_found, 1);
+    sql("ALTER TABLE renapo_persona RENAME TO renapo_fuera");
+    o = step(&b, afl_flow_nss_submit, f, NULL);
+    sql("ALTER TABLE renapo_fuera RENAME TO renapo_persona");
+    ck_assert_int_eq(o->status, AFL_FLOW_UNAVAILABLE);
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_IDENTITY_DOWN);
+}
+END_TEST
+
 static Suite *flow_suite(void)
 {
     Suite *s = suite_create("afl_flow");
@@ -846,6 +875,7 @@ static Suite *flow_suite(void)
     tcase_add_test(tc, prefix_exhausted);
     tcase_add_test(tc, database_down_and_rate_limit);
     tcase_add_test(tc, failure_budget);
+    tcase_add_test(tc, identity_source_unavailable);
     tcase_add_test(tc, resend_and_finish);
     tcase_add_test(tc, paso2_vigente);
     tcase_add_test(tc, paso2_no_vigente);

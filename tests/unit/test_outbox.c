@@ -537,6 +537,60 @@ START_TEST(resend_limits)
 }
 END_TEST
 
+static int observed_calls, observed_errors;
+static apr_interval_time_t observed_usec;
+
+static void observer(afl_store_obs what, apr_interval_time_t usec)
+{
+    if (what == AFL_STORE_OBS_CALL) {
+        observed_calls++;
+        observed_usec += usec;
+    } else {
+        observed_errors++;
+    }
+}
+
+/* The backlog the status page shows, and the observer that feeds the
+ * database counters: every statement counted and timed, every failure seen. */
+START_TEST(backlog_and_observer)
+{
+    long long n = -1, oldest = -1;
+    const char *nss = NULL;
+    int assigned = 0;
+
+    ck_assert_int_eq(afl_store_outbox_backlog(pool, &st, &n, &oldest), AFL_STORE_OK);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(oldest, 0);
+
+    observed_calls = observed_errors = 0;
+    observed_usec = 0;
+    afl_store_set_observer(observer);
+    ck_assert_int_eq(assign(CURP_A, "a@ejemplo.mx", &nss, &assigned), AFL_STORE_OK);
+    ck_assert_int_gt(observed_calls, 2);
+    ck_assert_int_ge(observed_usec, 0);
+    ck_assert_int_eq(observed_errors, 0);
+    fake_now += 100;
+    ck_assert_int_eq(assign(CURP_B, "b@ejemplo.mx", &nss, &assigned), AFL_STORE_OK);
+    ck_assert_int_eq(afl_store_outbox_backlog(pool, &st, &n, &oldest), AFL_STORE_OK);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(oldest, fake_now - 100);
+    /* A failing statement (the trigger) is an error the observer sees. */
+    ck_assert_int_eq(assign(CURP_BOOM, "boom@ejemplo.mx", &nss, &assigned), AFL_STORE_ERROR);
+    ck_assert_int_ge(observed_errors, 1);
+    afl_store_set_observer(NULL);
+    {
+        int before = observed_calls;
+        ck_assert_int_eq(afl_store_outbox_backlog(pool, &st, &n, &oldest), AFL_STORE_OK);
+        ck_assert_int_eq(observed_calls, before);
+    }
+    /* Sent rows leave the backlog. */
+    sql("UPDATE outbox SET status = 'sent'");
+    ck_assert_int_eq(afl_store_outbox_backlog(pool, &st, &n, &oldest), AFL_STORE_OK);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(oldest, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("outbox");
@@ -558,6 +612,7 @@ int main(void)
     tcase_add_test(tc, row_claimed_too_often_fails);
     tcase_add_test(tc, backoff_schedule);
     tcase_add_test(tc, resend_limits);
+    tcase_add_test(tc, backlog_and_observer);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
