@@ -35,8 +35,7 @@ int afl_txn_begin(apr_pool_t *pool, const apr_dbd_driver_t *driver, apr_dbd_t *h
         rv = plain(t, "BEGIN");
         if (rv != 0)
             return rv; /* a failed BEGIN leaves nothing open */
-    }
-    else {
+    } else {
         rv = apr_dbd_transaction_start(driver, pool, handle, &t->trans);
         if (rv != 0) {
             /* The sqlite3 driver keeps a pointer to the failed transaction:

@@ -101,8 +101,8 @@ void *afl_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->base = add->base ? add->base : base->base;
     c->rate_limit = add->rate_limit != AFL_UNSET ? add->rate_limit : base->rate_limit;
     c->fail_limit = add->fail_limit != AFL_UNSET ? add->fail_limit : base->fail_limit;
-    c->address_fail_limit = add->address_fail_limit != AFL_UNSET ? add->address_fail_limit
-                                                                  : base->address_fail_limit;
+    c->address_fail_limit =
+        add->address_fail_limit != AFL_UNSET ? add->address_fail_limit : base->address_fail_limit;
     c->max_body = add->max_body != AFL_UNSET ? add->max_body : base->max_body;
     return c;
 }

@@ -48,11 +48,11 @@ typedef struct {
 
 /* Directory scope: per <Location>. */
 typedef struct {
-    const char *base; /* not a directive: the <Location> path itself */
-    int rate_limit;   /* AfiliateRateLimit: per address a minute; 0 = off */
-    int fail_limit;   /* AfiliateFailureLimit: failures per session in 10 min; 0 = off */
+    const char *base;       /* not a directive: the <Location> path itself */
+    int rate_limit;         /* AfiliateRateLimit: per address a minute; 0 = off */
+    int fail_limit;         /* AfiliateFailureLimit: failures per session in 10 min; 0 = off */
     int address_fail_limit; /* AfiliateAddressFailureLimit: per address in 10 min; 0 = off */
-    int max_body;     /* AfiliateMaxBody: bytes of a form body */
+    int max_body;           /* AfiliateMaxBody: bytes of a form body */
 } afl_dir_conf;
 
 extern module AP_MODULE_DECLARE_DATA afiliate_module;
