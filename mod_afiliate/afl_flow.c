@@ -255,6 +255,23 @@ static int refused_by_rate(afl_flow_env *env, afl_flow_out *out)
     return 0;
 }
 
+/* A new session id for a trámite that leaves the form for a result: a cookie
+ * that existed before the student identified themselves (left on a shared
+ * computer, or planted by someone else) does not reach what follows. The
+ * trámite is written under the new id; the glue sends the new cookie only
+ * with the step's success (out->session_token). */
+static int rotate_session(afl_flow_env *env, const char **token)
+{
+    const char *t = afl_token_random(env->pool);
+
+    if (!t)
+        return 0;
+    env->sid = afl_token_sha256(env->pool, t);
+    env->csrf = afl_token_hmac(env->pool, env->secret, env->secret_len, "csrf", t, 64);
+    *token = t;
+    return 1;
+}
+
 /* ------------------------------------------------------------------ the failure budget */
 
 /* What abuse costs is limited, not honest use: failed attempts (a wrong or
@@ -543,6 +560,7 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
     afl_asegurado aseg;
     afl_store_status s;
     long long expires = 0;
+    const char *token = NULL;
     int dberr = 0, id_valid, right;
 
     if (!csrf_ok(env, in->form))
@@ -603,6 +621,8 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
     }
     if (s == AFL_STORE_ERROR)
         return busy(env, out);
+    if (!rotate_session(env, &token))
+        return failed(out, AFL_TAG ": no random bytes available");
     if (s == AFL_STORE_OK) {
         afl_tramite t = {env->csrf, AFL_PASO_RESULTADO, sol.curp, sol.correo,
                          aseg.nss,  "localizado",       0,        session_expiry(env)};
@@ -611,6 +631,7 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
         if (s == AFL_STORE_OK) {
             out->mail = AFL_FLOW_MAIL_COMPROBANTE;
             out->event = AFL_FLOW_EV_LOCATED;
+            out->session_token = token;
             return redirect(out, "/resultado");
         }
     } else {
@@ -619,6 +640,7 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
         s = afl_store_tramite_start(p, env->st, sol.captcha_id, expires, env->sid, &t, env->now);
         if (s == AFL_STORE_OK) {
             out->event = AFL_FLOW_EV_NEW_CURP;
+            out->session_token = token;
             return redirect(out, "/domicilio");
         }
     }
@@ -1260,13 +1282,17 @@ void afl_flow_vigencia_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow
         return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol, nss, NULL, MSG_NSS_NO);
     if (strcmp(aseg.curp, sol.curp))
         return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol, nss, NULL, MSG_INCONSISTENTE);
+    if (!rotate_session(env, &out->session_token))
+        return failed(out, AFL_TAG ": no random bytes available");
     {
         /* The session's result, its audit row and the constancia e-mail commit together. */
         afl_tramite t = {env->csrf, AFL_PASO_VIGENCIA,  sol.curp, sol.correo, nss, "",
                          0,         session_expiry(env)};
         if (afl_store_vigencia_record(p, env->st, env->sid, &t, curp_hmac(env, sol.curp),
-                                      env->mail_host, env->now) != AFL_STORE_OK)
+                                      env->mail_host, env->now) != AFL_STORE_OK) {
+            out->session_token = NULL;
             return busy(env, out);
+        }
     }
     out->mail = AFL_FLOW_MAIL_CONSTANCIA;
     redirect(out, "/vigencia/resultado");

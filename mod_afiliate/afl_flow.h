@@ -110,12 +110,13 @@ typedef struct {
     const char *location;      /* REDIRECT: path under the base */
     const unsigned char *body; /* PDF, JSON */
     apr_size_t len;
-    const char *filename; /* PDF */
-    int attachment;       /* PDF: download rather than show */
-    int cacheable;        /* JSON: the same for every client for an hour */
-    int no_store;         /* Cache-Control: no-store */
-    int end_session;      /* expire the session cookie */
-    int retry_after;      /* seconds; 0: no header */
+    const char *filename;      /* PDF */
+    int attachment;            /* PDF: download rather than show */
+    int cacheable;             /* JSON: the same for every client for an hour */
+    int no_store;              /* Cache-Control: no-store */
+    int end_session;           /* expire the session cookie */
+    const char *session_token; /* a new session cookie: the session id was rotated */
+    int retry_after;           /* seconds; 0: no header */
     afl_flow_level log_level;
     const char *log; /* no personal data */
     afl_flow_mail mail;

@@ -309,6 +309,8 @@ static int respond(afl_req *q, const afl_flow_out *out)
                       r, "%s", out->log);
     if (out->end_session)
         set_cookie(q, "", 1);
+    else if (out->session_token)
+        set_cookie(q, out->session_token, 0);
     if (out->no_store)
         no_store(r);
     if (out->retry_after)

@@ -121,6 +121,13 @@ class Client:
         except urllib.error.HTTPError as e:
             return Response(e.code, e.headers, e.read(), e.url)
 
+    def jar_copy(self):
+        """A new jar holding this client's cookies as they are now."""
+        jar = http.cookiejar.CookieJar()
+        for cookie in self.jar:
+            jar.set_cookie(cookie)
+        return jar
+
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
 
@@ -190,8 +197,8 @@ class Apache:
         finally:
             con.close()
 
-    def client(self, follow=True):
-        return Client(self.base, follow=follow)
+    def client(self, follow=True, jar=None):
+        return Client(self.base, follow=follow, jar=jar)
 
     def setup(self, seed_count=None):
         if self.root.exists():

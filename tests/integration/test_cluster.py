@@ -181,8 +181,9 @@ def test_captcha_used_on_one_node_is_refused_on_the_other(cluster):
     c1 = n1.client()
     f = Form(n1, c1)
     curp = q(cluster, "SELECT curp FROM asegurado LIMIT 1")
+    replay = c1.jar_copy()   # the form's own session (the step rotates it)
     assert f.submit(curp).status == 200
-    c2 = n2.client(jar=c1.jar)
+    c2 = n2.client(jar=replay)
     f2 = Form.__new__(Form)
     f2.__dict__.update(f.__dict__, client=c2, server=n2)
     r = f2.submit(curp)

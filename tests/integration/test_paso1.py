@@ -1,4 +1,5 @@
 """Paso 1 end to end against a real apache2 + mod_dbd + SQLite, under each MPM."""
+import http.cookiejar
 import re
 import subprocess
 import threading
@@ -51,6 +52,30 @@ def test_captcha_image(server):
     assert r.body.startswith(b"\x89PNG\r\n\x1a\n")
     tampered = form.captcha_id[:-1] + ("A" if form.captcha_id[-1] != "A" else "B")
     assert c.get(f"/afiliate/captcha/{tampered}.png").status == 404
+
+
+def session_cookie(client):
+    return {c.name: c.value for c in client.jar}
+
+
+@pytest.mark.parametrize("kind", ["found", "new"])
+def test_session_id_rotates_when_the_form_leads_on(server, curps, kind):
+    """The cookie a browser had on the form (maybe left on a shared computer, or
+    planted) does not reach the result: a new one is set with the step."""
+    c = server.client()
+    form = Form(server, c)
+    before, saved = session_cookie(c), c.jar_copy()
+    r = form.submit(curps[kind].pop())
+    assert r.status == 200 and r.url.endswith("/resultado" if kind == "found" else "/domicilio")
+    after = session_cookie(c)
+    assert after.keys() == before.keys() and after != before
+    # The old cookie gets nothing of the trámite; the new one carries it on.
+    old = server.client(jar=saved)
+    page = "/afiliate/resultado" if kind == "found" else "/afiliate/domicilio"
+    assert old.get(page).url.endswith("/afiliate/nss")
+    assert old.get("/afiliate/comprobante").status == 404
+    r = c.get(page)
+    assert r.status == 200 and r.url.endswith(page)
 
 
 # ---------------------------------------------------------------- found and new flows
@@ -255,8 +280,17 @@ def test_captcha_expired_and_replayed(server, curps):
     r = f.submit(curps["found"][0])
     assert r.status == 400 and "El captcha no fue válido" in r.text
     f = Form(server, c)
+    replay = c.jar_copy()   # the form's own session: the step rotates the browser's
     assert f.submit(curps["found"][0]).status == 200
+    f.client = server.client(jar=replay)
     assert f.submit(curps["found"][0]).status == 400  # replay
+
+
+def jar_of(jar):
+    out = http.cookiejar.CookieJar()
+    for cookie in jar:
+        out.set_cookie(cookie)
+    return out
 
 
 def test_one_captcha_twenty_concurrent_submissions(server, curps):
@@ -266,9 +300,15 @@ def test_one_captcha_twenty_concurrent_submissions(server, curps):
     results = []
     barrier = threading.Barrier(20)
 
+    jar = c.jar_copy()
+
     def go():
+        # Each request carries the form's session cookie, as twenty copies of
+        # one page would (the winner's response rotates only its own copy).
+        mine = Form.__new__(Form)
+        mine.__dict__.update(f.__dict__, client=server.client(jar=jar_of(jar)))
         barrier.wait()
-        results.append(f.submit(curp).status)
+        results.append(mine.submit(curp).status)
 
     threads = [threading.Thread(target=go) for _ in range(20)]
     for t in threads:

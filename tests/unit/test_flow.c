@@ -660,6 +660,32 @@ START_TEST(failure_budget)
 }
 END_TEST
 
+/* Leaving the form for a result rotates the session: the trámite lives
+ * under the new id only, and only a success hands out the new cookie. */
+START_TEST(session_rotates_on_success_only)
+{
+    browser b;
+    afl_flow_out *o;
+    const char *old_sid;
+
+    browser_open(&b, "00000000000000000000000000000022");
+    old_sid = b.env.sid;
+    o = step(&b, afl_flow_nss_submit, paso1_form(&b, curp_found, 0), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
+    ck_assert_ptr_null(o->session_token);
+    ck_assert_str_eq(b.env.sid, old_sid);
+    o = step(&b, afl_flow_nss_submit, paso1_form(&b, curp_found, 1), NULL);
+    ck_assert_str_eq(o->location, "/resultado");
+    ck_assert_ptr_nonnull(o->session_token);
+    ck_assert_str_eq(b.env.sid, afl_token_sha256(pool, o->session_token));
+    ck_assert_str_ne(b.env.sid, old_sid);
+    ck_assert_str_eq(value(apr_psprintf(pool, "SELECT COUNT(*) FROM tramite WHERE id = '%s'",
+                                        old_sid)),
+                     "0");
+    ck_assert_str_eq(paso_of(&b), "resultado");
+}
+END_TEST
+
 START_TEST(resend_and_finish)
 {
     browser b;
@@ -875,6 +901,7 @@ static Suite *flow_suite(void)
     tcase_add_test(tc, prefix_exhausted);
     tcase_add_test(tc, database_down_and_rate_limit);
     tcase_add_test(tc, failure_budget);
+    tcase_add_test(tc, session_rotates_on_success_only);
     tcase_add_test(tc, identity_source_unavailable);
     tcase_add_test(tc, resend_and_finish);
     tcase_add_test(tc, paso2_vigente);
