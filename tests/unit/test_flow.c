@@ -679,9 +679,8 @@ START_TEST(session_rotates_on_success_only)
     ck_assert_ptr_nonnull(o->session_token);
     ck_assert_str_eq(b.env.sid, afl_token_sha256(pool, o->session_token));
     ck_assert_str_ne(b.env.sid, old_sid);
-    ck_assert_str_eq(value(apr_psprintf(pool, "SELECT COUNT(*) FROM tramite WHERE id = '%s'",
-                                        old_sid)),
-                     "0");
+    ck_assert_str_eq(
+        value(apr_psprintf(pool, "SELECT COUNT(*) FROM tramite WHERE id = '%s'", old_sid)), "0");
     ck_assert_str_eq(paso_of(&b), "resultado");
 }
 END_TEST
