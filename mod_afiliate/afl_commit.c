@@ -139,7 +139,9 @@ static item *run_batch(afl_commit *c, afl_store *st, afl_commit_stats *t)
     st->in_txn = 0;
     t3 = apr_time_now();
     if (broken || exec(db, "COMMIT") != SQLITE_OK) {
-        exec(db, "ROLLBACK");
+        /* A COMMIT that failed on a full disk has already rolled back. */
+        if (!sqlite3_get_autocommit(db))
+            exec(db, "ROLLBACK");
         broken = 1;
     }
     t4 = apr_time_now();

@@ -1,0 +1,105 @@
+"""The database's disk fills up while students are being assigned an NSS.
+
+The SQLite database lives on a 2 MB tmpfs mounted by the test; a filler file
+takes all but a few kilobytes. Students then get the Spanish 503 page (never a
+500), the database stays sound (PRAGMA integrity_check), no half-written
+assignment is visible, and once the space returns the same server, not
+restarted, assigns again: every student who retries gets exactly one NSS and
+the folio counters have no gap.
+"""
+import os
+import subprocess
+from collections import Counter
+
+import pytest
+
+from flows import Form, assigned_nss, domicilio, sample
+from harness import GEN, Apache
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+
+
+@pytest.fixture(scope="module")
+def disk():
+    mnt = GEN / "small-disk"
+    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+    mnt.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755", "tmpfs", str(mnt)],
+                   check=True)
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+@pytest.fixture(scope="module")
+def srv(disk):
+    s = Apache("it-disk-full", db=str(disk / "afiliate.db"))
+    s.setup(seed_count=300)
+    s.start()
+    yield s
+    s.stop()
+
+
+def sql(db, query):
+    return subprocess.run(["sqlite3", "-readonly", db, query], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def fill(disk, leave):
+    st = os.statvfs(disk)
+    with open(disk / "filler", "wb") as f:
+        f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
+
+
+def paso1_new(srv, curp):
+    """Paso 1 for a new CURP: (status of the step that answered, NSS or None)."""
+    c = srv.client()
+    r = Form(srv, c).submit(curp)
+    if r.status != 200 or not r.url.endswith("/domicilio"):
+        return r, None
+    r = domicilio(c)
+    return r, assigned_nss(r.text) if r.status == 200 else None
+
+
+def test_a_full_disk_gives_503_and_the_service_resumes_without_a_restart(srv, disk):
+    srv.expect_log(r"mod_afiliate: database error in .*(disk is full|rv=)")
+    pid = srv.pid()
+    curps = sample(srv, "new", 150)
+    fill(disk, 48 * 1024)
+    got, refused, statuses = {}, [], Counter()
+    for curp in curps:
+        r, nss = paso1_new(srv, curp)
+        statuses[r.status] += 1
+        if nss:
+            got[curp] = nss
+            continue
+        assert r.status == 503, (r.status, r.url)
+        assert "Servicio no disponible" in r.text and r.header("Retry-After") == "30"
+        refused.append(curp)
+        if len(refused) >= 10:
+            break
+    assert len(refused) >= 10, statuses          # the disk did fill up
+    assert set(statuses) <= {200, 503}, statuses
+
+    db = srv.db
+    assert sql(db, "PRAGMA integrity_check") == "ok"
+    # Nothing half-written: a refused student has no NSS, every assigned one has its row.
+    for curp in refused:
+        assert sql(db, f"SELECT count(*) FROM asegurado WHERE curp = '{curp}'") == "0"
+    for curp, nss in got.items():
+        assert sql(db, f"SELECT nss FROM asegurado WHERE curp = '{curp}'") == nss
+
+    # Space returns; the same server (no restart) serves the students who retry.
+    os.unlink(disk / "filler")
+    for curp in refused:
+        r, nss = paso1_new(srv, curp)
+        assert r.status == 200 and nss, (r.status, r.url)
+        got[curp] = nss
+    assert srv.pid() == pid
+    assert sql(db, "PRAGMA integrity_check") == "ok"
+    assert len(set(got.values())) == len(got)
+    assert sql(db, "SELECT count(*) FROM (SELECT curp FROM asegurado GROUP BY curp "
+                   "HAVING count(*) > 1)") == "0"
+    assert sql(db, "SELECT count(*) FROM folio_contador f WHERE f.siguiente < 10000 AND "
+                   "f.siguiente <> (SELECT count(*) FROM asegurado a "
+                   "WHERE a.prefijo = f.prefijo)") == "0"
+    assert srv.unexpected_log_lines() == []
