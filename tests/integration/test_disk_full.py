@@ -5,10 +5,13 @@ takes all but a few kilobytes. Students then get the Spanish 503 page (never a
 500), the database stays sound (PRAGMA integrity_check), no half-written
 assignment is visible, and once the space returns the same server, not
 restarted, assigns again: every student who retries gets exactly one NSS and
-the folio counters have no gap.
+the folio counters have no gap. The outbox sender, which cannot mark what it
+sent while the disk is full, delivers every student's comprobante once the
+space returns (at least once, at most twice: docs/mail.md).
 """
 import os
 import subprocess
+import time
 from collections import Counter
 
 import pytest
@@ -31,8 +34,18 @@ def disk():
 
 
 @pytest.fixture(scope="module")
-def srv(disk):
-    s = Apache("it-disk-full", db=str(disk / "afiliate.db"))
+def sink():
+    from smtp_sink import SmtpSink
+    s = SmtpSink().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def srv(disk, sink):
+    mail = [f"AfiliateSMTPURL {sink.url}", "AfiliateOutboxInterval 1",
+            "AfiliateOutboxBackoff 1 2", "AfiliateMailFrom no-reply@afiliate.example.mx"]
+    s = Apache("it-disk-full", db=str(disk / "afiliate.db"), extra=mail)
     s.setup(seed_count=300)
     s.start()
     yield s
@@ -50,19 +63,28 @@ def fill(disk, leave):
         f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
 
 
+def address(curp):
+    return f"{curp.lower()}@escuela.edu.mx"
+
+
 def paso1_new(srv, curp):
     """Paso 1 for a new CURP: (status of the step that answered, NSS or None)."""
     c = srv.client()
-    r = Form(srv, c).submit(curp)
+    r = Form(srv, c).submit(curp, correo=address(curp))
     if r.status != 200 or not r.url.endswith("/domicilio"):
         return r, None
     r = domicilio(c)
     return r, assigned_nss(r.text) if r.status == 200 else None
 
 
-def test_a_full_disk_gives_503_and_the_service_resumes_without_a_restart(srv, disk):
+def test_a_full_disk_gives_503_and_the_service_resumes_without_a_restart(srv, disk, sink):
     srv.expect_log(r"mod_afiliate: database error in .*(disk is full|rv=)")
+    srv.expect_log(r"mod_afiliate: outbox pass stopped by a database error")
+    deadline = time.time() + 10
+    while srv.pid() is None and time.time() < deadline:
+        time.sleep(0.1)
     pid = srv.pid()
+    assert pid
     curps = sample(srv, "new", 150)
     fill(disk, 48 * 1024)
     got, refused, statuses = {}, [], Counter()
@@ -88,6 +110,10 @@ def test_a_full_disk_gives_503_and_the_service_resumes_without_a_restart(srv, di
     for curp, nss in got.items():
         assert sql(db, f"SELECT nss FROM asegurado WHERE curp = '{curp}'") == nss
 
+    # The outbox sender meets the full disk too (it claims every second).
+    time.sleep(2.5)
+    if got:
+        assert "outbox pass stopped by a database error" in srv.read_log()
     # Space returns; the same server (no restart) serves the students who retry.
     os.unlink(disk / "filler")
     for curp in refused:
@@ -102,4 +128,13 @@ def test_a_full_disk_gives_503_and_the_service_resumes_without_a_restart(srv, di
     assert sql(db, "SELECT count(*) FROM folio_contador f WHERE f.siguiente < 10000 AND "
                    "f.siguiente <> (SELECT count(*) FROM asegurado a "
                    "WHERE a.prefijo = f.prefijo)") == "0"
+    # Every assigned student's comprobante arrives, at most twice.
+    sink.wait_for(lambda msgs: all(any(address(c) in m.rcpt_tos for m in msgs) for c in got),
+                  timeout=60)
+    for curp in got:
+        assert 1 <= len(sink.to(address(curp))) <= 2, curp
+    deadline = time.time() + 30
+    while sql(db, "SELECT count(*) FROM outbox WHERE status <> 'sent'") != "0":
+        assert time.time() < deadline, sql(db, "SELECT status, count(*) FROM outbox GROUP BY 1")
+        time.sleep(0.5)
     assert srv.unexpected_log_lines() == []
