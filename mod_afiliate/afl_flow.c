@@ -1103,7 +1103,6 @@ void afl_flow_cp(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
     apr_pool_t *p = env->pool;
     const char *cp = in && in->tail ? in->tail : "";
     afl_cp_info info;
-    apr_array_header_t *umfs;
     afl_store_status s;
     const char *body, *msg;
 
@@ -1113,8 +1112,8 @@ void afl_flow_cp(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
     if (!store(env))
         return json(out, AFL_FLOW_UNAVAILABLE,
                     "{\"error\": \"El servicio no está disponible por el momento.\"}");
-    s = afl_store_cp(p, env->st, cp, &info);
-    if (s == AFL_STORE_ERROR || afl_store_umfs(p, env->st, cp, &umfs) != AFL_STORE_OK)
+    s = afl_store_cp_lookup(p, env->st, cp, &info);
+    if (s == AFL_STORE_ERROR)
         return json(out, AFL_FLOW_UNAVAILABLE,
                     "{\"error\": \"El servicio no está disponible por el momento.\"}");
     msg = apr_psprintf(p, MSG_NO_UMF, cp);
@@ -1124,8 +1123,8 @@ void afl_flow_cp(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
                                  afl_json_str(p, msg)));
     body = apr_psprintf(p, "{\"cp\": %s, \"estado\": %s, \"municipio\": %s, \"umf\": %s",
                         afl_json_str(p, cp), afl_json_str(p, info.estado),
-                        afl_json_str(p, info.municipio), umfs->nelts ? "true" : "false");
-    if (!umfs->nelts)
+                        afl_json_str(p, info.municipio), info.umf ? "true" : "false");
+    if (!info.umf)
         body = apr_pstrcat(p, body, ", \"mensaje\": ", afl_json_str(p, msg), NULL);
     body = apr_pstrcat(p, body, ", \"colonias\": [", NULL);
     for (int i = 0; i < info.colonias->nelts; i++)

@@ -38,6 +38,7 @@ enum {
     Q_TRAMITE_DEL,
     Q_CP_COLONIAS,
     Q_CP_UMFS,
+    Q_CP_LOOKUP,
     Q_FOLIO_INIT,
     Q_FOLIO_BUMP,
     Q_FOLIO_GET,
@@ -127,6 +128,14 @@ static const afl_stmt stmts[Q_COUNT] = {
                    "SELECT u.clave, u.nombre, u.serie FROM umf_cp c "
                    "JOIN umf u ON u.clave = c.umf_clave WHERE c.cp = %s ORDER BY u.clave",
                    NULL},
+    /* The postal-code look-up in one statement: colonias, and whether any UMF
+     * serves the code (1/0 on both databases). */
+    [Q_CP_LOOKUP] = {"afl_cp_lookup",
+                     "SELECT s.asentamiento, s.municipio, s.estado, "
+                     "CASE WHEN EXISTS (SELECT 1 FROM umf_cp c JOIN umf u ON u.clave = c.umf_clave "
+                     "WHERE c.cp = s.cp) THEN 1 ELSE 0 END "
+                     "FROM sepomex s WHERE s.cp = %s ORDER BY s.asentamiento",
+                     NULL},
     [Q_FOLIO_INIT] = {"afl_folio_init",
                       "INSERT INTO folio_contador (prefijo, siguiente) VALUES (%s, 0) "
                       "ON CONFLICT (prefijo) DO NOTHING",
@@ -714,6 +723,28 @@ afl_store_status afl_store_cp(apr_pool_t *p, afl_store *st, const char *cp, afl_
     out->cp = cp;
     out->colonias = apr_array_make(p, 16, sizeof(const char *));
     if (query(p, st, Q_CP_COLONIAS, 1, &cp, add_colonia, out, NULL) != 0)
+        return AFL_STORE_ERROR;
+    return out->colonias->nelts ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
+}
+
+static void add_colonia_umf(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+{
+    afl_cp_info *info = baton;
+    const char *u;
+
+    add_colonia(p, st, row, baton);
+    u = apr_dbd_get_entry(st->driver, row, 3);
+    if (u && *u == '1')
+        info->umf = 1;
+}
+
+afl_store_status afl_store_cp_lookup(apr_pool_t *p, afl_store *st, const char *cp,
+                                     afl_cp_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->cp = cp;
+    out->colonias = apr_array_make(p, 16, sizeof(const char *));
+    if (query(p, st, Q_CP_LOOKUP, 1, &cp, add_colonia_umf, out, NULL) != 0)
         return AFL_STORE_ERROR;
     return out->colonias->nelts ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
 }

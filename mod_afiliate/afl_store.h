@@ -120,9 +120,15 @@ afl_store_status afl_store_tramite_del(apr_pool_t *p, afl_store *st, const char 
 typedef struct {
     const char *cp, *estado, *municipio;
     apr_array_header_t *colonias; /* const char* */
+    int umf;                      /* afl_store_cp_lookup: 1 if a UMF serves cp */
 } afl_cp_info;
 
 afl_store_status afl_store_cp(apr_pool_t *p, afl_store *st, const char *cp, afl_cp_info *out);
+
+/* afl_store_cp and whether any UMF serves cp (out->umf), in one statement:
+ * the JSON look-up of the address form. NOTFOUND: no colonia (umf 0). */
+afl_store_status afl_store_cp_lookup(apr_pool_t *p, afl_store *st, const char *cp,
+                                     afl_cp_info *out);
 
 typedef struct {
     const char *clave, *nombre, *serie;
