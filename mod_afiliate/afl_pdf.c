@@ -962,8 +962,9 @@ static void firma_block(doc_t *d, const afl_pdf_firma *f)
 
 /* ========================================================== comprobante */
 
-static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c, const unsigned char **pdf,
-                                 size_t *len, char *errbuf, size_t errlen)
+static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c,
+                                       const unsigned char **pdf, size_t *len, char *errbuf,
+                                       size_t errlen)
 {
     doc_t d;
     const char *tramite, *sexo, *nombre;
@@ -1154,7 +1155,7 @@ static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const 
 }
 
 static apr_status_t render_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned char **pdf,
-                             size_t *len, char *errbuf, size_t errlen)
+                                   size_t *len, char *errbuf, size_t errlen)
 {
     doc_t d;
     const char *nombre;
@@ -1275,8 +1276,9 @@ static void status_box(doc_t *d, int vigente, const char *explain)
     d->y = top - h - 24;
 }
 
-static apr_status_t render_constancia(apr_pool_t *p, const afl_constancia *c, const unsigned char **pdf,
-                                size_t *len, char *errbuf, size_t errlen)
+static apr_status_t render_constancia(apr_pool_t *p, const afl_constancia *c,
+                                      const unsigned char **pdf, size_t *len, char *errbuf,
+                                      size_t errlen)
 {
     doc_t d;
     const char *nombre, *explain, *inicio, *fin;
@@ -1691,8 +1693,8 @@ static void key_firma(afl_pdfcache_kb *kb, const afl_pdf_firma *f)
  * key (digest failure) it simply renders. */
 static apr_status_t cached(apr_pool_t *p, afl_pdfcache_kb *kb, const unsigned char **pdf,
                            size_t *len, char *errbuf, size_t errlen,
-                           apr_status_t (*render)(apr_pool_t *, const void *, const unsigned char **,
-                                                  size_t *, char *, size_t),
+                           apr_status_t (*render)(apr_pool_t *, const void *,
+                                                  const unsigned char **, size_t *, char *, size_t),
                            const void *doc)
 {
     afl_pdfcache_key k;
