@@ -940,8 +940,9 @@ static int document_session(afl_flow_env *env, afl_flow_out *out, afl_paso paso,
 
 static void audit_download(afl_flow_env *env, int descargar, const char *curp, const char *what)
 {
-    afl_store_audit(env->pool, env->st, env->now, descargar ? "descarga" : "impresion",
-                    curp_hmac(env, curp), what);
+    /* posted: the document does not wait for this row's fsync (afl_store.h) */
+    afl_store_audit_later(env->pool, env->st, env->now, descargar ? "descarga" : "impresion",
+                          curp_hmac(env, curp), what);
 }
 
 void afl_flow_comprobante(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)

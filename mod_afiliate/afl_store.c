@@ -738,8 +738,7 @@ static void add_colonia_umf(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, vo
         info->umf = 1;
 }
 
-afl_store_status afl_store_cp_lookup(apr_pool_t *p, afl_store *st, const char *cp,
-                                     afl_cp_info *out)
+afl_store_status afl_store_cp_lookup(apr_pool_t *p, afl_store *st, const char *cp, afl_cp_info *out)
 {
     memset(out, 0, sizeof *out);
     out->cp = cp;
@@ -771,6 +770,30 @@ afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now, co
 {
     const char *args[] = {lld(p, now), evento, curp_hmac, detalle ? detalle : ""};
     return run(p, st, Q_AUDIT_ADD, NULL, 4, args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
+}
+
+afl_store_status afl_store_audit_later(apr_pool_t *p, afl_store *st, long long now,
+                                       const char *evento, const char *curp_hmac,
+                                       const char *detalle)
+{
+    apr_pool_t *ip;
+    one_stmt *o;
+    const char **args;
+
+    if (!st->commit || st->in_txn || apr_pool_create_unmanaged_ex(&ip, NULL, NULL) != APR_SUCCESS)
+        return afl_store_audit(p, st, now, evento, curp_hmac, detalle);
+    /* everything the body uses lives in ip: this request may be over first */
+    args = apr_palloc(ip, 4 * sizeof *args);
+    args[0] = lld(ip, now);
+    args[1] = apr_pstrdup(ip, evento);
+    args[2] = apr_pstrdup(ip, curp_hmac);
+    args[3] = apr_pstrdup(ip, detalle ? detalle : "");
+    o = apr_pcalloc(ip, sizeof *o);
+    o->q = Q_AUDIT_ADD;
+    o->nargs = 4;
+    o->args = args;
+    afl_commit_post(st->commit, ip, st, run_body, o);
+    return AFL_STORE_OK;
 }
 
 /* Lowest registration year a prefix may fall back to (IMSS never goes below 14). */

@@ -194,6 +194,15 @@ afl_store_status afl_store_vigencia_record(apr_pool_t *p, afl_store *st, const c
 afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now, const char *evento,
                                  const char *curp_hmac, const char *detalle);
 
+/* The same row, for an event whose record may be lost in a crash (a
+ * document printed or downloaded again): with the group committer it is
+ * posted (afl_commit_post), committed by the leader at work or by this
+ * thread, and the caller does not wait for the fsync when another thread
+ * leads. Without one (PostgreSQL, afiliatectl), as afl_store_audit. */
+afl_store_status afl_store_audit_later(apr_pool_t *p, afl_store *st, long long now,
+                                       const char *evento, const char *curp_hmac,
+                                       const char *detalle);
+
 /* The stored data of the comprobante of curp (RENAPO person, insured row and
  * UMF): everything but issued and the fonts, which are the caller's. The web
  * download and the e-mailed attachment both come from here. */
