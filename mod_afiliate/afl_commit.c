@@ -7,6 +7,7 @@
 #include <apr_thread_mutex.h>
 #include <apr_time.h>
 #include <sqlite3.h>
+#include <stdlib.h>
 
 typedef struct item {
     afl_commit_body *body;
@@ -88,11 +89,12 @@ static item *take(afl_commit *c, apr_uint64_t room, afl_commit_stats *t, apr_uin
 
 /* Runs one body inside its own savepoint. 0 when the transaction is still
  * sound. */
-static int run_one(sqlite3 *db, afl_store *st, item *it)
+static int run_one(sqlite3 *db, afl_store *st, apr_pool_t *lp, item *it)
 {
     if (exec(db, "SAVEPOINT afl_body") != SQLITE_OK)
         return 0; /* this body fails alone */
-    it->status = it->body(it->pool, st, it->baton);
+    /* a posted body has no pool of its own: it uses the leader's */
+    it->status = it->body(it->pool ? it->pool : lp, st, it->baton);
     /* A failed ROLLBACK TO or RELEASE leaves the transaction in an unknown
      * state: the whole batch is given up. */
     if ((it->status != AFL_STORE_OK && exec(db, "ROLLBACK TO afl_body") != SQLITE_OK) ||
@@ -105,7 +107,7 @@ static int run_one(sqlite3 *db, afl_store *st, item *it)
  * the write lock is held, and again until it is empty: bodies that arrived
  * while the leader waited for another process's commit, or while it ran the
  * first ones, share this commit. Returns the items run (every status set). */
-static item *run_batch(afl_commit *c, afl_store *st, afl_commit_stats *t)
+static item *run_batch(afl_commit *c, afl_store *st, apr_pool_t *lp, afl_commit_stats *t)
 {
     sqlite3 *db = apr_dbd_native_handle(st->driver, st->handle);
     apr_time_t t0 = apr_time_now(), t1, t2, t3, t4;
@@ -137,7 +139,7 @@ static item *run_batch(afl_commit *c, afl_store *st, afl_commit_stats *t)
         for (item *it = b; it; it = it->next) {
             it->status = AFL_STORE_ERROR;
             end = &it->next;
-            if (!broken && run_one(db, st, it) != 0)
+            if (!broken && run_one(db, st, lp, it) != 0)
                 broken = 1;
         }
     }
@@ -175,7 +177,7 @@ static item *run_batch(afl_commit *c, afl_store *st, afl_commit_stats *t)
  * successor leads the next batch, else this thread does. A posted item that
  * arrived while a batch committed is never left behind, and no thread leads
  * for long: while posts keep arriving there is a successor. */
-static void lead(afl_commit *c, afl_store *st)
+static void lead(afl_commit *c, afl_store *st, apr_pool_t *lp)
 {
     c->leading = 1;
     for (;;) {
@@ -183,7 +185,7 @@ static void lead(afl_commit *c, afl_store *st)
         item *batch, *next;
 
         apr_thread_mutex_unlock(c->mu);
-        batch = run_batch(c, st, &t);
+        batch = run_batch(c, st, lp, &t);
         apr_thread_mutex_lock(c->mu);
         /* A waiter may return as soon as it is done: read next first. */
         for (item *it = batch; it; it = next) {
@@ -191,7 +193,8 @@ static void lead(afl_commit *c, afl_store *st)
             if (it->async) {
                 if (it->status != AFL_STORE_OK)
                     afl_log(AFL_LOG_ERR, "a posted write (audit row) could not be committed");
-                apr_pool_destroy(it->pool);
+                free(it->baton);
+                free(it);
             } else {
                 it->done = 1;
             }
@@ -224,7 +227,7 @@ afl_store_status afl_commit_run(afl_commit *c, apr_pool_t *p, afl_store *st, afl
     c->tail = &me.next;
     while (!me.done) {
         if (!c->leading)
-            lead(c, st);
+            lead(c, st, p);
         else
             apr_thread_cond_wait(c->cv, c->mu);
     }
@@ -235,11 +238,17 @@ afl_store_status afl_commit_run(afl_commit *c, apr_pool_t *p, afl_store *st, afl
 void afl_commit_post(afl_commit *c, apr_pool_t *p, afl_store *st, afl_commit_body *body,
                      void *baton)
 {
-    item *it = apr_pcalloc(p, sizeof *it);
+    item *it = calloc(1, sizeof *it);
+
+    if (!it) {
+        afl_log(AFL_LOG_ERR, "out of memory: a posted write (audit row) is lost");
+        free(baton);
+        return;
+    }
 
     it->body = body;
     it->baton = baton;
-    it->pool = p;
+    it->pool = NULL;
     it->status = AFL_STORE_ERROR;
     it->async = 1;
     it->queued = apr_time_now();
@@ -252,14 +261,14 @@ void afl_commit_post(afl_commit *c, apr_pool_t *p, afl_store *st, afl_commit_bod
      * waits to lead the next batch (the leader hands over to it), later
      * ones return at once, their item queued for that batch. */
     if (!c->leading) {
-        lead(c, st);
+        lead(c, st, p);
     } else if (!c->successor) {
         c->successor = 1;
         while (c->leading)
             apr_thread_cond_wait(c->cv, c->mu);
         c->successor = 0;
         if (c->async_queued > 0)
-            lead(c, st);
+            lead(c, st, p);
     }
     apr_thread_mutex_unlock(c->mu);
 }

@@ -41,10 +41,11 @@ afl_store_status afl_commit_run(afl_commit *c, apr_pool_t *p, afl_store *st, afl
 
 /* Queues body without waiting for its commit: for writes whose loss in a
  * crash is acceptable and which nobody reads back in the same request (the
- * audit row of a document printed or downloaded again). p is an unmanaged
- * pool holding the baton and everything the body uses; the committer
- * destroys it once the body ran. No leader at work: this thread leads the
- * batch at once, on st. A leader at work: the first such thread waits to
+ * audit row of a document printed or downloaded again). baton is malloc'd
+ * and holds everything the body uses; the committer free()s it once the
+ * body ran, which runs on the leading thread's pool and store. p and st are
+ * the caller's, used if this thread leads. No leader at work: this thread
+ * leads the batch at once. A leader at work: the first such thread waits to
  * lead the next batch, the others return at once. A leader hands over to
  * that successor, or leads again itself, until no posted body is queued; so
  * a posted body is committed within the next batch or two, never left

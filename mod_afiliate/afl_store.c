@@ -11,6 +11,7 @@
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -776,23 +777,36 @@ afl_store_status afl_store_audit_later(apr_pool_t *p, afl_store *st, long long n
                                        const char *evento, const char *curp_hmac,
                                        const char *detalle)
 {
-    apr_pool_t *ip;
-    one_stmt *o;
-    const char **args;
+    /* One malloc'd block (afl_commit_post frees it): the statement, its
+     * arguments and their text; this request may be over before it runs. */
+    struct posted {
+        one_stmt o;
+        const char *args[4];
+        char ts[24];
+    } * b;
+    size_t le, lc, ld;
+    char *text;
 
-    if (!st->commit || st->in_txn || apr_pool_create_unmanaged_ex(&ip, NULL, NULL) != APR_SUCCESS)
+    if (!st->commit || st->in_txn)
         return afl_store_audit(p, st, now, evento, curp_hmac, detalle);
-    /* everything the body uses lives in ip: this request may be over first */
-    args = apr_palloc(ip, 4 * sizeof *args);
-    args[0] = lld(ip, now);
-    args[1] = apr_pstrdup(ip, evento);
-    args[2] = apr_pstrdup(ip, curp_hmac);
-    args[3] = apr_pstrdup(ip, detalle ? detalle : "");
-    o = apr_pcalloc(ip, sizeof *o);
-    o->q = Q_AUDIT_ADD;
-    o->nargs = 4;
-    o->args = args;
-    afl_commit_post(st->commit, ip, st, run_body, o);
+    detalle = detalle ? detalle : "";
+    le = strlen(evento) + 1;
+    lc = strlen(curp_hmac) + 1;
+    ld = strlen(detalle) + 1;
+    b = malloc(sizeof *b + le + lc + ld);
+    if (!b)
+        return afl_store_audit(p, st, now, evento, curp_hmac, detalle);
+    text = (char *)(b + 1);
+    snprintf(b->ts, sizeof b->ts, "%" APR_INT64_T_FMT, (apr_int64_t)now);
+    b->args[0] = b->ts;
+    b->args[1] = memcpy(text, evento, le);
+    b->args[2] = memcpy(text + le, curp_hmac, lc);
+    b->args[3] = memcpy(text + le + lc, detalle, ld);
+    b->o.q = Q_AUDIT_ADD;
+    b->o.nrows = NULL;
+    b->o.nargs = 4;
+    b->o.args = b->args;
+    afl_commit_post(st->commit, p, st, run_body, b);
     return AFL_STORE_OK;
 }
 

@@ -218,18 +218,16 @@ END_TEST
 
 /* ------------------------------------------------------------------ posted bodies */
 
-/* A posted body with its own unmanaged pool, as afl_store_audit_later makes it. */
-static void post(afl_store *st, int key, int thread)
+/* A posted body with a malloc'd baton, as afl_store_audit_later makes it. */
+static void post(afl_store *st, apr_pool_t *p, int key, int thread)
 {
-    apr_pool_t *ip;
-    insert_args *a;
+    insert_args *a = calloc(1, sizeof *a);
 
-    ck_assert_int_eq(apr_pool_create_unmanaged_ex(&ip, NULL, NULL), APR_SUCCESS);
-    a = apr_pcalloc(ip, sizeof *a);
+    ck_assert_ptr_nonnull(a);
     a->key = key;
     a->thread = thread;
     a->result = AFL_STORE_OK;
-    afl_commit_post(committer, ip, st, insert_body, a);
+    afl_commit_post(committer, p, st, insert_body, a);
 }
 
 START_TEST(posted_alone_commits_at_once)
@@ -239,7 +237,7 @@ START_TEST(posted_alone_commits_at_once)
     afl_commit_stats stats;
 
     /* No leader at work: the poster leads, the row is there on return. */
-    post(&st, 7, 0);
+    post(&st, pool, 7, 0);
     ck_assert_int_eq(count_rows(db, "WHERE k = 7"), 1);
     afl_commit_get_stats(committer, &stats);
     ck_assert_uint_eq(stats.posted, 1);
@@ -254,7 +252,7 @@ static void *APR_THREAD_FUNC post_work(apr_thread_t *t, void *data)
 
     for (int i = 0; i < PER_THREAD; i++) {
         if (i % 2) {
-            post(&w->st, w->thread * 1000 + i, w->thread);
+            post(&w->st, w->p, w->thread * 1000 + i, w->thread);
             w->ok++;
         } else {
             insert_args a = {w->thread * 1000 + i, w->thread, AFL_STORE_OK, NULL};
