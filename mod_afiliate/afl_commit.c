@@ -15,7 +15,7 @@ typedef struct item {
     apr_pool_t *pool;
     afl_store_status status;
     int done;
-    int async; /* posted: nobody waits; the leader destroys pool after the batch */
+    int async; /* posted: nobody waits; the leader frees it and its baton */
     apr_time_t queued;
     struct item *next;
 } item;
