@@ -7,6 +7,7 @@
 #include <apr_thread_mutex.h>
 #include <apr_time.h>
 #include <sqlite3.h>
+#include <stdlib.h>
 
 typedef struct item {
     afl_commit_body *body;
@@ -14,6 +15,7 @@ typedef struct item {
     apr_pool_t *pool;
     afl_store_status status;
     int done;
+    int async; /* posted: nobody waits; the leader frees it and its baton */
     apr_time_t queued;
     struct item *next;
 } item;
@@ -23,6 +25,8 @@ struct afl_commit {
     apr_thread_cond_t *cv;
     item *head, **tail;
     int leading;
+    apr_uint64_t async_queued; /* posted items still in the queue */
+    int successor;             /* a posting thread waits to lead the next batch */
     apr_global_mutex_t *xlock;
     afl_commit_stats stats; /* under mu */
 };
@@ -66,6 +70,8 @@ static item *take(afl_commit *c, apr_uint64_t room, afl_commit_stats *t, apr_uin
     first = c->head;
     for (item *it = first; it && room; it = it->next, room--) {
         t->queue_us += (apr_uint64_t)(now - it->queued);
+        if (it->async)
+            c->async_queued--;
         (*n)++;
         last = it;
     }
@@ -83,11 +89,12 @@ static item *take(afl_commit *c, apr_uint64_t room, afl_commit_stats *t, apr_uin
 
 /* Runs one body inside its own savepoint. 0 when the transaction is still
  * sound. */
-static int run_one(sqlite3 *db, afl_store *st, item *it)
+static int run_one(sqlite3 *db, afl_store *st, apr_pool_t *lp, item *it)
 {
     if (exec(db, "SAVEPOINT afl_body") != SQLITE_OK)
         return 0; /* this body fails alone */
-    it->status = it->body(it->pool, st, it->baton);
+    /* a posted body has no pool of its own: it uses the leader's */
+    it->status = it->body(it->pool ? it->pool : lp, st, it->baton);
     /* A failed ROLLBACK TO or RELEASE leaves the transaction in an unknown
      * state: the whole batch is given up. */
     if ((it->status != AFL_STORE_OK && exec(db, "ROLLBACK TO afl_body") != SQLITE_OK) ||
@@ -100,7 +107,7 @@ static int run_one(sqlite3 *db, afl_store *st, item *it)
  * the write lock is held, and again until it is empty: bodies that arrived
  * while the leader waited for another process's commit, or while it ran the
  * first ones, share this commit. Returns the items run (every status set). */
-static item *run_batch(afl_commit *c, afl_store *st, afl_commit_stats *t)
+static item *run_batch(afl_commit *c, afl_store *st, apr_pool_t *lp, afl_commit_stats *t)
 {
     sqlite3 *db = apr_dbd_native_handle(st->driver, st->handle);
     apr_time_t t0 = apr_time_now(), t1, t2, t3, t4;
@@ -132,7 +139,7 @@ static item *run_batch(afl_commit *c, afl_store *st, afl_commit_stats *t)
         for (item *it = b; it; it = it->next) {
             it->status = AFL_STORE_ERROR;
             end = &it->next;
-            if (!broken && run_one(db, st, it) != 0)
+            if (!broken && run_one(db, st, lp, it) != 0)
                 broken = 1;
         }
     }
@@ -167,47 +174,105 @@ static item *run_batch(afl_commit *c, afl_store *st, afl_commit_stats *t)
     return all;
 }
 
+/* Leads batches (called and returning with mu held, leading clear). After
+ * each batch: done when no posted item is queued; when some are, a waiting
+ * successor leads the next batch, else this thread does. A posted item that
+ * arrived while a batch committed is never left behind, and no thread leads
+ * for long: while posts keep arriving there is a successor. */
+static void lead(afl_commit *c, afl_store *st, apr_pool_t *lp)
+{
+    c->leading = 1;
+    for (;;) {
+        afl_commit_stats t = {0};
+        item *batch, *next;
+
+        apr_thread_mutex_unlock(c->mu);
+        batch = run_batch(c, st, lp, &t);
+        apr_thread_mutex_lock(c->mu);
+        /* A waiter may return as soon as it is done: read next first. */
+        for (item *it = batch; it; it = next) {
+            next = it->next;
+            if (it->async) {
+                if (it->status != AFL_STORE_OK)
+                    afl_log(AFL_LOG_ERR, "a posted write (audit row) could not be committed");
+                free(it->baton);
+                free(it);
+            } else {
+                it->done = 1;
+            }
+        }
+        c->stats.commits += t.commits;
+        c->stats.bodies += t.bodies;
+        c->stats.failed += t.failed;
+        c->stats.lock_wait_us += t.lock_wait_us;
+        c->stats.begin_us += t.begin_us;
+        c->stats.bodies_us += t.bodies_us;
+        c->stats.commit_us += t.commit_us;
+        c->stats.queue_us += t.queue_us;
+        c->stats.pages_written += t.pages_written;
+        if (t.max_batch > c->stats.max_batch)
+            c->stats.max_batch = t.max_batch;
+        if (c->async_queued == 0 || c->successor)
+            break;
+    }
+    c->leading = 0;
+    apr_thread_cond_broadcast(c->cv);
+}
+
 afl_store_status afl_commit_run(afl_commit *c, apr_pool_t *p, afl_store *st, afl_commit_body *body,
                                 void *baton)
 {
-    item me = {body, baton, p, AFL_STORE_ERROR, 0, apr_time_now(), NULL};
+    item me = {body, baton, p, AFL_STORE_ERROR, 0, 0, apr_time_now(), NULL};
 
     apr_thread_mutex_lock(c->mu);
     *c->tail = &me;
     c->tail = &me.next;
     while (!me.done) {
-        if (!c->leading) {
-            afl_commit_stats t = {0};
-            item *batch, *next;
-
-            c->leading = 1;
-            apr_thread_mutex_unlock(c->mu);
-            batch = run_batch(c, st, &t);
-            apr_thread_mutex_lock(c->mu);
-            /* A waiter may return as soon as it is done: read next first. */
-            for (item *it = batch; it; it = next) {
-                next = it->next;
-                it->done = 1;
-            }
-            c->leading = 0;
-            c->stats.commits += t.commits;
-            c->stats.bodies += t.bodies;
-            c->stats.failed += t.failed;
-            c->stats.lock_wait_us += t.lock_wait_us;
-            c->stats.begin_us += t.begin_us;
-            c->stats.bodies_us += t.bodies_us;
-            c->stats.commit_us += t.commit_us;
-            c->stats.queue_us += t.queue_us;
-            c->stats.pages_written += t.pages_written;
-            if (t.max_batch > c->stats.max_batch)
-                c->stats.max_batch = t.max_batch;
-            apr_thread_cond_broadcast(c->cv);
-        } else {
+        if (!c->leading)
+            lead(c, st, p);
+        else
             apr_thread_cond_wait(c->cv, c->mu);
-        }
     }
     apr_thread_mutex_unlock(c->mu);
     return me.status;
+}
+
+void afl_commit_post(afl_commit *c, apr_pool_t *p, afl_store *st, afl_commit_body *body,
+                     void *baton)
+{
+    item *it = calloc(1, sizeof *it);
+
+    if (!it) {
+        afl_log(AFL_LOG_ERR, "out of memory: a posted write (audit row) is lost");
+        free(baton);
+        return;
+    }
+
+    it->body = body;
+    it->baton = baton;
+    it->pool = NULL;
+    it->status = AFL_STORE_ERROR;
+    it->async = 1;
+    it->queued = apr_time_now();
+    apr_thread_mutex_lock(c->mu);
+    *c->tail = it;
+    c->tail = &it->next;
+    c->async_queued++;
+    c->stats.posted++;
+    /* No leader: this thread leads. A leader at work: the first poster
+     * waits to lead the next batch (the leader hands over to it), later
+     * ones return at once, their item queued for that batch. */
+    if (!c->leading) {
+        lead(c, st, p);
+    } else if (!c->successor) {
+        c->successor = 1;
+        while (c->leading)
+            apr_thread_cond_wait(c->cv, c->mu);
+        c->successor = 0;
+        if (c->async_queued > 0)
+            lead(c, st, p);
+    }
+    apr_thread_mutex_unlock(c->mu);
 }
 
 void afl_commit_get_stats(afl_commit *c, afl_commit_stats *out)

@@ -962,8 +962,9 @@ static int document_session(afl_flow_env *env, afl_flow_out *out, afl_paso paso,
 
 static void audit_download(afl_flow_env *env, int descargar, const char *curp, const char *what)
 {
-    afl_store_audit(env->pool, env->st, env->now, descargar ? "descarga" : "impresion",
-                    curp_hmac(env, curp), what);
+    /* posted: the document does not wait for this row's fsync (afl_store.h) */
+    afl_store_audit_later(env->pool, env->st, env->now, descargar ? "descarga" : "impresion",
+                          curp_hmac(env, curp), what);
 }
 
 void afl_flow_comprobante(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
@@ -1125,7 +1126,6 @@ void afl_flow_cp(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
     apr_pool_t *p = env->pool;
     const char *cp = in && in->tail ? in->tail : "";
     afl_cp_info info;
-    apr_array_header_t *umfs;
     afl_store_status s;
     const char *body, *msg;
 
@@ -1135,8 +1135,8 @@ void afl_flow_cp(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
     if (!store(env))
         return json(out, AFL_FLOW_UNAVAILABLE,
                     "{\"error\": \"El servicio no está disponible por el momento.\"}");
-    s = afl_store_cp(p, env->st, cp, &info);
-    if (s == AFL_STORE_ERROR || afl_store_umfs(p, env->st, cp, &umfs) != AFL_STORE_OK)
+    s = afl_store_cp_lookup(p, env->st, cp, &info);
+    if (s == AFL_STORE_ERROR)
         return json(out, AFL_FLOW_UNAVAILABLE,
                     "{\"error\": \"El servicio no está disponible por el momento.\"}");
     msg = apr_psprintf(p, MSG_NO_UMF, cp);
@@ -1146,8 +1146,8 @@ void afl_flow_cp(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
                                  afl_json_str(p, msg)));
     body = apr_psprintf(p, "{\"cp\": %s, \"estado\": %s, \"municipio\": %s, \"umf\": %s",
                         afl_json_str(p, cp), afl_json_str(p, info.estado),
-                        afl_json_str(p, info.municipio), umfs->nelts ? "true" : "false");
-    if (!umfs->nelts)
+                        afl_json_str(p, info.municipio), info.umf ? "true" : "false");
+    if (!info.umf)
         body = apr_pstrcat(p, body, ", \"mensaje\": ", afl_json_str(p, msg), NULL);
     body = apr_pstrcat(p, body, ", \"colonias\": [", NULL);
     for (int i = 0; i < info.colonias->nelts; i++)

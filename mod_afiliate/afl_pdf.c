@@ -12,6 +12,7 @@
 
 #include "afl_cadena.h"
 #include "afl_form.h"
+#include "afl_pdfcache.h"
 #include "afl_qr.h"
 #include "afl_sign.h"
 
@@ -961,8 +962,9 @@ static void firma_block(doc_t *d, const afl_pdf_firma *f)
 
 /* ========================================================== comprobante */
 
-apr_status_t afl_pdf_comprobante(apr_pool_t *p, const afl_comprobante *c, const unsigned char **pdf,
-                                 size_t *len, char *errbuf, size_t errlen)
+static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c,
+                                       const unsigned char **pdf, size_t *len, char *errbuf,
+                                       size_t errlen)
 {
     doc_t d;
     const char *tramite, *sexo, *nombre;
@@ -1152,8 +1154,8 @@ static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const 
     HPDF_Page_SetRGBStroke(d->page, 0, 0, 0);
 }
 
-apr_status_t afl_pdf_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned char **pdf,
-                             size_t *len, char *errbuf, size_t errlen)
+static apr_status_t render_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned char **pdf,
+                                   size_t *len, char *errbuf, size_t errlen)
 {
     doc_t d;
     const char *nombre;
@@ -1274,8 +1276,9 @@ static void status_box(doc_t *d, int vigente, const char *explain)
     d->y = top - h - 24;
 }
 
-apr_status_t afl_pdf_constancia(apr_pool_t *p, const afl_constancia *c, const unsigned char **pdf,
-                                size_t *len, char *errbuf, size_t errlen)
+static apr_status_t render_constancia(apr_pool_t *p, const afl_constancia *c,
+                                      const unsigned char **pdf, size_t *len, char *errbuf,
+                                      size_t errlen)
 {
     doc_t d;
     const char *nombre, *explain, *inicio, *fin;
@@ -1652,4 +1655,153 @@ int afl_pdf_verify(apr_pool_t *p, const unsigned char *pdf, size_t len, const af
     if (out)
         *out = s;
     return 0;
+}
+
+/* ================================================= rendered-document cache
+ *
+ * Every input of a document goes into its cache key (afl_pdfcache.h): the
+ * same input renders the same bytes, so a re-download is served from the
+ * first rendering. A field added to a document's struct must be added to
+ * its key below as well. */
+
+static void key_font(afl_pdfcache_kb *kb, const afl_pdf_font *f)
+{
+    afl_pdfcache_kb_str(kb, f ? f->path : NULL);
+}
+
+/* The instant and the local UTC offset it is shown in (dates are local). */
+static void key_time(afl_pdfcache_kb *kb, apr_time_t t)
+{
+    apr_time_exp_t tm;
+
+    afl_pdfcache_kb_int(kb, (long long)t);
+    afl_pdfcache_kb_int(kb, apr_time_exp_lt(&tm, t) == APR_SUCCESS ? tm.tm_gmtoff : -1000000);
+}
+
+static void key_firma(afl_pdfcache_kb *kb, const afl_pdf_firma *f)
+{
+    afl_pdfcache_kb_str(kb, f->cadena_original);
+    afl_pdfcache_kb_str(kb, f->sello);
+    afl_pdfcache_kb_str(kb, f->no_serie);
+    afl_pdfcache_kb_str(kb, f->verify_url);
+    afl_pdfcache_kb_ptr(kb, f->key);
+    afl_pdfcache_kb_str(kb, f->key ? afl_sign_serial(f->key) : NULL);
+    afl_pdfcache_kb_int(kb, f->key ? afl_sign_is_private(f->key) : -1);
+}
+
+/* Serves the document from the cache, else renders and keeps it. Without a
+ * key (digest failure) it simply renders. */
+static apr_status_t cached(apr_pool_t *p, afl_pdfcache_kb *kb, const unsigned char **pdf,
+                           size_t *len, char *errbuf, size_t errlen,
+                           apr_status_t (*render)(apr_pool_t *, const void *,
+                                                  const unsigned char **, size_t *, char *, size_t),
+                           const void *doc)
+{
+    afl_pdfcache_key k;
+    int keyed = afl_pdfcache_key_make(kb, &k) == 0;
+    apr_status_t rv;
+
+    if (keyed && afl_pdfcache_get(&k, p, pdf, len)) {
+        if (errlen > 0)
+            errbuf[0] = '\0';
+        return APR_SUCCESS;
+    }
+    rv = render(p, doc, pdf, len, errbuf, errlen);
+    if (rv == APR_SUCCESS && keyed)
+        afl_pdfcache_put(&k, *pdf, *len);
+    return rv;
+}
+
+static apr_status_t render_comprobante_v(apr_pool_t *p, const void *doc, const unsigned char **pdf,
+                                         size_t *len, char *errbuf, size_t errlen)
+{
+    return render_comprobante(p, doc, pdf, len, errbuf, errlen);
+}
+
+static apr_status_t render_tarjeta_v(apr_pool_t *p, const void *doc, const unsigned char **pdf,
+                                     size_t *len, char *errbuf, size_t errlen)
+{
+    return render_tarjeta(p, doc, pdf, len, errbuf, errlen);
+}
+
+static apr_status_t render_constancia_v(apr_pool_t *p, const void *doc, const unsigned char **pdf,
+                                        size_t *len, char *errbuf, size_t errlen)
+{
+    return render_constancia(p, doc, pdf, len, errbuf, errlen);
+}
+
+apr_status_t afl_pdf_comprobante(apr_pool_t *p, const afl_comprobante *c, const unsigned char **pdf,
+                                 size_t *len, char *errbuf, size_t errlen)
+{
+    afl_pdfcache_kb kb;
+
+    if (!c)
+        return render_comprobante(p, c, pdf, len, errbuf, errlen);
+    afl_pdfcache_kb_init(&kb, p, "comprobante");
+    afl_pdfcache_kb_int(&kb, c->localizacion);
+    afl_pdfcache_kb_str(&kb, c->nombres);
+    afl_pdfcache_kb_str(&kb, c->primer_apellido);
+    afl_pdfcache_kb_str(&kb, c->segundo_apellido);
+    afl_pdfcache_kb_str(&kb, c->curp);
+    afl_pdfcache_kb_str(&kb, c->nss);
+    afl_pdfcache_kb_int(&kb, c->sexo);
+    afl_pdfcache_kb_str(&kb, c->entidad_nacimiento);
+    afl_pdfcache_kb_str(&kb, c->umf);
+    afl_pdfcache_kb_str(&kb, c->folio);
+    key_time(&kb, c->issued);
+    key_font(&kb, c->font);
+    key_font(&kb, c->font_bold);
+    key_firma(&kb, &c->firma);
+    return cached(p, &kb, pdf, len, errbuf, errlen, render_comprobante_v, c);
+}
+
+apr_status_t afl_pdf_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned char **pdf,
+                             size_t *len, char *errbuf, size_t errlen)
+{
+    afl_pdfcache_kb kb;
+
+    if (!t)
+        return render_tarjeta(p, t, pdf, len, errbuf, errlen);
+    afl_pdfcache_kb_init(&kb, p, "tarjeta");
+    afl_pdfcache_kb_str(&kb, t->nombres);
+    afl_pdfcache_kb_str(&kb, t->primer_apellido);
+    afl_pdfcache_kb_str(&kb, t->segundo_apellido);
+    afl_pdfcache_kb_str(&kb, t->curp);
+    afl_pdfcache_kb_str(&kb, t->nss);
+    afl_pdfcache_kb_str(&kb, t->folio);
+    key_time(&kb, t->issued);
+    key_font(&kb, t->font);
+    key_font(&kb, t->font_bold);
+    key_firma(&kb, &t->firma);
+    return cached(p, &kb, pdf, len, errbuf, errlen, render_tarjeta_v, t);
+}
+
+apr_status_t afl_pdf_constancia(apr_pool_t *p, const afl_constancia *c, const unsigned char **pdf,
+                                size_t *len, char *errbuf, size_t errlen)
+{
+    afl_pdfcache_kb kb;
+
+    if (!c)
+        return render_constancia(p, c, pdf, len, errbuf, errlen);
+    afl_pdfcache_kb_init(&kb, p, "constancia");
+    afl_pdfcache_kb_str(&kb, c->nombres);
+    afl_pdfcache_kb_str(&kb, c->primer_apellido);
+    afl_pdfcache_kb_str(&kb, c->segundo_apellido);
+    afl_pdfcache_kb_str(&kb, c->curp);
+    afl_pdfcache_kb_str(&kb, c->nss);
+    afl_pdfcache_kb_int(&kb, c->vigencia.estado);
+    afl_pdfcache_kb_int(&kb, c->vigencia.vigente);
+    afl_pdfcache_kb_int(&kb, c->vigencia.desde);
+    afl_pdfcache_kb_int(&kb, c->vigencia.hasta);
+    afl_pdfcache_kb_int(&kb, c->vigencia.has_proxima);
+    afl_pdfcache_kb_int(&kb, c->vigencia.proxima);
+    afl_pdfcache_kb_str(&kb, c->umf);
+    afl_pdfcache_kb_str(&kb, c->umf_domicilio);
+    afl_pdfcache_kb_str(&kb, c->subdelegacion);
+    afl_pdfcache_kb_str(&kb, c->folio);
+    key_time(&kb, c->issued);
+    key_font(&kb, c->font);
+    key_font(&kb, c->font_bold);
+    key_firma(&kb, &c->firma);
+    return cached(p, &kb, pdf, len, errbuf, errlen, render_constancia_v, c);
 }

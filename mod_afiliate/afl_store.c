@@ -11,6 +11,7 @@
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,7 @@ enum {
     Q_TRAMITE_DEL,
     Q_CP_COLONIAS,
     Q_CP_UMFS,
+    Q_CP_LOOKUP,
     Q_FOLIO_INIT,
     Q_FOLIO_BUMP,
     Q_FOLIO_GET,
@@ -127,6 +129,14 @@ static const afl_stmt stmts[Q_COUNT] = {
                    "SELECT u.clave, u.nombre, u.serie FROM umf_cp c "
                    "JOIN umf u ON u.clave = c.umf_clave WHERE c.cp = %s ORDER BY u.clave",
                    NULL},
+    /* The postal-code look-up in one statement: colonias, and whether any UMF
+     * serves the code (1/0 on both databases). */
+    [Q_CP_LOOKUP] = {"afl_cp_lookup",
+                     "SELECT s.asentamiento, s.municipio, s.estado, "
+                     "CASE WHEN EXISTS (SELECT 1 FROM umf_cp c JOIN umf u ON u.clave = c.umf_clave "
+                     "WHERE c.cp = s.cp) THEN 1 ELSE 0 END "
+                     "FROM sepomex s WHERE s.cp = %s ORDER BY s.asentamiento",
+                     NULL},
     [Q_FOLIO_INIT] = {"afl_folio_init",
                       "INSERT INTO folio_contador (prefijo, siguiente) VALUES (%s, 0) "
                       "ON CONFLICT (prefijo) DO NOTHING",
@@ -718,6 +728,27 @@ afl_store_status afl_store_cp(apr_pool_t *p, afl_store *st, const char *cp, afl_
     return out->colonias->nelts ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
 }
 
+static void add_colonia_umf(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+{
+    afl_cp_info *info = baton;
+    const char *u;
+
+    add_colonia(p, st, row, baton);
+    u = apr_dbd_get_entry(st->driver, row, 3);
+    if (u && *u == '1')
+        info->umf = 1;
+}
+
+afl_store_status afl_store_cp_lookup(apr_pool_t *p, afl_store *st, const char *cp, afl_cp_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->cp = cp;
+    out->colonias = apr_array_make(p, 16, sizeof(const char *));
+    if (query(p, st, Q_CP_LOOKUP, 1, &cp, add_colonia_umf, out, NULL) != 0)
+        return AFL_STORE_ERROR;
+    return out->colonias->nelts ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
+}
+
 static void add_umf(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
 {
     apr_array_header_t *arr = baton;
@@ -740,6 +771,43 @@ afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now, co
 {
     const char *args[] = {lld(p, now), evento, curp_hmac, detalle ? detalle : ""};
     return run(p, st, Q_AUDIT_ADD, NULL, 4, args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
+}
+
+afl_store_status afl_store_audit_later(apr_pool_t *p, afl_store *st, long long now,
+                                       const char *evento, const char *curp_hmac,
+                                       const char *detalle)
+{
+    /* One malloc'd block (afl_commit_post frees it): the statement, its
+     * arguments and their text; this request may be over before it runs. */
+    struct posted {
+        one_stmt o;
+        const char *args[4];
+        char ts[24];
+    } * b;
+    size_t le, lc, ld;
+    char *text;
+
+    if (!st->commit || st->in_txn)
+        return afl_store_audit(p, st, now, evento, curp_hmac, detalle);
+    detalle = detalle ? detalle : "";
+    le = strlen(evento) + 1;
+    lc = strlen(curp_hmac) + 1;
+    ld = strlen(detalle) + 1;
+    b = malloc(sizeof *b + le + lc + ld);
+    if (!b)
+        return afl_store_audit(p, st, now, evento, curp_hmac, detalle);
+    text = (char *)(b + 1);
+    snprintf(b->ts, sizeof b->ts, "%" APR_INT64_T_FMT, (apr_int64_t)now);
+    b->args[0] = b->ts;
+    b->args[1] = memcpy(text, evento, le);
+    b->args[2] = memcpy(text + le, curp_hmac, lc);
+    b->args[3] = memcpy(text + le + lc, detalle, ld);
+    b->o.q = Q_AUDIT_ADD;
+    b->o.nrows = NULL;
+    b->o.nargs = 4;
+    b->o.args = b->args;
+    afl_commit_post(st->commit, p, st, run_body, b);
+    return AFL_STORE_OK;
 }
 
 /* Lowest registration year a prefix may fall back to (IMSS never goes below 14). */

@@ -120,9 +120,15 @@ afl_store_status afl_store_tramite_del(apr_pool_t *p, afl_store *st, const char 
 typedef struct {
     const char *cp, *estado, *municipio;
     apr_array_header_t *colonias; /* const char* */
+    int umf;                      /* afl_store_cp_lookup: 1 if a UMF serves cp */
 } afl_cp_info;
 
 afl_store_status afl_store_cp(apr_pool_t *p, afl_store *st, const char *cp, afl_cp_info *out);
+
+/* afl_store_cp and whether any UMF serves cp (out->umf), in one statement:
+ * the JSON look-up of the address form. NOTFOUND: no colonia (umf 0). */
+afl_store_status afl_store_cp_lookup(apr_pool_t *p, afl_store *st, const char *cp,
+                                     afl_cp_info *out);
 
 typedef struct {
     const char *clave, *nombre, *serie;
@@ -187,6 +193,15 @@ afl_store_status afl_store_vigencia_record(apr_pool_t *p, afl_store *st, const c
 
 afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now, const char *evento,
                                  const char *curp_hmac, const char *detalle);
+
+/* The same row, for an event whose record may be lost in a crash (a
+ * document printed or downloaded again): with the group committer it is
+ * posted (afl_commit_post), committed by the leader at work or by this
+ * thread, and the caller does not wait for the fsync when another thread
+ * leads. Without one (PostgreSQL, afiliatectl), as afl_store_audit. */
+afl_store_status afl_store_audit_later(apr_pool_t *p, afl_store *st, long long now,
+                                       const char *evento, const char *curp_hmac,
+                                       const char *detalle);
 
 /* The stored data of the comprobante of curp (RENAPO person, insured row and
  * UMF): everything but issued and the fonts, which are the caller's. The web

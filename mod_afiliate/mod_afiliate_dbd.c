@@ -76,9 +76,10 @@ static apr_status_t log_write_stats(void *data)
                     " failed=%" APR_UINT64_T_FMT " max_batch=%" APR_UINT64_T_FMT " statements=%u"
                     " lock_wait_us=%" APR_UINT64_T_FMT " begin_us=%" APR_UINT64_T_FMT
                     " bodies_us=%" APR_UINT64_T_FMT " commit_us=%" APR_UINT64_T_FMT
-                    " queue_us=%" APR_UINT64_T_FMT " pages_written=%" APR_UINT64_T_FMT,
+                    " queue_us=%" APR_UINT64_T_FMT " pages_written=%" APR_UINT64_T_FMT
+                    " posted=%" APR_UINT64_T_FMT,
             t.commits, t.bodies, t.failed, t.max_batch, afl_store_statements(), t.lock_wait_us,
-            t.begin_us, t.bodies_us, t.commit_us, t.queue_us, t.pages_written);
+            t.begin_us, t.bodies_us, t.commit_us, t.queue_us, t.pages_written, t.posted);
     return APR_SUCCESS;
 }
 

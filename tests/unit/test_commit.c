@@ -216,6 +216,91 @@ START_TEST(threads_share_transactions)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ posted bodies */
+
+/* A posted body with a malloc'd baton, as afl_store_audit_later makes it. */
+static void post(afl_store *st, apr_pool_t *p, int key, int thread)
+{
+    insert_args *a = calloc(1, sizeof *a);
+
+    ck_assert_ptr_nonnull(a);
+    a->key = key;
+    a->thread = thread;
+    a->result = AFL_STORE_OK;
+    afl_commit_post(committer, p, st, insert_body, a);
+}
+
+START_TEST(posted_alone_commits_at_once)
+{
+    afl_store st;
+    afl_db *db = open_db(&st);
+    afl_commit_stats stats;
+
+    /* No leader at work: the poster leads, the row is there on return. */
+    post(&st, pool, 7, 0);
+    ck_assert_int_eq(count_rows(db, "WHERE k = 7"), 1);
+    afl_commit_get_stats(committer, &stats);
+    ck_assert_uint_eq(stats.posted, 1);
+    ck_assert_uint_eq(stats.bodies, 1);
+    afl_db_close(db);
+}
+END_TEST
+
+static void *APR_THREAD_FUNC post_work(apr_thread_t *t, void *data)
+{
+    worker *w = data;
+
+    for (int i = 0; i < PER_THREAD; i++) {
+        if (i % 2) {
+            post(&w->st, w->p, w->thread * 1000 + i, w->thread);
+            w->ok++;
+        } else {
+            insert_args a = {w->thread * 1000 + i, w->thread, AFL_STORE_OK, NULL};
+            if (afl_commit_run(committer, w->p, &w->st, insert_body, &a) == AFL_STORE_OK)
+                w->ok++;
+            else
+                w->errors++;
+        }
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* Posted and waited-for bodies from many threads: once every thread has
+ * returned, every posted row is committed (none left in the queue). */
+START_TEST(posted_never_left_behind)
+{
+    worker w[THREADS];
+    apr_thread_t *t[THREADS];
+    afl_commit_stats stats;
+    afl_store st;
+    afl_db *db;
+
+    for (int i = 0; i < THREADS; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].thread = i;
+        w[i].db = open_db(&w[i].st);
+        apr_pool_create(&w[i].p, pool);
+    }
+    for (int i = 0; i < THREADS; i++)
+        ck_assert_int_eq(apr_thread_create(&t[i], NULL, post_work, &w[i], pool), APR_SUCCESS);
+    for (int i = 0; i < THREADS; i++) {
+        apr_status_t rv;
+        apr_thread_join(&rv, t[i]);
+        ck_assert_int_eq(w[i].errors, 0);
+    }
+    db = open_db(&st);
+    ck_assert_int_eq(count_rows(db, ""), THREADS * PER_THREAD);
+    afl_commit_get_stats(committer, &stats);
+    ck_assert_uint_eq(stats.posted, THREADS * PER_THREAD / 2);
+    ck_assert_uint_eq(stats.bodies, THREADS * PER_THREAD);
+    ck_assert_uint_eq(stats.failed, 0);
+    afl_db_close(db);
+    for (int i = 0; i < THREADS; i++)
+        afl_db_close(w[i].db);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("commit");
@@ -228,6 +313,8 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, kept_only_when_ok);
     tcase_add_test(tc, threads_share_transactions);
+    tcase_add_test(tc, posted_alone_commits_at_once);
+    tcase_add_test(tc, posted_never_left_behind);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

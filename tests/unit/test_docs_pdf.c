@@ -20,6 +20,7 @@
 
 #include "afl_cadena.h"
 #include "afl_pdf.h"
+#include "afl_pdfcache.h"
 #include "afl_qr.h"
 #include "afl_sign.h"
 #include "afl_vigencia.h"
@@ -577,6 +578,7 @@ START_TEST(test_deterministic)
     const afl_pdf_font *f, *fb;
 
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &a, &alen, err, sizeof err), APR_SUCCESS);
+    afl_pdfcache_clear(); /* rendered again, not served from the cache */
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &b, &blen, err, sizeof err), APR_SUCCESS);
     ck_assert(alen == blen && memcmp(a, b, alen) == 0);
     /* with an embedded TrueType font too */
@@ -585,9 +587,54 @@ START_TEST(test_deterministic)
     c.font = f;
     c.font_bold = fb;
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &a, &alen, err, sizeof err), APR_SUCCESS);
+    afl_pdfcache_clear(); /* rendered again, not served from the cache */
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &b, &blen, err, sizeof err), APR_SUCCESS);
     ck_assert(alen == blen && memcmp(a, b, alen) == 0);
     ck_assert_ptr_null(verify_reason(a, alen, key));
+}
+END_TEST
+
+/* A second request for the same input is served from the cache, byte for
+ * byte; any changed field is another document. */
+START_TEST(test_cache)
+{
+    afl_comprobante c = comprobante();
+    afl_tarjeta t = tarjeta();
+    const unsigned char *a, *b, *x;
+    size_t alen, blen, xlen;
+    char err[256];
+    afl_pdfcache_stats s0, s1;
+
+    afl_pdfcache_clear();
+    ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &a, &alen, err, sizeof err), APR_SUCCESS);
+    afl_pdfcache_get_stats(&s0);
+    ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &b, &blen, err, sizeof err), APR_SUCCESS);
+    afl_pdfcache_get_stats(&s1);
+    ck_assert_uint_eq(s1.hits, s0.hits + 1);
+    ck_assert(a != b && alen == blen && memcmp(a, b, alen) == 0);
+    ck_assert_ptr_null(verify_reason(b, blen, key));
+
+    /* a field that changes: another document, rendered */
+    c.umf = "UMF No. 11 Coyoacán";
+    ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &x, &xlen, err, sizeof err), APR_SUCCESS);
+    ck_assert(xlen != alen || memcmp(x, a, alen) != 0);
+    c.umf = "UMF No. 10 Cuauhtémoc";
+    c.firma.verify_url = afl_qr_verify_url(pool, "https://otro.example.gob.mx/afiliate", FOLIO);
+    ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &x, &xlen, err, sizeof err), APR_SUCCESS);
+    ck_assert(xlen != alen || memcmp(x, a, alen) != 0);
+    c.firma.verify_url = afl_qr_verify_url(pool, BASE, FOLIO);
+    c.issued += apr_time_from_sec(1);
+    ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &x, &xlen, err, sizeof err), APR_SUCCESS);
+    ck_assert(xlen != alen || memcmp(x, a, alen) != 0);
+    /* the same names in another kind of document are not the comprobante */
+    ck_assert_int_eq(afl_pdf_tarjeta(pool, &t, &x, &xlen, err, sizeof err), APR_SUCCESS);
+    ck_assert(xlen != alen || memcmp(x, a, alen) != 0);
+    /* a failed document is not kept: it fails again */
+    c.issued -= apr_time_from_sec(1);
+    c.firma.sello = "AAAA";
+    ck_assert_int_ne(afl_pdf_comprobante(pool, &c, &x, &xlen, err, sizeof err), APR_SUCCESS);
+    ck_assert_int_ne(afl_pdf_comprobante(pool, &c, &x, &xlen, err, sizeof err), APR_SUCCESS);
+    ck_assert_ptr_null(x);
 }
 END_TEST
 
@@ -963,6 +1010,7 @@ static Suite *docs_suite(void)
     tcase_add_test(tc, test_constancia_other_states);
     tcase_add_test(tc, test_constancia_long);
     tcase_add_test(tc, test_deterministic);
+    tcase_add_test(tc, test_cache);
     tcase_add_test(tc, test_tamper);
     tcase_add_test(tc, test_tamper_with_qpdf);
     tcase_add_test(tc, test_wrong_key_and_extract);
