@@ -27,8 +27,10 @@ def disk():
     mnt = GEN / "small-disk"
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
     mnt.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755", "tmpfs", str(mnt)],
-                   check=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:   # a container without CAP_SYS_ADMIN
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
     yield mnt
     subprocess.run(["umount", "-l", str(mnt)], check=False)
 
