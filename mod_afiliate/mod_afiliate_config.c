@@ -1,6 +1,8 @@
 /* mod_afiliate: the Afiliate* directives, create and merge rules. */
 #include "mod_afiliate_config.h"
 
+#include "apr_network_io.h"
+
 #include "http_log.h"
 #include "apr_strings.h"
 
@@ -38,6 +40,7 @@ void *afl_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     c->font = add->font ? add->font : base->font;
     c->font_bold = add->font_bold ? add->font_bold : base->font_bold;
     MERGE_PTR(captcha_font);
+    MERGE_PTR(trusted_proxies);
     c->session_timeout =
         add->session_timeout != AFL_UNSET ? add->session_timeout : base->session_timeout;
     MERGE_PTR(smtp_url);
@@ -160,6 +163,27 @@ static const char *set_rate_limit(cmd_parms *cmd, void *dirv, const char *arg)
 {
     afl_dir_conf *d = dirv;
     return parse_int(cmd, arg, 0, 1000000, &d->rate_limit);
+}
+
+/* One address or network (a.b.c.d, a.b.c.d/bits, an IPv6 address) per argument. */
+static const char *set_trusted_proxy(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    afl_server_conf *sc = server_conf(cmd);
+    char *ip = apr_pstrdup(cmd->pool, arg), *bits = strchr(ip, '/');
+    apr_ipsubnet_t *net = NULL;
+
+    (void)dummy;
+    if (bits)
+        *bits++ = '\0';
+    if (apr_ipsubnet_create(&net, ip, bits, cmd->pool) != APR_SUCCESS)
+        return apr_psprintf(cmd->pool,
+                            "AfiliateTrustedProxy takes addresses or networks "
+                            "(192.0.2.10, 10.0.0.0/8, 2001:db8::1), not '%s'",
+                            arg);
+    if (!sc->trusted_proxies)
+        sc->trusted_proxies = apr_array_make(cmd->pool, 2, sizeof(apr_ipsubnet_t *));
+    APR_ARRAY_PUSH(sc->trusted_proxies, apr_ipsubnet_t *) = net;
+    return NULL;
 }
 
 static const char *set_fail_limit(cmd_parms *cmd, void *dirv, const char *arg)
@@ -332,6 +356,9 @@ const command_rec afl_cmds[] = {
                   "Seconds a trámite stays open without activity (60-86400, default 1800)"),
     AP_INIT_TAKE1("AfiliateRateLimit", set_rate_limit, NULL, ACCESS_CONF | RSRC_CONF,
                   "Form submissions allowed per client address per minute (0 = no limit)"),
+    AP_INIT_ITERATE("AfiliateTrustedProxy", set_trusted_proxy, NULL, RSRC_CONF,
+                    "Proxies or TLS terminators whose X-Forwarded-Proto: https marks the "
+                    "session cookie Secure (addresses or networks)"),
     AP_INIT_TAKE1("AfiliateFailureLimit", set_fail_limit, NULL, ACCESS_CONF | RSRC_CONF,
                   "Failed attempts (CAPTCHA, CURP) a browser session may make in 10 minutes "
                   "before it is refused; slowed from half of it (0 = no limit, default 8)"),

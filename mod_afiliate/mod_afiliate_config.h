@@ -15,6 +15,7 @@ typedef struct {
     const char *font_bold;    /* AfiliateFontBold: likewise */
     const char *captcha_font; /* AfiliateCaptchaFont: TrueType file for libgd */
     int session_timeout;      /* AfiliateSessionTimeout, seconds */
+    apr_array_header_t *trusted_proxies; /* AfiliateTrustedProxy: apr_ipsubnet_t * */
 
     /* Mail (docs/mail.md). */
     const char *smtp_url;         /* AfiliateSMTPURL; NULL: messages wait in the outbox */

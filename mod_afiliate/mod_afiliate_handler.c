@@ -106,16 +106,32 @@ static int send_body(request_rec *r, const char *ctype, const void *body, apr_si
 
 /* ------------------------------------------------------------------ session */
 
-static int cookie_secure(request_rec *r)
+/* Secure when the request is HTTPS, or when a proxy the admin trusts
+ * (AfiliateTrustedProxy: the TCP peer, not a forwarded address) says the
+ * browser's request was. */
+static int cookie_secure(afl_req *q)
 {
-    return ap_http_scheme(r) && !strcmp(ap_http_scheme(r), "https");
+    request_rec *r = q->r;
+    const apr_array_header_t *trusted = q->sc->trusted_proxies;
+    const char *proto;
+
+    if (ap_http_scheme(r) && !strcmp(ap_http_scheme(r), "https"))
+        return 1;
+    proto = apr_table_get(r->headers_in, "X-Forwarded-Proto");
+    if (!trusted || !proto || strcasecmp(proto, "https"))
+        return 0;
+    for (int i = 0; i < trusted->nelts; i++)
+        if (apr_ipsubnet_test(APR_ARRAY_IDX(trusted, i, apr_ipsubnet_t *),
+                              r->connection->client_addr))
+            return 1;
+    return 0;
 }
 
 static void set_cookie(afl_req *q, const char *value, int expire)
 {
     const char *attrs =
         apr_psprintf(q->r->pool, "Path=%s/; HttpOnly; SameSite=Strict%s%s", q->base,
-                     cookie_secure(q->r) ? "; Secure" : "", expire ? "; Max-Age=0" : "");
+                     cookie_secure(q) ? "; Secure" : "", expire ? "; Max-Age=0" : "");
     apr_table_add(q->r->err_headers_out, "Set-Cookie",
                   apr_psprintf(q->r->pool, "%s=%s; %s", COOKIE_NAME, value, attrs));
 }
