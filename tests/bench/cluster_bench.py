@@ -40,8 +40,9 @@ def one(cluster, sql):
 
 
 def run(base, lines, label, results):
-    wrkpost.replay(base, lines[:WARM], 1)
+    warm = wrkpost.replay(base, lines[:WARM], 1)
     r = wrkpost.replay(base, lines[WARM:], SECONDS)
+    r.cookies = warm.cookies + r.cookies   # the rotated sessions
     per_node = ", ".join(f"{k} {v / SECONDS:.0f}/s" for k, v in sorted(r.nodes.items()))
     print(r.line(label) + (f"; per node: {per_node}" if per_node else ""), flush=True)
     results[label] = {"rps": r.rps, "p50_ms": r.p50, "p99_ms": r.p99, "ok": r.ok(303),
@@ -55,12 +56,8 @@ def measure(cluster, base, label, secret, used, results):
     used.update(found)
     run(base, [wrkpost.form_post(secret, c)[1] for c in found],
         f"{label}: found-flow POST", results)
-    tokens, lines = [], []
-    for c in curps(cluster, "new", n):
-        token, line = wrkpost.form_post(secret, c)
-        tokens.append(token)
-        lines.append(line)
-    run(base, lines, f"{label}: new-CURP POST", results)
+    lines = [wrkpost.form_post(secret, c)[1] for c in curps(cluster, "new", n)]
+    tokens = run(base, lines, f"{label}: new-CURP POST", results).cookies
     ready = set(cluster.pg.psql("SELECT id FROM tramite WHERE paso = 'domicilio'").stdout.split())
     lines = [wrkpost.domicilio_post(secret, t) for t in tokens
              if hashlib.sha256(t.encode()).hexdigest() in ready]

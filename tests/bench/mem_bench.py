@@ -99,7 +99,7 @@ def replay_all(srv, lines):
 
 
 def main():
-    srv = Apache(f"bench-mem-{MPM}", mpm=MPM, rate_limit=0)
+    srv = Apache(f"bench-mem-{MPM}", mpm=MPM, rate_limit=0, failure_limits=None)
     srv.setup(seed_count=60000)
     srv.start()
     try:
@@ -115,12 +115,8 @@ def run(srv):
     start = snapshot(srv)
     # Finished trámites whose result page and documents the mix asks for.
     found = sample(srv, "found", counts["found"] + 50)
-    done_tokens, lines = [], []
-    for c in found[:50]:
-        token, line = wrkpost.form_post(secret, c)
-        done_tokens.append(token)
-        lines.append(line)
-    replay_all(srv, lines)
+    lines = [wrkpost.form_post(secret, c)[1] for c in found[:50]]
+    done_tokens = replay_all(srv, lines).cookies   # the rotated sessions
     finished = {t for (t,) in srv.query("SELECT id FROM tramite WHERE paso = 'resultado'")}
     cookies = [f"{wrkpost.COOKIE}={t}" for t in done_tokens
                if hashlib.sha256(t.encode()).hexdigest() in finished]

@@ -48,7 +48,8 @@ def check_assignments(srv):
 
 
 def main():
-    srv = Apache(f"bench-post-{MPM}", mpm=MPM, rate_limit=0, extra=[breakdown.LOGLEVEL])
+    srv = Apache(f"bench-post-{MPM}", mpm=MPM, rate_limit=0, failure_limits=None,
+                 extra=[breakdown.LOGLEVEL])
     srv.setup(seed_count=60000)
     srv.start()
     try:
@@ -84,12 +85,9 @@ def run(srv):
     phase(srv, "found-flow POST /afiliate/nss", [wrkpost.form_post(secret, c)[1] for c in found])
 
     new = sample(srv, "new", 2 * n)
-    tokens, lines = [], []
-    for c in new:
-        token, line = wrkpost.form_post(secret, c)
-        tokens.append(token)
-        lines.append(line)
-    phase(srv, "new-CURP POST /afiliate/nss", lines)
+    lines = [wrkpost.form_post(secret, c)[1] for c in new]
+    warm, r = phase(srv, "new-CURP POST /afiliate/nss", lines)
+    tokens = warm.cookies + r.cookies   # the rotated sessions
     # Only the sessions that reached the address step are assigned.
     ready = {t for (t,) in srv.query("SELECT id FROM tramite WHERE paso = 'domicilio'")}
     lines = [wrkpost.domicilio_post(secret, t) for t in tokens

@@ -3,7 +3,10 @@
 -- Each wrk thread takes every Nth line; a thread that runs out stops, so no
 -- request is ever sent twice (a second use of a CAPTCHA would be refused).
 --
---   wrk -t2 -c16 -d5s -s replay.lua URL -- FILE THREADS
+--   wrk -t2 -c16 -d5s -s replay.lua URL -- FILE THREADS [COOKIES]
+--
+-- COOKIES: a path prefix; each thread appends the session cookies the server
+-- sets (a step that leads on from a form rotates the session) to COOKIES.N.
 
 local counter = 0
 local threads = {}
@@ -19,8 +22,13 @@ local next_req = 0
 -- Per-thread counts by status (numbers: wrk copies only plain values between threads).
 local codes = {200, 303, 400, 403, 404, 422, 429, 500, 503}
 
+local cookie_out = nil
+
 function init(args)
    local file, nthreads = args[1], tonumber(args[2])
+   if args[3] then
+      cookie_out = io.open(args[3] .. "." .. index, "a")
+   end
    local n = 0
    for line in io.lines(file) do
       if n % nthreads == index then
@@ -59,6 +67,14 @@ function response(status, headers, body)
    local node = headers["X-Afiliate-Node"]
    if node then
       _G["by_" .. node] = (_G["by_" .. node] or 0) + 1
+   end
+   local set = headers["Set-Cookie"]
+   if cookie_out and set and not set:find("Max-Age=0", 1, true) then
+      local token = set:match("afiliate_tramite=(%x+)")
+      if token then
+         cookie_out:write(token, "\n")
+         cookie_out:flush()
+      end
    end
    if next_req > #reqs then
       wrk.thread:stop()

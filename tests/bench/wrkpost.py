@@ -100,11 +100,12 @@ def replay(base, lines, seconds, connections=CONNECTIONS, done=None):
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         f.write("\n".join(lines) + "\n")
         path = f.name
+    cookies = path + ".cookies"
     try:
         t0 = time.perf_counter()
         proc = subprocess.Popen(["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s",
                                  "--timeout", "10s", "-s", str(LUA), base, "--", path,
-                                 str(THREADS)],
+                                 str(THREADS), cookies],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         while done and proc.poll() is None and time.perf_counter() - t0 < seconds:
             if done():
@@ -114,7 +115,16 @@ def replay(base, lines, seconds, connections=CONNECTIONS, done=None):
         out, err = proc.communicate(timeout=seconds + 60)
         if proc.returncode != 0:
             raise RuntimeError(f"wrk failed: {err}")
-        return Result(out + err, time.perf_counter() - t0)
+        result = Result(out + err, time.perf_counter() - t0)
+        # The session cookies the server set: a form that leads on rotates the
+        # session, so the next step of a trámite goes with the new cookie.
+        result.cookies = []
+        for i in range(THREADS):
+            p = Path(f"{cookies}.{i}")
+            if p.exists():
+                result.cookies += p.read_text().split()
+                p.unlink()
+        return result
     finally:
         os.unlink(path)
 
