@@ -98,7 +98,17 @@ def replay_all(srv, lines):
     return wrkpost.replay(srv.base, lines, LIMIT, done=done)
 
 
+# glibc gives each thread of a threaded MPM child its own malloc arena (up to 8 per
+# core), and the arenas fragment: with the default, children grew 1.1-1.6 MB over
+# the last 45,000 requests; with 2 arenas they stayed flat and 25 % smaller. The
+# deployment docs recommend it (docs/deployment.md, "Memory"); BENCH_ARENAS=default
+# measures glibc's own default.
+ARENAS = os.environ.get("BENCH_ARENAS", "2")
+
+
 def main():
+    if ARENAS != "default":
+        os.environ["MALLOC_ARENA_MAX"] = ARENAS
     srv = Apache(f"bench-mem-{MPM}", mpm=MPM, rate_limit=0, failure_limits=None)
     srv.setup(seed_count=60000)
     srv.start()
@@ -132,6 +142,7 @@ def run(srv):
     print(f"== memory over {len(mix)} mixed requests ({MPM} MPM, SQLite, wrk "
           f"{wrkpost.THREADS} threads {wrkpost.CONNECTIONS} connections): "
           + ", ".join(f"{counts[k]} {k}" for _, k in MIX)
+          + f"; MALLOC_ARENA_MAX={os.environ.get('MALLOC_ARENA_MAX', 'default')}"
           + f"; load average {wrkpost.loadavg()}", flush=True)
     # RSS after 10 %, 55 % and 100 % of the requests.
     marks = [FIRST, (FIRST + len(mix)) // 2, len(mix)]
