@@ -11,6 +11,8 @@
 #   make fuzz       libFuzzer + ASan/UBSan on the parsers (clang)
 #   make test-asan  module and afiliatectl with ASan+UBSan (build/asan/), the integration
 #                   suite on SQLite under event and prefork, failing on any sanitizer report
+#   make test-crash the module with test-only crash points (build/crash/): a child killed
+#                   by abort() at each commit point, then the student retries
 #
 # Pure units are mod_afiliate/afl_*.c (no httpd header); httpd glue is
 # mod_afiliate/mod_afiliate*.c; the CLI is mod_afiliate/afiliatectl*.c.
@@ -54,7 +56,7 @@ MODULE    := $(BUILD)/mod_afiliate.so
 CTL       := $(BUILD)/afiliatectl
 
 .PHONY: all deps build-all run run-cluster test test-unit test-fuzz test-integration test-clone \
-        test-asan asan-build \
+        test-asan asan-build test-crash crash-build \
         test-browser bench bench-peer \
         bench-curp fuzz check-pure format format-check clean deb
 
@@ -76,6 +78,8 @@ $(MODULE): $(CORE_SRCS) $(GLUE_SRCS) $(GEN_SRCS) $(HEADERS) | $(BUILD)
 	@! grep -E 'warning:|error:' $(BUILD)/apxs.log || { echo "apxs build has warnings"; exit 1; }
 	@! nm -u $(SRCDIR)/.libs/mod_afiliate.so | grep -E ' (afl_|ap_dbd)' \
 	  || { echo "mod_afiliate.so has undefined symbols of its own"; exit 1; }
+	@! grep -q AfiliateTestCrashAt $(SRCDIR)/.libs/mod_afiliate.so \
+	  || { echo "mod_afiliate.so has the test-only crash points"; exit 1; }
 	@# A new inode: running httpd children keep the mapped old file (cp in place crashes them).
 	cp $(SRCDIR)/.libs/mod_afiliate.so $@.tmp && mv -f $@.tmp $@
 
@@ -177,6 +181,36 @@ test-asan:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory build-all asan-build
 	@$(PYTHON) tests/asan_run.py
+
+# The module with the test-only crash points (-DAFL_TEST_CRASH_POINTS, the directive
+# AfiliateTestCrashAt) in build/crash/, objects of its own; never installed or packaged.
+# tests/integration/test_crash.py aborts a child at each point and checks what the
+# student's retry leaves (afiliatectl is the ordinary build).
+CRASH_DIR    := $(BUILD)/crash
+CRASH_CFLAGS  = -std=gnu11 -O2 -g $(WARN) -Werror -fPIC -D_GNU_SOURCE -DLINUX -D_REENTRANT \
+                -DAFL_TEST_CRASH_POINTS -I$(SRCDIR) -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null) \
+                $(DEP_CFLAGS)
+CRASH_OBJS   := $(patsubst $(SRCDIR)/%.c,$(CRASH_DIR)/obj/%.o,$(CORE_SRCS) $(GLUE_SRCS)) \
+                $(CRASH_DIR)/obj/afl_migrations.o
+
+$(CRASH_DIR)/obj/%.o: $(SRCDIR)/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CRASH_CFLAGS) -c $< -o $@
+
+$(CRASH_DIR)/obj/afl_migrations.o: $(BUILD)/gen/afl_migrations.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CRASH_CFLAGS) -c $< -o $@
+
+$(CRASH_DIR)/mod_afiliate.so: $(CRASH_OBJS)
+	$(CC) -shared $^ $(DEP_LIBS) -o $@.tmp && mv -f $@.tmp $@
+
+crash-build: $(CRASH_DIR)/mod_afiliate.so
+
+test-crash:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory build-all crash-build
+	@AFILIATE_MODULE=$(abspath $(CRASH_DIR)/mod_afiliate.so) AFILIATE_CRASH_POINTS=1 \
+	  $(PYTHON) -m pytest -p no:cacheprovider -q tests/integration/test_crash.py
 
 # libFuzzer for real: clang, ASan + UBSan. FUZZ_TIME seconds per target.
 FUZZ_TIME ?= 60

@@ -1,5 +1,6 @@
 /* afl_commit: group commit of SQLite write transactions (see afl_commit.h). */
 #include "afl_commit.h"
+#include "afl_crash.h"
 #include "afl_log.h"
 
 #include <apr_dbd.h>
@@ -134,6 +135,7 @@ static item *run_batch(afl_commit *c, afl_store *st, apr_pool_t *lp, afl_commit_
     /* SQLite's own count of pages this connection writes (to the WAL). */
     sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_WRITE, &pages, &hw, 1);
     st->in_txn = 1;
+    AFL_CRASH_MARK(0);
     while (!broken && n < MAX_BATCH && (b = take(c, MAX_BATCH - n, t, &n))) {
         *end = b;
         for (item *it = b; it; it = it->next) {
@@ -145,12 +147,17 @@ static item *run_batch(afl_commit *c, afl_store *st, apr_pool_t *lp, afl_commit_
     }
     st->in_txn = 0;
     t3 = apr_time_now();
+    if (!broken)
+        AFL_CRASH_POINT_MARKED("assign-before-commit");
     if (broken || exec(db, "COMMIT") != SQLITE_OK) {
         /* A COMMIT that failed on a full disk has already rolled back. */
         if (!sqlite3_get_autocommit(db))
             exec(db, "ROLLBACK");
         broken = 1;
+    } else {
+        AFL_CRASH_POINT_MARKED("assign-after-commit");
     }
+    AFL_CRASH_MARK(0);
     t4 = apr_time_now();
     if (locked)
         apr_global_mutex_unlock(c->xlock);

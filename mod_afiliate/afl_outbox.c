@@ -1,6 +1,7 @@
 /* afl_outbox: mail outbox sender (see afl_outbox.h). */
 #include "afl_outbox.h"
 #include "afl_cadena.h"
+#include "afl_crash.h"
 #include "afl_qr.h"
 #include "afl_form.h"
 #include "afl_log.h"
@@ -441,6 +442,7 @@ apr_status_t afl_outbox_drain(apr_pool_t *p, afl_store *st, const afl_outbox_con
             }
             stats->claimed++;
             budget--;
+            AFL_CRASH_POINT("outbox-claim");
             why[0] = '\0';
             if (row.attempts > c->max_attempts) {
                 /* Claimed again and again by senders that died with it. */
@@ -456,6 +458,8 @@ apr_status_t afl_outbox_drain(apr_pool_t *p, afl_store *st, const afl_outbox_con
             } else {
                 char err[200];
                 res = deliver(p, c, &ps, row.recipient, msg, len, &code, err, sizeof err);
+                if (res == AFL_SMTP_SENT)
+                    AFL_CRASH_POINT("smtp-data");
                 if (res != AFL_SMTP_SENT)
                     apr_snprintf(why, sizeof why, "%s", err);
                 if (relay_down(res, code))

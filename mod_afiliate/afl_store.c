@@ -2,6 +2,7 @@
 #include "afl_store.h"
 #include "afl_cadena.h"
 #include "afl_commit.h"
+#include "afl_crash.h"
 #include "afl_curp.h"
 #include "afl_log.h"
 #include "afl_nss.h"
@@ -840,6 +841,7 @@ static afl_store_status next_nss(apr_pool_t *p, afl_store *st, const afl_assign_
                 return AFL_STORE_ERROR;
             if (n != 1)
                 break; /* prefix exhausted */
+            AFL_CRASH_POINT("nss-counter");
             if (select_one(p, st, Q_FOLIO_GET, 1, &prefix, 1, v) != AFL_STORE_OK)
                 return AFL_STORE_ERROR;
             *folio_out = atoi(v[0]) - 1;
@@ -898,10 +900,17 @@ static afl_store_status txn(apr_pool_t *p, afl_store *st, afl_commit_body *body,
     if (begin_txn(p, st, &t) != AFL_STORE_OK)
         return AFL_STORE_ERROR;
     st->in_txn = 1;
+    AFL_CRASH_MARK(0);
     {
         afl_store_status s = body(p, st, baton);
         st->in_txn = 0;
-        return finish_txn(p, st, t, s);
+        if (s == AFL_STORE_OK)
+            AFL_CRASH_POINT_MARKED("assign-before-commit");
+        s = finish_txn(p, st, t, s);
+        if (s == AFL_STORE_OK)
+            AFL_CRASH_POINT_MARKED("assign-after-commit");
+        AFL_CRASH_MARK(0);
+        return s;
     }
 }
 
@@ -975,9 +984,12 @@ static afl_store_status assign_body(apr_pool_t *p, afl_store *st, void *baton)
                                   req->umf->clave,
                                   lld(p, req->now),
                                   lld(p, req->now)};
-            if (run(p, st, Q_ASEGURADO_ADD, NULL, 13, args) != 0 ||
-                afl_store_audit(p, st, req->now, "asignacion", req->curp_hmac, req->umf->clave) !=
-                    AFL_STORE_OK)
+            if (run(p, st, Q_ASEGURADO_ADD, NULL, 13, args) != 0)
+                s = AFL_STORE_ERROR;
+            else
+                AFL_CRASH_POINT("asegurado-insert");
+            if (s != AFL_STORE_OK || afl_store_audit(p, st, req->now, "asignacion", req->curp_hmac,
+                                                     req->umf->clave) != AFL_STORE_OK)
                 s = AFL_STORE_ERROR;
             /* The assignment opens coverage until the end of the school period. */
             if (s == AFL_STORE_OK && req->cobertura_inicio && req->cobertura_fin) {
@@ -1005,6 +1017,8 @@ static afl_store_status assign_body(apr_pool_t *p, afl_store *st, void *baton)
                                         *assigned ? "asignacion" : "localizacion", req->msgid_host,
                                         req->now) != AFL_STORE_OK)
         s = AFL_STORE_ERROR;
+    if (s == AFL_STORE_OK && *assigned)
+        AFL_CRASH_MARK(1); /* the commit points fire for this transaction */
     return s;
 }
 
@@ -1491,7 +1505,10 @@ afl_store_status afl_store_documento_emitir(apr_pool_t *p, afl_store *st,
     }
     {
         doc_args da = {req, out};
-        return txn(p, st, doc_body, &da);
+        s = txn(p, st, doc_body, &da);
+        if (s == AFL_STORE_OK)
+            AFL_CRASH_POINT("documento-row");
+        return s;
     }
 }
 

@@ -11,8 +11,9 @@
 #include "apr_strings.h"
 #include "ap_config.h"
 
-#include "afl_log.h"
+#include "afl_crash.h"
 #include "afl_curp.h"
+#include "afl_log.h"
 
 /* Forward pure-unit log lines to the main server's error log, tagged. */
 static void log_to_httpd(void *baton, afl_log_level level, const char *msg)
@@ -70,12 +71,28 @@ static int afl_post_read_request(request_rec *r)
     return HTTP_BAD_REQUEST;
 }
 
+#ifdef AFL_TEST_CRASH_POINTS
+/* Test builds only: a configuration read again (graceful restart) without
+ * AfiliateTestCrashAt leaves no crash point set. */
+static int afl_crash_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    afl_crash_set(NULL);
+    return OK;
+}
+#endif
+
 static void afl_register_hooks(apr_pool_t *p)
 {
     /* Before mod_watchdog's post_config, which starts the watchdogs that
      * ours registers (mod_proxy_hcheck and mod_md do the same). */
     static const char *const succ[] = {"mod_watchdog.c", NULL};
 
+#ifdef AFL_TEST_CRASH_POINTS
+    ap_hook_pre_config(afl_crash_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+#endif
     ap_hook_check_config(afl_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(afl_post_config, NULL, succ, APR_HOOK_MIDDLE);
     ap_hook_child_init(afl_child_init, NULL, NULL, APR_HOOK_MIDDLE);

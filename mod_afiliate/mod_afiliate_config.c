@@ -6,6 +6,7 @@
 #include "http_log.h"
 #include "apr_strings.h"
 
+#include "afl_crash.h"
 #include "afl_mime.h"
 #include "afl_sign.h"
 #include "afl_smtp.h"
@@ -334,6 +335,21 @@ static const char *set_periodo_fin(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
+#ifdef AFL_TEST_CRASH_POINTS
+/* Test builds only (make test-crash): the named point this server's children
+ * abort() at. Kept by afl_crash, not in a configuration struct: it is no
+ * directive of the shipped module. */
+static const char *set_test_crash_at(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    (void)dummy;
+
+    if (!afl_crash_known(arg))
+        return apr_psprintf(cmd->pool, "AfiliateTestCrashAt: unknown crash point '%s'", arg);
+    afl_crash_set(arg);
+    return NULL;
+}
+#endif
+
 const command_rec afl_cmds[] = {
     AP_INIT_TAKE1("AfiliateTemplateDir", set_server_path,
                   (void *)APR_OFFSETOF(afl_server_conf, template_dir), RSRC_CONF,
@@ -404,5 +420,9 @@ const command_rec afl_cmds[] = {
     AP_INIT_TAKE1("AfiliatePeriodoFin", set_periodo_fin, NULL, RSRC_CONF,
                   "Last day (YYYY-MM-DD) of the current school period: end of the coverage an "
                   "assignment opens (default: end of the current semester)"),
+#ifdef AFL_TEST_CRASH_POINTS
+    AP_INIT_TAKE1("AfiliateTestCrashAt", set_test_crash_at, NULL, RSRC_CONF,
+                  "test builds only: the named point where children abort()"),
+#endif
     {NULL},
 };

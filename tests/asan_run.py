@@ -34,8 +34,9 @@ OUT = TOP / "tests" / "out"
 # "runtime error:" lines and its summary.
 REPORT_RE = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|AddressSanitizer:DEADLYSIGNAL|"
                        r"runtime error:|SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer)")
-# Files that need PostgreSQL, the cluster or the Debian package: not this layer's.
-IGNORE = ["test_cluster.py", "test_deb.py", "test_pgsql_schema.py"]
+# Files that need PostgreSQL, the cluster, the Debian package or the crash-point build
+# (make test-crash): not this layer's.
+IGNORE = ["test_cluster.py", "test_deb.py", "test_pgsql_schema.py", "test_crash.py"]
 
 
 def libasan():
