@@ -5,6 +5,7 @@
  * message twice at the same time. Diagnostics name outbox ids only.
  * Exit status: 0 ok, 1 error, 2 usage. */
 #include "afiliatectl.h"
+#include "afiliatectl_opts.h"
 #include "afl_db.h"
 #include "afl_log.h"
 #include "afl_mime.h"
@@ -57,19 +58,6 @@ static int fail_usage(const char *fmt, const char *arg)
     return 2;
 }
 
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static afl_db *open_store(apr_pool_t *pool, const char *driver, const char *path, afl_store *st)
 {
     afl_db *db = NULL;
@@ -107,7 +95,7 @@ int afiliatectl_outbox(apr_pool_t *pool, int argc, const char *const *argv)
         const char *a = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
 
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if (afiliatectl_is_help(a)) {
             fputs(usage, stdout);
             return 0;
         } else if (!strcmp(a, "--once") || !strcmp(a, "status") || !strcmp(a, "requeue")) {
@@ -147,17 +135,17 @@ int afiliatectl_outbox(apr_pool_t *pool, int argc, const char *const *argv)
             else if (!strcmp(a, "--font-bold"))
                 font_bold = next;
             else if (!strcmp(a, "--max-attempts")) {
-                if (parse_int(next, 1, 10000, &max_attempts))
+                if (afiliatectl_parse_long(next, 1, 10000, &max_attempts))
                     return fail_usage("--max-attempts must be 1-10000, not '%s'", next);
             } else if (!strcmp(a, "--id")) {
-                if (parse_int(next, 1, 0x7fffffffL, &id))
+                if (afiliatectl_parse_long(next, 1, 0x7fffffffL, &id))
                     return fail_usage("--id must be an outbox id, not '%s'", next);
             } else {
-                if (parse_int(next, 1, 86400, &backoff_min))
+                if (afiliatectl_parse_long(next, 1, 86400, &backoff_min))
                     return fail_usage("--backoff takes seconds (1-86400), not '%s'", next);
                 backoff_max = backoff_min;
                 if (i + 1 < argc && argv[i + 1][0] != '-') {
-                    if (parse_int(argv[++i], backoff_min, 86400, &backoff_max))
+                    if (afiliatectl_parse_long(argv[++i], backoff_min, 86400, &backoff_max))
                         return fail_usage("--backoff MAX must be MIN-86400, not '%s'", argv[i]);
                 }
             }

@@ -5,6 +5,7 @@
  * (documents issued) and outbox.created (e-mails, by their state now).
  * Exit status: 0 ok, 1 error, 2 usage. */
 #include "afiliatectl.h"
+#include "afiliatectl_opts.h"
 #include "afl_db.h"
 #include "afl_vigencia.h"
 
@@ -200,7 +201,7 @@ int afiliatectl_stats(apr_pool_t *pool, int argc, const char *const *argv)
         const char *a = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
 
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if (afiliatectl_is_help(a)) {
             fputs(usage, stdout);
             return 0;
         } else if (!strcmp(a, "--db") || !strcmp(a, "--driver") || !strcmp(a, "--since") ||
