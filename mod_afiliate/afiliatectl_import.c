@@ -360,18 +360,10 @@ static int valid_clave(const char *s)
     return n >= 1 && n <= 32;
 }
 
-/* Trims blanks in place and returns the field; checks text fields. */
+/* Field i with its surrounding blanks trimmed in place. */
 static char *field(apr_array_header_t *f, int i)
 {
-    char *s = APR_ARRAY_IDX(f, i, char *);
-    char *e;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-        *--e = '\0';
-    return s;
+    return afl_csv_trim(APR_ARRAY_IDX(f, i, char *));
 }
 
 static int text_ok(const char *s, int required, size_t max)

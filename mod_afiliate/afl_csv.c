@@ -114,3 +114,15 @@ int afl_csv_next(afl_csv *c, apr_pool_t *pool, apr_array_header_t *fields)
         return 1;
     }
 }
+
+char *afl_csv_trim(char *s)
+{
+    char *e;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        *--e = '\0';
+    return s;
+}

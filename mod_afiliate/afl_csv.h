@@ -43,4 +43,8 @@ void afl_csv_init(afl_csv *c, const char *text, size_t len);
  * -1 on an error (error, error_column and error_line set). */
 int afl_csv_next(afl_csv *c, apr_pool_t *pool, apr_array_header_t *fields);
 
+/* Strips blanks (space, tab; a trailing CR too) around a field in place and
+ * returns its first character. */
+char *afl_csv_trim(char *s);
+
 #endif

@@ -302,18 +302,6 @@ static int next_record(afl_csv *r, apr_pool_t *p, apr_array_header_t *fields, ch
     return rc;
 }
 
-static char *trim(char *s)
-{
-    char *e;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-        *--e = '\0';
-    return s;
-}
-
 /* Well-formed UTF-8 without control characters. */
 static int printable_utf8(const char *str)
 {
@@ -403,7 +391,7 @@ static int check_row(apr_pool_t *p, char **f, int nf, unsigned long line, afl_vi
     }
     memset(row, 0, sizeof *row);
     row->line = line;
-    curp = trim(f[0]);
+    curp = afl_csv_trim(f[0]);
     cr = afl_curp_validate(curp, strlen(curp), &ci);
     if (cr != AFL_CURP_OK) {
         fail(err, line, "column curp: invalid CURP (%s)", afl_curp_reason_code(cr));
@@ -411,7 +399,7 @@ static int check_row(apr_pool_t *p, char **f, int nf, unsigned long line, afl_vi
     }
     row->curp = apr_pstrdup(p, ci.curp);
     {
-        char *s = trim(f[1]);
+        char *s = afl_csv_trim(f[1]);
         nr = afl_nss_validate(s, strlen(s), nss);
     }
     if (nr != AFL_NSS_OK) {
@@ -419,7 +407,7 @@ static int check_row(apr_pool_t *p, char **f, int nf, unsigned long line, afl_vi
         return -1;
     }
     row->nss = apr_pstrdup(p, nss);
-    mov = trim(f[2]);
+    mov = afl_csv_trim(f[2]);
     if (!strcasecmp(mov, "alta")) {
         row->movimiento = AFL_MOV_ALTA;
         row->mov_texto = "alta";
@@ -430,21 +418,21 @@ static int check_row(apr_pool_t *p, char **f, int nf, unsigned long line, afl_vi
         fail(err, line, "column movimiento: must be alta or baja");
         return -1;
     }
-    fecha = trim(f[3]);
+    fecha = afl_csv_trim(f[3]);
     if (afl_vigencia_parse_date(fecha, &row->mov.fecha)) {
         fail(err, line, "column fecha: not a date YYYY-MM-DD between %d and %d",
              AFL_VIGENCIA_YEAR_MIN, AFL_VIGENCIA_YEAR_MAX);
         return -1;
     }
     row->fecha = fecha;
-    escuela = trim(f[4]);
+    escuela = afl_csv_trim(f[4]);
     if (!*escuela || strlen(escuela) > AFL_VIGENCIA_ESCUELA_MAX || !printable_utf8(escuela)) {
         fail(err, line, "column escuela: empty, longer than %d bytes or not printable UTF-8",
              AFL_VIGENCIA_ESCUELA_MAX);
         return -1;
     }
     row->escuela = escuela;
-    fin = trim(f[5]);
+    fin = afl_csv_trim(f[5]);
     row->mov.tipo = row->movimiento;
     if (row->movimiento == AFL_MOV_BAJA) {
         if (*fin) {
@@ -510,7 +498,7 @@ int afl_vigencia_csv(apr_pool_t *p, const char *data, size_t len, afl_vigencia_f
     } else {
         int ok = nf == NCOLS;
         for (int i = 0; ok && i < NCOLS; i++)
-            ok = !strcmp(trim(f[i]), columns[i]);
+            ok = !strcmp(afl_csv_trim(f[i]), columns[i]);
         if (!ok) {
             fail(err, r.rec_line,
                  "unexpected header; expected curp,nss,movimiento,fecha,escuela,periodo_fin");

@@ -176,6 +176,16 @@ START_TEST(empty_and_null_text)
 }
 END_TEST
 
+START_TEST(trim)
+{
+    char a[] = " \tx y\t \r", b[] = "   ", c[] = "z";
+
+    ck_assert_str_eq(afl_csv_trim(a), "x y");
+    ck_assert_str_eq(afl_csv_trim(b), "");
+    ck_assert_str_eq(afl_csv_trim(c), "z");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("afl_csv");
@@ -192,6 +202,7 @@ int main(void)
     tcase_add_test(tc, nul_byte);
     tcase_add_test(tc, limits);
     tcase_add_test(tc, empty_and_null_text);
+    tcase_add_test(tc, trim);
     suite_add_tcase(s, tc);
 
     sr = srunner_create(s);
