@@ -654,11 +654,7 @@ int ctl_do_demo_registry(apr_pool_t *pool, afl_db *db, const ctl_opts *o, long c
             rc = 1;
         apr_pool_clear(iter);
     }
-    txn = afl_db_end(db, rc != 0);
-    if (rc == 0 && txn) {
-        afiliatectl_err(o->cmd, "cannot commit the transaction: %s", afl_db_errmsg(db, txn));
-        rc = 1;
-    }
+    rc = ctl_end_txn(db, o, rc);
     apr_pool_destroy(iter);
     if (rc) {
         afiliatectl_err(o->cmd, "nothing was generated");

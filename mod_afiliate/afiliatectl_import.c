@@ -278,11 +278,7 @@ int ctl_do_import_sepomex(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const
         afiliatectl_err(o->cmd, "%s: the file has no data rows", path);
         rc = 1;
     }
-    txn = afl_db_end(db, rc != 0);
-    if (rc == 0 && txn) {
-        afiliatectl_err(o->cmd, "cannot commit the transaction: %s", afl_db_errmsg(db, txn));
-        rc = 1;
-    }
+    rc = ctl_end_txn(db, o, rc);
     afl_sepomex_destroy(p);
     apr_pool_destroy(ctx.keys);
     apr_pool_destroy(ctx.iter);
@@ -358,6 +354,22 @@ static int valid_clave(const char *s)
               (s[n] >= '0' && s[n] <= '9') || s[n] == '-' || s[n] == '_' || s[n] == '.'))
             return 0;
     return n >= 1 && n <= 32;
+}
+
+/* After the last record: the reader's error, or a file without data rows.
+ * 0 ok, 1 after a message. */
+static int csv_end(const ctl_opts *o, apr_pool_t *pool, const char *path, const afl_csv *c, int r,
+                   unsigned long rows)
+{
+    if (r < 0) {
+        afiliatectl_err(o->cmd, "%s: %s", path, csv_error(pool, c));
+        return 1;
+    }
+    if (rows == 0) {
+        afiliatectl_err(o->cmd, "%s: the file has no data rows", path);
+        return 1;
+    }
+    return 0;
 }
 
 /* Field i with its surrounding blanks trimmed in place. */
@@ -481,19 +493,9 @@ int ctl_do_import_umf(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const cha
         units++;
         apr_pool_clear(iter);
     }
-    if (rc == 0 && r < 0) {
-        afiliatectl_err(o->cmd, "%s: %s", path, csv_error(pool, &c));
-        rc = 1;
-    }
-    if (rc == 0 && units == 0) {
-        afiliatectl_err(o->cmd, "%s: the file has no data rows", path);
-        rc = 1;
-    }
-    txn = afl_db_end(db, rc != 0);
-    if (rc == 0 && txn) {
-        afiliatectl_err(o->cmd, "cannot commit the transaction: %s", afl_db_errmsg(db, txn));
-        rc = 1;
-    }
+    if (rc == 0)
+        rc = csv_end(o, pool, path, &c, r, units);
+    rc = ctl_end_txn(db, o, rc);
     apr_pool_destroy(iter);
     if (rc) {
         afiliatectl_err(o->cmd, "nothing was imported");
@@ -748,19 +750,9 @@ static int do_import_registry(apr_pool_t *pool, afl_db *db, const ctl_opts *o, c
         rows++;
         apr_pool_clear(iter);
     }
-    if (rc == 0 && r < 0) {
-        afiliatectl_err(o->cmd, "%s: %s", path, csv_error(pool, &c));
-        rc = 1;
-    }
-    if (rc == 0 && rows == 0) {
-        afiliatectl_err(o->cmd, "%s: the file has no data rows", path);
-        rc = 1;
-    }
-    txn = afl_db_end(db, rc != 0);
-    if (rc == 0 && txn) {
-        afiliatectl_err(o->cmd, "cannot commit the transaction: %s", afl_db_errmsg(db, txn));
-        rc = 1;
-    }
+    if (rc == 0)
+        rc = csv_end(o, pool, path, &c, r, rows);
+    rc = ctl_end_txn(db, o, rc);
     apr_pool_destroy(iter);
     if (rc) {
         afiliatectl_err(o->cmd, "nothing was imported");

@@ -19,15 +19,31 @@ int afiliatectl_is_help(const char *a)
     return !strcmp(a, "--help") || !strcmp(a, "-h");
 }
 
+static void verr(const char *cmd, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "afiliatectl %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void afiliatectl_err(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "afiliatectl %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    verr(cmd, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+}
+
+int afiliatectl_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    verr(cmd, fmt, ap);
+    va_end(ap);
+    fputs(usage, stderr);
+    return 2;
 }
 
 int afiliatectl_parse_long(const char *s, long min, long max, long *out)
@@ -148,6 +164,17 @@ int ctl_parse_opts(int argc, const char *const *argv, unsigned allowed, int min_
         return 2;
     }
     return 0;
+}
+
+int ctl_end_txn(afl_db *db, const ctl_opts *o, int rc)
+{
+    int txn = afl_db_end(db, rc != 0);
+
+    if (rc == 0 && txn) {
+        afiliatectl_err(o->cmd, "cannot commit the transaction: %s", afl_db_errmsg(db, txn));
+        rc = 1;
+    }
+    return rc;
 }
 
 double ctl_seconds_since(apr_time_t t0)

@@ -47,6 +47,11 @@ int afiliatectl_is_help(const char *a);
 /* "afiliatectl CMD: " and the message, on stderr. */
 void afiliatectl_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A usage error: the message, then the command's usage, on stderr.
+ * Returns 2, the exit status of a usage error. */
+int afiliatectl_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* A decimal integer in [min, max], nothing else. 0 ok, -1 not. */
 int afiliatectl_parse_long(const char *s, long min, long max, long *out);
 
@@ -59,6 +64,10 @@ int afiliatectl_slurp(apr_pool_t *pool, const char *cmd, const char *path, apr_o
  * (usage printed), 2 on a usage error (message printed). */
 int ctl_parse_opts(int argc, const char *const *argv, unsigned allowed, int min_pos, int max_pos,
                    const char *usage, ctl_opts *o);
+
+/* Ends the command's transaction: commits when rc is 0, else rolls back.
+ * Returns rc, or 1 when the commit failed (message printed). */
+int ctl_end_txn(afl_db *db, const ctl_opts *o, int rc);
 
 /* Seconds since t0, for the summaries. */
 double ctl_seconds_since(apr_time_t t0);
