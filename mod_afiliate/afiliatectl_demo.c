@@ -617,7 +617,7 @@ int ctl_do_demo_registry(apr_pool_t *pool, afl_db *db, const ctl_opts *o, long c
     apr_pool_t *iter;
     apr_time_t t0 = apr_time_now();
     long long now = (long long)apr_time_sec(t0);
-    int rc = 0, txn, rv;
+    int rc = 0, rv;
 
     if (afl_curp_init() != 0) {
         afiliatectl_err(o->cmd, "cannot initialise CURP validation");
@@ -643,12 +643,8 @@ int ctl_do_demo_registry(apr_pool_t *pool, afl_db *db, const ctl_opts *o, long c
         return 1;
     }
     apr_pool_create(&iter, pool);
-    txn = afl_db_begin(db, pool);
-    if (txn) {
-        afiliatectl_err(o->cmd, "cannot start the transaction: %s", afl_db_errmsg(db, txn));
-        afl_db_end(db, 1);
+    if (ctl_begin_txn(db, pool, o))
         return 1;
-    }
     for (long i = 0; i < count && rc == 0; i++) {
         if (demo_one(db, iter, seed, (unsigned long)i, &g, now, &st, o))
             rc = 1;

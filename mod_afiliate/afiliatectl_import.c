@@ -77,6 +77,20 @@ static int csv_header(afl_csv *c, apr_pool_t *pool, const ctl_opts *o, const cha
     return 0;
 }
 
+/* Reads the whole file at path and checks its header line. 0 ok, 1 after
+ * a message. */
+static int csv_open(apr_pool_t *pool, const ctl_opts *o, const char *path, const char *const *names,
+                    int ncols, afl_csv *c)
+{
+    char *text;
+    apr_size_t len;
+
+    if (afiliatectl_slurp(pool, o->cmd, path, -1, &text, &len))
+        return 1;
+    afl_csv_init(c, text, len);
+    return csv_header(c, pool, o, path, names, ncols) ? 1 : 0;
+}
+
 /* ================================================================ import-sepomex */
 
 static const struct stmt_def sepomex_stmts[] = {
@@ -243,7 +257,7 @@ int ctl_do_import_sepomex(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const
     sepomex_ctx ctx;
     afl_sepomex_parser *p;
     apr_time_t t0 = apr_time_now();
-    int rc = 1, txn;
+    int rc = 1;
     long long nrows, ncps;
 
     if (ctl_prepare_all(db, o, sepomex_stmts, sizeof sepomex_stmts / sizeof *sepomex_stmts))
@@ -260,10 +274,7 @@ int ctl_do_import_sepomex(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const
         afiliatectl_err(o->cmd, "out of memory");
         return 1;
     }
-    txn = afl_db_begin(db, pool);
-    if (txn) {
-        afiliatectl_err(o->cmd, "cannot start the transaction: %s", afl_db_errmsg(db, txn));
-        afl_db_end(db, 1);
+    if (ctl_begin_txn(db, pool, o)) {
         afl_sepomex_destroy(p);
         return 1;
     }
@@ -385,32 +396,23 @@ static int text_ok(const char *s, int required, size_t max)
 
 int ctl_do_import_umf(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const char *path)
 {
-    char *text;
-    apr_size_t len;
     afl_csv c;
     apr_array_header_t *f;
     apr_hash_t *claves;
     apr_pool_t *iter;
-    int rc = 0, r, txn;
+    int rc = 0, r;
     unsigned long units = 0;
     long long n_umf, n_cps, n_unknown;
 
     if (ctl_prepare_all(db, o, umf_stmts, sizeof umf_stmts / sizeof *umf_stmts))
         return 1;
-    if (afiliatectl_slurp(pool, o->cmd, path, -1, &text, &len))
-        return 1;
-    afl_csv_init(&c, text, len);
-    if (csv_header(&c, pool, o, path, umf_cols, 6))
+    if (csv_open(pool, o, path, umf_cols, 6, &c))
         return 1;
     f = apr_array_make(pool, 6, sizeof(char *));
     claves = apr_hash_make(pool);
     apr_pool_create(&iter, pool);
-    txn = afl_db_begin(db, pool);
-    if (txn) {
-        afiliatectl_err(o->cmd, "cannot start the transaction: %s", afl_db_errmsg(db, txn));
-        afl_db_end(db, 1);
+    if (ctl_begin_txn(db, pool, o))
         return 1;
-    }
     while (rc == 0 && (r = afl_csv_next(&c, iter, f)) == 1) {
         unsigned long line = c.rec_line;
         const char *clave, *nombre, *subdel, *serie, *dom;
@@ -634,32 +636,23 @@ static int parse_date(const char *s, int *y, int *m, int *d)
 
 static int do_import_registry(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const char *path)
 {
-    char *text;
-    apr_size_t len;
     afl_csv c;
     apr_array_header_t *f;
     apr_hash_t *seen;
     apr_pool_t *iter;
-    int rc = 0, r, txn;
+    int rc = 0, r;
     unsigned long rows = 0;
     long long total, active;
 
     if (ctl_prepare_all(db, o, registry_stmts, sizeof registry_stmts / sizeof *registry_stmts))
         return 1;
-    if (afiliatectl_slurp(pool, o->cmd, path, -1, &text, &len))
-        return 1;
-    afl_csv_init(&c, text, len);
-    if (csv_header(&c, pool, o, path, registry_cols, 8))
+    if (csv_open(pool, o, path, registry_cols, 8, &c))
         return 1;
     f = apr_array_make(pool, 8, sizeof(char *));
     seen = apr_hash_make(pool);
     apr_pool_create(&iter, pool);
-    txn = afl_db_begin(db, pool);
-    if (txn) {
-        afiliatectl_err(o->cmd, "cannot start the transaction: %s", afl_db_errmsg(db, txn));
-        afl_db_end(db, 1);
+    if (ctl_begin_txn(db, pool, o))
         return 1;
-    }
     while (rc == 0 && (r = afl_csv_next(&c, iter, f)) == 1) {
         unsigned long line = c.rec_line;
         const char *curp, *nombres, *ap1, *ap2, *fecha, *sexo, *ent, *status;

@@ -166,6 +166,18 @@ int ctl_parse_opts(int argc, const char *const *argv, unsigned allowed, int min_
     return 0;
 }
 
+int ctl_begin_txn(afl_db *db, apr_pool_t *pool, const ctl_opts *o)
+{
+    int txn = afl_db_begin(db, pool);
+
+    if (txn) {
+        afiliatectl_err(o->cmd, "cannot start the transaction: %s", afl_db_errmsg(db, txn));
+        afl_db_end(db, 1);
+        return 1;
+    }
+    return 0;
+}
+
 int ctl_end_txn(afl_db *db, const ctl_opts *o, int rc)
 {
     int txn = afl_db_end(db, rc != 0);

@@ -65,6 +65,9 @@ int afiliatectl_slurp(apr_pool_t *pool, const char *cmd, const char *path, apr_o
 int ctl_parse_opts(int argc, const char *const *argv, unsigned allowed, int min_pos, int max_pos,
                    const char *usage, ctl_opts *o);
 
+/* Begins the command's transaction. 0 ok, 1 after a message. */
+int ctl_begin_txn(afl_db *db, apr_pool_t *pool, const ctl_opts *o);
+
 /* Ends the command's transaction: commits when rc is 0, else rolls back.
  * Returns rc, or 1 when the commit failed (message printed). */
 int ctl_end_txn(afl_db *db, const ctl_opts *o, int rc);
