@@ -10,6 +10,11 @@ static const char *const meses[12] = {"enero",      "febrero", "marzo",     "abr
                                       "mayo",       "junio",   "julio",     "agosto",
                                       "septiembre", "octubre", "noviembre", "diciembre"};
 
+const char *afl_cadena_mes(int month)
+{
+    return month >= 1 && month <= 12 ? meses[month - 1] : NULL;
+}
+
 const char *afl_cadena_tramite(afl_cadena_tipo tipo)
 {
     switch (tipo) {

@@ -65,6 +65,10 @@ const char *afl_cadena_original(apr_pool_t *p, const afl_cadena *c);
  * an unknown tipo. */
 const char *afl_cadena_tramite(afl_cadena_tipo tipo);
 
+/* The Spanish name of month 1..12 ("enero"), NULL outside; the one table of
+ * month names, for the cadena and the printed dates (afl_pdf). */
+const char *afl_cadena_mes(int month);
+
 /* "26 de noviembre 2026, 06:00:00" (local time). Needs n >= 33. */
 void afl_cadena_fecha(apr_time_t t, char *buf, size_t n);
 

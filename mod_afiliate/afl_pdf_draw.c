@@ -10,21 +10,16 @@
 #include <apr_file_io.h>
 #include <apr_strings.h>
 
+#include "afl_cadena.h"
 #include "afl_form.h"
 #include "afl_pdf_seal.h"
 #include "afl_qr.h"
 
 /* ================================================================ dates */
 
-static const char *const month_names[12] = {"enero",      "febrero", "marzo",     "abril",
-                                            "mayo",       "junio",   "julio",     "agosto",
-                                            "septiembre", "octubre", "noviembre", "diciembre"};
-
 const char *afl_pdf_month_name(int month)
 {
-    if (month < 1 || month > 12)
-        return NULL;
-    return month_names[month - 1];
+    return afl_cadena_mes(month);
 }
 
 void afl_pdf_format_date(apr_time_t t, char *buf, size_t n)
@@ -37,7 +32,8 @@ void afl_pdf_format_date(apr_time_t t, char *buf, size_t n)
         buf[0] = '\0';
         return;
     }
-    snprintf(buf, n, "%02d de %s de %04d", tm.tm_mday, month_names[tm.tm_mon], tm.tm_year + 1900);
+    snprintf(buf, n, "%02d de %s de %04d", tm.tm_mday, afl_cadena_mes(tm.tm_mon + 1),
+             tm.tm_year + 1900);
 }
 
 void afl_pdf_format_time(apr_time_t t, char *buf, size_t n)
