@@ -14,7 +14,7 @@
 
 /* The "Sello digital" section, full width: cadena original and sello
  * digital wrapped in a small font, the No. de serie and the verification
- * URL (the QR code itself is drawn elsewhere: qr_corner, the tarjeta's
+ * URL (the QR code itself is drawn elsewhere: afl_pdf_qr_corner, the tarjeta's
  * card). Nothing when the firma has neither a cadena nor a URL. */
 static void firma_block(doc_t *d, const afl_pdf_firma *f)
 {

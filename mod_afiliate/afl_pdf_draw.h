@@ -34,7 +34,7 @@ typedef struct {
     const char *footer; /* CP1252, drawn at the bottom of every page */
     char *msg;          /* first failure, English */
     apr_status_t rv;
-    /* seal (firma_prepare): written by doc_save when key is set */
+    /* seal (afl_pdf_firma_prepare): written by afl_pdf_doc_save when key is set */
     const afl_sign_key *key;
     const char *tipo, *folio, *cadena, *sello, *serie;
 } doc_t;
@@ -51,8 +51,10 @@ typedef struct {
 #define GREEN_G 0.388f
 #define GREEN_B 0.255f
 
-/* Every function takes UTF-8 unless its parameter says cp1252, and is a
- * no-op once the document has failed. */
+/* The document: the first failure wins (doc_ok turns a libharu error into
+ * one, doc_fail records another); cp converts UTF-8 for drawing (CP1252,
+ * lossy). doc_begin opens it with one page, doc_save seals and serializes
+ * it into d->p, doc_end frees everything but the result. */
 int afl_pdf_doc_ok(doc_t *d);
 void afl_pdf_doc_fail(doc_t *d, apr_status_t rv, const char *msg);
 const char *afl_pdf_cp(doc_t *d, const char *utf8);
@@ -60,10 +62,16 @@ apr_status_t afl_pdf_doc_begin(doc_t *d, apr_pool_t *p, const afl_pdf_font *font
                                const afl_pdf_font *font_bold);
 void afl_pdf_doc_end(doc_t *d);
 void afl_pdf_doc_save(doc_t *d, const unsigned char **pdf, size_t *len);
+
+/* Drawing: text is UTF-8 unless the parameter says cp1252; nothing is
+ * drawn once the document has failed. y values are baselines from the
+ * bottom of the page; d->y is the cursor of the flowing layout. */
 void afl_pdf_text_at(doc_t *d, float x, float y, int bold, float size, const char *cp1252);
 int afl_pdf_wrap_lines(doc_t *d, float x, float y, float width, int bold, float size, float leading,
                        const char *cp1252, int draw);
 void afl_pdf_rgb_fill(doc_t *d, float r, float g, float b);
+void afl_pdf_grey(doc_t *d, float g);
+float afl_pdf_text_width(doc_t *d, int bold, float size, const char *cp1252);
 void afl_pdf_set_footer(doc_t *d, const char *text);
 void afl_pdf_ensure_space(doc_t *d, float need);
 void afl_pdf_header_band(doc_t *d, const char *title, const char *subtitle);
@@ -72,10 +80,10 @@ void afl_pdf_row(doc_t *d, const char *label, const char *value);
 void afl_pdf_paragraph(doc_t *d, float size, const char *text);
 void afl_pdf_highlight(doc_t *d, const char *caption, const char *value);
 void afl_pdf_set_info(doc_t *d, const char *title, apr_time_t when);
-int afl_pdf_empty(const char *s);
-float afl_pdf_text_width(doc_t *d, int bold, float size, const char *cp1252);
-void afl_pdf_grey(doc_t *d, float g);
 int afl_pdf_draw_qr(doc_t *d, float x, float top, float size, const char *text);
 float afl_pdf_qr_corner(doc_t *d, const afl_pdf_firma *f, float top, float *bottom);
+
+/* s is NULL or "". */
+int afl_pdf_empty(const char *s);
 
 #endif
