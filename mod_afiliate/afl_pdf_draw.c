@@ -26,27 +26,17 @@ void afl_pdf_format_date(apr_time_t t, char *buf, size_t n)
 {
     apr_time_exp_t tm;
 
-    if (!buf || n == 0)
-        return;
-    if (apr_time_exp_lt(&tm, t) != APR_SUCCESS || tm.tm_mon < 0 || tm.tm_mon > 11) {
-        buf[0] = '\0';
-        return;
-    }
-    snprintf(buf, n, "%02d de %s de %04d", tm.tm_mday, afl_cadena_mes(tm.tm_mon + 1),
-             tm.tm_year + 1900);
+    if (afl_cadena_local(t, &tm, buf, n) == 0)
+        snprintf(buf, n, "%02d de %s de %04d", tm.tm_mday, afl_cadena_mes(tm.tm_mon + 1),
+                 tm.tm_year + 1900);
 }
 
 void afl_pdf_format_time(apr_time_t t, char *buf, size_t n)
 {
     apr_time_exp_t tm;
 
-    if (!buf || n == 0)
-        return;
-    if (apr_time_exp_lt(&tm, t) != APR_SUCCESS) {
-        buf[0] = '\0';
-        return;
-    }
-    snprintf(buf, n, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (afl_cadena_local(t, &tm, buf, n) == 0)
+        snprintf(buf, n, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 const char *afl_pdf_sexo_name(char sexo)
