@@ -46,38 +46,30 @@ static int parse(int argc, const char *const *argv, const opt_def *opts, const c
     int npos = 0;
 
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = argv[i], *val;
         const opt_def *o;
+        int kind;
 
         if (afiliatectl_is_help(a)) {
             fputs(usage, stdout);
             return 1;
         }
-        if (a[0] != '-' || a[1] == '\0' || !strcmp(a, "--")) {
-            if (!strcmp(a, "--")) {
-                if (++i >= argc)
-                    break;
-                a = argv[i];
-            }
-            if (npos >= max_pos) {
-                afiliatectl_err(argv[0], "unexpected argument: %s", a);
-                fputs(usage, stderr);
-                return 2;
-            }
+        kind = afiliatectl_next_arg(argc, argv, &i, &a);
+        if (kind < 0)
+            break;
+        if (kind > 0) {
+            if (npos >= max_pos)
+                return afiliatectl_usage_error(argv[0], usage, "unexpected argument: %s", a);
             pos[npos++] = a;
             continue;
         }
         for (o = opts; o->name; o++) {
-            size_t n = strlen(o->name);
-            if (!strncmp(a, o->name, n) && (a[n] == '\0' || a[n] == '=')) {
-                if (a[n] == '=') {
-                    *o->slot = a + n + 1;
-                } else if (i + 1 < argc) {
-                    *o->slot = argv[++i];
-                } else {
+            if (afiliatectl_opt_value(argc, argv, &i, o->name, &val)) {
+                if (!val) {
                     afiliatectl_err(argv[0], "missing value for %s", a);
                     return 2;
                 }
+                *o->slot = val;
                 break;
             }
         }

@@ -59,6 +59,40 @@ int afiliatectl_parse_long(const char *s, long min, long max, long *out)
     return 0;
 }
 
+int afiliatectl_next_arg(int argc, const char *const *argv, int *i, const char **arg)
+{
+    const char *a = argv[*i];
+
+    if (a[0] == '-' && a[1] != '\0' && strcmp(a, "--")) {
+        *arg = a;
+        return 0;
+    }
+    if (!strcmp(a, "--")) {
+        if (++*i >= argc)
+            return -1;
+        a = argv[*i];
+    }
+    *arg = a;
+    return 1;
+}
+
+int afiliatectl_opt_value(int argc, const char *const *argv, int *i, const char *name,
+                          const char **val)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+
+    if (strncmp(a, name, n) || (a[n] != '\0' && a[n] != '='))
+        return 0;
+    if (a[n] == '=')
+        *val = a + n + 1;
+    else if (*i + 1 < argc)
+        *val = argv[++*i];
+    else
+        *val = NULL;
+    return 1;
+}
+
 /* Parses argv (argv[0] is the command). Returns 0 to run, 1 after --help
  * (usage printed), 2 on a usage error (message printed). */
 int ctl_parse_opts(int argc, const char *const *argv, unsigned allowed, int min_pos, int max_pos,
@@ -71,6 +105,7 @@ int ctl_parse_opts(int argc, const char *const *argv, unsigned allowed, int min_
         const char *a = argv[i];
         const char *val = NULL;
         unsigned which = 0;
+        int kind;
         static const struct {
             const char *name;
             unsigned bit;
@@ -81,28 +116,18 @@ int ctl_parse_opts(int argc, const char *const *argv, unsigned allowed, int min_
             fputs(usage, stdout);
             return 1;
         }
-        if (a[0] != '-' || a[1] == '\0' || !strcmp(a, "--")) {
-            if (!strcmp(a, "--")) {
-                if (++i >= argc)
-                    break;
-                a = argv[i];
-            }
-            if (o->npos >= max_pos) {
-                afiliatectl_err(o->cmd, "unexpected argument: %s", a);
-                fputs(usage, stderr);
-                return 2;
-            }
+        kind = afiliatectl_next_arg(argc, argv, &i, &a);
+        if (kind < 0)
+            break;
+        if (kind > 0) {
+            if (o->npos >= max_pos)
+                return afiliatectl_usage_error(o->cmd, usage, "unexpected argument: %s", a);
             o->pos[o->npos++] = a;
             continue;
         }
         for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
-            size_t n = strlen(names[k].name);
-            if (!strncmp(a, names[k].name, n) && (a[n] == '\0' || a[n] == '=')) {
+            if (afiliatectl_opt_value(argc, argv, &i, names[k].name, &val)) {
                 which = names[k].bit;
-                if (a[n] == '=')
-                    val = a + n + 1;
-                else if (i + 1 < argc)
-                    val = argv[++i];
                 break;
             }
         }

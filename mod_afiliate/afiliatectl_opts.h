@@ -55,6 +55,16 @@ int afiliatectl_usage_error(const char *cmd, const char *usage, const char *fmt,
 /* A decimal integer in [min, max], nothing else. 0 ok, -1 not. */
 int afiliatectl_parse_long(const char *s, long min, long max, long *out);
 
+/* argv[*i] as an option (0) or a positional argument (1, in *arg; after
+ * "--" the next argument, *i moving to it); -1 for a "--" that ends argv. */
+int afiliatectl_next_arg(int argc, const char *const *argv, int *i, const char **arg);
+
+/* Whether argv[*i] is the option name, alone or as "name=value": 1 with
+ * *val the value after '=' or the next argument (*i moving to it), or NULL
+ * when there is none; 0 when it is another option. */
+int afiliatectl_opt_value(int argc, const char *const *argv, int *i, const char *name,
+                          const char **val);
+
 /* Whole file into pool memory (afiliatectl_opts.c). */
 int afiliatectl_slurp(apr_pool_t *pool, const char *cmd, const char *path, apr_off_t max,
                       char **text, apr_size_t *len);
