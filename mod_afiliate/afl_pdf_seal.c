@@ -6,6 +6,8 @@
 
 #include <apr_strings.h>
 
+#include <openssl/crypto.h>
+
 #include "afl_cadena.h"
 #include "afl_sign.h"
 
@@ -14,17 +16,6 @@
 static int is_ws(unsigned char c)
 {
     return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\0';
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
 }
 
 /* Name of the private catalog entry and of its document-seal key. */
@@ -151,7 +142,7 @@ static int seal_region(const unsigned char *buf, size_t len, size_t siglen, size
     if (siglen == 0 || pos + 2 * siglen >= len || buf[pos + 2 * siglen] != '>')
         return -1;
     for (size_t i = 0; i < 2 * siglen; i++)
-        if (hexval(buf[pos + i]) < 0)
+        if (OPENSSL_hexchar2int(buf[pos + i]) < 0)
             return -1;
     *at = pos;
     return 0;
@@ -267,10 +258,10 @@ static char *hex_string(apr_pool_t *p, const unsigned char **sp, const unsigned 
             q++;
         if (q >= s)
             break;
-        hi = hexval(*q++);
+        hi = OPENSSL_hexchar2int(*q++);
         while (q < s && is_ws(*q))
             q++;
-        lo = q < s ? hexval(*q++) : 0; /* odd count: a trailing 0 (PDF rule) */
+        lo = q < s ? OPENSSL_hexchar2int(*q++) : 0; /* odd count: a trailing 0 (PDF rule) */
         if (hi < 0 || lo < 0)
             return NULL;
         *v++ = (char)(hi * 16 + lo);
@@ -416,7 +407,8 @@ int afl_pdf_verify(apr_pool_t *p, const unsigned char *pdf, size_t len, const af
         return 1;
     }
     for (size_t i = 0; i < n; i++) {
-        int hi = hexval(pdf[at + 2 * i]), lo = hexval(pdf[at + 2 * i + 1]);
+        int hi = OPENSSL_hexchar2int(pdf[at + 2 * i]),
+            lo = OPENSSL_hexchar2int(pdf[at + 2 * i + 1]);
         sig[i] = (unsigned char)(hi * 16 + lo);
     }
     copy = apr_pmemdup(p, pdf, len);
