@@ -97,8 +97,9 @@ $(BUILD)/obj/afl_migrations.o: $(BUILD)/gen/afl_migrations.c $(HEADERS) | $(BUIL
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# Made anew: a source file that was removed must not stay a member.
 $(BUILD)/libafl_core.a: $(CORE_OBJS)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(CTL): $(CTL_SRCS) $(BUILD)/libafl_core.a
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) $(CTL_SRCS) $(BUILD)/libafl_core.a $(DEP_LIBS) -o $@

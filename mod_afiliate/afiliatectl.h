@@ -16,7 +16,8 @@ afiliatectl_cmd_fn afiliatectl_curp;
 afiliatectl_cmd_fn afiliatectl_nss;
 afiliatectl_cmd_fn afiliatectl_curp_build;
 
-/* Data: afiliatectl_data.c */
+/* Data: afiliatectl_data.c (init-db, sample, seed-demo), afiliatectl_import.c,
+ * afiliatectl_demo.c */
 afiliatectl_cmd_fn afiliatectl_init_db;
 afiliatectl_cmd_fn afiliatectl_import_sepomex;
 afiliatectl_cmd_fn afiliatectl_import_umf;

@@ -11,6 +11,7 @@
  * Diagnostics never quote a CURP, an NSS or an e-mail address. Exit status:
  * 0 ok (verify: valid), 1 error (verify: invalid), 2 usage or setup error. */
 #include "afiliatectl.h"
+#include "afiliatectl_opts.h"
 #include "afl_cadena.h"
 #include "afl_db.h"
 #include "afl_pdf.h"
@@ -36,19 +37,6 @@ typedef struct {
     const char **slot; /* where the value goes */
 } opt_def;
 
-static void err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void err(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "afiliatectl %s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
 /* argv[0] is the command. Options take a value ("--x V" or "--x=V"); the
  * rest are positional (at most max_pos, at least min_pos). Returns 0 to run,
  * 1 after --help, 2 on a usage error (message printed). */
@@ -58,85 +46,44 @@ static int parse(int argc, const char *const *argv, const opt_def *opts, const c
     int npos = 0;
 
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = argv[i], *val;
         const opt_def *o;
+        int kind;
 
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if (afiliatectl_is_help(a)) {
             fputs(usage, stdout);
             return 1;
         }
-        if (a[0] != '-' || a[1] == '\0' || !strcmp(a, "--")) {
-            if (!strcmp(a, "--")) {
-                if (++i >= argc)
-                    break;
-                a = argv[i];
-            }
-            if (npos >= max_pos) {
-                err(argv[0], "unexpected argument: %s", a);
-                fputs(usage, stderr);
-                return 2;
-            }
+        kind = afiliatectl_next_arg(argc, argv, &i, &a);
+        if (kind < 0)
+            break;
+        if (kind > 0) {
+            if (npos >= max_pos)
+                return afiliatectl_usage_error(argv[0], usage, "unexpected argument: %s", a);
             pos[npos++] = a;
             continue;
         }
         for (o = opts; o->name; o++) {
-            size_t n = strlen(o->name);
-            if (!strncmp(a, o->name, n) && (a[n] == '\0' || a[n] == '=')) {
-                if (a[n] == '=') {
-                    *o->slot = a + n + 1;
-                } else if (i + 1 < argc) {
-                    *o->slot = argv[++i];
-                } else {
-                    err(argv[0], "missing value for %s", a);
+            if (afiliatectl_opt_value(argc, argv, &i, o->name, &val)) {
+                if (!val) {
+                    afiliatectl_err(argv[0], "missing value for %s", a);
                     return 2;
                 }
+                *o->slot = val;
                 break;
             }
         }
         if (!o->name) {
-            err(argv[0], "unknown option: %s", a);
+            afiliatectl_err(argv[0], "unknown option: %s", a);
             fputs(usage, stderr);
             return 2;
         }
     }
     if (npos < min_pos) {
-        err(argv[0], "missing argument");
+        afiliatectl_err(argv[0], "missing argument");
         fputs(usage, stderr);
         return 2;
     }
-    return 0;
-}
-
-/* Whole file into pool memory (NUL-terminated). 0 ok. */
-static int slurp(apr_pool_t *pool, const char *cmd, const char *path, apr_off_t max, char **data,
-                 apr_size_t *len)
-{
-    apr_file_t *f;
-    apr_finfo_t fi;
-    apr_status_t rv;
-    char e[120];
-
-    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, APR_FPROT_OS_DEFAULT, pool);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_TYPE, f);
-        if (rv == APR_SUCCESS && (fi.filetype != APR_REG || fi.size > max)) {
-            apr_file_close(f);
-            err(cmd, "%s: not a regular file of at most %" APR_OFF_T_FMT " bytes", path, max);
-            return -1;
-        }
-        if (rv == APR_SUCCESS) {
-            *data = apr_palloc(pool, (apr_size_t)fi.size + 1);
-            rv = apr_file_read_full(f, *data, (apr_size_t)fi.size, len);
-            if (rv == APR_EOF)
-                rv = APR_SUCCESS;
-        }
-        apr_file_close(f);
-    }
-    if (rv != APR_SUCCESS) {
-        err(cmd, "cannot read %s: %s", path, apr_strerror(rv, e, sizeof e));
-        return -1;
-    }
-    (*data)[*len] = '\0';
     return 0;
 }
 
@@ -164,19 +111,19 @@ int afiliatectl_keygen(apr_pool_t *pool, int argc, const char *const *argv)
     if (rc)
         return rc == 1 ? 0 : 2;
     if (!dir || !*dir) {
-        err(argv[0], "missing --out-dir DIR");
+        afiliatectl_err(argv[0], "missing --out-dir DIR");
         return 2;
     }
     rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, pool);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
-        err(argv[0], "cannot create %s: %s", dir, apr_strerror(rv, e, sizeof e));
+        afiliatectl_err(argv[0], "cannot create %s: %s", dir, apr_strerror(rv, e, sizeof e));
         return 1;
     }
     priv = apr_pstrcat(pool, dir, "/", AFL_SIGN_PRIVATE_NAME, NULL);
     pub = apr_pstrcat(pool, dir, "/", AFL_SIGN_PUBLIC_NAME, NULL);
     rv = afl_sign_keygen(pool, priv, pub, &key, e, sizeof e);
     if (rv != APR_SUCCESS) {
-        err(argv[0], "%s", e);
+        afiliatectl_err(argv[0], "%s", e);
         return 1;
     }
     printf("keygen: wrote %s (private, mode 0600) and %s\n", priv, pub);
@@ -209,14 +156,14 @@ int afiliatectl_verify(apr_pool_t *pool, int argc, const char *const *argv)
     if (rc)
         return rc == 1 ? 0 : 2;
     if (!pubpath || !*pubpath) {
-        err(argv[0], "missing --pub KEY.pub");
+        afiliatectl_err(argv[0], "missing --pub KEY.pub");
         return 2;
     }
     if (afl_sign_load_public(pool, pubpath, &key, e, sizeof e) != APR_SUCCESS) {
-        err(argv[0], "%s", e);
+        afiliatectl_err(argv[0], "%s", e);
         return 2;
     }
-    if (slurp(pool, argv[0], pos[0], MAX_PDF, &pdf, &len))
+    if (afiliatectl_slurp(pool, argv[0], pos[0], MAX_PDF, &pdf, &len))
         return 2;
     if (afl_pdf_verify(pool, (const unsigned char *)pdf, len, key, &s, &reason) != 0) {
         printf("invalid: %s\n", reason ? reason : "unknown reason");
@@ -234,11 +181,6 @@ int afiliatectl_verify(apr_pool_t *pool, int argc, const char *const *argv)
 }
 
 /* ======================================================== import-vigencia */
-
-struct stmt_def {
-    const char *label;
-    const char *sql;
-};
 
 static const struct stmt_def vig_stmts[] = {
     {"vig_aseg_by_nss", "SELECT curp FROM asegurado WHERE nss = %s"},
@@ -269,7 +211,7 @@ static int value_of(vig_ctx *x, apr_pool_t *p, const char *label, int nargs,
     int rv = afl_db_select_value(x->db, p, label, nargs, args, value);
 
     if (rv)
-        err(x->cmd, "%s: line %lu: %s", x->path, line, afl_db_errmsg(x->db, rv));
+        afiliatectl_err(x->cmd, "%s: line %lu: %s", x->path, line, afl_db_errmsg(x->db, rv));
     return rv;
 }
 
@@ -302,8 +244,8 @@ static int vig_row(void *baton, const afl_vigencia_fila *f)
         const char *a[1] = {f->nss};
         rv = value_of(x, p, "vig_aseg_by_nss", 1, a, &v, f->line);
         if (!rv && v && strcmp(v, f->curp)) {
-            err(x->cmd, "%s: line %lu: the NSS belongs to another CURP in the registry", x->path,
-                f->line);
+            afiliatectl_err(x->cmd, "%s: line %lu: the NSS belongs to another CURP in the registry",
+                            x->path, f->line);
             rv = -1;
         }
         if (!rv && !v)
@@ -313,7 +255,8 @@ static int vig_row(void *baton, const afl_vigencia_fila *f)
         const char *a[1] = {f->curp};
         rv = value_of(x, p, "vig_aseg_by_curp", 1, a, &v, f->line);
         if (!rv && v && strcmp(v, f->nss)) {
-            err(x->cmd, "%s: line %lu: the CURP has another NSS in the registry", x->path, f->line);
+            afiliatectl_err(x->cmd, "%s: line %lu: the CURP has another NSS in the registry",
+                            x->path, f->line);
             rv = -1;
         }
     }
@@ -321,7 +264,8 @@ static int vig_row(void *baton, const afl_vigencia_fila *f)
         const char *a[2] = {f->nss, f->curp};
         rv = value_of(x, p, "vig_other_curp", 2, a, &v, f->line);
         if (!rv && v && strcmp(v, "0")) {
-            err(x->cmd, "%s: line %lu: coverage already recorded for this NSS with another CURP",
+            afiliatectl_err(
+                x->cmd, "%s: line %lu: coverage already recorded for this NSS with another CURP",
                 x->path, f->line);
             rv = -1;
         }
@@ -347,7 +291,7 @@ static int vig_row(void *baton, const afl_vigencia_fila *f)
             }
         }
         if (rv)
-            err(x->cmd, "%s: line %lu: %s", x->path, f->line, afl_db_errmsg(x->db, rv));
+            afiliatectl_err(x->cmd, "%s: line %lu: %s", x->path, f->line, afl_db_errmsg(x->db, rv));
     }
     apr_pool_destroy(p);
     if (rv)
@@ -383,19 +327,20 @@ int afiliatectl_import_vigencia(apr_pool_t *pool, int argc, const char *const *a
     if (rc)
         return rc == 1 ? 0 : 2;
     if (!db_arg || !*db_arg) {
-        err(argv[0], "missing --db (SQLite file path, or a conninfo with --driver pgsql)");
+        afiliatectl_err(argv[0],
+                        "missing --db (SQLite file path, or a conninfo with --driver pgsql)");
         return 2;
     }
     if (strcmp(driver, "sqlite3") && strcmp(driver, "pgsql")) {
-        err(argv[0], "--driver must be sqlite3 or pgsql");
+        afiliatectl_err(argv[0], "--driver must be sqlite3 or pgsql");
         return 2;
     }
-    if (slurp(pool, argv[0], pos[0], MAX_CSV, &data, &len))
+    if (afiliatectl_slurp(pool, argv[0], pos[0], MAX_CSV, &data, &len))
         return 1;
     /* Pass 1: the whole file must be valid before the database is touched. */
     if (afl_vigencia_csv(pool, data, len, NULL, NULL, &rows, &ve) != 0) {
-        err(argv[0], "%s: %s", pos[0], ve.msg);
-        err(argv[0], "nothing was imported");
+        afiliatectl_err(argv[0], "%s: %s", pos[0], ve.msg);
+        afiliatectl_err(argv[0], "nothing was imported");
         return 1;
     }
 
@@ -407,19 +352,21 @@ int afiliatectl_import_vigencia(apr_pool_t *pool, int argc, const char *const *a
     if (!strcmp(driver, "sqlite3")) {
         apr_finfo_t fi;
         if (apr_stat(&fi, db_arg, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
-            err(argv[0], "database %s does not exist; create it with 'afiliatectl migrate --db %s'",
+            afiliatectl_err(
+                argv[0], "database %s does not exist; create it with 'afiliatectl migrate --db %s'",
                 db_arg, db_arg);
             return 1;
         }
     }
     if (afl_db_open(pool, driver, db_arg, &x.db, &e)) {
-        err(argv[0], "%s", e ? e : "cannot open the database");
+        afiliatectl_err(argv[0], "%s", e ? e : "cannot open the database");
         return 1;
     }
     for (size_t i = 0; i < sizeof vig_stmts / sizeof *vig_stmts; i++) {
         int rv = afl_db_prepare(x.db, vig_stmts[i].label, vig_stmts[i].sql);
         if (rv) {
-            err(argv[0], "cannot prepare %s: %s (was the database made with afiliatectl migrate?)",
+            afiliatectl_err(
+                argv[0], "cannot prepare %s: %s (was the database made with afiliatectl migrate?)",
                 vig_stmts[i].label, afl_db_errmsg(x.db, rv));
             afl_db_close(x.db);
             return 1;
@@ -428,27 +375,28 @@ int afiliatectl_import_vigencia(apr_pool_t *pool, int argc, const char *const *a
     /* Pass 2, in one transaction: registry checks and upserts. */
     txn = afl_db_begin(x.db, pool);
     if (txn) {
-        err(argv[0], "cannot start the transaction: %s", afl_db_errmsg(x.db, txn));
+        afiliatectl_err(argv[0], "cannot start the transaction: %s", afl_db_errmsg(x.db, txn));
         afl_db_end(x.db, 1);
         afl_db_close(x.db);
         return 1;
     }
     rc = afl_vigencia_csv(pool, data, len, vig_row, &x, &rows, &ve);
     if (rc == -1) /* cannot happen after pass 1, but never write half a file */
-        err(argv[0], "%s: %s", pos[0], ve.msg);
+        afiliatectl_err(argv[0], "%s: %s", pos[0], ve.msg);
     txn = afl_db_end(x.db, rc != 0 || x.failed);
     if (rc == 0 && !x.failed && txn) {
-        err(argv[0], "cannot commit: %s", afl_db_errmsg(x.db, txn));
+        afiliatectl_err(argv[0], "cannot commit: %s", afl_db_errmsg(x.db, txn));
         rc = 1;
     }
     if (rc != 0 || x.failed) {
-        err(argv[0], "nothing was imported");
+        afiliatectl_err(argv[0], "nothing was imported");
         afl_db_close(x.db);
         return 1;
     }
     if (x.unknown_nss)
-        err(argv[0], "warning: %lu line(s) name an NSS that is not in the registry (asegurado)",
-            x.unknown_nss);
+        afiliatectl_err(argv[0],
+                        "warning: %lu line(s) name an NSS that is not in the registry (asegurado)",
+                        x.unknown_nss);
     fprintf(stderr, "import-vigencia: %lu line(s) read from %s\n", rows, pos[0]);
     printf("cobertura: %lu new, %lu updated, %lu unchanged\n", x.added, x.updated, x.unchanged);
     afl_db_close(x.db);
@@ -493,26 +441,26 @@ int afiliatectl_demo_doc(apr_pool_t *pool, int argc, const char *const *argv)
     if (rc)
         return rc == 1 ? 0 : 2;
     if (!keypath || !out) {
-        err(argv[0], "--key and --out are required");
+        afiliatectl_err(argv[0], "--key and --out are required");
         return 2;
     }
     if (strcmp(pos[0], "comprobante") && strcmp(pos[0], "tarjeta") &&
         strcmp(pos[0], "constancia")) {
-        err(argv[0], "the type must be comprobante, tarjeta or constancia");
+        afiliatectl_err(argv[0], "the type must be comprobante, tarjeta or constancia");
         return 2;
     }
     if (strcmp(vigente, "si") && strcmp(vigente, "no")) {
-        err(argv[0], "--vigente must be si or no");
+        afiliatectl_err(argv[0], "--vigente must be si or no");
         return 2;
     }
     if (afl_sign_load_private(pool, keypath, &key, e, sizeof e) != APR_SUCCESS) {
-        err(argv[0], "%s", e);
+        afiliatectl_err(argv[0], "%s", e);
         return 2;
     }
     if ((font && afl_pdf_font_load(pool, font, &ttf) != APR_SUCCESS) ||
         (font_bold && afl_pdf_font_load(pool, font_bold, &ttf_bold) != APR_SUCCESS)) {
-        err(argv[0], "%s is not a TrueType font the PDF writer can embed",
-            ttf || !font ? font_bold : font);
+        afiliatectl_err(argv[0], "%s is not a TrueType font the PDF writer can embed",
+                        ttf || !font ? font_bold : font);
         return 2;
     }
     now -= now % APR_USEC_PER_SEC; /* the cadena shows whole seconds */
@@ -527,7 +475,7 @@ int afiliatectl_demo_doc(apr_pool_t *pool, int argc, const char *const *argv)
     firma.key = key;
     firma.verify_url = afl_qr_verify_url(pool, base, folio);
     if (!firma.verify_url) {
-        err(argv[0], "--base-url must not be empty");
+        afiliatectl_err(argv[0], "--base-url must not be empty");
         return 2;
     }
 
@@ -593,7 +541,7 @@ int afiliatectl_demo_doc(apr_pool_t *pool, int argc, const char *const *argv)
         rv = afl_pdf_constancia(pool, &c, &pdf, &len, e, sizeof e);
     }
     if (rv != APR_SUCCESS) {
-        err(argv[0], "%s", e);
+        afiliatectl_err(argv[0], "%s", e);
         return 1;
     }
     rv = apr_file_open(&f, out,
@@ -606,7 +554,7 @@ int afiliatectl_demo_doc(apr_pool_t *pool, int argc, const char *const *argv)
             rv = APR_EGENERAL;
     }
     if (rv != APR_SUCCESS) {
-        err(argv[0], "cannot write %s: %s", out, apr_strerror(rv, e, sizeof e));
+        afiliatectl_err(argv[0], "cannot write %s: %s", out, apr_strerror(rv, e, sizeof e));
         return 1;
     }
     printf("demo-doc: wrote %s (%s, %zu bytes, folio %s)\n", out, pos[0], len, folio);

@@ -1,5 +1,6 @@
 /* afiliatectl curp | nss | curp-build: identifiers from the command line. */
 #include "afiliatectl.h"
+#include "afiliatectl_opts.h"
 #include "afl_curp.h"
 #include "afl_curp_build.h"
 #include "afl_nss.h"
@@ -37,11 +38,6 @@ static void report(const char *s, size_t len, check_fn *check)
     printf("\t%s\t%s\n", valid ? "valid" : "invalid", why);
 }
 
-static int is_help(const char *a)
-{
-    return !strcmp(a, "--help") || !strcmp(a, "-h");
-}
-
 /* Arguments, or one item per stdin line (any length, any bytes). */
 struct validator {
     const char *cmd, *item, *reasons, *example;
@@ -61,7 +57,7 @@ static int run_validator(int argc, const char *const *argv, const struct validat
     check_fn *check = vd->check;
     int i = 1;
 
-    if (argc > 1 && is_help(argv[1])) {
+    if (argc > 1 && afiliatectl_is_help(argv[1])) {
         printf("usage: afiliatectl %s [%s...]\n\n"
                "Validates each argument, or with no argument each line of stdin\n"
                "(a trailing CR LF or LF is removed; surrounding blanks are ignored).\n"
@@ -188,7 +184,7 @@ int afiliatectl_curp_build(apr_pool_t *pool, int argc, const char *const *argv)
         size_t nlen;
         int o;
 
-        if (is_help(a)) {
+        if (afiliatectl_is_help(a)) {
             build_usage(stdout);
             return 0;
         }

@@ -5,6 +5,7 @@
  * message twice at the same time. Diagnostics name outbox ids only.
  * Exit status: 0 ok, 1 error, 2 usage. */
 #include "afiliatectl.h"
+#include "afiliatectl_opts.h"
 #include "afl_db.h"
 #include "afl_log.h"
 #include "afl_mime.h"
@@ -48,28 +49,6 @@ static void log_stderr(void *baton, afl_log_level level, const char *msg)
         fprintf(stderr, "afiliatectl outbox: %s\n", msg);
 }
 
-static int fail_usage(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "afiliatectl outbox: ");
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    fputs(usage, stderr);
-    return 2;
-}
-
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static afl_db *open_store(apr_pool_t *pool, const char *driver, const char *path, afl_store *st)
 {
     afl_db *db = NULL;
@@ -107,12 +86,13 @@ int afiliatectl_outbox(apr_pool_t *pool, int argc, const char *const *argv)
         const char *a = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
 
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if (afiliatectl_is_help(a)) {
             fputs(usage, stdout);
             return 0;
         } else if (!strcmp(a, "--once") || !strcmp(a, "status") || !strcmp(a, "requeue")) {
             if (mode)
-                return fail_usage("choose one of --once, status and requeue (%s)", a);
+                return afiliatectl_usage_error("outbox", usage,
+                                               "choose one of --once, status and requeue (%s)", a);
             mode = a;
         } else if (!strcmp(a, "--require-tls")) {
             require_tls = 1;
@@ -126,7 +106,7 @@ int afiliatectl_outbox(apr_pool_t *pool, int argc, const char *const *argv)
                    !strcmp(a, "--font-bold") || !strcmp(a, "--max-attempts") ||
                    !strcmp(a, "--backoff") || !strcmp(a, "--id")) {
             if (!next)
-                return fail_usage("%s needs a value", a);
+                return afiliatectl_usage_error("outbox", usage, "%s needs a value", a);
             i++;
             if (!strcmp(a, "--db"))
                 db_path = next;
@@ -147,42 +127,49 @@ int afiliatectl_outbox(apr_pool_t *pool, int argc, const char *const *argv)
             else if (!strcmp(a, "--font-bold"))
                 font_bold = next;
             else if (!strcmp(a, "--max-attempts")) {
-                if (parse_int(next, 1, 10000, &max_attempts))
-                    return fail_usage("--max-attempts must be 1-10000, not '%s'", next);
+                if (afiliatectl_parse_long(next, 1, 10000, &max_attempts))
+                    return afiliatectl_usage_error(
+                        "outbox", usage, "--max-attempts must be 1-10000, not '%s'", next);
             } else if (!strcmp(a, "--id")) {
-                if (parse_int(next, 1, 0x7fffffffL, &id))
-                    return fail_usage("--id must be an outbox id, not '%s'", next);
+                if (afiliatectl_parse_long(next, 1, 0x7fffffffL, &id))
+                    return afiliatectl_usage_error("outbox", usage,
+                                                   "--id must be an outbox id, not '%s'", next);
             } else {
-                if (parse_int(next, 1, 86400, &backoff_min))
-                    return fail_usage("--backoff takes seconds (1-86400), not '%s'", next);
+                if (afiliatectl_parse_long(next, 1, 86400, &backoff_min))
+                    return afiliatectl_usage_error(
+                        "outbox", usage, "--backoff takes seconds (1-86400), not '%s'", next);
                 backoff_max = backoff_min;
                 if (i + 1 < argc && argv[i + 1][0] != '-') {
-                    if (parse_int(argv[++i], backoff_min, 86400, &backoff_max))
-                        return fail_usage("--backoff MAX must be MIN-86400, not '%s'", argv[i]);
+                    if (afiliatectl_parse_long(argv[++i], backoff_min, 86400, &backoff_max))
+                        return afiliatectl_usage_error(
+                            "outbox", usage, "--backoff MAX must be MIN-86400, not '%s'", argv[i]);
                 }
             }
         } else {
-            return fail_usage("unknown argument '%s'", a);
+            return afiliatectl_usage_error("outbox", usage, "unknown argument '%s'", a);
         }
     }
     if (!mode)
-        return fail_usage("%s", "say --once, status or requeue");
+        return afiliatectl_usage_error("outbox", usage, "%s", "say --once, status or requeue");
     if (!db_path)
-        return fail_usage("%s", "--db is required");
+        return afiliatectl_usage_error("outbox", usage, "%s", "--db is required");
     if (strcmp(driver, "sqlite3") && strcmp(driver, "pgsql"))
-        return fail_usage("--driver must be sqlite3 or pgsql, not '%s'", driver);
+        return afiliatectl_usage_error("outbox", usage,
+                                       "--driver must be sqlite3 or pgsql, not '%s'", driver);
     if (!strcmp(mode, "requeue") && !failed && !id)
-        return fail_usage("%s", "requeue needs --id N or --failed");
+        return afiliatectl_usage_error("outbox", usage, "%s", "requeue needs --id N or --failed");
     if (!strcmp(mode, "--once")) {
         const char *why = NULL;
         if (!smtp)
-            return fail_usage("%s", "--once needs --smtp URL");
+            return afiliatectl_usage_error("outbox", usage, "%s", "--once needs --smtp URL");
         if (!afl_smtp_url_ok(smtp, &why))
-            return fail_usage("--smtp: %s", why);
+            return afiliatectl_usage_error("outbox", usage, "--smtp: %s", why);
         if (from && !afl_mime_address_ok(from))
-            return fail_usage("--from needs a bare e-mail address, not '%s'", from);
+            return afiliatectl_usage_error("outbox", usage,
+                                           "--from needs a bare e-mail address, not '%s'", from);
         if (from_name && !afl_mime_encode_header(pool, from_name))
-            return fail_usage("%s", "--from-name must be one line of UTF-8 text");
+            return afiliatectl_usage_error("outbox", usage, "%s",
+                                           "--from-name must be one line of UTF-8 text");
     }
 
     db = open_store(pool, driver, db_path, &st);

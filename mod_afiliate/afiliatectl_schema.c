@@ -2,6 +2,7 @@
  * docs/deployment.md "Schema upgrades"). init-db and seed-demo go through
  * afiliatectl_migrate_db too. Exit status: 0 ok, 1 error, 2 usage. */
 #include "afiliatectl.h"
+#include "afiliatectl_opts.h"
 #include "afl_migrate.h"
 
 #include <apr_file_info.h>
@@ -148,7 +149,7 @@ int afiliatectl_migrate(apr_pool_t *pool, int argc, const char *const *argv)
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], **slot = NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if (afiliatectl_is_help(a)) {
             fputs(usage_migrate, stdout);
             return 0;
         }

@@ -5,6 +5,7 @@
  * (documents issued) and outbox.created (e-mails, by their state now).
  * Exit status: 0 ok, 1 error, 2 usage. */
 #include "afiliatectl.h"
+#include "afiliatectl_opts.h"
 #include "afl_db.h"
 #include "afl_vigencia.h"
 
@@ -155,15 +156,6 @@ static void print_json(apr_array_header_t *rows)
     printf("%s]}\n", rows->nelts ? "\n" : "");
 }
 
-static int fail_usage(const char *msg, const char *arg)
-{
-    fprintf(stderr, "afiliatectl stats: ");
-    fprintf(stderr, msg, arg);
-    fputc('\n', stderr);
-    fputs(usage, stderr);
-    return 2;
-}
-
 int afiliatectl_stats(apr_pool_t *pool, int argc, const char *const *argv)
 {
     const char *db_path = NULL, *driver = "sqlite3", *since = NULL, *format = "text";
@@ -200,13 +192,13 @@ int afiliatectl_stats(apr_pool_t *pool, int argc, const char *const *argv)
         const char *a = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
 
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if (afiliatectl_is_help(a)) {
             fputs(usage, stdout);
             return 0;
         } else if (!strcmp(a, "--db") || !strcmp(a, "--driver") || !strcmp(a, "--since") ||
                    !strcmp(a, "--format")) {
             if (!next)
-                return fail_usage("%s needs a value", a);
+                return afiliatectl_usage_error("stats", usage, "%s needs a value", a);
             if (!strcmp(a, "--db"))
                 db_path = next;
             else if (!strcmp(a, "--driver"))
@@ -217,19 +209,22 @@ int afiliatectl_stats(apr_pool_t *pool, int argc, const char *const *argv)
                 format = next;
             i++;
         } else {
-            return fail_usage("unknown argument '%s'", a);
+            return afiliatectl_usage_error("stats", usage, "unknown argument '%s'", a);
         }
     }
     if (!db_path)
-        return fail_usage("%s", "--db is required");
+        return afiliatectl_usage_error("stats", usage, "%s", "--db is required");
     if (strcmp(driver, "sqlite3") && strcmp(driver, "pgsql"))
-        return fail_usage("--driver must be sqlite3 or pgsql, not '%s'", driver);
+        return afiliatectl_usage_error("stats", usage,
+                                       "--driver must be sqlite3 or pgsql, not '%s'", driver);
     if (strcmp(format, "text") && strcmp(format, "csv") && strcmp(format, "json"))
-        return fail_usage("--format must be text, csv or json, not '%s'", format);
+        return afiliatectl_usage_error("stats", usage,
+                                       "--format must be text, csv or json, not '%s'", format);
     if (since) {
         int day;
         if (afl_vigencia_parse_date(since, &day) != 0)
-            return fail_usage("--since must be a date YYYY-MM-DD, not '%s'", since);
+            return afiliatectl_usage_error("stats", usage,
+                                           "--since must be a date YYYY-MM-DD, not '%s'", since);
         since_ts = (long long)(day - afl_vigencia_day(1970, 1, 1)) * 86400;
     }
     if (afl_db_open(pool, driver, db_path, &db, &err)) {

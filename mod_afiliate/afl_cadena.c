@@ -10,6 +10,11 @@ static const char *const meses[12] = {"enero",      "febrero", "marzo",     "abr
                                       "mayo",       "junio",   "julio",     "agosto",
                                       "septiembre", "octubre", "noviembre", "diciembre"};
 
+const char *afl_cadena_mes(int month)
+{
+    return month >= 1 && month <= 12 ? meses[month - 1] : NULL;
+}
+
 const char *afl_cadena_tramite(afl_cadena_tipo tipo)
 {
     switch (tipo) {
@@ -25,18 +30,24 @@ const char *afl_cadena_tramite(afl_cadena_tipo tipo)
     return NULL;
 }
 
+int afl_cadena_local(apr_time_t t, apr_time_exp_t *tm, char *buf, size_t n)
+{
+    if (!buf || n == 0)
+        return -1;
+    if (apr_time_exp_lt(tm, t) != APR_SUCCESS || tm->tm_mon < 0 || tm->tm_mon > 11) {
+        buf[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 void afl_cadena_fecha(apr_time_t t, char *buf, size_t n)
 {
     apr_time_exp_t tm;
 
-    if (!buf || n == 0)
-        return;
-    if (apr_time_exp_lt(&tm, t) != APR_SUCCESS || tm.tm_mon < 0 || tm.tm_mon > 11) {
-        buf[0] = '\0';
-        return;
-    }
-    snprintf(buf, n, "%02d de %s %04d, %02d:%02d:%02d", tm.tm_mday, meses[tm.tm_mon],
-             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (afl_cadena_local(t, &tm, buf, n) == 0)
+        snprintf(buf, n, "%02d de %s %04d, %02d:%02d:%02d", tm.tm_mday, meses[tm.tm_mon],
+                 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* Length of a valid UTF-8 sequence at s (NUL-terminated), 0 if invalid. */

@@ -65,6 +65,14 @@ const char *afl_cadena_original(apr_pool_t *p, const afl_cadena *c);
  * an unknown tipo. */
 const char *afl_cadena_tramite(afl_cadena_tipo tipo);
 
+/* The Spanish name of month 1..12 ("enero"), NULL outside; the one table of
+ * month names, for the cadena and the printed dates (afl_pdf). */
+const char *afl_cadena_mes(int month);
+
+/* t in local time into *tm for a date written into buf[0..n): 0 ok; -1
+ * when buf cannot take it or t has no local time (buf then holds ""). */
+int afl_cadena_local(apr_time_t t, apr_time_exp_t *tm, char *buf, size_t n);
+
 /* "26 de noviembre 2026, 06:00:00" (local time). Needs n >= 33. */
 void afl_cadena_fecha(apr_time_t t, char *buf, size_t n);
 

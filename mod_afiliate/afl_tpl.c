@@ -1,4 +1,6 @@
-/* HTML templates: parse once at start-up, render many times. See afl_tpl.h. */
+/* HTML templates: parse once at start-up, render many times. See afl_tpl.h.
+ * One file on purpose, about 900 lines: parser, name check and renderer share
+ * the compiled node layout, which no other unit should see. */
 #include "afl_tpl.h"
 
 #include <stdarg.h>

@@ -1,5 +1,6 @@
 /* afl_vigencia: coverage periods and the schools' CSV report (afl_vigencia.h). */
 #include "afl_vigencia.h"
+#include "afl_csv.h"
 #include "afl_curp.h"
 #include "afl_nss.h"
 
@@ -243,12 +244,6 @@ static const char *const columns[] = {"curp",  "nss",     "movimiento",
                                       "fecha", "escuela", "periodo_fin"};
 #define NCOLS 6
 
-typedef struct {
-    const char *p, *end;
-    unsigned long line;     /* physical line of p */
-    unsigned long rec_line; /* line where the current record started */
-} reader;
-
 static void fail(afl_vigencia_error *err, unsigned long line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -269,112 +264,42 @@ static void fail(afl_vigencia_error *err, unsigned long line, const char *fmt, .
     va_end(ap);
 }
 
-static int at_eol(const reader *r, const char *q)
+/* One record into f[0..*nf) (pool strings). 1 record, 0 end, -1 error.
+ * fields is scratch space of at least NCOLS + 1 slots. */
+static int next_record(afl_csv *r, apr_pool_t *p, apr_array_header_t *fields, char **f, int *nf,
+                       afl_vigencia_error *err)
 {
-    return *q == '\n' || (*q == '\r' && q + 1 < r->end && q[1] == '\n');
-}
-
-/* One record into f[0..*nf) (pool strings). 1 record, 0 end, -1 error. */
-static int next_record(reader *r, apr_pool_t *p, char **f, int *nf, afl_vigencia_error *err)
-{
-    const char *start;
+    int rc = afl_csv_next(r, p, fields);
 
     *nf = 0;
-    while (r->p < r->end && at_eol(r, r->p)) { /* blank lines */
-        r->p += (*r->p == '\r') ? 2 : 1;
-        r->line++;
-    }
-    if (r->p >= r->end)
-        return 0;
-    r->rec_line = r->line;
-    start = r->p;
-    for (;;) {
-        char *buf;
-        size_t n = 0;
-
-        if (*nf >= NCOLS) {
+    if (rc < 0) {
+        switch (r->error) {
+        case AFL_CSV_TOO_MANY:
             fail(err, r->rec_line, "more than %d columns", NCOLS);
-            return -1;
+            break;
+        case AFL_CSV_UNCLOSED_QUOTE:
+            fail(err, r->rec_line, "unterminated quoted field in column %d", r->error_column);
+            break;
+        case AFL_CSV_TOO_LONG:
+            fail(err, r->rec_line, "record longer than %d bytes", AFL_VIGENCIA_LINE_MAX);
+            break;
+        case AFL_CSV_AFTER_QUOTE:
+            fail(err, r->rec_line, "text after the closing quote in column %d", r->error_column);
+            break;
+        case AFL_CSV_QUOTE_INSIDE:
+            fail(err, r->rec_line, "quote inside an unquoted field (column %d)", r->error_column);
+            break;
+        case AFL_CSV_NUL:
+        default:
+            fail(err, r->rec_line, "NUL byte in column %d", r->error_column);
+            break;
         }
-        if (*r->p == '"') {
-            const char *q = r->p + 1;
-            while (q < r->end && !(*q == '"' && (q + 1 >= r->end || q[1] != '"')))
-                q += (*q == '"') ? 2 : 1;
-            if (q >= r->end) {
-                fail(err, r->rec_line, "unterminated quoted field in column %d", *nf + 1);
-                return -1;
-            }
-            if ((size_t)(q - start) > AFL_VIGENCIA_LINE_MAX) {
-                fail(err, r->rec_line, "record longer than %d bytes", AFL_VIGENCIA_LINE_MAX);
-                return -1;
-            }
-            buf = apr_palloc(p, (apr_size_t)(q - r->p));
-            for (const char *s = r->p + 1; s < q; s++) {
-                if (*s == '\n')
-                    r->line++;
-                buf[n++] = *s;
-                if (*s == '"')
-                    s++; /* "" -> " */
-            }
-            r->p = q + 1;
-            if (r->p < r->end && *r->p != ',' && !at_eol(r, r->p)) {
-                fail(err, r->rec_line, "text after the closing quote in column %d", *nf + 1);
-                return -1;
-            }
-        } else {
-            const char *q = r->p;
-            while (q < r->end && *q != ',' && !at_eol(r, q)) {
-                if (*q == '"') {
-                    fail(err, r->rec_line, "quote inside an unquoted field (column %d)", *nf + 1);
-                    return -1;
-                }
-                q++;
-            }
-            if ((size_t)(q - start) > AFL_VIGENCIA_LINE_MAX) {
-                fail(err, r->rec_line, "record longer than %d bytes", AFL_VIGENCIA_LINE_MAX);
-                return -1;
-            }
-            n = (size_t)(q - r->p);
-            buf = apr_palloc(p, n + 1);
-            memcpy(buf, r->p, n);
-            r->p = q;
-        }
-        buf[n] = '\0';
-        if (memchr(buf, '\0', n)) {
-            fail(err, r->rec_line, "NUL byte in column %d", *nf + 1);
-            return -1;
-        }
-        f[(*nf)++] = buf;
-        if (r->p >= r->end)
-            return 1;
-        if (*r->p == ',') {
-            r->p++;
-            if (r->p >= r->end) {
-                if (*nf >= NCOLS) {
-                    fail(err, r->rec_line, "more than %d columns", NCOLS);
-                    return -1;
-                }
-                f[(*nf)++] = apr_pstrdup(p, "");
-                return 1;
-            }
-            continue;
-        }
-        r->p += (*r->p == '\r') ? 2 : 1;
-        r->line++;
-        return 1;
+        return -1;
     }
-}
-
-static char *trim(char *s)
-{
-    char *e;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-        *--e = '\0';
-    return s;
+    for (int i = 0; i < fields->nelts; i++)
+        f[i] = APR_ARRAY_IDX(fields, i, char *);
+    *nf = fields->nelts;
+    return rc;
 }
 
 /* Well-formed UTF-8 without control characters. */
@@ -466,7 +391,7 @@ static int check_row(apr_pool_t *p, char **f, int nf, unsigned long line, afl_vi
     }
     memset(row, 0, sizeof *row);
     row->line = line;
-    curp = trim(f[0]);
+    curp = afl_csv_trim(f[0]);
     cr = afl_curp_validate(curp, strlen(curp), &ci);
     if (cr != AFL_CURP_OK) {
         fail(err, line, "column curp: invalid CURP (%s)", afl_curp_reason_code(cr));
@@ -474,7 +399,7 @@ static int check_row(apr_pool_t *p, char **f, int nf, unsigned long line, afl_vi
     }
     row->curp = apr_pstrdup(p, ci.curp);
     {
-        char *s = trim(f[1]);
+        char *s = afl_csv_trim(f[1]);
         nr = afl_nss_validate(s, strlen(s), nss);
     }
     if (nr != AFL_NSS_OK) {
@@ -482,7 +407,7 @@ static int check_row(apr_pool_t *p, char **f, int nf, unsigned long line, afl_vi
         return -1;
     }
     row->nss = apr_pstrdup(p, nss);
-    mov = trim(f[2]);
+    mov = afl_csv_trim(f[2]);
     if (!strcasecmp(mov, "alta")) {
         row->movimiento = AFL_MOV_ALTA;
         row->mov_texto = "alta";
@@ -493,21 +418,21 @@ static int check_row(apr_pool_t *p, char **f, int nf, unsigned long line, afl_vi
         fail(err, line, "column movimiento: must be alta or baja");
         return -1;
     }
-    fecha = trim(f[3]);
+    fecha = afl_csv_trim(f[3]);
     if (afl_vigencia_parse_date(fecha, &row->mov.fecha)) {
         fail(err, line, "column fecha: not a date YYYY-MM-DD between %d and %d",
              AFL_VIGENCIA_YEAR_MIN, AFL_VIGENCIA_YEAR_MAX);
         return -1;
     }
     row->fecha = fecha;
-    escuela = trim(f[4]);
+    escuela = afl_csv_trim(f[4]);
     if (!*escuela || strlen(escuela) > AFL_VIGENCIA_ESCUELA_MAX || !printable_utf8(escuela)) {
         fail(err, line, "column escuela: empty, longer than %d bytes or not printable UTF-8",
              AFL_VIGENCIA_ESCUELA_MAX);
         return -1;
     }
     row->escuela = escuela;
-    fin = trim(f[5]);
+    fin = afl_csv_trim(f[5]);
     row->mov.tipo = row->movimiento;
     if (row->movimiento == AFL_MOV_BAJA) {
         if (*fin) {
@@ -536,7 +461,8 @@ static int check_row(apr_pool_t *p, char **f, int nf, unsigned long line, afl_vi
 int afl_vigencia_csv(apr_pool_t *p, const char *data, size_t len, afl_vigencia_fila_fn *fn,
                      void *baton, unsigned long *rows, afl_vigencia_error *err)
 {
-    reader r;
+    afl_csv r;
+    apr_array_header_t *fields;
     apr_pool_t *iter;
     char *f[NCOLS];
     int nf, rc, rv = 0;
@@ -552,18 +478,16 @@ int afl_vigencia_csv(apr_pool_t *p, const char *data, size_t len, afl_vigencia_f
         fail(err, 0, "no data");
         return -1;
     }
-    memset(&r, 0, sizeof r);
-    r.p = data ? data : "";
-    r.end = r.p + len;
-    r.line = 1;
-    if (len >= 3 && !memcmp(r.p, "\xEF\xBB\xBF", 3))
-        r.p += 3;
+    afl_csv_init(&r, data, len);
+    r.max_fields = NCOLS;
+    r.max_record = AFL_VIGENCIA_LINE_MAX;
+    fields = apr_array_make(p, NCOLS + 1, sizeof(char *));
     if (apr_pool_create(&iter, p) != APR_SUCCESS) {
         fail(err, 0, "out of memory");
         return -1;
     }
 
-    rc = next_record(&r, iter, f, &nf, err);
+    rc = next_record(&r, iter, fields, f, &nf, err);
     if (rc == 0) {
         fail(err, 0,
              "empty file (the header curp,nss,movimiento,fecha,escuela,periodo_fin "
@@ -574,7 +498,7 @@ int afl_vigencia_csv(apr_pool_t *p, const char *data, size_t len, afl_vigencia_f
     } else {
         int ok = nf == NCOLS;
         for (int i = 0; ok && i < NCOLS; i++)
-            ok = !strcmp(trim(f[i]), columns[i]);
+            ok = !strcmp(afl_csv_trim(f[i]), columns[i]);
         if (!ok) {
             fail(err, r.rec_line,
                  "unexpected header; expected curp,nss,movimiento,fecha,escuela,periodo_fin");
@@ -583,7 +507,7 @@ int afl_vigencia_csv(apr_pool_t *p, const char *data, size_t len, afl_vigencia_f
     }
     apr_pool_clear(iter);
 
-    while (rv == 0 && (rc = next_record(&r, iter, f, &nf, err)) == 1) {
+    while (rv == 0 && (rc = next_record(&r, iter, fields, f, &nf, err)) == 1) {
         afl_vigencia_fila row;
 
         if (check_row(iter, f, nf, r.rec_line, &row, err)) {

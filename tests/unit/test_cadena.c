@@ -231,6 +231,15 @@ START_TEST(test_verify_url)
 }
 END_TEST
 
+START_TEST(month_names)
+{
+    ck_assert_str_eq(afl_cadena_mes(1), "enero");
+    ck_assert_str_eq(afl_cadena_mes(12), "diciembre");
+    ck_assert_ptr_null(afl_cadena_mes(0));
+    ck_assert_ptr_null(afl_cadena_mes(13));
+}
+END_TEST
+
 static Suite *cadena_suite(void)
 {
     Suite *s = suite_create("cadena");
@@ -247,6 +256,7 @@ static Suite *cadena_suite(void)
     tcase_add_test(tc, test_nombre_and_campo);
     tcase_add_test(tc, test_folio);
     tcase_add_test(tc, test_verify_url);
+    tcase_add_test(tc, month_names);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,21 @@
+/* The importers of afiliatectl (afiliatectl_import.c), also run by
+ * seed-demo: import-sepomex, import-umf, import-registry (docs/data.md). */
+#ifndef AFILIATECTL_IMPORT_H
+#define AFILIATECTL_IMPORT_H
+
+#include "afiliatectl_opts.h"
+
+/* RENAPO CURP statuses: the active ones, as SQL lists, and the inactive
+ * ones (the demo registry draws from them). */
+#define SQL_ACTIVE "('AN', 'AH', 'CRA', 'RCN', 'RCC')"
+#define SQL_INACTIVE "('BD', 'BDA', 'BCC', 'BCN', 'BAP', 'BSU', 'BDM', 'BDP', 'BJD')"
+#define CTL_INACTIVE_CODES 9
+extern const char *const ctl_inactive_codes[CTL_INACTIVE_CODES];
+
+/* The whole file at path in one transaction. 0 ok, 1 error (message
+ * printed, nothing written). */
+int ctl_do_import_sepomex(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const char *path);
+int ctl_do_import_umf(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const char *path);
+int ctl_status_active(const char *s);
+
+#endif

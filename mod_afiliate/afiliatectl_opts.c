@@ -1,0 +1,397 @@
+/* Options and helpers shared by the afiliatectl commands: one parser of the
+ * data commands' options, messages prefixed with the command, opening the
+ * database, preparing statements, reading a whole file. */
+#include "afiliatectl_opts.h"
+
+#include <apr_file_info.h>
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int afiliatectl_is_help(const char *a)
+{
+    return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
+static void verr(const char *cmd, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "afiliatectl %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void afiliatectl_err(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    verr(cmd, fmt, ap);
+    va_end(ap);
+}
+
+int afiliatectl_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    verr(cmd, fmt, ap);
+    va_end(ap);
+    fputs(usage, stderr);
+    return 2;
+}
+
+int afiliatectl_parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int afiliatectl_next_arg(int argc, const char *const *argv, int *i, const char **arg)
+{
+    const char *a = argv[*i];
+
+    if (a[0] == '-' && a[1] != '\0' && strcmp(a, "--")) {
+        *arg = a;
+        return 0;
+    }
+    if (!strcmp(a, "--")) {
+        if (++*i >= argc)
+            return -1;
+        a = argv[*i];
+    }
+    *arg = a;
+    return 1;
+}
+
+int afiliatectl_opt_value(int argc, const char *const *argv, int *i, const char *name,
+                          const char **val)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+
+    if (strncmp(a, name, n) || (a[n] != '\0' && a[n] != '='))
+        return 0;
+    if (a[n] == '=')
+        *val = a + n + 1;
+    else if (*i + 1 < argc)
+        *val = argv[++*i];
+    else
+        *val = NULL;
+    return 1;
+}
+
+/* Parses argv (argv[0] is the command). Returns 0 to run, 1 after --help
+ * (usage printed), 2 on a usage error (message printed). */
+int ctl_parse_opts(int argc, const char *const *argv, unsigned allowed, int min_pos, int max_pos,
+                   const char *usage, ctl_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->cmd = argv[0];
+    o->driver = "sqlite3";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        unsigned which = 0;
+        int kind;
+        static const struct {
+            const char *name;
+            unsigned bit;
+        } names[] = {{"--db", OPT_DB},     {"--driver", OPT_DRIVER}, {"--schema", OPT_SCHEMA},
+                     {"--data", OPT_DATA}, {"--count", OPT_COUNT},   {"--seed", OPT_SEED}};
+
+        if (afiliatectl_is_help(a)) {
+            fputs(usage, stdout);
+            return 1;
+        }
+        kind = afiliatectl_next_arg(argc, argv, &i, &a);
+        if (kind < 0)
+            break;
+        if (kind > 0) {
+            if (o->npos >= max_pos)
+                return afiliatectl_usage_error(o->cmd, usage, "unexpected argument: %s", a);
+            o->pos[o->npos++] = a;
+            continue;
+        }
+        for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+            if (afiliatectl_opt_value(argc, argv, &i, names[k].name, &val)) {
+                which = names[k].bit;
+                break;
+            }
+        }
+        if (!which || !(allowed & which)) {
+            afiliatectl_err(o->cmd, "unknown option: %s", a);
+            fputs(usage, stderr);
+            return 2;
+        }
+        if (!val) {
+            afiliatectl_err(o->cmd, "option %s needs a value", a);
+            return 2;
+        }
+        switch (which) {
+        case OPT_DB:
+            o->db = val;
+            break;
+        case OPT_DRIVER:
+            if (strcmp(val, "sqlite3") && strcmp(val, "pgsql")) {
+                afiliatectl_err(o->cmd, "--driver must be sqlite3 or pgsql");
+                return 2;
+            }
+            o->driver = val;
+            break;
+        case OPT_SCHEMA:
+            o->schema = val;
+            break;
+        case OPT_DATA:
+            o->data = val;
+            break;
+        case OPT_COUNT:
+            if (afiliatectl_parse_long(val, 0, 10000000, &o->count)) {
+                afiliatectl_err(o->cmd, "--count must be an integer from 0 to 10000000");
+                return 2;
+            }
+            o->count_set = 1;
+            break;
+        case OPT_SEED: {
+            char *end;
+            errno = 0;
+            o->seed = strtoull(val, &end, 10);
+            if (errno || end == val || *end || val[0] == '-') {
+                afiliatectl_err(o->cmd, "--seed must be a non-negative integer");
+                return 2;
+            }
+            o->seed_set = 1;
+            break;
+        }
+        }
+    }
+    if (o->npos < min_pos) {
+        afiliatectl_err(o->cmd, "missing FILE argument");
+        fputs(usage, stderr);
+        return 2;
+    }
+    if ((allowed & OPT_DB) && !o->db) {
+        afiliatectl_err(
+            o->cmd,
+            "missing --db (path of the SQLite file, or a libpq conninfo with --driver pgsql)");
+        return 2;
+    }
+    return 0;
+}
+
+int ctl_begin_txn(afl_db *db, apr_pool_t *pool, const ctl_opts *o)
+{
+    int txn = afl_db_begin(db, pool);
+
+    if (txn) {
+        afiliatectl_err(o->cmd, "cannot start the transaction: %s", afl_db_errmsg(db, txn));
+        afl_db_end(db, 1);
+        return 1;
+    }
+    return 0;
+}
+
+int ctl_end_txn(afl_db *db, const ctl_opts *o, int rc)
+{
+    int txn = afl_db_end(db, rc != 0);
+
+    if (rc == 0 && txn) {
+        afiliatectl_err(o->cmd, "cannot commit the transaction: %s", afl_db_errmsg(db, txn));
+        rc = 1;
+    }
+    return rc;
+}
+
+double ctl_seconds_since(apr_time_t t0)
+{
+    return (double)(apr_time_now() - t0) / (double)APR_USEC_PER_SEC;
+}
+
+/* Opens the database. must_exist: refuse a missing SQLite file instead of
+ * letting sqlite create an empty one. */
+afl_db *ctl_open_db(apr_pool_t *pool, const ctl_opts *o, int must_exist)
+{
+    afl_db *db = NULL;
+    const char *e = NULL;
+
+    if (must_exist && !strcmp(o->driver, "sqlite3")) {
+        apr_finfo_t fi;
+        if (apr_stat(&fi, o->db, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
+            afiliatectl_err(
+                o->cmd, "database %s does not exist; create it with 'afiliatectl migrate --db %s'",
+                o->db, o->db);
+            return NULL;
+        }
+    }
+    if (afl_db_open(pool, o->driver, o->db, &db, &e)) {
+        afiliatectl_err(o->cmd, "%s", e ? e : "cannot open the database");
+        return NULL;
+    }
+    return db;
+}
+
+int ctl_prepare_all(afl_db *db, const ctl_opts *o, const struct stmt_def *defs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rv = afl_db_prepare(db, defs[i].label, defs[i].sql);
+        if (rv) {
+            afiliatectl_err(
+                o->cmd, "cannot prepare %s: %s (was the database made with afiliatectl migrate?)",
+                defs[i].label, afl_db_errmsg(db, rv));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+long long ctl_count_of(afl_db *db, apr_pool_t *pool, const char *label, int nargs,
+                       const char *const *args)
+{
+    const char *v = NULL;
+
+    if (afl_db_select_value(db, pool, label, nargs, args, &v) || !v)
+        return -1;
+    return atoll(v);
+}
+
+int ctl_all_digits(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return s[i] == '\0';
+}
+
+/* Well-formed UTF-8 without control characters (tab allowed). */
+int ctl_clean_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p) {
+        unsigned c = *p;
+        int n;
+        unsigned cp;
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\t') || c == 0x7f)
+                return 0;
+            p++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        for (int k = 1; k <= n; k++) {
+            if ((p[k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[k] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp < 0xA0))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
+/* Directory of the running executable ("" if unknown). */
+static const char *exe_dir(apr_pool_t *pool)
+{
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    char *slash;
+
+    if (n <= 0)
+        return "";
+    buf[n] = '\0';
+    slash = strrchr(buf, '/');
+    if (!slash)
+        return "";
+    *slash = '\0';
+    return apr_pstrdup(pool, buf);
+}
+
+static int is_file(apr_pool_t *pool, const char *path)
+{
+    apr_finfo_t fi;
+
+    return apr_stat(&fi, path, APR_FINFO_TYPE, pool) == APR_SUCCESS && fi.filetype == APR_REG;
+}
+
+/* sql/<dialect>/<rel> next to the executable (build/afiliatectl -> ../sql),
+ * else under the current directory. NULL if neither exists. */
+const char *ctl_find_sql_file(apr_pool_t *pool, const char *rel)
+{
+    const char *dir = exe_dir(pool);
+    const char *cand[2];
+
+    cand[0] = *dir ? apr_psprintf(pool, "%s/../sql/%s", dir, rel) : NULL;
+    cand[1] = apr_psprintf(pool, "sql/%s", rel);
+    for (int i = 0; i < 2; i++) {
+        if (cand[i] && is_file(pool, cand[i])) {
+            char real[PATH_MAX];
+            return realpath(cand[i], real) ? apr_pstrdup(pool, real) : cand[i];
+        }
+    }
+    return NULL;
+}
+
+/* Whole file into pool memory, NUL-terminated. 0 ok. max: the largest
+ * size accepted, or -1 for any; with a limit, a file that is not regular or
+ * is too large is refused by name. */
+int afiliatectl_slurp(apr_pool_t *pool, const char *cmd, const char *path, apr_off_t max,
+                      char **text, apr_size_t *len)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    char ebuf[120];
+
+    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, APR_FPROT_OS_DEFAULT, pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_TYPE, f);
+        if (rv == APR_SUCCESS && max >= 0 && (fi.filetype != APR_REG || fi.size > max)) {
+            apr_file_close(f);
+            afiliatectl_err(cmd, "%s: not a regular file of at most %" APR_OFF_T_FMT " bytes", path,
+                            max);
+            return -1;
+        }
+        if (rv == APR_SUCCESS && fi.filetype != APR_REG)
+            rv = APR_EINVAL;
+        if (rv == APR_SUCCESS) {
+            *text = apr_palloc(pool, (apr_size_t)fi.size + 1);
+            rv = apr_file_read_full(f, *text, (apr_size_t)fi.size, len);
+            if (rv == APR_EOF)
+                rv = APR_SUCCESS;
+        }
+        apr_file_close(f);
+    }
+    if (rv != APR_SUCCESS) {
+        afiliatectl_err(cmd, "cannot read %s: %s", path, apr_strerror(rv, ebuf, sizeof ebuf));
+        return -1;
+    }
+    (*text)[*len] = '\0';
+    return 0;
+}

@@ -1,0 +1,109 @@
+/* Options and helpers shared by the afiliatectl commands (afiliatectl_opts.c).
+ * Messages go to stderr as "afiliatectl CMD: ..."; exit status 0 ok,
+ * 1 error, 2 usage. */
+#ifndef AFILIATECTL_OPTS_H
+#define AFILIATECTL_OPTS_H
+
+#include <stddef.h>
+
+#include <apr_file_io.h>
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#include "afl_db.h"
+
+#define COUNT(a) (sizeof(a) / sizeof *(a))
+
+/* The options of the data commands: which ones a command takes. */
+enum {
+    OPT_DB = 1 << 0,
+    OPT_DRIVER = 1 << 1,
+    OPT_SCHEMA = 1 << 2,
+    OPT_DATA = 1 << 3,
+    OPT_COUNT = 1 << 4,
+    OPT_SEED = 1 << 5,
+};
+
+typedef struct {
+    const char *cmd;
+    const char *db, *driver, *schema, *data;
+    long count;
+    int count_set;
+    unsigned long long seed;
+    int seed_set;
+    const char *pos[2];
+    int npos;
+} ctl_opts;
+
+/* A prepared statement of a command: label and SQL. */
+struct stmt_def {
+    const char *label;
+    const char *sql;
+};
+
+/* "--help" or "-h". */
+int afiliatectl_is_help(const char *a);
+
+/* "afiliatectl CMD: " and the message, on stderr. */
+void afiliatectl_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A usage error: the message, then the command's usage, on stderr.
+ * Returns 2, the exit status of a usage error. */
+int afiliatectl_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A decimal integer in [min, max], nothing else. 0 ok, -1 not. */
+int afiliatectl_parse_long(const char *s, long min, long max, long *out);
+
+/* argv[*i] as an option (0) or a positional argument (1, in *arg; after
+ * "--" the next argument, *i moving to it); -1 for a "--" that ends argv. */
+int afiliatectl_next_arg(int argc, const char *const *argv, int *i, const char **arg);
+
+/* Whether argv[*i] is the option name, alone or as "name=value": 1 with
+ * *val the value after '=' or the next argument (*i moving to it), or NULL
+ * when there is none; 0 when it is another option. */
+int afiliatectl_opt_value(int argc, const char *const *argv, int *i, const char *name,
+                          const char **val);
+
+/* Whole file into pool memory (afiliatectl_opts.c). */
+int afiliatectl_slurp(apr_pool_t *pool, const char *cmd, const char *path, apr_off_t max,
+                      char **text, apr_size_t *len);
+
+/* Parses argv (argv[0] is the command) for the options in allowed and
+ * min_pos..max_pos positional arguments. Returns 0 to run, 1 after --help
+ * (usage printed), 2 on a usage error (message printed). */
+int ctl_parse_opts(int argc, const char *const *argv, unsigned allowed, int min_pos, int max_pos,
+                   const char *usage, ctl_opts *o);
+
+/* Begins the command's transaction. 0 ok, 1 after a message. */
+int ctl_begin_txn(afl_db *db, apr_pool_t *pool, const ctl_opts *o);
+
+/* Ends the command's transaction: commits when rc is 0, else rolls back.
+ * Returns rc, or 1 when the commit failed (message printed). */
+int ctl_end_txn(afl_db *db, const ctl_opts *o, int rc);
+
+/* Seconds since t0, for the summaries. */
+double ctl_seconds_since(apr_time_t t0);
+
+/* Opens the database. must_exist: refuse a missing SQLite file instead of
+ * letting SQLite create an empty one. NULL after a message. */
+afl_db *ctl_open_db(apr_pool_t *pool, const ctl_opts *o, int must_exist);
+
+/* Prepares defs[0..n). 0 ok, -1 after a message. */
+int ctl_prepare_all(afl_db *db, const ctl_opts *o, const struct stmt_def *defs, size_t n);
+
+/* The integer that the prepared query label returns, or -1. */
+long long ctl_count_of(afl_db *db, apr_pool_t *pool, const char *label, int nargs,
+                       const char *const *args);
+
+/* s has exactly n characters, all ASCII digits. */
+int ctl_all_digits(const char *s, size_t n);
+
+/* Well-formed UTF-8 without control characters (tab allowed). */
+int ctl_clean_utf8(const char *s);
+
+/* sql/<rel> next to the executable (build/afiliatectl -> ../sql), else
+ * under the current directory. NULL if neither exists. */
+const char *ctl_find_sql_file(apr_pool_t *pool, const char *rel);
+
+#endif
