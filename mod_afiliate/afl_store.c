@@ -1,4 +1,7 @@
-/* afl_store: database operations of the web procedure (see afl_store.h). */
+/* afl_store: database operations of the web procedure (see afl_store.h).
+ * One file on purpose, longer than most: its statement table and the
+ * transaction bodies that use it belong together, and the one SQL home for the
+ * module and afiliatectl (docs/architecture.md, a request's path) is still to come. */
 #include "afl_store.h"
 #include "afl_cadena.h"
 #include "afl_commit.h"
