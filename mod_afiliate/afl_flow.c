@@ -326,11 +326,8 @@ static int over_budget(afl_flow_env *env, int captcha_right, afl_flow_out *out)
 
     if (!env->fail_limit && !env->address_fail_limit)
         return 0;
-    if (!store(env) ||
-        (env->fail_limit && env->sid &&
-         afl_store_rate_get(env->pool, env->st, fail_key(env, 0), w, &sess) != AFL_STORE_OK) ||
-        (env->address_fail_limit &&
-         afl_store_rate_get(env->pool, env->st, fail_key(env, 1), w, &addr) != AFL_STORE_OK)) {
+    if (!store(env) || afl_store_rate_get_pair(env->pool, env->st, w, fail_key(env, 0),
+                                               fail_key(env, 1), &sess, &addr) != AFL_STORE_OK) {
         busy(env, out);
         return 1;
     }
@@ -361,14 +358,11 @@ static int over_budget(afl_flow_env *env, int captcha_right, afl_flow_out *out)
  * error is not the student's: the attempt's own answer stands. */
 static void note_failure(afl_flow_env *env)
 {
-    long long n = 0, w = fail_window(env);
+    const char *keys[] = {env->fail_limit && env->sid ? fail_key(env, 0) : NULL,
+                          env->address_fail_limit ? fail_key(env, 1) : NULL};
 
-    if (!store(env))
-        return;
-    if (env->fail_limit && env->sid)
-        afl_store_rate_hit(env->pool, env->st, fail_key(env, 0), w, &n);
-    if (env->address_fail_limit)
-        afl_store_rate_hit(env->pool, env->st, fail_key(env, 1), w, &n);
+    if (store(env))
+        afl_store_rate_hits(env->pool, env->st, fail_window(env), keys, 2);
 }
 
 /* Housekeeping every few hundred submissions per process: expired CAPTCHA ids,

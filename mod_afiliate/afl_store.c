@@ -36,6 +36,7 @@ enum {
     Q_CAPTCHA_USE,
     Q_LIMITE_HIT,
     Q_LIMITE_GET,
+    Q_LIMITE_GET_PAIR,
     Q_TRAMITE_PUT,
     Q_TRAMITE_GET,
     Q_TRAMITE_TOUCH,
@@ -105,6 +106,10 @@ static const afl_stmt stmts[Q_COUNT] = {
                       NULL},
     [Q_LIMITE_GET] = {"afl_limite_get",
                       "SELECT cuenta FROM limite WHERE clave = %s AND ventana = %lld", NULL},
+    [Q_LIMITE_GET_PAIR] = {"afl_limite_get_pair",
+                           "SELECT clave, cuenta FROM limite WHERE ventana = %lld AND "
+                           "clave IN (%s, %s)",
+                           NULL},
     [Q_TRAMITE_PUT] = {"afl_tramite_put",
                        "INSERT INTO tramite (id, csrf, paso, curp, correo, nss, origen, reenvios, "
                        "creado, expira) VALUES (%s, %s, %s, %s, %s, %s, %s, 0, %lld, %lld) "
@@ -628,15 +633,57 @@ afl_store_status afl_store_rate_hit(apr_pool_t *p, afl_store *st, const char *ke
     return txn(p, st, rate_body, &ra);
 }
 
-afl_store_status afl_store_rate_get(apr_pool_t *p, afl_store *st, const char *key, long long window,
-                                    long long *count)
-{
-    const char *args[] = {key, lld(p, window)};
-    const char *v[1];
-    afl_store_status s = select_one(p, st, Q_LIMITE_GET, 2, args, 1, v);
+/* Both counts of a pair of keys: one row per key that has one. */
+typedef struct {
+    const char *key_a;
+    long long *a, *b;
+} pair_counts;
 
-    *count = s == AFL_STORE_OK ? atoll(v[0]) : 0;
-    return s == AFL_STORE_NOTFOUND ? AFL_STORE_OK : s;
+static void take_pair(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+{
+    pair_counts *pc = baton;
+    const char *key = apr_dbd_get_entry(st->driver, row, 0);
+    const char *n = apr_dbd_get_entry(st->driver, row, 1);
+
+    (void)p;
+    *(key && !strcmp(key, pc->key_a) ? pc->a : pc->b) = n ? atoll(n) : 0;
+}
+
+afl_store_status afl_store_rate_get_pair(apr_pool_t *p, afl_store *st, long long window,
+                                         const char *key_a, const char *key_b, long long *a,
+                                         long long *b)
+{
+    const char *args[] = {lld(p, window), key_a, key_b};
+    pair_counts pc = {key_a, a, b};
+
+    *a = *b = 0;
+    return query(p, st, Q_LIMITE_GET_PAIR, 3, args, take_pair, &pc, NULL) == 0 ? AFL_STORE_OK
+                                                                               : AFL_STORE_ERROR;
+}
+
+typedef struct {
+    const char *const *keys;
+    int n;
+    long long window;
+} hits_args;
+
+static afl_store_status hits_body(apr_pool_t *p, afl_store *st, void *baton)
+{
+    hits_args *h = baton;
+
+    for (int i = 0; i < h->n; i++) {
+        const char *args[] = {h->keys[i], lld(p, h->window)};
+        if (h->keys[i] && run(p, st, Q_LIMITE_HIT, NULL, 2, args) != 0)
+            return AFL_STORE_ERROR;
+    }
+    return AFL_STORE_OK;
+}
+
+afl_store_status afl_store_rate_hits(apr_pool_t *p, afl_store *st, long long window,
+                                     const char *const *keys, int n)
+{
+    hits_args h = {keys, n, window};
+    return txn(p, st, hits_body, &h);
 }
 
 static const char *or_null(const char *s)

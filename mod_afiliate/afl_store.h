@@ -83,9 +83,16 @@ afl_store_status afl_store_captcha_use(apr_pool_t *p, afl_store *st, const char 
  * gives the count so far. */
 afl_store_status afl_store_rate_hit(apr_pool_t *p, afl_store *st, const char *key, long long window,
                                     long long *count);
-/* The count of key in window without counting (0 when there is no row). */
-afl_store_status afl_store_rate_get(apr_pool_t *p, afl_store *st, const char *key, long long window,
-                                    long long *count);
+/* The counts of two keys in window without counting (0 where a key has no row):
+ * one statement. */
+afl_store_status afl_store_rate_get_pair(apr_pool_t *p, afl_store *st, long long window,
+                                         const char *key_a, const char *key_b, long long *a,
+                                         long long *b);
+
+/* Counts one hit in window for each of the n keys (NULL ones skipped), in one
+ * transaction. */
+afl_store_status afl_store_rate_hits(apr_pool_t *p, afl_store *st, long long window,
+                                     const char *const *keys, int n);
 
 /* The step a trámite has reached. The database keeps the names below
  * (tramite.paso); afl_store converts at its boundary only. */

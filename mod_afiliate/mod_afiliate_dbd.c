@@ -219,57 +219,15 @@ const char *afl_dbd_init(void)
     return NULL;
 }
 
-afl_store *afl_dbd_store(request_rec *r)
+/* The store over a connection from mod_dbd's pool, set up again first if
+ * PostgreSQL's session was re-established; NULL (logged) when it cannot serve. */
+static afl_store *store_of(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
 {
-    ap_dbd_t *dbd;
     afl_store *st;
 
-    if (!dbd_acquire || !(dbd = dbd_acquire(r))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AFL_TAG ": no database connection");
-        return NULL;
-    }
-    if (!session_ready(r->server, dbd)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      AFL_TAG ": a re-established database connection cannot be set up");
-        return NULL;
-    }
-    st = apr_palloc(r->pool, sizeof *st);
-    st->driver = dbd->driver;
-    st->handle = dbd->handle;
-    st->prepared = dbd->prepared;
-    st->commit = strcmp(apr_dbd_name(dbd->driver), "sqlite3") ? NULL : committer;
-    st->in_txn = 0;
-    if (!afl_store_ready(st)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      AFL_TAG ": the database connection has no prepared statements "
-                              "(see the earlier error; check the schema and DBDInitSQL)");
-        return NULL;
-    }
-    return st;
-}
-
-struct afl_dbd_conn {
-    server_rec *s;
-    ap_dbd_t *dbd;
-};
-
-afl_dbd_conn *afl_dbd_open(apr_pool_t *p, server_rec *s, afl_store **stp)
-{
-    afl_dbd_conn *c;
-    afl_store *st;
-    ap_dbd_t *dbd;
-
-    if (!dbd_open || !(dbd = dbd_open(p, s))) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, AFL_TAG ": no database connection");
-        return NULL;
-    }
-    c = apr_palloc(p, sizeof *c);
-    c->s = s;
-    c->dbd = dbd;
     if (!session_ready(s, dbd)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                      AFL_TAG ": a re-established database connection cannot be set up");
-        afl_dbd_release(c);
         return NULL;
     }
     st = apr_palloc(p, sizeof *st);
@@ -282,10 +240,43 @@ afl_dbd_conn *afl_dbd_open(apr_pool_t *p, server_rec *s, afl_store **stp)
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                      AFL_TAG ": the database connection has no prepared statements "
                              "(see the earlier error; check the schema and DBDInitSQL)");
+        return NULL;
+    }
+    return st;
+}
+
+afl_store *afl_dbd_store(request_rec *r)
+{
+    ap_dbd_t *dbd;
+
+    if (!dbd_acquire || !(dbd = dbd_acquire(r))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AFL_TAG ": no database connection");
+        return NULL;
+    }
+    return store_of(r->pool, r->server, dbd);
+}
+
+struct afl_dbd_conn {
+    server_rec *s;
+    ap_dbd_t *dbd;
+};
+
+afl_dbd_conn *afl_dbd_open(apr_pool_t *p, server_rec *s, afl_store **stp)
+{
+    afl_dbd_conn *c;
+    ap_dbd_t *dbd;
+
+    if (!dbd_open || !(dbd = dbd_open(p, s))) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, AFL_TAG ": no database connection");
+        return NULL;
+    }
+    c = apr_palloc(p, sizeof *c);
+    c->s = s;
+    c->dbd = dbd;
+    if (!(*stp = store_of(p, s, dbd))) {
         afl_dbd_release(c);
         return NULL;
     }
-    *stp = st;
     return c;
 }
 

@@ -97,6 +97,14 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def copy_jar(jar):
+    """A new cookie jar holding the cookies of jar as they are now."""
+    out = http.cookiejar.CookieJar()
+    for cookie in jar:
+        out.set_cookie(cookie)
+    return out
+
+
 class Client:
     """A browser-like client: keeps cookies, follows redirects unless told not to."""
 
@@ -123,10 +131,7 @@ class Client:
 
     def jar_copy(self):
         """A new jar holding this client's cookies as they are now."""
-        jar = http.cookiejar.CookieJar()
-        for cookie in self.jar:
-            jar.set_cookie(cookie)
-        return jar
+        return copy_jar(self.jar)
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)

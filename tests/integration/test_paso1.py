@@ -1,5 +1,4 @@
 """Paso 1 end to end against a real apache2 + mod_dbd + SQLite, under each MPM."""
-import http.cookiejar
 import re
 import subprocess
 import threading
@@ -9,6 +8,7 @@ from collections import defaultdict
 import pytest
 
 from flows import Form, assigned_nss, domicilio, field, forge_captcha_id, nss_valid
+from harness import copy_jar
 
 PDF_TEXT_CACHE = {}
 
@@ -286,13 +286,6 @@ def test_captcha_expired_and_replayed(server, curps):
     assert f.submit(curps["found"][0]).status == 400  # replay
 
 
-def jar_of(jar):
-    out = http.cookiejar.CookieJar()
-    for cookie in jar:
-        out.set_cookie(cookie)
-    return out
-
-
 def test_one_captcha_twenty_concurrent_submissions(server, curps):
     c = server.client()
     f = Form(server, c)
@@ -306,7 +299,7 @@ def test_one_captcha_twenty_concurrent_submissions(server, curps):
         # Each request carries the form's session cookie, as twenty copies of
         # one page would (the winner's response rotates only its own copy).
         mine = Form.__new__(Form)
-        mine.__dict__.update(f.__dict__, client=server.client(jar=jar_of(jar)))
+        mine.__dict__.update(f.__dict__, client=server.client(jar=copy_jar(jar)))
         barrier.wait()
         results.append(mine.submit(curp).status)
 
