@@ -49,6 +49,7 @@ def check_assignments(srv):
 
 def main():
     srv = Apache(f"bench-post-{MPM}", mpm=MPM, rate_limit=0, failure_limits=None,
+                 identity_limits=(1000000, 1000000),
                  extra=[breakdown.LOGLEVEL])
     srv.setup(seed_count=60000)
     srv.start()
