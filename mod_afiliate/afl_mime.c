@@ -2,6 +2,7 @@
 #include "afl_mime.h"
 #include "afl_token.h"
 
+#include <apr_encode.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <string.h>
@@ -154,23 +155,14 @@ static int mime_type_ok(const char *s)
 
 /* ------------------------------------------------------------------ encoders */
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
+/* Padded base64 of d[0..n), n <= 57 (one 76-character line at the most). */
 static void b64_raw(sbuf *b, const unsigned char *d, size_t n)
 {
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)d[i] << 16;
-        char q[4];
-        if (i + 1 < n)
-            v |= (unsigned)d[i + 1] << 8;
-        if (i + 2 < n)
-            v |= d[i + 2];
-        q[0] = b64chars[(v >> 18) & 63];
-        q[1] = b64chars[(v >> 12) & 63];
-        q[2] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
-        q[3] = i + 2 < n ? b64chars[v & 63] : '=';
-        sb_add(b, q, 4);
-    }
+    char q[77];
+    apr_size_t len = 0;
+
+    apr_encode_base64_binary(q, d, (apr_ssize_t)n, APR_ENCODE_NONE, &len);
+    sb_add(b, q, len);
 }
 
 const char *afl_mime_base64(apr_pool_t *p, const unsigned char *data, size_t len)
@@ -187,8 +179,6 @@ const char *afl_mime_base64(apr_pool_t *p, const unsigned char *data, size_t len
     return b.buf;
 }
 
-static const char hexdig[] = "0123456789ABCDEF";
-
 /* Appends one encoded line (no line break in it), with soft breaks. */
 static void qp_line(sbuf *b, const char *s, size_t n)
 {
@@ -196,7 +186,7 @@ static void qp_line(sbuf *b, const char *s, size_t n)
 
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        char tok[3];
+        char tok[4];
         size_t tn;
         int last = i + 1 == n;
         int encode = c == '=' || c > 0x7e || (c < 0x20 && c != '\t') ||
@@ -205,8 +195,7 @@ static void qp_line(sbuf *b, const char *s, size_t n)
 
         if (encode) {
             tok[0] = '=';
-            tok[1] = hexdig[c >> 4];
-            tok[2] = hexdig[c & 15];
+            apr_encode_base16_binary(tok + 1, &c, 1, APR_ENCODE_NONE, NULL);
             tn = 3;
         } else {
             tok[0] = (char)c;

@@ -7,6 +7,7 @@
 
 #include <apr_file_info.h>
 #include <apr_file_io.h>
+#include <apr_encode.h>
 #include <apr_strings.h>
 
 #include <openssl/bio.h>
@@ -91,7 +92,6 @@ static apr_status_t wrap_key(apr_pool_t *p, EVP_PKEY *pkey, int is_private,
     unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     int derlen;
-    static const char digits[] = "0123456789ABCDEF";
 
     if (EVP_PKEY_is_a(pkey, "ED25519")) {
         k = apr_pcalloc(p, sizeof *k);
@@ -128,11 +128,7 @@ static apr_status_t wrap_key(apr_pool_t *p, EVP_PKEY *pkey, int is_private,
         return APR_EGENERAL;
     }
     OPENSSL_free(der);
-    for (int i = 0; i < AFL_SIGN_SERIAL_LEN / 2; i++) {
-        k->serial[2 * i] = digits[md[i] >> 4];
-        k->serial[2 * i + 1] = digits[md[i] & 15];
-    }
-    k->serial[AFL_SIGN_SERIAL_LEN] = '\0';
+    apr_encode_base16_binary(k->serial, md, AFL_SIGN_SERIAL_LEN / 2, APR_ENCODE_NONE, NULL);
     if (is_private)
         make_sign_tpl(k);
     *out = k;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <apr_encode.h>
 #include <apr_strings.h>
 
 #include <openssl/evp.h>
@@ -345,11 +346,9 @@ static int printable_utf8(const char *str)
 static const char *row_key(apr_pool_t *p, const char *nss, const char *mov, const char *fecha,
                            const char *escuela)
 {
-    static const char digits[] = "0123456789abcdef";
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    char *out;
     int ok;
 
     if (!ctx)
@@ -365,14 +364,8 @@ static const char *row_key(apr_pool_t *p, const char *nss, const char *mov, cons
     EVP_MD_CTX_free(ctx);
     if (!ok)
         return NULL;
-    out = apr_palloc(p, 4 + 2 * (size_t)n + 1);
-    memcpy(out, "csv:", 4);
-    for (unsigned i = 0; i < n; i++) {
-        out[4 + 2 * i] = digits[md[i] >> 4];
-        out[4 + 2 * i + 1] = digits[md[i] & 15];
-    }
-    out[4 + 2 * n] = '\0';
-    return out;
+    return apr_pstrcat(p, "csv:", apr_pencode_base16_binary(p, md, n, APR_ENCODE_LOWER, NULL),
+                       NULL);
 }
 
 /* Validate one record into *row. 0 ok, -1 with err set. */
