@@ -1,5 +1,6 @@
 /* Form decoding and input validation. See afl_form.h for the rules. */
 #include "afl_form.h"
+#include "afl_utf8.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -9,46 +10,6 @@
 #include <apr_strings.h>
 
 /* ------------------------------------------------------------------ UTF-8 */
-
-/* Decode one strict UTF-8 sequence from s[0..n). Returns its length (1-4) and stores the
- * code point, or 0 when the bytes are not a valid, shortest-form sequence. The ranges
- * are those of RFC 3629 §4 (Unicode Table 3-7), which exclude overlongs (C0, C1, E0
- * 80-9F, F0 80-8F), surrogates (ED A0-BF) and code points above U+10FFFF (F4 90+, F5+). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned c = s[0];
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c < 0xC2)
-        return 0;
-    if (c < 0xE0) {
-        if (n < 2 || (s[1] & 0xC0) != 0x80)
-            return 0;
-        *cp = ((uint32_t)(c & 0x1F) << 6) | (s[1] & 0x3F);
-        return 2;
-    }
-    if (c < 0xF0) {
-        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-            return 0;
-        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))
-            return 0;
-        *cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
-        return 3;
-    }
-    if (c < 0xF5) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-            return 0;
-        if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
-            return 0;
-        *cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
-              ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
-        return 4;
-    }
-    return 0;
-}
 
 int afl_text_valid_utf8(const char *s, size_t n)
 {
@@ -66,7 +27,7 @@ int afl_text_valid_utf8(const char *s, size_t n)
             i++;
             continue;
         }
-        k = utf8_decode(u + i, n - i, &cp);
+        k = afl_utf8_decode(u + i, n - i, &cp);
         if (!k)
             return 0;
         i += k;
@@ -94,7 +55,7 @@ static int each_cp(const char *s, int (*fn)(uint32_t))
     uint32_t cp;
 
     while (i < n) {
-        size_t k = utf8_decode(u + i, n - i, &cp);
+        size_t k = afl_utf8_decode(u + i, n - i, &cp);
 
         if (!k || !fn(cp))
             return 0;
@@ -181,7 +142,7 @@ char *afl_text_to_cp1252(apr_pool_t *p, const char *s)
     out = apr_palloc(p, n + 1); /* one byte per code point: never longer than the input */
     while (i < n) {
         uint32_t cp;
-        size_t k = utf8_decode(u + i, n - i, &cp);
+        size_t k = afl_utf8_decode(u + i, n - i, &cp);
         int b;
 
         if (!k || (b = cp1252_byte(cp)) < 0)
@@ -213,7 +174,7 @@ char *afl_text_to_cp1252_lossy(apr_pool_t *p, const char *s)
             i++;
             continue;
         }
-        k = utf8_decode(u + i, n - i, &cp);
+        k = afl_utf8_decode(u + i, n - i, &cp);
         if (!k) {
             for (k = 1; k < 4 && i + k < n && (u[i + k] & 0xC0) == 0x80; k++)
                 ;

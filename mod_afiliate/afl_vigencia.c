@@ -3,6 +3,7 @@
 #include "afl_csv.h"
 #include "afl_curp.h"
 #include "afl_nss.h"
+#include "afl_utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -303,46 +304,6 @@ static int next_record(afl_csv *r, apr_pool_t *p, apr_array_header_t *fields, ch
     return rc;
 }
 
-/* Well-formed UTF-8 without control characters. */
-static int printable_utf8(const char *str)
-{
-    const unsigned char *s = (const unsigned char *)str;
-
-    while (*s) {
-        unsigned cp;
-        int n;
-
-        if (*s < 0x80) {
-            if (*s < 0x20 || *s == 0x7F)
-                return 0;
-            s++;
-            continue;
-        }
-        if (*s >= 0xC2 && *s <= 0xDF) {
-            n = 1;
-            cp = *s & 0x1F;
-        } else if (*s >= 0xE0 && *s <= 0xEF) {
-            n = 2;
-            cp = *s & 0x0F;
-        } else if (*s >= 0xF0 && *s <= 0xF4) {
-            n = 3;
-            cp = *s & 0x07;
-        } else {
-            return 0;
-        }
-        for (int k = 1; k <= n; k++) {
-            if ((s[k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[k] & 0x3F);
-        }
-        if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0x80 && cp < 0xA0))
-            return 0;
-        s += n + 1;
-    }
-    return 1;
-}
-
 static const char *row_key(apr_pool_t *p, const char *nss, const char *mov, const char *fecha,
                            const char *escuela)
 {
@@ -419,7 +380,8 @@ static int check_row(apr_pool_t *p, char **f, int nf, unsigned long line, afl_vi
     }
     row->fecha = fecha;
     escuela = afl_csv_trim(f[4]);
-    if (!*escuela || strlen(escuela) > AFL_VIGENCIA_ESCUELA_MAX || !printable_utf8(escuela)) {
+    if (!*escuela || strlen(escuela) > AFL_VIGENCIA_ESCUELA_MAX ||
+        !afl_utf8_printable(escuela, 0)) {
         fail(err, line, "column escuela: empty, longer than %d bytes or not printable UTF-8",
              AFL_VIGENCIA_ESCUELA_MAX);
         return -1;
