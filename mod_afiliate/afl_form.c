@@ -189,26 +189,18 @@ char *afl_text_to_cp1252_lossy(apr_pool_t *p, const char *s)
     return out;
 }
 
-static int is_ascii_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
 const char *afl_text_trim(apr_pool_t *p, const char *s)
 {
-    const char *b, *e;
+    const char *b = s;
+    size_t n;
 
     if (!s)
         return NULL;
-    b = s;
-    while (is_ascii_space(*b))
-        b++;
-    e = b + strlen(b);
-    while (e > b && is_ascii_space(e[-1]))
-        e--;
-    if (b == s && *e == '\0')
+    n = strlen(s);
+    afl_utf8_trim(&b, &n);
+    if (b == s && s[n] == '\0')
         return s;
-    return apr_pstrmemdup(p, b, (apr_size_t)(e - b));
+    return apr_pstrmemdup(p, b, n);
 }
 
 /* Latin-1 letters that are an ASCII letter plus one combining mark (Unicode canonical

@@ -47,6 +47,26 @@ int afl_utf8_is_control(uint32_t cp)
     return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
 }
 
+static int is_space(unsigned char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+void afl_utf8_trim(const char **s, size_t *n)
+{
+    const unsigned char *u = (const unsigned char *)*s;
+    size_t len = u ? *n : 0;
+
+    while (len && is_space(u[0])) {
+        u++;
+        len--;
+    }
+    while (len && is_space(u[len - 1]))
+        len--;
+    *s = (const char *)u;
+    *n = len;
+}
+
 int afl_utf8_printable(const char *s, int tab_ok)
 {
     const unsigned char *u = (const unsigned char *)s;

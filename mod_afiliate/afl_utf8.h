@@ -24,4 +24,8 @@ int afl_utf8_is_control(uint32_t cp);
  * only when tab_ok. */
 int afl_utf8_printable(const char *s, int tab_ok);
 
+/* Narrows s[0..*n) to leave out the ASCII white space (space, \t \n \v \f \r) at both
+ * ends: *s moves forward, *n shrinks. A NULL *s is taken as empty (*n becomes 0). */
+void afl_utf8_trim(const char **s, size_t *n);
+
 #endif

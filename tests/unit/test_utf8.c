@@ -78,6 +78,29 @@ START_TEST(controls_and_printable)
 }
 END_TEST
 
+START_TEST(trims_ascii_space_only)
+{
+    const char *s = " \t\r\n\v\fMAPA800101\xC2\xA0 \n", *t;
+    size_t n = strlen(s);
+
+    afl_utf8_trim(&s, &n);
+    ck_assert_uint_eq(n, 12); /* the NBSP is not ASCII white space: it stays */
+    ck_assert_int_eq(memcmp(s, "MAPA800101\xC2\xA0", n), 0);
+    t = "   ";
+    n = 3;
+    afl_utf8_trim(&t, &n);
+    ck_assert_uint_eq(n, 0);
+    t = "abc";
+    n = 2; /* only the first n bytes count */
+    afl_utf8_trim(&t, &n);
+    ck_assert_uint_eq(n, 2);
+    t = NULL;
+    n = 5;
+    afl_utf8_trim(&t, &n);
+    ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("utf8");
@@ -88,6 +111,7 @@ int main(void)
     tcase_add_test(tc, decodes_each_length);
     tcase_add_test(tc, refuses_what_rfc3629_refuses);
     tcase_add_test(tc, controls_and_printable);
+    tcase_add_test(tc, trims_ascii_space_only);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
