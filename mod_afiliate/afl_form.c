@@ -130,31 +130,10 @@ int afl_text_cp1252_ok(const char *s)
     return s && each_cp(s, cp_in_cp1252);
 }
 
-char *afl_text_to_cp1252(apr_pool_t *p, const char *s)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t n, i = 0, o = 0;
-    char *out;
-
-    if (!s)
-        return NULL;
-    n = strlen(s);
-    out = apr_palloc(p, n + 1); /* one byte per code point: never longer than the input */
-    while (i < n) {
-        uint32_t cp;
-        size_t k = afl_utf8_decode(u + i, n - i, &cp);
-        int b;
-
-        if (!k || (b = cp1252_byte(cp)) < 0)
-            return NULL;
-        out[o++] = (char)b;
-        i += k;
-    }
-    out[o] = '\0';
-    return out;
-}
-
-char *afl_text_to_cp1252_lossy(apr_pool_t *p, const char *s)
+/* UTF-8 to CP1252, one byte per code point (never longer than the input). Strict: NULL
+ * for invalid UTF-8 or a code point CP1252 lacks. Lossy: '?' for each of those (an invalid
+ * sequence with its continuation bytes) and a space for an ASCII control character. */
+static char *to_cp1252(apr_pool_t *p, const char *s, int lossy)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t n, i = 0, o = 0;
@@ -169,17 +148,19 @@ char *afl_text_to_cp1252_lossy(apr_pool_t *p, const char *s)
         size_t k;
         int b;
 
-        if (u[i] < 0x80) { /* ASCII: no decoding */
+        if (lossy && u[i] < 0x80) { /* ASCII: no decoding */
             out[o++] = u[i] < 0x20 || u[i] == 0x7F ? ' ' : (char)u[i];
             i++;
             continue;
         }
         k = afl_utf8_decode(u + i, n - i, &cp);
-        if (!k) {
-            for (k = 1; k < 4 && i + k < n && (u[i + k] & 0xC0) == 0x80; k++)
-                ;
-            b = '?';
-        } else if ((b = cp1252_byte(cp)) < 0) {
+        b = k ? cp1252_byte(cp) : -1;
+        if (b < 0) {
+            if (!lossy)
+                return NULL;
+            if (!k)
+                for (k = 1; k < 4 && i + k < n && (u[i + k] & 0xC0) == 0x80; k++)
+                    ;
             b = '?';
         }
         out[o++] = (char)b;
@@ -187,6 +168,16 @@ char *afl_text_to_cp1252_lossy(apr_pool_t *p, const char *s)
     }
     out[o] = '\0';
     return out;
+}
+
+char *afl_text_to_cp1252(apr_pool_t *p, const char *s)
+{
+    return to_cp1252(p, s, 0);
+}
+
+char *afl_text_to_cp1252_lossy(apr_pool_t *p, const char *s)
+{
+    return to_cp1252(p, s, 1);
 }
 
 const char *afl_text_trim(apr_pool_t *p, const char *s)
