@@ -155,7 +155,7 @@ int afl_vigencia_eval(apr_pool_t *p, const afl_movimiento *m, size_t n, int dia,
 {
     period *per, *blk;
     int *bajas;
-    size_t np = 0, nb = 0, nblk = 0, i;
+    size_t np = 0, nb = 0, nblk = 0, i, sel;
 
     if (!out || (!m && n) || n > 100000)
         return -1;
@@ -203,35 +203,27 @@ int afl_vigencia_eval(apr_pool_t *p, const afl_movimiento *m, size_t n, int dia,
             blk[nblk++] = per[i];
         }
     }
-    for (i = 0; i < nblk; i++) {
+    /* The block that contains the day, else the latest before it, else the first after. */
+    out->estado = AFL_VIGENCIA_FUTURA;
+    sel = 0;
+    for (i = 0; i < nblk; i++)
         if (blk[i].s <= dia && dia <= blk[i].e) {
             out->estado = AFL_VIGENCIA_VIGENTE;
-            out->vigente = 1;
-            out->desde = blk[i].s;
-            out->hasta = blk[i].e;
-            if (i + 1 < nblk) {
-                out->has_proxima = 1;
-                out->proxima = blk[i + 1].s;
-            }
-            return 0;
+            sel = i;
+            break;
         }
-    }
-    /* not covered: the latest block before the day, else the first after */
-    for (i = nblk; i-- > 0;) {
+    for (i = nblk; out->estado == AFL_VIGENCIA_FUTURA && i-- > 0;)
         if (blk[i].e < dia) {
             out->estado = AFL_VIGENCIA_VENCIDA;
-            out->desde = blk[i].s;
-            out->hasta = blk[i].e;
-            if (i + 1 < nblk) {
-                out->has_proxima = 1;
-                out->proxima = blk[i + 1].s;
-            }
-            return 0;
+            sel = i;
         }
+    out->vigente = out->estado == AFL_VIGENCIA_VIGENTE;
+    out->desde = blk[sel].s;
+    out->hasta = blk[sel].e;
+    if (out->estado != AFL_VIGENCIA_FUTURA && sel + 1 < nblk) {
+        out->has_proxima = 1;
+        out->proxima = blk[sel + 1].s;
     }
-    out->estado = AFL_VIGENCIA_FUTURA;
-    out->desde = blk[0].s;
-    out->hasta = blk[0].e;
     return 0;
 }
 
