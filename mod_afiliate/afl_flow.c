@@ -986,22 +986,28 @@ static void pdf(afl_flow_out *out, const unsigned char *body, size_t len, const 
     out->no_store = 1;
 }
 
-static void pdf_failed(afl_flow_env *env, afl_flow_out *out, const char *what, const char *err)
-{
-    failed(out, apr_psprintf(env->pool, AFL_TAG ": cannot build the %s: %s", what, err));
-}
+/* What each document step (comprobante, tarjeta, constancia) works with. */
+typedef struct {
+    afl_tramite t;             /* the session's trámite */
+    int descargar;             /* ?descargar=1: an attachment, else shown inline */
+    afl_store_doc doc;         /* the issued document */
+    const unsigned char *body; /* the PDF */
+    size_t len;
+    char err[256]; /* why the PDF could not be built */
+} doc_step;
 
-/* The session for a document: at paso, else the notice (404). 1 when *t is set. */
-static int document_session(afl_flow_env *env, afl_flow_out *out, afl_paso paso, afl_tramite *t,
-                            const char *mensaje, const char *inicio)
+/* The session for a document: at paso, else the notice (404). 1 when d->t is set. */
+static int document_session(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out,
+                            afl_paso paso, doc_step *d, const char *mensaje, const char *inicio)
 {
-    afl_store_status s = load_session(env, t);
+    afl_store_status s = load_session(env, &d->t);
 
+    d->descargar = wants_download(in);
     if (s == AFL_STORE_ERROR) {
         busy(env, out);
         return 0;
     }
-    if (s == AFL_STORE_NOTFOUND || t->paso != paso) {
+    if (s == AFL_STORE_NOTFOUND || d->t.paso != paso) {
         aviso(env, out, AFL_FLOW_NOT_FOUND, "Documento no disponible", mensaje, inicio,
               "Iniciar el trámite");
         return 0;
@@ -1009,87 +1015,85 @@ static int document_session(afl_flow_env *env, afl_flow_out *out, afl_paso paso,
     return 1;
 }
 
-static void audit_download(afl_flow_env *env, int descargar, const char *curp, const char *what)
+static void audit_download(afl_flow_env *env, const doc_step *d, const char *what)
 {
     /* posted: the document does not wait for this row's fsync (afl_store.h) */
-    afl_store_audit_later(env->pool, env->st, env->now, descargar ? "descarga" : "impresion",
-                          curp_hmac(env, curp), what);
+    afl_store_audit_later(env->pool, env->st, env->now, d->descargar ? "descarga" : "impresion",
+                          curp_hmac(env, d->t.curp), what);
+}
+
+/* The outcome of building the PDF what (rv, d->body, d->err), sent as filename. */
+static void send_pdf(afl_flow_env *env, afl_flow_out *out, const doc_step *d, apr_status_t rv,
+                     const char *what, const char *filename)
+{
+    if (rv != APR_SUCCESS)
+        return failed(out,
+                      apr_psprintf(env->pool, AFL_TAG ": cannot build the %s: %s", what, d->err));
+    pdf(out, d->body, d->len, filename, d->descargar);
 }
 
 void afl_flow_comprobante(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
 {
     apr_pool_t *p = env->pool;
-    afl_tramite t;
+    doc_step d;
     afl_comprobante c;
-    afl_store_doc doc;
-    const unsigned char *body;
-    size_t len;
-    char err[256];
-    int descargar = wants_download(in);
 
-    if (!document_session(env, out, AFL_PASO_RESULTADO, &t,
+    if (!document_session(env, in, out, AFL_PASO_RESULTADO, &d,
                           "El comprobante solo está disponible al concluir el Paso 1 en esta "
                           "sesión.",
                           "/nss"))
         return;
     /* The same stored data as the e-mailed attachment (afl_outbox). */
-    if (afl_store_comprobante(p, env->st, t.curp, &c) != AFL_STORE_OK)
+    if (afl_store_comprobante(p, env->st, d.t.curp, &c) != AFL_STORE_OK)
         return busy(env, out);
     if (issue_document(
             env, "comprobante", c.localizacion ? AFL_CADENA_LOCALIZACION : AFL_CADENA_ASIGNACION,
             c.nss, c.curp, afl_cadena_nombre(p, c.nombres, c.primer_apellido, c.segundo_apellido),
-            &doc, &c.firma) != AFL_STORE_OK)
+            &d.doc, &c.firma) != AFL_STORE_OK)
         return busy(env, out);
     if (env->sign_key)
-        c.folio = doc.folio;
-    audit_download(env, descargar, t.curp, "comprobante");
+        c.folio = d.doc.folio;
+    audit_download(env, &d, "comprobante");
 
     /* Built after the database work: no transaction is open here. */
-    c.issued = apr_time_from_sec(doc.emitido);
+    c.issued = apr_time_from_sec(d.doc.emitido);
     c.font = env->font;
     c.font_bold = env->font_bold;
-    if (afl_pdf_comprobante(p, &c, &body, &len, err, sizeof err) != APR_SUCCESS)
-        return pdf_failed(env, out, "comprobante", err);
-    pdf(out, body, len, apr_psprintf(p, "comprobanteNSS%s.pdf", c.nss), descargar);
+    send_pdf(env, out, &d, afl_pdf_comprobante(p, &c, &d.body, &d.len, d.err, sizeof d.err),
+             "comprobante", apr_psprintf(p, "comprobanteNSS%s.pdf", c.nss));
 }
 
 /* The Tarjeta de NSS, for the session that reached the Paso 1 result. */
 void afl_flow_tarjeta(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
 {
     apr_pool_t *p = env->pool;
-    afl_tramite t;
+    doc_step d;
     afl_comprobante c;
     afl_tarjeta tj;
-    afl_store_doc doc;
-    const unsigned char *body;
-    size_t len;
-    char err[256];
-    int descargar = wants_download(in);
 
-    if (!document_session(env, out, AFL_PASO_RESULTADO, &t,
+    if (!document_session(env, in, out, AFL_PASO_RESULTADO, &d,
                           "La tarjeta solo está disponible al concluir el Paso 1 en esta sesión.",
                           "/nss"))
         return;
-    if (afl_store_comprobante(p, env->st, t.curp, &c) != AFL_STORE_OK)
+    if (afl_store_comprobante(p, env->st, d.t.curp, &c) != AFL_STORE_OK)
         return busy(env, out);
     memset(&tj, 0, sizeof tj);
     if (issue_document(env, "tarjeta", AFL_CADENA_TARJETA, c.nss, c.curp,
-                       afl_cadena_nombre(p, c.nombres, c.primer_apellido, c.segundo_apellido), &doc,
-                       &tj.firma) != AFL_STORE_OK)
+                       afl_cadena_nombre(p, c.nombres, c.primer_apellido, c.segundo_apellido),
+                       &d.doc, &tj.firma) != AFL_STORE_OK)
         return busy(env, out);
-    audit_download(env, descargar, t.curp, "tarjeta");
+    audit_download(env, &d, "tarjeta");
     tj.nombres = c.nombres;
     tj.primer_apellido = c.primer_apellido;
     tj.segundo_apellido = c.segundo_apellido;
     tj.curp = c.curp;
     tj.nss = c.nss;
-    tj.folio = doc.folio;
-    tj.issued = apr_time_from_sec(doc.emitido);
+    tj.folio = d.doc.folio;
+    tj.issued = apr_time_from_sec(d.doc.emitido);
     tj.font = env->font;
     tj.font_bold = env->font_bold;
-    if (afl_pdf_tarjeta(p, &tj, &body, &len, err, sizeof err) != APR_SUCCESS)
-        return pdf_failed(env, out, "tarjeta", err);
-    pdf(out, body, len, apr_psprintf(p, "tarjetaNSS%s.pdf", c.nss), descargar);
+    send_pdf(env, out, &d, afl_pdf_tarjeta(p, &tj, &d.body, &d.len, d.err, sizeof d.err), "tarjeta",
+             apr_psprintf(p, "tarjetaNSS%s.pdf", c.nss));
 }
 
 /* "Reenviar": the document of the session's result goes again to the e-mail of
@@ -1410,40 +1414,34 @@ void afl_flow_vigencia_resultado(afl_flow_env *env, const afl_flow_in *in, afl_f
 void afl_flow_constancia(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
 {
     apr_pool_t *p = env->pool;
-    afl_tramite t;
+    doc_step d;
     afl_constancia c;
-    afl_store_doc doc;
     afl_persona per;
     afl_pdf_firma firma;
-    const unsigned char *body;
-    size_t len;
-    char err[256];
-    int descargar = wants_download(in);
 
-    if (!document_session(env, out, AFL_PASO_VIGENCIA, &t,
+    if (!document_session(env, in, out, AFL_PASO_VIGENCIA, &d,
                           "La constancia solo está disponible al concluir el Paso 2 en esta "
                           "sesión.",
                           "/vigencia"))
         return;
-    if (afl_store_persona(p, env->st, t.curp, &per) != AFL_STORE_OK)
+    if (afl_store_persona(p, env->st, d.t.curp, &per) != AFL_STORE_OK)
         return busy(env, out);
-    if (issue_document(env, "constancia", AFL_CADENA_CONSTANCIA, t.nss, t.curp,
+    if (issue_document(env, "constancia", AFL_CADENA_CONSTANCIA, d.t.nss, d.t.curp,
                        afl_cadena_nombre(p, per.nombres, per.primer_apellido, per.segundo_apellido),
-                       &doc, &firma) != AFL_STORE_OK)
+                       &d.doc, &firma) != AFL_STORE_OK)
         return busy(env, out);
     /* Coverage on the day of issue: a re-download shows the same answer. The
      * same stored data as the e-mailed attachment (afl_outbox). */
-    if (afl_store_constancia(p, env->st, t.curp, t.nss, doc.emitido, &c) != AFL_STORE_OK)
+    if (afl_store_constancia(p, env->st, d.t.curp, d.t.nss, d.doc.emitido, &c) != AFL_STORE_OK)
         return busy(env, out);
-    audit_download(env, descargar, t.curp, "constancia");
+    audit_download(env, &d, "constancia");
     c.firma = firma;
-    c.folio = doc.folio;
-    c.issued = apr_time_from_sec(doc.emitido);
+    c.folio = d.doc.folio;
+    c.issued = apr_time_from_sec(d.doc.emitido);
     c.font = env->font;
     c.font_bold = env->font_bold;
-    if (afl_pdf_constancia(p, &c, &body, &len, err, sizeof err) != APR_SUCCESS)
-        return pdf_failed(env, out, "constancia", err);
-    pdf(out, body, len, apr_psprintf(p, "comprobanteVigenciaDerechos%s.pdf", t.nss), descargar);
+    send_pdf(env, out, &d, afl_pdf_constancia(p, &c, &d.body, &d.len, d.err, sizeof d.err),
+             "constancia", apr_psprintf(p, "comprobanteVigenciaDerechos%s.pdf", d.t.nss));
 }
 
 /* ------------------------------------------------------------------ verification */
