@@ -562,32 +562,52 @@ void afl_flow_inicio(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out
     out->no_store = 0;
 }
 
-static void form_page(afl_flow_env *env, afl_flow_out *out, int status, const afl_solicitud *sol,
-                      const char *aviso_text)
+/* The CAPTCHA form of Paso 1 (with_nss 0) or Paso 2 (with_nss 1, its NSS field too): a new
+ * CAPTCHA, the CSRF token, what the student typed and one message per wrong field, in
+ * the form's order. NULL (outcome FAILED) without a CAPTCHA. */
+static afl_tpl_ctx *captcha_form(afl_flow_env *env, afl_flow_out *out, const char *titulo,
+                                 const afl_solicitud *sol, int with_nss, const char *nss,
+                                 const char *err_nss, const char *aviso_text)
 {
-    afl_tpl_ctx *ctx = view(env, "Paso 1: Obtén o localiza tu NSS");
+    afl_tpl_ctx *ctx = view(env, titulo);
     const char *captcha_id = NULL;
 
     if (!issue_captcha(env, out, &captcha_id))
-        return;
+        return NULL;
     afl_tpl_set_strn(ctx, "csrf", env->csrf);
     afl_tpl_set_strn(ctx, "captcha_id", captcha_id);
     if (sol) {
         afl_tpl_set_strn(ctx, "curp", sol->curp);
+        if (with_nss)
+            afl_tpl_set_strn(ctx, "nss", nss);
         afl_tpl_set_strn(ctx, "correo", sol->correo);
         afl_tpl_set_strn(ctx, "correo_confirmacion", sol->correo_confirmacion);
         afl_tpl_set_strn(ctx, "err_curp", sol->err_curp);
+        if (with_nss)
+            afl_tpl_set_strn(ctx, "err_nss", err_nss);
         afl_tpl_set_strn(ctx, "err_correo", sol->err_correo);
         afl_tpl_set_strn(ctx, "err_correo_confirmacion", sol->err_correo_confirmacion);
         afl_tpl_set_strn(ctx, "err_captcha", sol->err_captcha);
         add_error(ctx, "curp", sol->err_curp);
+        if (with_nss)
+            add_error(ctx, "nss", err_nss);
         add_error(ctx, "correo", sol->err_correo);
         add_error(ctx, "correo_confirmacion", sol->err_correo_confirmacion);
         add_error(ctx, "captcha", sol->err_captcha);
     }
     if (aviso_text)
         afl_tpl_set_strn(ctx, "aviso", aviso_text);
-    page(out, status, "nss", ctx);
+    return ctx;
+}
+
+static void form_page(afl_flow_env *env, afl_flow_out *out, int status, const afl_solicitud *sol,
+                      const char *aviso_text)
+{
+    afl_tpl_ctx *ctx =
+        captcha_form(env, out, "Paso 1: Obtén o localiza tu NSS", sol, 0, NULL, NULL, aviso_text);
+
+    if (ctx)
+        page(out, status, "nss", ctx);
 }
 
 void afl_flow_nss_form(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
@@ -1216,32 +1236,11 @@ static void vigencia_page(afl_flow_env *env, afl_flow_out *out, int status,
                           const afl_solicitud *sol, const char *nss, const char *err_nss,
                           const char *aviso_text)
 {
-    afl_tpl_ctx *ctx = view(env, "Paso 2: Obtén tu constancia de vigencia de derechos");
-    const char *captcha_id = NULL;
+    afl_tpl_ctx *ctx = captcha_form(env, out, "Paso 2: Obtén tu constancia de vigencia de derechos",
+                                    sol, 1, nss, err_nss, aviso_text);
 
-    if (!issue_captcha(env, out, &captcha_id))
-        return;
-    afl_tpl_set_strn(ctx, "csrf", env->csrf);
-    afl_tpl_set_strn(ctx, "captcha_id", captcha_id);
-    if (sol) {
-        afl_tpl_set_strn(ctx, "curp", sol->curp);
-        afl_tpl_set_strn(ctx, "nss", nss);
-        afl_tpl_set_strn(ctx, "correo", sol->correo);
-        afl_tpl_set_strn(ctx, "correo_confirmacion", sol->correo_confirmacion);
-        afl_tpl_set_strn(ctx, "err_curp", sol->err_curp);
-        afl_tpl_set_strn(ctx, "err_nss", err_nss);
-        afl_tpl_set_strn(ctx, "err_correo", sol->err_correo);
-        afl_tpl_set_strn(ctx, "err_correo_confirmacion", sol->err_correo_confirmacion);
-        afl_tpl_set_strn(ctx, "err_captcha", sol->err_captcha);
-        add_error(ctx, "curp", sol->err_curp);
-        add_error(ctx, "nss", err_nss);
-        add_error(ctx, "correo", sol->err_correo);
-        add_error(ctx, "correo_confirmacion", sol->err_correo_confirmacion);
-        add_error(ctx, "captcha", sol->err_captcha);
-    }
-    if (aviso_text)
-        afl_tpl_set_strn(ctx, "aviso", aviso_text);
-    page(out, status, "vigencia", ctx);
+    if (ctx)
+        page(out, status, "vigencia", ctx);
 }
 
 void afl_flow_vigencia_form(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
