@@ -923,17 +923,38 @@ void afl_flow_domicilio_submit(afl_flow_env *env, const afl_flow_in *in, afl_flo
 
 /* ------------------------------------------------------------------ Paso 1: result */
 
+/* Loads the session's trámite into *t and checks that it is at paso; 1 when it is.
+ * Otherwise out is the answer: busy (503) when the database failed, else a redirect to
+ * back (the step's form) or, with back NULL, the "Documento no disponible" notice (404)
+ * with mensaje and a link to inicio. */
+static int session_at(afl_flow_env *env, afl_flow_out *out, afl_paso paso, afl_tramite *t,
+                      const char *back, const char *mensaje, const char *inicio)
+{
+    afl_store_status s = load_session(env, t);
+
+    if (s == AFL_STORE_ERROR) {
+        busy(env, out);
+        return 0;
+    }
+    if (s == AFL_STORE_NOTFOUND || t->paso != paso) {
+        if (back)
+            redirect(out, back);
+        else
+            aviso(env, out, AFL_FLOW_NOT_FOUND, "Documento no disponible", mensaje, inicio,
+                  "Iniciar el trámite");
+        return 0;
+    }
+    return 1;
+}
+
 void afl_flow_resultado(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
 {
     afl_tramite t;
     afl_tpl_ctx *ctx;
     int asignado;
-    afl_store_status s = load_session(env, &t);
 
-    if (s == AFL_STORE_ERROR)
-        return busy(env, out);
-    if (s == AFL_STORE_NOTFOUND || t.paso != AFL_PASO_RESULTADO)
-        return redirect(out, "/nss");
+    if (!session_at(env, out, AFL_PASO_RESULTADO, &t, "/nss", NULL, NULL))
+        return;
     asignado = !strcmp(t.origen, "asignado");
     ctx = view(env, asignado ? "Asignación de NSS exitosa" : "NSS localizado");
     afl_tpl_set_bool(ctx, "asignado", asignado);
@@ -1020,19 +1041,8 @@ typedef struct {
 static int document_session(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out,
                             afl_paso paso, doc_step *d, const char *mensaje, const char *inicio)
 {
-    afl_store_status s = load_session(env, &d->t);
-
     d->descargar = wants_download(in);
-    if (s == AFL_STORE_ERROR) {
-        busy(env, out);
-        return 0;
-    }
-    if (s == AFL_STORE_NOTFOUND || d->t.paso != paso) {
-        aviso(env, out, AFL_FLOW_NOT_FOUND, "Documento no disponible", mensaje, inicio,
-              "Iniciar el trámite");
-        return 0;
-    }
-    return 1;
+    return session_at(env, out, paso, &d->t, NULL, mensaje, inicio);
 }
 
 static void audit_download(afl_flow_env *env, const doc_step *d, const char *what)
@@ -1385,12 +1395,9 @@ void afl_flow_vigencia_resultado(afl_flow_env *env, const afl_flow_in *in, afl_f
     afl_tramite t;
     afl_tpl_ctx *ctx;
     vigencia_view v;
-    afl_store_status s = load_session(env, &t);
 
-    if (s == AFL_STORE_ERROR)
-        return busy(env, out);
-    if (s == AFL_STORE_NOTFOUND || t.paso != AFL_PASO_VIGENCIA)
-        return redirect(out, "/vigencia");
+    if (!session_at(env, out, AFL_PASO_VIGENCIA, &t, "/vigencia", NULL, NULL))
+        return;
     if (load_vigencia(env, &t, &v) != AFL_STORE_OK)
         return busy(env, out);
     ctx = view(env, "Constancia de vigencia de derechos");
