@@ -144,16 +144,25 @@ static void busy(afl_flow_env *env, afl_flow_out *out)
     out->retry_after = 30;
 }
 
-static void too_many(afl_flow_env *env, afl_flow_out *out)
+/* A refusal by a limit (429): the notice (with a link home when home is set), Retry-After,
+ * the counters' event and a warning without personal data. */
+static void refused(afl_flow_env *env, afl_flow_out *out, const char *titulo, const char *mensaje,
+                    int home, int retry_after, const char *log)
 {
-    aviso(env, out, AFL_FLOW_TOO_MANY, "Demasiadas solicitudes",
-          "Has realizado demasiadas solicitudes en poco tiempo. Espera un minuto e intenta "
-          "nuevamente.",
-          NULL, NULL);
-    out->retry_after = 60;
+    aviso(env, out, AFL_FLOW_TOO_MANY, titulo, mensaje, home ? "/" : NULL,
+          home ? "Volver al inicio" : NULL);
+    out->retry_after = retry_after;
     out->event = AFL_FLOW_EV_REFUSED_RATE;
     out->log_level = AFL_FLOW_LOG_WARN;
-    out->log = AFL_TAG ": form rate limit reached for a client address";
+    out->log = log;
+}
+
+static void too_many(afl_flow_env *env, afl_flow_out *out)
+{
+    refused(env, out, "Demasiadas solicitudes",
+            "Has realizado demasiadas solicitudes en poco tiempo. Espera un minuto e intenta "
+            "nuevamente.",
+            0, 60, AFL_TAG ": form rate limit reached for a client address");
 }
 
 static void forbidden(afl_flow_env *env, afl_flow_out *out)
@@ -294,26 +303,18 @@ static const char *fail_key(afl_flow_env *env, int per_address)
 
 static void refused_for_failures(afl_flow_env *env, afl_flow_out *out, int retry_after)
 {
-    aviso(env, out, AFL_FLOW_TOO_MANY, "Demasiados intentos fallidos",
-          "Se registraron demasiados intentos fallidos (código de la imagen o CURP). Espera "
-          "unos minutos e intenta nuevamente.",
-          "/", "Volver al inicio");
-    out->retry_after = retry_after;
-    out->event = AFL_FLOW_EV_REFUSED_RATE;
-    out->log_level = AFL_FLOW_LOG_WARN;
-    out->log = AFL_TAG ": failure limit reached for a session or a client address";
+    refused(env, out, "Demasiados intentos fallidos",
+            "Se registraron demasiados intentos fallidos (código de la imagen o CURP). Espera "
+            "unos minutos e intenta nuevamente.",
+            1, retry_after, AFL_TAG ": failure limit reached for a session or a client address");
 }
 
 static void slowed(afl_flow_env *env, afl_flow_out *out)
 {
-    aviso(env, out, AFL_FLOW_TOO_MANY, "Espera un momento",
-          "Para proteger el servicio, espera unos segundos antes de enviar de nuevo el "
-          "formulario.",
-          NULL, NULL);
-    out->retry_after = AFL_FLOW_SLOW_SECONDS;
-    out->event = AFL_FLOW_EV_REFUSED_RATE;
-    out->log_level = AFL_FLOW_LOG_WARN;
-    out->log = AFL_TAG ": a session past half its failure limit was slowed";
+    refused(env, out, "Espera un momento",
+            "Para proteger el servicio, espera unos segundos antes de enviar de nuevo el "
+            "formulario.",
+            0, AFL_FLOW_SLOW_SECONDS, AFL_TAG ": a session past half its failure limit was slowed");
 }
 
 /* Before a CAPTCHA form runs: 1 when the outcome is set. A session that spent
