@@ -71,6 +71,23 @@ static void firma_block(doc_t *d, const afl_pdf_firma *f)
     d->y -= 6;
 }
 
+/* The outcome of a document: on failure no file and "what: why" in errbuf (if errlen > 0).
+ * The document is released either way. */
+static apr_status_t doc_result(doc_t *d, const char *what, const unsigned char **pdf, size_t *len,
+                               char *errbuf, size_t errlen)
+{
+    apr_status_t rv = d->rv;
+
+    if (rv != APR_SUCCESS) {
+        *pdf = NULL;
+        *len = 0;
+        if (errlen > 0)
+            snprintf(errbuf, errlen, "%s: %s", what, d->msg ? d->msg : "failed");
+    }
+    afl_pdf_doc_end(d);
+    return rv;
+}
+
 /* ========================================================== comprobante */
 
 static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c,
@@ -178,14 +195,7 @@ static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c,
         firma_block(&d, &c->firma);
         afl_pdf_doc_save(&d, pdf, len);
     }
-    if (d.rv != APR_SUCCESS) {
-        *pdf = NULL;
-        *len = 0;
-        if (errlen > 0)
-            snprintf(errbuf, errlen, "comprobante: %s", d.msg ? d.msg : "failed");
-    }
-    afl_pdf_doc_end(&d);
-    return d.rv;
+    return doc_result(&d, "comprobante", pdf, len, errbuf, errlen);
 }
 
 /* ================================================================ tarjeta */
@@ -335,14 +345,7 @@ static apr_status_t render_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const un
         firma_block(&d, &t->firma);
         afl_pdf_doc_save(&d, pdf, len);
     }
-    if (d.rv != APR_SUCCESS) {
-        *pdf = NULL;
-        *len = 0;
-        if (errlen > 0)
-            snprintf(errbuf, errlen, "tarjeta: %s", d.msg ? d.msg : "failed");
-    }
-    afl_pdf_doc_end(&d);
-    return d.rv;
+    return doc_result(&d, "tarjeta", pdf, len, errbuf, errlen);
 }
 
 /* ============================================================= constancia */
@@ -515,14 +518,7 @@ static apr_status_t render_constancia(apr_pool_t *p, const afl_constancia *c,
         firma_block(&d, &c->firma);
         afl_pdf_doc_save(&d, pdf, len);
     }
-    if (d.rv != APR_SUCCESS) {
-        *pdf = NULL;
-        *len = 0;
-        if (errlen > 0)
-            snprintf(errbuf, errlen, "constancia: %s", d.msg ? d.msg : "failed");
-    }
-    afl_pdf_doc_end(&d);
-    return d.rv;
+    return doc_result(&d, "constancia", pdf, len, errbuf, errlen);
 }
 
 /* ================================================= rendered-document cache
