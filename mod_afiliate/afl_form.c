@@ -9,6 +9,8 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include <openssl/crypto.h>
+
 /* ------------------------------------------------------------------ UTF-8 */
 
 int afl_text_valid_utf8(const char *s, size_t n)
@@ -304,17 +306,6 @@ const char *afl_text_compose_latin(apr_pool_t *p, const char *s)
 
 /* ------------------------------------------------------------------ urlencoded */
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode s[0..n) into a new NUL-terminated string. */
 static apr_status_t url_decode(apr_pool_t *p, const char *s, size_t n, char **out)
 {
@@ -329,8 +320,8 @@ static apr_status_t url_decode(apr_pool_t *p, const char *s, size_t n, char **ou
         } else if (c == '%') {
             int hi, lo;
 
-            if (n - i < 3 || (hi = hexval((unsigned char)s[i + 1])) < 0 ||
-                (lo = hexval((unsigned char)s[i + 2])) < 0)
+            if (n - i < 3 || (hi = OPENSSL_hexchar2int((unsigned char)s[i + 1])) < 0 ||
+                (lo = OPENSSL_hexchar2int((unsigned char)s[i + 2])) < 0)
                 return AFL_FORM_EBADENC;
             c = (unsigned char)(hi << 4 | lo);
             i += 2;
