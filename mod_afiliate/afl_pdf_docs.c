@@ -71,12 +71,17 @@ static void firma_block(doc_t *d, const afl_pdf_firma *f)
     d->y -= 6;
 }
 
-/* The outcome of a document: on failure no file and "what: why" in errbuf (if errlen > 0).
- * The document is released either way. */
-static apr_status_t doc_result(doc_t *d, const char *what, const unsigned char **pdf, size_t *len,
-                               char *errbuf, size_t errlen)
+/* The end of every document: the firma block and the file (both nothing once the document
+ * has failed), or no file and "what: why" in errbuf (if errlen > 0). The document is
+ * released either way. */
+static apr_status_t doc_finish(doc_t *d, const afl_pdf_firma *firma, const char *what,
+                               const unsigned char **pdf, size_t *len, char *errbuf, size_t errlen)
 {
-    apr_status_t rv = d->rv;
+    apr_status_t rv;
+
+    firma_block(d, firma);
+    afl_pdf_doc_save(d, pdf, len);
+    rv = d->rv;
 
     if (rv != APR_SUCCESS) {
         *pdf = NULL;
@@ -192,10 +197,8 @@ static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c,
         afl_pdf_paragraph(&d, 9.5f,
                           "Como estudiante, el Seguro Facultativo te da atención médica gratuita "
                           "mientras conserves tu condición de estudiante.");
-        firma_block(&d, &c->firma);
-        afl_pdf_doc_save(&d, pdf, len);
     }
-    return doc_result(&d, "comprobante", pdf, len, errbuf, errlen);
+    return doc_finish(&d, &c->firma, "comprobante", pdf, len, errbuf, errlen);
 }
 
 /* ================================================================ tarjeta */
@@ -342,10 +345,8 @@ static apr_status_t render_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const un
             "Unidad de Medicina Familiar y haces tus trámites ante el IMSS. El código QR "
             "lleva a la página donde cualquier persona puede comprobar que esta tarjeta "
             "fue emitida por el IMSS.");
-        firma_block(&d, &t->firma);
-        afl_pdf_doc_save(&d, pdf, len);
     }
-    return doc_result(&d, "tarjeta", pdf, len, errbuf, errlen);
+    return doc_finish(&d, &t->firma, "tarjeta", pdf, len, errbuf, errlen);
 }
 
 /* ============================================================= constancia */
@@ -515,10 +516,8 @@ static apr_status_t render_constancia(apr_pool_t *p, const afl_constancia *c,
             "El Seguro Facultativo cubre la atención médica, quirúrgica, farmacéutica, "
             "hospitalaria y de maternidad del Seguro de Enfermedades y Maternidad, sin "
             "beneficiarios, mientras conserves tu condición de estudiante.");
-        firma_block(&d, &c->firma);
-        afl_pdf_doc_save(&d, pdf, len);
     }
-    return doc_result(&d, "constancia", pdf, len, errbuf, errlen);
+    return doc_finish(&d, &c->firma, "constancia", pdf, len, errbuf, errlen);
 }
 
 /* ================================================= rendered-document cache
