@@ -1,5 +1,6 @@
 /* afl_cadena: cadena original and folios (afl_cadena.h). */
 #include "afl_cadena.h"
+#include "afl_utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -50,47 +51,17 @@ void afl_cadena_fecha(apr_time_t t, char *buf, size_t n)
                  tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Length of a valid UTF-8 sequence at s (NUL-terminated), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s)
-{
-    size_t want;
-    unsigned cp;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        want = 2;
-        cp = s[0] & 0x1F;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        want = 3;
-        cp = s[0] & 0x0F;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        want = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < want; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((want == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (want == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return want;
-}
-
 const char *afl_cadena_valor(apr_pool_t *p, const char *v)
 {
-    const unsigned char *s = (const unsigned char *)v;
+    const unsigned char *s = (const unsigned char *)v, *end;
     char *out, *o;
 
     if (!v)
         return "";
-    out = o = apr_palloc(p, strlen(v) + 1); /* never longer: '?' replaces >= 1 byte */
+    end = s + strlen(v);
+    out = o = apr_palloc(p, (size_t)(end - s) + 1); /* never longer: '?' replaces >= 1 byte */
     while (*s) {
-        size_t n = utf8_len(s);
+        size_t n = afl_utf8_decode(s, (size_t)(end - s), NULL);
         if (n == 0) {
             *o++ = '?';
             s++;

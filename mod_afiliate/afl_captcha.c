@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <apr_general.h>
+#include <apr_encode.h>
 #include <apr_strings.h>
 
 #include <gd.h>
@@ -21,8 +22,6 @@
 #define RAND_B64 B64_LEN(RAND_BYTES) /* 22 */
 #define TAG_B64 B64_LEN(TAG_BYTES)   /* 22 */
 #define EXP_DIGITS_MAX 12
-
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* HMAC-SHA256(secret, label + msg). The label keeps the id MAC and the answer
  * derivation in separate domains although they share one key. */
@@ -39,28 +38,7 @@ static void hmac_label(const unsigned char *secret, size_t secret_len, const cha
 /* Unpadded base64url; out must hold B64_LEN(n) + 1 bytes. */
 static void b64url_encode(const unsigned char *in, size_t n, char *out)
 {
-    size_t i;
-    char *o = out;
-
-    for (i = 0; i + 2 < n; i += 3) {
-        unsigned long v =
-            ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8) | in[i + 2];
-        *o++ = b64url[(v >> 18) & 63];
-        *o++ = b64url[(v >> 12) & 63];
-        *o++ = b64url[(v >> 6) & 63];
-        *o++ = b64url[v & 63];
-    }
-    if (n - i == 1) {
-        unsigned long v = (unsigned long)in[i] << 16;
-        *o++ = b64url[(v >> 18) & 63];
-        *o++ = b64url[(v >> 12) & 63];
-    } else if (n - i == 2) {
-        unsigned long v = ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8);
-        *o++ = b64url[(v >> 18) & 63];
-        *o++ = b64url[(v >> 12) & 63];
-        *o++ = b64url[(v >> 6) & 63];
-    }
-    *o = '\0';
+    apr_encode_base64_binary(out, in, (apr_ssize_t)n, APR_ENCODE_BASE64URL, NULL);
 }
 
 static int is_b64url(char c)

@@ -3,6 +3,7 @@
 
 #include "afl_curp.h"
 #include "afl_log.h"
+#include "afl_utf8.h"
 
 #include <pcre2.h>
 #include <pthread.h>
@@ -173,11 +174,6 @@ static int layout_ok(const char *s)
     return rc > 0;
 }
 
-static int is_space(unsigned char c)
-{
-    return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
 static int days_in_month(int y, int m)
 {
     static const unsigned char days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -273,21 +269,15 @@ static int two_digits(const char *s)
 
 afl_curp_reason afl_curp_validate(const char *input, size_t len, afl_curp_info *info)
 {
-    const unsigned char *p = (const unsigned char *)input;
+    const unsigned char *p;
     char s[CURP_LEN + 1];
     int y, m, d, dv;
     unsigned idx;
 
     if (info)
         memset(info, 0, sizeof *info);
-    if (!p)
-        len = 0;
-    while (len && is_space(p[0])) {
-        p++;
-        len--;
-    }
-    while (len && is_space(p[len - 1]))
-        len--;
+    afl_utf8_trim(&input, &len);
+    p = (const unsigned char *)input;
     if (len != CURP_LEN)
         return AFL_CURP_BAD_LENGTH;
 

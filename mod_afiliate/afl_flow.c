@@ -144,16 +144,25 @@ static void busy(afl_flow_env *env, afl_flow_out *out)
     out->retry_after = 30;
 }
 
-static void too_many(afl_flow_env *env, afl_flow_out *out)
+/* A refusal by a limit (429): the notice (with a link home when home is set), Retry-After,
+ * the counters' event and a warning without personal data. */
+static void refused(afl_flow_env *env, afl_flow_out *out, const char *titulo, const char *mensaje,
+                    int home, int retry_after, const char *log)
 {
-    aviso(env, out, AFL_FLOW_TOO_MANY, "Demasiadas solicitudes",
-          "Has realizado demasiadas solicitudes en poco tiempo. Espera un minuto e intenta "
-          "nuevamente.",
-          NULL, NULL);
-    out->retry_after = 60;
+    aviso(env, out, AFL_FLOW_TOO_MANY, titulo, mensaje, home ? "/" : NULL,
+          home ? "Volver al inicio" : NULL);
+    out->retry_after = retry_after;
     out->event = AFL_FLOW_EV_REFUSED_RATE;
     out->log_level = AFL_FLOW_LOG_WARN;
-    out->log = AFL_TAG ": form rate limit reached for a client address";
+    out->log = log;
+}
+
+static void too_many(afl_flow_env *env, afl_flow_out *out)
+{
+    refused(env, out, "Demasiadas solicitudes",
+            "Has realizado demasiadas solicitudes en poco tiempo. Espera un minuto e intenta "
+            "nuevamente.",
+            0, 60, AFL_TAG ": form rate limit reached for a client address");
 }
 
 static void forbidden(afl_flow_env *env, afl_flow_out *out)
@@ -294,26 +303,18 @@ static const char *fail_key(afl_flow_env *env, int per_address)
 
 static void refused_for_failures(afl_flow_env *env, afl_flow_out *out, int retry_after)
 {
-    aviso(env, out, AFL_FLOW_TOO_MANY, "Demasiados intentos fallidos",
-          "Se registraron demasiados intentos fallidos (código de la imagen o CURP). Espera "
-          "unos minutos e intenta nuevamente.",
-          "/", "Volver al inicio");
-    out->retry_after = retry_after;
-    out->event = AFL_FLOW_EV_REFUSED_RATE;
-    out->log_level = AFL_FLOW_LOG_WARN;
-    out->log = AFL_TAG ": failure limit reached for a session or a client address";
+    refused(env, out, "Demasiados intentos fallidos",
+            "Se registraron demasiados intentos fallidos (código de la imagen o CURP). Espera "
+            "unos minutos e intenta nuevamente.",
+            1, retry_after, AFL_TAG ": failure limit reached for a session or a client address");
 }
 
 static void slowed(afl_flow_env *env, afl_flow_out *out)
 {
-    aviso(env, out, AFL_FLOW_TOO_MANY, "Espera un momento",
-          "Para proteger el servicio, espera unos segundos antes de enviar de nuevo el "
-          "formulario.",
-          NULL, NULL);
-    out->retry_after = AFL_FLOW_SLOW_SECONDS;
-    out->event = AFL_FLOW_EV_REFUSED_RATE;
-    out->log_level = AFL_FLOW_LOG_WARN;
-    out->log = AFL_TAG ": a session past half its failure limit was slowed";
+    refused(env, out, "Espera un momento",
+            "Para proteger el servicio, espera unos segundos antes de enviar de nuevo el "
+            "formulario.",
+            0, AFL_FLOW_SLOW_SECONDS, AFL_TAG ": a session past half its failure limit was slowed");
 }
 
 /* Before a CAPTCHA form runs: 1 when the outcome is set. A session that spent
@@ -562,32 +563,52 @@ void afl_flow_inicio(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out
     out->no_store = 0;
 }
 
-static void form_page(afl_flow_env *env, afl_flow_out *out, int status, const afl_solicitud *sol,
-                      const char *aviso_text)
+/* The CAPTCHA form of Paso 1 (with_nss 0) or Paso 2 (with_nss 1, its NSS field too): a new
+ * CAPTCHA, the CSRF token, what the student typed and one message per wrong field, in
+ * the form's order. NULL (outcome FAILED) without a CAPTCHA. */
+static afl_tpl_ctx *captcha_form(afl_flow_env *env, afl_flow_out *out, const char *titulo,
+                                 const afl_solicitud *sol, int with_nss, const char *nss,
+                                 const char *err_nss, const char *aviso_text)
 {
-    afl_tpl_ctx *ctx = view(env, "Paso 1: Obtén o localiza tu NSS");
+    afl_tpl_ctx *ctx = view(env, titulo);
     const char *captcha_id = NULL;
 
     if (!issue_captcha(env, out, &captcha_id))
-        return;
+        return NULL;
     afl_tpl_set_strn(ctx, "csrf", env->csrf);
     afl_tpl_set_strn(ctx, "captcha_id", captcha_id);
     if (sol) {
         afl_tpl_set_strn(ctx, "curp", sol->curp);
+        if (with_nss)
+            afl_tpl_set_strn(ctx, "nss", nss);
         afl_tpl_set_strn(ctx, "correo", sol->correo);
         afl_tpl_set_strn(ctx, "correo_confirmacion", sol->correo_confirmacion);
         afl_tpl_set_strn(ctx, "err_curp", sol->err_curp);
+        if (with_nss)
+            afl_tpl_set_strn(ctx, "err_nss", err_nss);
         afl_tpl_set_strn(ctx, "err_correo", sol->err_correo);
         afl_tpl_set_strn(ctx, "err_correo_confirmacion", sol->err_correo_confirmacion);
         afl_tpl_set_strn(ctx, "err_captcha", sol->err_captcha);
         add_error(ctx, "curp", sol->err_curp);
+        if (with_nss)
+            add_error(ctx, "nss", err_nss);
         add_error(ctx, "correo", sol->err_correo);
         add_error(ctx, "correo_confirmacion", sol->err_correo_confirmacion);
         add_error(ctx, "captcha", sol->err_captcha);
     }
     if (aviso_text)
         afl_tpl_set_strn(ctx, "aviso", aviso_text);
-    page(out, status, "nss", ctx);
+    return ctx;
+}
+
+static void form_page(afl_flow_env *env, afl_flow_out *out, int status, const afl_solicitud *sol,
+                      const char *aviso_text)
+{
+    afl_tpl_ctx *ctx =
+        captcha_form(env, out, "Paso 1: Obtén o localiza tu NSS", sol, 0, NULL, NULL, aviso_text);
+
+    if (ctx)
+        page(out, status, "nss", ctx);
 }
 
 void afl_flow_nss_form(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
@@ -903,17 +924,38 @@ void afl_flow_domicilio_submit(afl_flow_env *env, const afl_flow_in *in, afl_flo
 
 /* ------------------------------------------------------------------ Paso 1: result */
 
+/* Loads the session's trámite into *t and checks that it is at paso; 1 when it is.
+ * Otherwise out is the answer: busy (503) when the database failed, else a redirect to
+ * back (the step's form) or, with back NULL, the "Documento no disponible" notice (404)
+ * with mensaje and a link to inicio. */
+static int session_at(afl_flow_env *env, afl_flow_out *out, afl_paso paso, afl_tramite *t,
+                      const char *back, const char *mensaje, const char *inicio)
+{
+    afl_store_status s = load_session(env, t);
+
+    if (s == AFL_STORE_ERROR) {
+        busy(env, out);
+        return 0;
+    }
+    if (s == AFL_STORE_NOTFOUND || t->paso != paso) {
+        if (back)
+            redirect(out, back);
+        else
+            aviso(env, out, AFL_FLOW_NOT_FOUND, "Documento no disponible", mensaje, inicio,
+                  "Iniciar el trámite");
+        return 0;
+    }
+    return 1;
+}
+
 void afl_flow_resultado(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
 {
     afl_tramite t;
     afl_tpl_ctx *ctx;
     int asignado;
-    afl_store_status s = load_session(env, &t);
 
-    if (s == AFL_STORE_ERROR)
-        return busy(env, out);
-    if (s == AFL_STORE_NOTFOUND || t.paso != AFL_PASO_RESULTADO)
-        return redirect(out, "/nss");
+    if (!session_at(env, out, AFL_PASO_RESULTADO, &t, "/nss", NULL, NULL))
+        return;
     asignado = !strcmp(t.origen, "asignado");
     ctx = view(env, asignado ? "Asignación de NSS exitosa" : "NSS localizado");
     afl_tpl_set_bool(ctx, "asignado", asignado);
@@ -986,110 +1028,103 @@ static void pdf(afl_flow_out *out, const unsigned char *body, size_t len, const 
     out->no_store = 1;
 }
 
-static void pdf_failed(afl_flow_env *env, afl_flow_out *out, const char *what, const char *err)
+/* What each document step (comprobante, tarjeta, constancia) works with. */
+typedef struct {
+    afl_tramite t;             /* the session's trámite */
+    int descargar;             /* ?descargar=1: an attachment, else shown inline */
+    afl_store_doc doc;         /* the issued document */
+    const unsigned char *body; /* the PDF */
+    size_t len;
+    char err[256]; /* why the PDF could not be built */
+} doc_step;
+
+/* The session for a document: at paso, else the notice (404). 1 when d->t is set. */
+static int document_session(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out,
+                            afl_paso paso, doc_step *d, const char *mensaje, const char *inicio)
 {
-    failed(out, apr_psprintf(env->pool, AFL_TAG ": cannot build the %s: %s", what, err));
+    d->descargar = wants_download(in);
+    return session_at(env, out, paso, &d->t, NULL, mensaje, inicio);
 }
 
-/* The session for a document: at paso, else the notice (404). 1 when *t is set. */
-static int document_session(afl_flow_env *env, afl_flow_out *out, afl_paso paso, afl_tramite *t,
-                            const char *mensaje, const char *inicio)
-{
-    afl_store_status s = load_session(env, t);
-
-    if (s == AFL_STORE_ERROR) {
-        busy(env, out);
-        return 0;
-    }
-    if (s == AFL_STORE_NOTFOUND || t->paso != paso) {
-        aviso(env, out, AFL_FLOW_NOT_FOUND, "Documento no disponible", mensaje, inicio,
-              "Iniciar el trámite");
-        return 0;
-    }
-    return 1;
-}
-
-static void audit_download(afl_flow_env *env, int descargar, const char *curp, const char *what)
+static void audit_download(afl_flow_env *env, const doc_step *d, const char *what)
 {
     /* posted: the document does not wait for this row's fsync (afl_store.h) */
-    afl_store_audit_later(env->pool, env->st, env->now, descargar ? "descarga" : "impresion",
-                          curp_hmac(env, curp), what);
+    afl_store_audit_later(env->pool, env->st, env->now, d->descargar ? "descarga" : "impresion",
+                          curp_hmac(env, d->t.curp), what);
+}
+
+/* The outcome of building the PDF what (rv, d->body, d->err), sent as filename. */
+static void send_pdf(afl_flow_env *env, afl_flow_out *out, const doc_step *d, apr_status_t rv,
+                     const char *what, const char *filename)
+{
+    if (rv != APR_SUCCESS)
+        return failed(out,
+                      apr_psprintf(env->pool, AFL_TAG ": cannot build the %s: %s", what, d->err));
+    pdf(out, d->body, d->len, filename, d->descargar);
 }
 
 void afl_flow_comprobante(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
 {
     apr_pool_t *p = env->pool;
-    afl_tramite t;
+    doc_step d;
     afl_comprobante c;
-    afl_store_doc doc;
-    const unsigned char *body;
-    size_t len;
-    char err[256];
-    int descargar = wants_download(in);
 
-    if (!document_session(env, out, AFL_PASO_RESULTADO, &t,
+    if (!document_session(env, in, out, AFL_PASO_RESULTADO, &d,
                           "El comprobante solo está disponible al concluir el Paso 1 en esta "
                           "sesión.",
                           "/nss"))
         return;
     /* The same stored data as the e-mailed attachment (afl_outbox). */
-    if (afl_store_comprobante(p, env->st, t.curp, &c) != AFL_STORE_OK)
+    if (afl_store_comprobante(p, env->st, d.t.curp, &c) != AFL_STORE_OK)
         return busy(env, out);
     if (issue_document(
             env, "comprobante", c.localizacion ? AFL_CADENA_LOCALIZACION : AFL_CADENA_ASIGNACION,
             c.nss, c.curp, afl_cadena_nombre(p, c.nombres, c.primer_apellido, c.segundo_apellido),
-            &doc, &c.firma) != AFL_STORE_OK)
+            &d.doc, &c.firma) != AFL_STORE_OK)
         return busy(env, out);
     if (env->sign_key)
-        c.folio = doc.folio;
-    audit_download(env, descargar, t.curp, "comprobante");
+        c.folio = d.doc.folio;
+    audit_download(env, &d, "comprobante");
 
     /* Built after the database work: no transaction is open here. */
-    c.issued = apr_time_from_sec(doc.emitido);
+    c.issued = apr_time_from_sec(d.doc.emitido);
     c.font = env->font;
     c.font_bold = env->font_bold;
-    if (afl_pdf_comprobante(p, &c, &body, &len, err, sizeof err) != APR_SUCCESS)
-        return pdf_failed(env, out, "comprobante", err);
-    pdf(out, body, len, apr_psprintf(p, "comprobanteNSS%s.pdf", c.nss), descargar);
+    send_pdf(env, out, &d, afl_pdf_comprobante(p, &c, &d.body, &d.len, d.err, sizeof d.err),
+             "comprobante", apr_psprintf(p, "comprobanteNSS%s.pdf", c.nss));
 }
 
 /* The Tarjeta de NSS, for the session that reached the Paso 1 result. */
 void afl_flow_tarjeta(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
 {
     apr_pool_t *p = env->pool;
-    afl_tramite t;
+    doc_step d;
     afl_comprobante c;
     afl_tarjeta tj;
-    afl_store_doc doc;
-    const unsigned char *body;
-    size_t len;
-    char err[256];
-    int descargar = wants_download(in);
 
-    if (!document_session(env, out, AFL_PASO_RESULTADO, &t,
+    if (!document_session(env, in, out, AFL_PASO_RESULTADO, &d,
                           "La tarjeta solo está disponible al concluir el Paso 1 en esta sesión.",
                           "/nss"))
         return;
-    if (afl_store_comprobante(p, env->st, t.curp, &c) != AFL_STORE_OK)
+    if (afl_store_comprobante(p, env->st, d.t.curp, &c) != AFL_STORE_OK)
         return busy(env, out);
     memset(&tj, 0, sizeof tj);
     if (issue_document(env, "tarjeta", AFL_CADENA_TARJETA, c.nss, c.curp,
-                       afl_cadena_nombre(p, c.nombres, c.primer_apellido, c.segundo_apellido), &doc,
-                       &tj.firma) != AFL_STORE_OK)
+                       afl_cadena_nombre(p, c.nombres, c.primer_apellido, c.segundo_apellido),
+                       &d.doc, &tj.firma) != AFL_STORE_OK)
         return busy(env, out);
-    audit_download(env, descargar, t.curp, "tarjeta");
+    audit_download(env, &d, "tarjeta");
     tj.nombres = c.nombres;
     tj.primer_apellido = c.primer_apellido;
     tj.segundo_apellido = c.segundo_apellido;
     tj.curp = c.curp;
     tj.nss = c.nss;
-    tj.folio = doc.folio;
-    tj.issued = apr_time_from_sec(doc.emitido);
+    tj.folio = d.doc.folio;
+    tj.issued = apr_time_from_sec(d.doc.emitido);
     tj.font = env->font;
     tj.font_bold = env->font_bold;
-    if (afl_pdf_tarjeta(p, &tj, &body, &len, err, sizeof err) != APR_SUCCESS)
-        return pdf_failed(env, out, "tarjeta", err);
-    pdf(out, body, len, apr_psprintf(p, "tarjetaNSS%s.pdf", c.nss), descargar);
+    send_pdf(env, out, &d, afl_pdf_tarjeta(p, &tj, &d.body, &d.len, d.err, sizeof d.err), "tarjeta",
+             apr_psprintf(p, "tarjetaNSS%s.pdf", c.nss));
 }
 
 /* "Reenviar": the document of the session's result goes again to the e-mail of
@@ -1212,32 +1247,11 @@ static void vigencia_page(afl_flow_env *env, afl_flow_out *out, int status,
                           const afl_solicitud *sol, const char *nss, const char *err_nss,
                           const char *aviso_text)
 {
-    afl_tpl_ctx *ctx = view(env, "Paso 2: Obtén tu constancia de vigencia de derechos");
-    const char *captcha_id = NULL;
+    afl_tpl_ctx *ctx = captcha_form(env, out, "Paso 2: Obtén tu constancia de vigencia de derechos",
+                                    sol, 1, nss, err_nss, aviso_text);
 
-    if (!issue_captcha(env, out, &captcha_id))
-        return;
-    afl_tpl_set_strn(ctx, "csrf", env->csrf);
-    afl_tpl_set_strn(ctx, "captcha_id", captcha_id);
-    if (sol) {
-        afl_tpl_set_strn(ctx, "curp", sol->curp);
-        afl_tpl_set_strn(ctx, "nss", nss);
-        afl_tpl_set_strn(ctx, "correo", sol->correo);
-        afl_tpl_set_strn(ctx, "correo_confirmacion", sol->correo_confirmacion);
-        afl_tpl_set_strn(ctx, "err_curp", sol->err_curp);
-        afl_tpl_set_strn(ctx, "err_nss", err_nss);
-        afl_tpl_set_strn(ctx, "err_correo", sol->err_correo);
-        afl_tpl_set_strn(ctx, "err_correo_confirmacion", sol->err_correo_confirmacion);
-        afl_tpl_set_strn(ctx, "err_captcha", sol->err_captcha);
-        add_error(ctx, "curp", sol->err_curp);
-        add_error(ctx, "nss", err_nss);
-        add_error(ctx, "correo", sol->err_correo);
-        add_error(ctx, "correo_confirmacion", sol->err_correo_confirmacion);
-        add_error(ctx, "captcha", sol->err_captcha);
-    }
-    if (aviso_text)
-        afl_tpl_set_strn(ctx, "aviso", aviso_text);
-    page(out, status, "vigencia", ctx);
+    if (ctx)
+        page(out, status, "vigencia", ctx);
 }
 
 void afl_flow_vigencia_form(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
@@ -1382,12 +1396,9 @@ void afl_flow_vigencia_resultado(afl_flow_env *env, const afl_flow_in *in, afl_f
     afl_tramite t;
     afl_tpl_ctx *ctx;
     vigencia_view v;
-    afl_store_status s = load_session(env, &t);
 
-    if (s == AFL_STORE_ERROR)
-        return busy(env, out);
-    if (s == AFL_STORE_NOTFOUND || t.paso != AFL_PASO_VIGENCIA)
-        return redirect(out, "/vigencia");
+    if (!session_at(env, out, AFL_PASO_VIGENCIA, &t, "/vigencia", NULL, NULL))
+        return;
     if (load_vigencia(env, &t, &v) != AFL_STORE_OK)
         return busy(env, out);
     ctx = view(env, "Constancia de vigencia de derechos");
@@ -1410,40 +1421,34 @@ void afl_flow_vigencia_resultado(afl_flow_env *env, const afl_flow_in *in, afl_f
 void afl_flow_constancia(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
 {
     apr_pool_t *p = env->pool;
-    afl_tramite t;
+    doc_step d;
     afl_constancia c;
-    afl_store_doc doc;
     afl_persona per;
     afl_pdf_firma firma;
-    const unsigned char *body;
-    size_t len;
-    char err[256];
-    int descargar = wants_download(in);
 
-    if (!document_session(env, out, AFL_PASO_VIGENCIA, &t,
+    if (!document_session(env, in, out, AFL_PASO_VIGENCIA, &d,
                           "La constancia solo está disponible al concluir el Paso 2 en esta "
                           "sesión.",
                           "/vigencia"))
         return;
-    if (afl_store_persona(p, env->st, t.curp, &per) != AFL_STORE_OK)
+    if (afl_store_persona(p, env->st, d.t.curp, &per) != AFL_STORE_OK)
         return busy(env, out);
-    if (issue_document(env, "constancia", AFL_CADENA_CONSTANCIA, t.nss, t.curp,
+    if (issue_document(env, "constancia", AFL_CADENA_CONSTANCIA, d.t.nss, d.t.curp,
                        afl_cadena_nombre(p, per.nombres, per.primer_apellido, per.segundo_apellido),
-                       &doc, &firma) != AFL_STORE_OK)
+                       &d.doc, &firma) != AFL_STORE_OK)
         return busy(env, out);
     /* Coverage on the day of issue: a re-download shows the same answer. The
      * same stored data as the e-mailed attachment (afl_outbox). */
-    if (afl_store_constancia(p, env->st, t.curp, t.nss, doc.emitido, &c) != AFL_STORE_OK)
+    if (afl_store_constancia(p, env->st, d.t.curp, d.t.nss, d.doc.emitido, &c) != AFL_STORE_OK)
         return busy(env, out);
-    audit_download(env, descargar, t.curp, "constancia");
+    audit_download(env, &d, "constancia");
     c.firma = firma;
-    c.folio = doc.folio;
-    c.issued = apr_time_from_sec(doc.emitido);
+    c.folio = d.doc.folio;
+    c.issued = apr_time_from_sec(d.doc.emitido);
     c.font = env->font;
     c.font_bold = env->font_bold;
-    if (afl_pdf_constancia(p, &c, &body, &len, err, sizeof err) != APR_SUCCESS)
-        return pdf_failed(env, out, "constancia", err);
-    pdf(out, body, len, apr_psprintf(p, "comprobanteVigenciaDerechos%s.pdf", t.nss), descargar);
+    send_pdf(env, out, &d, afl_pdf_constancia(p, &c, &d.body, &d.len, d.err, sizeof d.err),
+             "constancia", apr_psprintf(p, "comprobanteVigenciaDerechos%s.pdf", d.t.nss));
 }
 
 /* ------------------------------------------------------------------ verification */

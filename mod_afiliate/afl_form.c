@@ -1,5 +1,6 @@
 /* Form decoding and input validation. See afl_form.h for the rules. */
 #include "afl_form.h"
+#include "afl_utf8.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -8,47 +9,9 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include <openssl/crypto.h>
+
 /* ------------------------------------------------------------------ UTF-8 */
-
-/* Decode one strict UTF-8 sequence from s[0..n). Returns its length (1-4) and stores the
- * code point, or 0 when the bytes are not a valid, shortest-form sequence. The ranges
- * are those of RFC 3629 §4 (Unicode Table 3-7), which exclude overlongs (C0, C1, E0
- * 80-9F, F0 80-8F), surrogates (ED A0-BF) and code points above U+10FFFF (F4 90+, F5+). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned c = s[0];
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c < 0xC2)
-        return 0;
-    if (c < 0xE0) {
-        if (n < 2 || (s[1] & 0xC0) != 0x80)
-            return 0;
-        *cp = ((uint32_t)(c & 0x1F) << 6) | (s[1] & 0x3F);
-        return 2;
-    }
-    if (c < 0xF0) {
-        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-            return 0;
-        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))
-            return 0;
-        *cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
-        return 3;
-    }
-    if (c < 0xF5) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-            return 0;
-        if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
-            return 0;
-        *cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
-              ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
-        return 4;
-    }
-    return 0;
-}
 
 int afl_text_valid_utf8(const char *s, size_t n)
 {
@@ -66,7 +29,7 @@ int afl_text_valid_utf8(const char *s, size_t n)
             i++;
             continue;
         }
-        k = utf8_decode(u + i, n - i, &cp);
+        k = afl_utf8_decode(u + i, n - i, &cp);
         if (!k)
             return 0;
         i += k;
@@ -94,7 +57,7 @@ static int each_cp(const char *s, int (*fn)(uint32_t))
     uint32_t cp;
 
     while (i < n) {
-        size_t k = utf8_decode(u + i, n - i, &cp);
+        size_t k = afl_utf8_decode(u + i, n - i, &cp);
 
         if (!k || !fn(cp))
             return 0;
@@ -169,31 +132,10 @@ int afl_text_cp1252_ok(const char *s)
     return s && each_cp(s, cp_in_cp1252);
 }
 
-char *afl_text_to_cp1252(apr_pool_t *p, const char *s)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t n, i = 0, o = 0;
-    char *out;
-
-    if (!s)
-        return NULL;
-    n = strlen(s);
-    out = apr_palloc(p, n + 1); /* one byte per code point: never longer than the input */
-    while (i < n) {
-        uint32_t cp;
-        size_t k = utf8_decode(u + i, n - i, &cp);
-        int b;
-
-        if (!k || (b = cp1252_byte(cp)) < 0)
-            return NULL;
-        out[o++] = (char)b;
-        i += k;
-    }
-    out[o] = '\0';
-    return out;
-}
-
-char *afl_text_to_cp1252_lossy(apr_pool_t *p, const char *s)
+/* UTF-8 to CP1252, one byte per code point (never longer than the input). Strict: NULL
+ * for invalid UTF-8 or a code point CP1252 lacks. Lossy: '?' for each of those (an invalid
+ * sequence with its continuation bytes) and a space for an ASCII control character. */
+static char *to_cp1252(apr_pool_t *p, const char *s, int lossy)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t n, i = 0, o = 0;
@@ -208,17 +150,19 @@ char *afl_text_to_cp1252_lossy(apr_pool_t *p, const char *s)
         size_t k;
         int b;
 
-        if (u[i] < 0x80) { /* ASCII: no decoding */
+        if (lossy && u[i] < 0x80) { /* ASCII: no decoding */
             out[o++] = u[i] < 0x20 || u[i] == 0x7F ? ' ' : (char)u[i];
             i++;
             continue;
         }
-        k = utf8_decode(u + i, n - i, &cp);
-        if (!k) {
-            for (k = 1; k < 4 && i + k < n && (u[i + k] & 0xC0) == 0x80; k++)
-                ;
-            b = '?';
-        } else if ((b = cp1252_byte(cp)) < 0) {
+        k = afl_utf8_decode(u + i, n - i, &cp);
+        b = k ? cp1252_byte(cp) : -1;
+        if (b < 0) {
+            if (!lossy)
+                return NULL;
+            if (!k)
+                for (k = 1; k < 4 && i + k < n && (u[i + k] & 0xC0) == 0x80; k++)
+                    ;
             b = '?';
         }
         out[o++] = (char)b;
@@ -228,26 +172,28 @@ char *afl_text_to_cp1252_lossy(apr_pool_t *p, const char *s)
     return out;
 }
 
-static int is_ascii_space(char c)
+char *afl_text_to_cp1252(apr_pool_t *p, const char *s)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+    return to_cp1252(p, s, 0);
+}
+
+char *afl_text_to_cp1252_lossy(apr_pool_t *p, const char *s)
+{
+    return to_cp1252(p, s, 1);
 }
 
 const char *afl_text_trim(apr_pool_t *p, const char *s)
 {
-    const char *b, *e;
+    const char *b = s;
+    size_t n;
 
     if (!s)
         return NULL;
-    b = s;
-    while (is_ascii_space(*b))
-        b++;
-    e = b + strlen(b);
-    while (e > b && is_ascii_space(e[-1]))
-        e--;
-    if (b == s && *e == '\0')
+    n = strlen(s);
+    afl_utf8_trim(&b, &n);
+    if (b == s && s[n] == '\0')
         return s;
-    return apr_pstrmemdup(p, b, (apr_size_t)(e - b));
+    return apr_pstrmemdup(p, b, n);
 }
 
 /* Latin-1 letters that are an ASCII letter plus one combining mark (Unicode canonical
@@ -360,17 +306,6 @@ const char *afl_text_compose_latin(apr_pool_t *p, const char *s)
 
 /* ------------------------------------------------------------------ urlencoded */
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode s[0..n) into a new NUL-terminated string. */
 static apr_status_t url_decode(apr_pool_t *p, const char *s, size_t n, char **out)
 {
@@ -385,8 +320,8 @@ static apr_status_t url_decode(apr_pool_t *p, const char *s, size_t n, char **ou
         } else if (c == '%') {
             int hi, lo;
 
-            if (n - i < 3 || (hi = hexval((unsigned char)s[i + 1])) < 0 ||
-                (lo = hexval((unsigned char)s[i + 2])) < 0)
+            if (n - i < 3 || (hi = OPENSSL_hexchar2int((unsigned char)s[i + 1])) < 0 ||
+                (lo = OPENSSL_hexchar2int((unsigned char)s[i + 2])) < 0)
                 return AFL_FORM_EBADENC;
             c = (unsigned char)(hi << 4 | lo);
             i += 2;

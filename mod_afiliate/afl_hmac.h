@@ -3,8 +3,8 @@
  * OpenSSL 3's one-shot HMAC() fetches the digest and rebuilds the key pads on
  * every call (about 5 us here); the form page needs two MACs per request. The
  * server's secret is fixed for the life of a process, so afl_hmac_preload()
- * hashes the pads once and later calls with the same key only copy the
- * prepared digest contexts. Other keys take the ordinary path. */
+ * initialises one EVP_MAC context with it (the pads hashed once) and later calls
+ * with the same key only duplicate that context. Other keys take the ordinary path. */
 #ifndef AFL_HMAC_H
 #define AFL_HMAC_H
 

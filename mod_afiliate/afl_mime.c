@@ -1,7 +1,9 @@
 /* afl_mime: MIME message writer (see afl_mime.h). */
 #include "afl_mime.h"
 #include "afl_token.h"
+#include "afl_utf8.h"
 
+#include <apr_encode.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <string.h>
@@ -65,35 +67,14 @@ static int printable_ascii(const char *s)
     return 1;
 }
 
-/* Length of the valid UTF-8 sequence at s, 0 if invalid or a control character. */
-static size_t utf8_seq(const unsigned char *s)
+/* Length of the valid UTF-8 sequence at s[0..n), 0 if invalid or a control character
+ * other than tab. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
 {
-    unsigned c = s[0];
-    size_t n;
-    unsigned cp;
+    uint32_t cp;
+    size_t k = afl_utf8_decode(s, n, &cp);
 
-    if (c < 0x80)
-        return (c >= 0x20 && c != 0x7f) || c == '\t' ? 1 : 0;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, cp = c & 0x07;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    /* C1 controls (U+0080-U+009F) are refused like C0 ones. */
-    if (n == 2 && cp < 0xa0)
-        return 0;
-    return n;
+    return k && (cp == '\t' || !afl_utf8_is_control(cp)) ? k : 0;
 }
 
 int afl_mime_address_ok(const char *addr)
@@ -154,23 +135,14 @@ static int mime_type_ok(const char *s)
 
 /* ------------------------------------------------------------------ encoders */
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
+/* Padded base64 of d[0..n), n <= 57 (one 76-character line at the most). */
 static void b64_raw(sbuf *b, const unsigned char *d, size_t n)
 {
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)d[i] << 16;
-        char q[4];
-        if (i + 1 < n)
-            v |= (unsigned)d[i + 1] << 8;
-        if (i + 2 < n)
-            v |= d[i + 2];
-        q[0] = b64chars[(v >> 18) & 63];
-        q[1] = b64chars[(v >> 12) & 63];
-        q[2] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
-        q[3] = i + 2 < n ? b64chars[v & 63] : '=';
-        sb_add(b, q, 4);
-    }
+    char q[77];
+    apr_size_t len = 0;
+
+    apr_encode_base64_binary(q, d, (apr_ssize_t)n, APR_ENCODE_NONE, &len);
+    sb_add(b, q, len);
 }
 
 const char *afl_mime_base64(apr_pool_t *p, const unsigned char *data, size_t len)
@@ -187,8 +159,6 @@ const char *afl_mime_base64(apr_pool_t *p, const unsigned char *data, size_t len
     return b.buf;
 }
 
-static const char hexdig[] = "0123456789ABCDEF";
-
 /* Appends one encoded line (no line break in it), with soft breaks. */
 static void qp_line(sbuf *b, const char *s, size_t n)
 {
@@ -196,7 +166,7 @@ static void qp_line(sbuf *b, const char *s, size_t n)
 
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        char tok[3];
+        char tok[4];
         size_t tn;
         int last = i + 1 == n;
         int encode = c == '=' || c > 0x7e || (c < 0x20 && c != '\t') ||
@@ -205,8 +175,7 @@ static void qp_line(sbuf *b, const char *s, size_t n)
 
         if (encode) {
             tok[0] = '=';
-            tok[1] = hexdig[c >> 4];
-            tok[2] = hexdig[c & 15];
+            apr_encode_base16_binary(tok + 1, &c, 1, APR_ENCODE_NONE, NULL);
             tn = 3;
         } else {
             tok[0] = (char)c;
@@ -255,7 +224,7 @@ static const char *b_words(apr_pool_t *p, const unsigned char *u, size_t n)
     while (i < n) {
         size_t start = i;
         while (i < n) {
-            size_t k = utf8_seq(u + i);
+            size_t k = utf8_seq(u + i, n - i);
             if (i + k - start > 39)
                 break;
             i += k;
@@ -274,11 +243,11 @@ static const char *b_words(apr_pool_t *p, const unsigned char *u, size_t n)
 static long header_text(const char *s, int *ascii)
 {
     const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
+    size_t i = 0, len = strlen(s);
 
     *ascii = 1;
     while (u[i]) {
-        size_t n = utf8_seq(u + i);
+        size_t n = utf8_seq(u + i, len - i);
         if (n == 0 || u[i] == '\t')
             return -1;
         if (n > 1)

@@ -1,15 +1,11 @@
 /* NSS validation and composition (docs/domain.md, NSS). */
 #include "afl_nss.h"
+#include "afl_utf8.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define NSS_LEN 11
-
-static int is_space(unsigned char c)
-{
-    return c == ' ' || (c >= '\t' && c <= '\r');
-}
 
 static int is_digit(unsigned char c)
 {
@@ -35,18 +31,12 @@ int afl_nss_check_digit(const char *first10)
 
 afl_nss_reason afl_nss_validate(const char *input, size_t len, char out[12])
 {
-    const unsigned char *p = (const unsigned char *)input;
+    const unsigned char *p;
 
     if (out)
         out[0] = '\0';
-    if (!p)
-        len = 0;
-    while (len && is_space(p[0])) {
-        p++;
-        len--;
-    }
-    while (len && is_space(p[len - 1]))
-        len--;
+    afl_utf8_trim(&input, &len);
+    p = (const unsigned char *)input;
     if (len != NSS_LEN)
         return AFL_NSS_BAD_LENGTH;
     for (int i = 0; i < NSS_LEN; i++)

@@ -174,10 +174,40 @@ static apr_status_t seal(apr_pool_t *p, afl_store *st, const afl_outbox_conf *c,
     return APR_SUCCESS;
 }
 
-static apr_status_t finish(apr_pool_t *p, afl_mime_msg *m, const char **msg, apr_size_t *len,
+/* A store read that found nothing (the person is gone) or failed. */
+static apr_status_t store_failed(afl_store_status s, char *err, size_t errlen)
+{
+    apr_snprintf(err, errlen, "%s",
+                 s == AFL_STORE_NOTFOUND ? "the insured person is gone" : "database error");
+    return s == AFL_STORE_NOTFOUND ? APR_ENOENT : APR_EGENERAL;
+}
+
+/* The message of row with its attached PDFs, once they are built (pdf_rv, pdferr: the
+ * outcome of building them). */
+static apr_status_t finish(apr_pool_t *p, const afl_outbox_conf *c, const afl_outbox_row *row,
+                           apr_status_t pdf_rv, const char *pdferr, const char *subject,
+                           const char *nombres, const char *opening_text, const char *attached,
+                           afl_mime_part *parts, size_t n_parts, const char **msg, apr_size_t *len,
                            char *err, size_t errlen)
 {
-    apr_status_t rv = afl_mime_build(p, m, msg, len);
+    afl_mime_msg m;
+    apr_status_t rv;
+
+    if (pdf_rv != APR_SUCCESS) {
+        apr_snprintf(err, errlen, "cannot build the PDF: %s", pdferr);
+        return pdf_rv;
+    }
+    memset(&m, 0, sizeof m);
+    m.from = c->from;
+    m.from_name = c->from_name;
+    m.to = row->recipient;
+    m.subject = subject;
+    m.message_id = row->message_id;
+    m.date = apr_time_now();
+    bodies(p, subject, nombres, opening_text, attached, &m.text, &m.html);
+    m.attachments = parts;
+    m.n_attachments = n_parts;
+    rv = afl_mime_build(p, &m, msg, len);
     if (rv != APR_SUCCESS)
         apr_snprintf(err, errlen, "cannot build the MIME message");
     return rv;
@@ -191,7 +221,6 @@ static apr_status_t render_constancia(apr_pool_t *p, afl_store *st, const afl_ou
     afl_persona per;
     afl_constancia con;
     afl_pdf_firma firma;
-    afl_mime_msg m;
     afl_mime_part part;
     const char *folio = NULL, *nombre;
     apr_time_t emitido = apr_time_from_sec(row->created);
@@ -199,11 +228,8 @@ static apr_status_t render_constancia(apr_pool_t *p, afl_store *st, const afl_ou
     apr_status_t rv;
     afl_store_status s = afl_store_persona(p, st, row->curp, &per);
 
-    if (s != AFL_STORE_OK) {
-        apr_snprintf(err, errlen, "%s",
-                     s == AFL_STORE_NOTFOUND ? "the insured person is gone" : "database error");
-        return s == AFL_STORE_NOTFOUND ? APR_ENOENT : APR_EGENERAL;
-    }
+    if (s != AFL_STORE_OK)
+        return store_failed(s, err, errlen);
     nombre = afl_cadena_nombre(p, per.nombres, per.primer_apellido, per.segundo_apellido);
     rv = seal(p, st, c, row, "constancia", AFL_CADENA_CONSTANCIA, row->nss, row->curp, nombre,
               &firma, &folio, &emitido, err, errlen);
@@ -211,11 +237,8 @@ static apr_status_t render_constancia(apr_pool_t *p, afl_store *st, const afl_ou
         return rv;
     /* Coverage on the day of issue, like the download. */
     s = afl_store_constancia(p, st, row->curp, row->nss, apr_time_sec(emitido), &con);
-    if (s != AFL_STORE_OK) {
-        apr_snprintf(err, errlen, "%s",
-                     s == AFL_STORE_NOTFOUND ? "the insured person is gone" : "database error");
-        return s == AFL_STORE_NOTFOUND ? APR_ENOENT : APR_EGENERAL;
-    }
+    if (s != AFL_STORE_OK)
+        return store_failed(s, err, errlen);
     con.firma = firma;
     /* Unsigned: the outbox row makes the folio (the download's rule for an
      * unrecorded document: date and sequence 0). */
@@ -231,22 +254,9 @@ static apr_status_t render_constancia(apr_pool_t *p, afl_store *st, const afl_ou
     part.name = apr_pstrcat(p, "comprobanteVigenciaDerechos", row->nss, ".pdf", NULL);
     part.type = "application/pdf";
     rv = afl_pdf_constancia(p, &con, &part.data, &part.len, pdferr, sizeof pdferr);
-    if (rv != APR_SUCCESS) {
-        apr_snprintf(err, errlen, "cannot build the PDF: %s", pdferr);
-        return rv;
-    }
-    memset(&m, 0, sizeof m);
-    m.from = c->from;
-    m.from_name = c->from_name;
-    m.to = row->recipient;
-    m.subject = AFL_OUTBOX_SUBJECT_CONSTANCIA;
-    m.message_id = row->message_id;
-    m.date = apr_time_now();
-    bodies(p, AFL_OUTBOX_SUBJECT_CONSTANCIA, per.nombres, opening_constancia(row->reason),
-           BODY_ATTACHED_CONSTANCIA, &m.text, &m.html);
-    m.attachments = &part;
-    m.n_attachments = 1;
-    return finish(p, &m, msg, len, err, errlen);
+    return finish(p, c, row, rv, pdferr, AFL_OUTBOX_SUBJECT_CONSTANCIA, per.nombres,
+                  opening_constancia(row->reason), BODY_ATTACHED_CONSTANCIA, &part, 1, msg, len,
+                  err, errlen);
 }
 
 apr_status_t afl_outbox_render(apr_pool_t *p, afl_store *st, const afl_outbox_conf *c,
@@ -256,7 +266,6 @@ apr_status_t afl_outbox_render(apr_pool_t *p, afl_store *st, const afl_outbox_co
     afl_comprobante comp;
     const char *nombre;
     afl_tarjeta tj;
-    afl_mime_msg m;
     afl_mime_part parts[2];
     char pdferr[200];
     apr_status_t rv;
@@ -265,11 +274,8 @@ apr_status_t afl_outbox_render(apr_pool_t *p, afl_store *st, const afl_outbox_co
     if (row->kind && !strcmp(row->kind, "constancia"))
         return render_constancia(p, st, c, row, msg, len, err, errlen);
     s = afl_store_comprobante(p, st, row->curp, &comp);
-    if (s != AFL_STORE_OK) {
-        apr_snprintf(err, errlen, "%s",
-                     s == AFL_STORE_NOTFOUND ? "the insured person is gone" : "database error");
-        return s == AFL_STORE_NOTFOUND ? APR_ENOENT : APR_EGENERAL;
-    }
+    if (s != AFL_STORE_OK)
+        return store_failed(s, err, errlen);
     /* The comprobante and the tarjeta as the student downloads them, issued
      * when the message was queued. */
     comp.issued = apr_time_from_sec(row->created);
@@ -300,22 +306,8 @@ apr_status_t afl_outbox_render(apr_pool_t *p, afl_store *st, const afl_outbox_co
     rv = afl_pdf_comprobante(p, &comp, &parts[0].data, &parts[0].len, pdferr, sizeof pdferr);
     if (rv == APR_SUCCESS)
         rv = afl_pdf_tarjeta(p, &tj, &parts[1].data, &parts[1].len, pdferr, sizeof pdferr);
-    if (rv != APR_SUCCESS) {
-        apr_snprintf(err, errlen, "cannot build the PDF: %s", pdferr);
-        return rv;
-    }
-    memset(&m, 0, sizeof m);
-    m.from = c->from;
-    m.from_name = c->from_name;
-    m.to = row->recipient;
-    m.subject = AFL_OUTBOX_SUBJECT;
-    m.message_id = row->message_id;
-    m.date = apr_time_now();
-    bodies(p, AFL_OUTBOX_SUBJECT, comp.nombres, opening(row->reason), BODY_ATTACHED, &m.text,
-           &m.html);
-    m.attachments = parts;
-    m.n_attachments = 2;
-    return finish(p, &m, msg, len, err, errlen);
+    return finish(p, c, row, rv, pdferr, AFL_OUTBOX_SUBJECT, comp.nombres, opening(row->reason),
+                  BODY_ATTACHED, parts, 2, msg, len, err, errlen);
 }
 
 /* ------------------------------------------------------------------ the pass */

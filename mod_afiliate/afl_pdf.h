@@ -213,10 +213,6 @@ apr_status_t afl_pdf_extract(apr_pool_t *p, const unsigned char *pdf, size_t len
 int afl_pdf_verify(apr_pool_t *p, const unsigned char *pdf, size_t len, const afl_sign_key *pub,
                    afl_pdf_sellado *out, const char **reason);
 
-/* Spanish month name in lower case, month 1..12 ("enero" .. "diciembre");
- * NULL outside that range. */
-const char *afl_pdf_month_name(int month);
-
 /* "dd de <mes> de aaaa" in server local time, e.g. "26 de noviembre de 2026"
  * (day with two digits, as the IMSS documents print it). UTF-8 (all month
  * names are ASCII). Needs n >= 25 ("01 de septiembre de 2026" + NUL); a

@@ -71,6 +71,28 @@ static void firma_block(doc_t *d, const afl_pdf_firma *f)
     d->y -= 6;
 }
 
+/* The end of every document: the firma block and the file (both nothing once the document
+ * has failed), or no file and "what: why" in errbuf (if errlen > 0). The document is
+ * released either way. */
+static apr_status_t doc_finish(doc_t *d, const afl_pdf_firma *firma, const char *what,
+                               const unsigned char **pdf, size_t *len, char *errbuf, size_t errlen)
+{
+    apr_status_t rv;
+
+    firma_block(d, firma);
+    afl_pdf_doc_save(d, pdf, len);
+    rv = d->rv;
+
+    if (rv != APR_SUCCESS) {
+        *pdf = NULL;
+        *len = 0;
+        if (errlen > 0)
+            snprintf(errbuf, errlen, "%s: %s", what, d->msg ? d->msg : "failed");
+    }
+    afl_pdf_doc_end(d);
+    return rv;
+}
+
 /* ========================================================== comprobante */
 
 static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c,
@@ -175,17 +197,8 @@ static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c,
         afl_pdf_paragraph(&d, 9.5f,
                           "Como estudiante, el Seguro Facultativo te da atención médica gratuita "
                           "mientras conserves tu condición de estudiante.");
-        firma_block(&d, &c->firma);
-        afl_pdf_doc_save(&d, pdf, len);
     }
-    if (d.rv != APR_SUCCESS) {
-        *pdf = NULL;
-        *len = 0;
-        if (errlen > 0)
-            snprintf(errbuf, errlen, "comprobante: %s", d.msg ? d.msg : "failed");
-    }
-    afl_pdf_doc_end(&d);
-    return d.rv;
+    return doc_finish(&d, &c->firma, "comprobante", pdf, len, errbuf, errlen);
 }
 
 /* ================================================================ tarjeta */
@@ -332,17 +345,8 @@ static apr_status_t render_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const un
             "Unidad de Medicina Familiar y haces tus trámites ante el IMSS. El código QR "
             "lleva a la página donde cualquier persona puede comprobar que esta tarjeta "
             "fue emitida por el IMSS.");
-        firma_block(&d, &t->firma);
-        afl_pdf_doc_save(&d, pdf, len);
     }
-    if (d.rv != APR_SUCCESS) {
-        *pdf = NULL;
-        *len = 0;
-        if (errlen > 0)
-            snprintf(errbuf, errlen, "tarjeta: %s", d.msg ? d.msg : "failed");
-    }
-    afl_pdf_doc_end(&d);
-    return d.rv;
+    return doc_finish(&d, &t->firma, "tarjeta", pdf, len, errbuf, errlen);
 }
 
 /* ============================================================= constancia */
@@ -512,17 +516,8 @@ static apr_status_t render_constancia(apr_pool_t *p, const afl_constancia *c,
             "El Seguro Facultativo cubre la atención médica, quirúrgica, farmacéutica, "
             "hospitalaria y de maternidad del Seguro de Enfermedades y Maternidad, sin "
             "beneficiarios, mientras conserves tu condición de estudiante.");
-        firma_block(&d, &c->firma);
-        afl_pdf_doc_save(&d, pdf, len);
     }
-    if (d.rv != APR_SUCCESS) {
-        *pdf = NULL;
-        *len = 0;
-        if (errlen > 0)
-            snprintf(errbuf, errlen, "constancia: %s", d.msg ? d.msg : "failed");
-    }
-    afl_pdf_doc_end(&d);
-    return d.rv;
+    return doc_finish(&d, &c->firma, "constancia", pdf, len, errbuf, errlen);
 }
 
 /* ================================================= rendered-document cache
@@ -555,6 +550,29 @@ static void key_firma(afl_pdfcache_kb *kb, const afl_pdf_firma *f)
     afl_pdfcache_kb_ptr(kb, f->key);
     afl_pdfcache_kb_str(kb, f->key ? afl_sign_serial(f->key) : NULL);
     afl_pdfcache_kb_int(kb, f->key ? afl_sign_is_private(f->key) : -1);
+}
+
+/* The person every document names, in the order of its fields. */
+static void key_person(afl_pdfcache_kb *kb, const char *nombres, const char *primer_apellido,
+                       const char *segundo_apellido, const char *curp, const char *nss)
+{
+    afl_pdfcache_kb_str(kb, nombres);
+    afl_pdfcache_kb_str(kb, primer_apellido);
+    afl_pdfcache_kb_str(kb, segundo_apellido);
+    afl_pdfcache_kb_str(kb, curp);
+    afl_pdfcache_kb_str(kb, nss);
+}
+
+/* The fields every document ends with: folio, time of issue, fonts and firma. */
+static void key_issue(afl_pdfcache_kb *kb, const char *folio, apr_time_t issued,
+                      const afl_pdf_font *font, const afl_pdf_font *font_bold,
+                      const afl_pdf_firma *firma)
+{
+    afl_pdfcache_kb_str(kb, folio);
+    key_time(kb, issued);
+    key_font(kb, font);
+    key_font(kb, font_bold);
+    key_firma(kb, firma);
 }
 
 /* Serves the document from the cache, else renders and keeps it. Without a
@@ -607,19 +625,11 @@ apr_status_t afl_pdf_comprobante(apr_pool_t *p, const afl_comprobante *c, const 
         return render_comprobante(p, c, pdf, len, errbuf, errlen);
     afl_pdfcache_kb_init(&kb, p, "comprobante");
     afl_pdfcache_kb_int(&kb, c->localizacion);
-    afl_pdfcache_kb_str(&kb, c->nombres);
-    afl_pdfcache_kb_str(&kb, c->primer_apellido);
-    afl_pdfcache_kb_str(&kb, c->segundo_apellido);
-    afl_pdfcache_kb_str(&kb, c->curp);
-    afl_pdfcache_kb_str(&kb, c->nss);
+    key_person(&kb, c->nombres, c->primer_apellido, c->segundo_apellido, c->curp, c->nss);
     afl_pdfcache_kb_int(&kb, c->sexo);
     afl_pdfcache_kb_str(&kb, c->entidad_nacimiento);
     afl_pdfcache_kb_str(&kb, c->umf);
-    afl_pdfcache_kb_str(&kb, c->folio);
-    key_time(&kb, c->issued);
-    key_font(&kb, c->font);
-    key_font(&kb, c->font_bold);
-    key_firma(&kb, &c->firma);
+    key_issue(&kb, c->folio, c->issued, c->font, c->font_bold, &c->firma);
     return cached(p, &kb, pdf, len, errbuf, errlen, render_comprobante_v, c);
 }
 
@@ -631,16 +641,8 @@ apr_status_t afl_pdf_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned
     if (!t)
         return render_tarjeta(p, t, pdf, len, errbuf, errlen);
     afl_pdfcache_kb_init(&kb, p, "tarjeta");
-    afl_pdfcache_kb_str(&kb, t->nombres);
-    afl_pdfcache_kb_str(&kb, t->primer_apellido);
-    afl_pdfcache_kb_str(&kb, t->segundo_apellido);
-    afl_pdfcache_kb_str(&kb, t->curp);
-    afl_pdfcache_kb_str(&kb, t->nss);
-    afl_pdfcache_kb_str(&kb, t->folio);
-    key_time(&kb, t->issued);
-    key_font(&kb, t->font);
-    key_font(&kb, t->font_bold);
-    key_firma(&kb, &t->firma);
+    key_person(&kb, t->nombres, t->primer_apellido, t->segundo_apellido, t->curp, t->nss);
+    key_issue(&kb, t->folio, t->issued, t->font, t->font_bold, &t->firma);
     return cached(p, &kb, pdf, len, errbuf, errlen, render_tarjeta_v, t);
 }
 
@@ -652,11 +654,7 @@ apr_status_t afl_pdf_constancia(apr_pool_t *p, const afl_constancia *c, const un
     if (!c)
         return render_constancia(p, c, pdf, len, errbuf, errlen);
     afl_pdfcache_kb_init(&kb, p, "constancia");
-    afl_pdfcache_kb_str(&kb, c->nombres);
-    afl_pdfcache_kb_str(&kb, c->primer_apellido);
-    afl_pdfcache_kb_str(&kb, c->segundo_apellido);
-    afl_pdfcache_kb_str(&kb, c->curp);
-    afl_pdfcache_kb_str(&kb, c->nss);
+    key_person(&kb, c->nombres, c->primer_apellido, c->segundo_apellido, c->curp, c->nss);
     afl_pdfcache_kb_int(&kb, c->vigencia.estado);
     afl_pdfcache_kb_int(&kb, c->vigencia.vigente);
     afl_pdfcache_kb_int(&kb, c->vigencia.desde);
@@ -666,10 +664,6 @@ apr_status_t afl_pdf_constancia(apr_pool_t *p, const afl_constancia *c, const un
     afl_pdfcache_kb_str(&kb, c->umf);
     afl_pdfcache_kb_str(&kb, c->umf_domicilio);
     afl_pdfcache_kb_str(&kb, c->subdelegacion);
-    afl_pdfcache_kb_str(&kb, c->folio);
-    key_time(&kb, c->issued);
-    key_font(&kb, c->font);
-    key_font(&kb, c->font_bold);
-    key_firma(&kb, &c->firma);
+    key_issue(&kb, c->folio, c->issued, c->font, c->font_bold, &c->firma);
     return cached(p, &kb, pdf, len, errbuf, errlen, render_constancia_v, c);
 }

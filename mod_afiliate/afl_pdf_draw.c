@@ -17,11 +17,6 @@
 
 /* ================================================================ dates */
 
-const char *afl_pdf_month_name(int month)
-{
-    return afl_cadena_mes(month);
-}
-
 void afl_pdf_format_date(apr_time_t t, char *buf, size_t n)
 {
     apr_time_exp_t tm;

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include <apr_encode.h>
 #include <apr_strings.h>
 
 #include <openssl/crypto.h>
@@ -21,8 +22,6 @@ static int is_ws(unsigned char c)
 /* Name of the private catalog entry and of its document-seal key. */
 #define SEAL_DICT "AfiliateSello"
 #define SEAL_SIG "SelloDocumento"
-
-static const char hexdig[] = "0123456789ABCDEF";
 
 /* Check the firma of a document and fill in what the key provides: the
  * sello of the cadena and the serial. Fails the document on an
@@ -157,10 +156,10 @@ void afl_pdf_seal_patch(doc_t *d, unsigned char *buf, size_t len)
         afl_pdf_doc_fail(d, APR_EGENERAL, "cannot sign the document");
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        buf[at + 2 * i] = (unsigned char)hexdig[sig[i] >> 4];
-        buf[at + 2 * i + 1] = (unsigned char)hexdig[sig[i] & 15];
-    }
+    /* Upper-case hex over the zeros, without the encoder's NUL (the '>' follows). */
+    memcpy(buf + at,
+           apr_pencode_base16_binary(d->scratch, sig, (apr_ssize_t)n, APR_ENCODE_NONE, NULL),
+           2 * n);
 }
 
 /* =========================================================== verification */

@@ -51,6 +51,17 @@ const char *afl_qr_verify_url(apr_pool_t *p, const char *base, const char *folio
     return apr_pstrcat(p, apr_pstrmemdup(p, base, n), "/verificar?folio=", folio, NULL);
 }
 
+const char *afl_qr_server_base(apr_pool_t *p, const char *scheme, const char *host, unsigned port,
+                               const char *path)
+{
+    if (!scheme)
+        scheme = "http";
+    if (port == 0 || (port == 80 && !strcmp(scheme, "http")) ||
+        (port == 443 && !strcmp(scheme, "https")))
+        return apr_pstrcat(p, scheme, "://", host, path, NULL);
+    return apr_psprintf(p, "%s://%s:%u%s", scheme, host, port, path);
+}
+
 void afl_qr_runs(const afl_qr *qr, afl_qr_run_fn *fn, void *baton)
 {
     if (!qr || !qr->modules || !fn)

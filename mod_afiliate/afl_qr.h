@@ -46,6 +46,12 @@ apr_status_t afl_qr_encode(apr_pool_t *p, const char *text, afl_qr *qr);
  * (afl_cadena.h). */
 const char *afl_qr_verify_url(apr_pool_t *p, const char *base, const char *folio);
 
+/* "<scheme>://<host>[:<port>]<path>": the base of the verification URL from the server's
+ * own name, never a client's Host header. The port is left out when it is 0 or the
+ * scheme's default (80 for http, 443 for https). scheme NULL is "http". */
+const char *afl_qr_server_base(apr_pool_t *p, const char *scheme, const char *host, unsigned port,
+                               const char *path);
+
 /* Calls fn once per horizontal run of dark modules, top row first: row and
  * col of the run's first module (0-based from the top-left) and its length.
  * This is what a drawer turns into rectangles. */

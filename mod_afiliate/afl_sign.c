@@ -1,12 +1,14 @@
 /* afl_sign: Ed25519 / RSA sello digital through OpenSSL 3 EVP (afl_sign.h). */
 #include "afl_sign.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <apr_file_info.h>
 #include <apr_file_io.h>
+#include <apr_encode.h>
 #include <apr_strings.h>
 
 #include <openssl/bio.h>
@@ -91,7 +93,6 @@ static apr_status_t wrap_key(apr_pool_t *p, EVP_PKEY *pkey, int is_private,
     unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     int derlen;
-    static const char digits[] = "0123456789ABCDEF";
 
     if (EVP_PKEY_is_a(pkey, "ED25519")) {
         k = apr_pcalloc(p, sizeof *k);
@@ -128,11 +129,7 @@ static apr_status_t wrap_key(apr_pool_t *p, EVP_PKEY *pkey, int is_private,
         return APR_EGENERAL;
     }
     OPENSSL_free(der);
-    for (int i = 0; i < AFL_SIGN_SERIAL_LEN / 2; i++) {
-        k->serial[2 * i] = digits[md[i] >> 4];
-        k->serial[2 * i + 1] = digits[md[i] & 15];
-    }
-    k->serial[AFL_SIGN_SERIAL_LEN] = '\0';
+    apr_encode_base16_binary(k->serial, md, AFL_SIGN_SERIAL_LEN / 2, APR_ENCODE_NONE, NULL);
     if (is_private)
         make_sign_tpl(k);
     *out = k;
@@ -548,61 +545,30 @@ afl_sign_result afl_sign_verify_raw(const afl_sign_key *key, const void *data, s
     return ok ? AFL_SIGN_OK : AFL_SIGN_MISMATCH;
 }
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 long afl_sign_base64_decode(const char *b64, unsigned char *out, size_t outcap)
 {
-    size_t n, i, o = 0;
+    size_t n = b64 ? strlen(b64) : 0;
+    unsigned char *bin;
+    char *again;
+    int len, pad = 0, ok;
 
-    if (!b64)
+    if (n == 0 || n % 4 != 0 || n > INT_MAX / 2)
         return -1;
-    n = strlen(b64);
-    if (n == 0 || n % 4 != 0)
-        return -1;
-    for (i = 0; i < n; i += 4) {
-        int v[4], pad = 0;
-        unsigned long w;
-
-        for (int k = 0; k < 4; k++) {
-            unsigned char c = (unsigned char)b64[i + k];
-            if (c == '=' && i + 4 == n && k >= 2) {
-                v[k] = 0;
-                pad++;
-                continue;
-            }
-            if (pad) /* data after '=' */
-                return -1;
-            v[k] = b64_value(c);
-            if (v[k] < 0)
-                return -1;
-        }
-        w = ((unsigned long)v[0] << 18) | ((unsigned long)v[1] << 12) | ((unsigned long)v[2] << 6) |
-            (unsigned long)v[3];
-        /* canonical: the bits dropped by the padding must be zero */
-        if ((pad == 1 && (w & 0xFF)) || (pad == 2 && (w & 0xFFFF)))
-            return -1;
-        if (o + 3 - (size_t)pad > outcap)
-            return -1;
-        out[o++] = (unsigned char)(w >> 16);
-        if (pad < 2)
-            out[o++] = (unsigned char)(w >> 8);
-        if (pad < 1)
-            out[o++] = (unsigned char)w;
-    }
-    return (long)o;
+    bin = OPENSSL_malloc(n / 4 * 3 + 1);
+    again = OPENSSL_malloc(n + 1);
+    len = bin && again ? EVP_DecodeBlock(bin, (const unsigned char *)b64, (int)n) : -1;
+    if (b64[n - 1] == '=')
+        pad = b64[n - 2] == '=' ? 2 : 1;
+    len -= pad;
+    /* Strict: only the text that encoding the bytes again gives back (no blanks, padding
+     * where it belongs, the bits the padding drops zero). */
+    ok = len >= 0 && (size_t)len <= outcap &&
+         EVP_EncodeBlock((unsigned char *)again, bin, len) == (int)n && !memcmp(again, b64, n);
+    if (ok)
+        memcpy(out, bin, (size_t)len);
+    OPENSSL_free(bin);
+    OPENSSL_free(again);
+    return ok ? len : -1;
 }
 
 afl_sign_result afl_sign_verify_sello(const afl_sign_key *key, const void *data, size_t len,

@@ -2,23 +2,17 @@
 #include "afl_token.h"
 #include "afl_hmac.h"
 
+#include <apr_encode.h>
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <string.h>
 
+/* Lower-case hex, as every token and digest has always been stored. */
 static const char *hex(apr_pool_t *p, const unsigned char *b, size_t n)
 {
-    static const char digits[] = "0123456789abcdef";
-    char *out = apr_palloc(p, n * 2 + 1);
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-    return out;
+    return apr_pencode_base16_binary(p, b, (apr_ssize_t)n, APR_ENCODE_LOWER, NULL);
 }
 
 const char *afl_token_random(apr_pool_t *p)

@@ -2,6 +2,7 @@
  * One file on purpose, about 900 lines: parser, name check and renderer share
  * the compiled node layout, which no other unit should see. */
 #include "afl_tpl.h"
+#include "afl_utf8.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -61,35 +62,6 @@ static uint32_t name_hash(const char *s, apr_size_t n)
         h *= 16777619u;
     }
     return h;
-}
-
-/* Strict UTF-8 (RFC 3629): the length of the valid sequence at s[0..n), or 0.
- * Duplicated from afl_form.c on purpose: the two units do not depend on each other. */
-static apr_size_t utf8_seq(const unsigned char *s, apr_size_t n)
-{
-    unsigned c = s[0];
-
-    if (c < 0x80)
-        return 1;
-    if (c < 0xC2)
-        return 0;
-    if (c < 0xE0)
-        return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c < 0xF0) {
-        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-            return 0;
-        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))
-            return 0;
-        return 3;
-    }
-    if (c < 0xF5) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-            return 0;
-        if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
-            return 0;
-        return 4;
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------------ output buffer */
@@ -162,7 +134,7 @@ static int ob_escape(obuf *b, const char *s, apr_size_t n)
             continue;
         }
         if (k == 6) {
-            len = utf8_seq(u + i, n - i);
+            len = afl_utf8_decode(u + i, n - i, NULL);
             if (len) {
                 i += len;
                 continue;
@@ -534,7 +506,8 @@ static apr_status_t parse(loader *l, tpl *t, const char *text, apr_size_t len)
 
     /* The whole file must be UTF-8 without NUL, so a page is valid UTF-8 by construction. */
     for (i = pos; i < len;) {
-        apr_size_t k = text[i] ? utf8_seq((const unsigned char *)text + i, len - i) : 0;
+        apr_size_t k =
+            text[i] ? afl_utf8_decode((const unsigned char *)text + i, len - i, NULL) : 0;
 
         if (!k)
             return fail(l, "%s:%u: %s at byte %" APR_SIZE_T_FMT, t->file, 1 + count_lines(text, i),

@@ -3,6 +3,7 @@
 #include "afl_csv.h"
 #include "afl_curp.h"
 #include "afl_nss.h"
+#include "afl_utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <apr_encode.h>
 #include <apr_strings.h>
 
 #include <openssl/evp.h>
@@ -153,7 +155,7 @@ int afl_vigencia_eval(apr_pool_t *p, const afl_movimiento *m, size_t n, int dia,
 {
     period *per, *blk;
     int *bajas;
-    size_t np = 0, nb = 0, nblk = 0, i;
+    size_t np = 0, nb = 0, nblk = 0, i, sel;
 
     if (!out || (!m && n) || n > 100000)
         return -1;
@@ -201,35 +203,27 @@ int afl_vigencia_eval(apr_pool_t *p, const afl_movimiento *m, size_t n, int dia,
             blk[nblk++] = per[i];
         }
     }
-    for (i = 0; i < nblk; i++) {
+    /* The block that contains the day, else the latest before it, else the first after. */
+    out->estado = AFL_VIGENCIA_FUTURA;
+    sel = 0;
+    for (i = 0; i < nblk; i++)
         if (blk[i].s <= dia && dia <= blk[i].e) {
             out->estado = AFL_VIGENCIA_VIGENTE;
-            out->vigente = 1;
-            out->desde = blk[i].s;
-            out->hasta = blk[i].e;
-            if (i + 1 < nblk) {
-                out->has_proxima = 1;
-                out->proxima = blk[i + 1].s;
-            }
-            return 0;
+            sel = i;
+            break;
         }
-    }
-    /* not covered: the latest block before the day, else the first after */
-    for (i = nblk; i-- > 0;) {
+    for (i = nblk; out->estado == AFL_VIGENCIA_FUTURA && i-- > 0;)
         if (blk[i].e < dia) {
             out->estado = AFL_VIGENCIA_VENCIDA;
-            out->desde = blk[i].s;
-            out->hasta = blk[i].e;
-            if (i + 1 < nblk) {
-                out->has_proxima = 1;
-                out->proxima = blk[i + 1].s;
-            }
-            return 0;
+            sel = i;
         }
+    out->vigente = out->estado == AFL_VIGENCIA_VIGENTE;
+    out->desde = blk[sel].s;
+    out->hasta = blk[sel].e;
+    if (out->estado != AFL_VIGENCIA_FUTURA && sel + 1 < nblk) {
+        out->has_proxima = 1;
+        out->proxima = blk[sel + 1].s;
     }
-    out->estado = AFL_VIGENCIA_FUTURA;
-    out->desde = blk[0].s;
-    out->hasta = blk[0].e;
     return 0;
 }
 
@@ -302,54 +296,12 @@ static int next_record(afl_csv *r, apr_pool_t *p, apr_array_header_t *fields, ch
     return rc;
 }
 
-/* Well-formed UTF-8 without control characters. */
-static int printable_utf8(const char *str)
-{
-    const unsigned char *s = (const unsigned char *)str;
-
-    while (*s) {
-        unsigned cp;
-        int n;
-
-        if (*s < 0x80) {
-            if (*s < 0x20 || *s == 0x7F)
-                return 0;
-            s++;
-            continue;
-        }
-        if (*s >= 0xC2 && *s <= 0xDF) {
-            n = 1;
-            cp = *s & 0x1F;
-        } else if (*s >= 0xE0 && *s <= 0xEF) {
-            n = 2;
-            cp = *s & 0x0F;
-        } else if (*s >= 0xF0 && *s <= 0xF4) {
-            n = 3;
-            cp = *s & 0x07;
-        } else {
-            return 0;
-        }
-        for (int k = 1; k <= n; k++) {
-            if ((s[k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[k] & 0x3F);
-        }
-        if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0x80 && cp < 0xA0))
-            return 0;
-        s += n + 1;
-    }
-    return 1;
-}
-
 static const char *row_key(apr_pool_t *p, const char *nss, const char *mov, const char *fecha,
                            const char *escuela)
 {
-    static const char digits[] = "0123456789abcdef";
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    char *out;
     int ok;
 
     if (!ctx)
@@ -365,14 +317,8 @@ static const char *row_key(apr_pool_t *p, const char *nss, const char *mov, cons
     EVP_MD_CTX_free(ctx);
     if (!ok)
         return NULL;
-    out = apr_palloc(p, 4 + 2 * (size_t)n + 1);
-    memcpy(out, "csv:", 4);
-    for (unsigned i = 0; i < n; i++) {
-        out[4 + 2 * i] = digits[md[i] >> 4];
-        out[4 + 2 * i + 1] = digits[md[i] & 15];
-    }
-    out[4 + 2 * n] = '\0';
-    return out;
+    return apr_pstrcat(p, "csv:", apr_pencode_base16_binary(p, md, n, APR_ENCODE_LOWER, NULL),
+                       NULL);
 }
 
 /* Validate one record into *row. 0 ok, -1 with err set. */
@@ -426,7 +372,8 @@ static int check_row(apr_pool_t *p, char **f, int nf, unsigned long line, afl_vi
     }
     row->fecha = fecha;
     escuela = afl_csv_trim(f[4]);
-    if (!*escuela || strlen(escuela) > AFL_VIGENCIA_ESCUELA_MAX || !printable_utf8(escuela)) {
+    if (!*escuela || strlen(escuela) > AFL_VIGENCIA_ESCUELA_MAX ||
+        !afl_utf8_printable(escuela, 0)) {
         fail(err, line, "column escuela: empty, longer than %d bytes or not printable UTF-8",
              AFL_VIGENCIA_ESCUELA_MAX);
         return -1;

@@ -36,45 +36,36 @@ void *afl_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     afl_server_conf *base = basev, *add = addv;
     afl_server_conf *c = apr_pcalloc(p, sizeof *c);
 
-    c->template_dir = add->template_dir ? add->template_dir : base->template_dir;
-    c->secret_file = add->secret_file ? add->secret_file : base->secret_file;
-    c->font = add->font ? add->font : base->font;
-    c->font_bold = add->font_bold ? add->font_bold : base->font_bold;
+    const afl_server_conf *from;
+
+    MERGE_PTR(template_dir);
+    MERGE_PTR(secret_file);
+    MERGE_PTR(font);
+    MERGE_PTR(font_bold);
     MERGE_PTR(captcha_font);
     MERGE_PTR(trusted_proxies);
-    c->session_timeout =
-        add->session_timeout != AFL_UNSET ? add->session_timeout : base->session_timeout;
+    MERGE_INT(session_timeout);
     MERGE_PTR(smtp_url);
     MERGE_PTR(smtp_credentials);
     MERGE_PTR(smtp_ca_file);
     MERGE_INT(smtp_require_tls);
     /* The display name goes with the address it was given with. */
-    if (add->mail_from) {
-        c->mail_from = add->mail_from;
-        c->mail_from_name = add->mail_from_name;
-    } else {
-        c->mail_from = base->mail_from;
-        c->mail_from_name = base->mail_from_name;
-    }
+    from = add->mail_from ? add : base;
+    c->mail_from = from->mail_from;
+    c->mail_from_name = from->mail_from_name;
     MERGE_INT(outbox_interval);
     MERGE_INT(outbox_max_attempts);
-    if (add->outbox_backoff_min != AFL_UNSET) {
-        c->outbox_backoff_min = add->outbox_backoff_min;
-        c->outbox_backoff_max = add->outbox_backoff_max;
-    } else {
-        c->outbox_backoff_min = base->outbox_backoff_min;
-        c->outbox_backoff_max = base->outbox_backoff_max;
-    }
+    /* Both bounds of the back-off from the one AfiliateOutboxBackoff that set them. */
+    from = add->outbox_backoff_min != AFL_UNSET ? add : base;
+    c->outbox_backoff_min = from->outbox_backoff_min;
+    c->outbox_backoff_max = from->outbox_backoff_max;
     MERGE_INT(resend_limit);
     MERGE_INT(resend_daily_curp);
     MERGE_INT(resend_daily_address);
-    if (add->signing_key_file) {
-        c->signing_key_file = add->signing_key_file;
-        c->sign_key = add->sign_key;
-    } else {
-        c->signing_key_file = base->signing_key_file;
-        c->sign_key = base->sign_key;
-    }
+    /* The key loaded from the file named in the same configuration. */
+    from = add->signing_key_file ? add : base;
+    c->signing_key_file = from->signing_key_file;
+    c->sign_key = from->sign_key;
     MERGE_PTR(public_url);
     MERGE_PTR(periodo_fin);
     return c;
@@ -104,14 +95,13 @@ void *afl_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     afl_dir_conf *base = basev, *add = addv;
     afl_dir_conf *c = apr_pcalloc(p, sizeof *c);
 
-    c->base = add->base ? add->base : base->base;
-    c->rate_limit = add->rate_limit != AFL_UNSET ? add->rate_limit : base->rate_limit;
-    c->fail_limit = add->fail_limit != AFL_UNSET ? add->fail_limit : base->fail_limit;
-    c->address_fail_limit =
-        add->address_fail_limit != AFL_UNSET ? add->address_fail_limit : base->address_fail_limit;
-    c->curp_limit = add->curp_limit != AFL_UNSET ? add->curp_limit : base->curp_limit;
-    c->email_limit = add->email_limit != AFL_UNSET ? add->email_limit : base->email_limit;
-    c->max_body = add->max_body != AFL_UNSET ? add->max_body : base->max_body;
+    MERGE_PTR(base);
+    MERGE_INT(rate_limit);
+    MERGE_INT(fail_limit);
+    MERGE_INT(address_fail_limit);
+    MERGE_INT(curp_limit);
+    MERGE_INT(email_limit);
+    MERGE_INT(max_body);
     return c;
 }
 
@@ -158,16 +148,37 @@ static const char *set_pdf_font(cmd_parms *cmd, void *dummy, const char *arg)
     return set_server_path(cmd, dummy, arg);
 }
 
-static const char *set_session_timeout(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    (void)dummy;
-    return parse_int(cmd, arg, 60, 86400, &server_conf(cmd)->session_timeout);
-}
+/* A whole-number directive: where it goes and its bounds, in the command's info. */
+typedef struct {
+    int per_dir;       /* 1: a member of afl_dir_conf, 0: of afl_server_conf */
+    apr_size_t offset; /* of the int member */
+    int lo, hi;
+} int_directive;
 
-static const char *set_rate_limit(cmd_parms *cmd, void *dirv, const char *arg)
+#define SERVER_INT(name, field, lo, hi)                                                            \
+    static const int_directive name = {0, APR_OFFSETOF(afl_server_conf, field), lo, hi}
+#define DIR_INT(name, field, lo, hi)                                                               \
+    static const int_directive name = {1, APR_OFFSETOF(afl_dir_conf, field), lo, hi}
+
+SERVER_INT(int_session_timeout, session_timeout, 60, 86400);
+DIR_INT(int_rate_limit, rate_limit, 0, 1000000);
+DIR_INT(int_fail_limit, fail_limit, 0, 1000000);
+DIR_INT(int_address_fail_limit, address_fail_limit, 0, 1000000);
+DIR_INT(int_curp_limit, curp_limit, 0, 1000000);
+DIR_INT(int_email_limit, email_limit, 0, 1000000);
+DIR_INT(int_max_body, max_body, 1024, 1048576);
+SERVER_INT(int_outbox_interval, outbox_interval, 1, 3600);
+SERVER_INT(int_outbox_max_attempts, outbox_max_attempts, 1, 10000);
+SERVER_INT(int_resend_limit, resend_limit, 0, 100);
+SERVER_INT(int_resend_daily_curp, resend_daily_curp, 1, 1000);
+SERVER_INT(int_resend_daily_address, resend_daily_address, 1, 1000000);
+
+static const char *set_int(cmd_parms *cmd, void *dirv, const char *arg)
 {
-    afl_dir_conf *d = dirv;
-    return parse_int(cmd, arg, 0, 1000000, &d->rate_limit);
+    const int_directive *d = cmd->info;
+    char *conf = d->per_dir ? (char *)dirv : (char *)server_conf(cmd);
+
+    return parse_int(cmd, arg, d->lo, d->hi, (int *)(conf + d->offset));
 }
 
 /* One address or network (a.b.c.d, a.b.c.d/bits, an IPv6 address) per argument. */
@@ -189,30 +200,6 @@ static const char *set_trusted_proxy(cmd_parms *cmd, void *dummy, const char *ar
         sc->trusted_proxies = apr_array_make(cmd->pool, 2, sizeof(apr_ipsubnet_t *));
     APR_ARRAY_PUSH(sc->trusted_proxies, apr_ipsubnet_t *) = net;
     return NULL;
-}
-
-static const char *set_fail_limit(cmd_parms *cmd, void *dirv, const char *arg)
-{
-    afl_dir_conf *d = dirv;
-    return parse_int(cmd, arg, 0, 1000000, &d->fail_limit);
-}
-
-/* A per-location count (0-1000000) whose member offset is the directive's cmd->info. */
-static const char *set_dir_count(cmd_parms *cmd, void *dirv, const char *arg)
-{
-    return parse_int(cmd, arg, 0, 1000000, (int *)((char *)dirv + (apr_size_t)cmd->info));
-}
-
-static const char *set_address_fail_limit(cmd_parms *cmd, void *dirv, const char *arg)
-{
-    afl_dir_conf *d = dirv;
-    return parse_int(cmd, arg, 0, 1000000, &d->address_fail_limit);
-}
-
-static const char *set_max_body(cmd_parms *cmd, void *dirv, const char *arg)
-{
-    afl_dir_conf *d = dirv;
-    return parse_int(cmd, arg, 1024, 1048576, &d->max_body);
 }
 
 /* ---- mail */
@@ -254,25 +241,6 @@ static const char *set_mail_from(cmd_parms *cmd, void *dummy, const char *addr, 
     c->mail_from_name = name;
     return NULL;
 }
-
-static const char *set_server_int(cmd_parms *cmd, const char *arg, int lo, int hi,
-                                  apr_size_t offset)
-{
-    return parse_int(cmd, arg, lo, hi, (int *)((char *)server_conf(cmd) + offset));
-}
-
-#define INT_SETTER(fn, field, lo, hi)                                                              \
-    static const char *fn(cmd_parms *cmd, void *dummy, const char *arg)                            \
-    {                                                                                              \
-        (void)dummy;                                                                               \
-        return set_server_int(cmd, arg, lo, hi, APR_OFFSETOF(afl_server_conf, field));             \
-    }
-
-INT_SETTER(set_outbox_interval, outbox_interval, 1, 3600)
-INT_SETTER(set_outbox_max_attempts, outbox_max_attempts, 1, 10000)
-INT_SETTER(set_resend_limit, resend_limit, 0, 100)
-INT_SETTER(set_resend_daily_curp, resend_daily_curp, 1, 1000)
-INT_SETTER(set_resend_daily_address, resend_daily_address, 1, 1000000)
 
 static const char *set_outbox_backoff(cmd_parms *cmd, void *dummy, const char *lo, const char *hi)
 {
@@ -378,29 +346,27 @@ const command_rec afl_cmds[] = {
     AP_INIT_TAKE1("AfiliateCaptchaFont", set_server_path,
                   (void *)APR_OFFSETOF(afl_server_conf, captcha_font), RSRC_CONF,
                   "TrueType font of the CAPTCHA image (default DejaVu Sans Bold)"),
-    AP_INIT_TAKE1("AfiliateSessionTimeout", set_session_timeout, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("AfiliateSessionTimeout", set_int, (void *)&int_session_timeout, RSRC_CONF,
                   "Seconds a trámite stays open without activity (60-86400, default 1800)"),
-    AP_INIT_TAKE1("AfiliateRateLimit", set_rate_limit, NULL, ACCESS_CONF | RSRC_CONF,
+    AP_INIT_TAKE1("AfiliateRateLimit", set_int, (void *)&int_rate_limit, ACCESS_CONF | RSRC_CONF,
                   "Form submissions allowed per client address per minute (0 = no limit)"),
     AP_INIT_ITERATE("AfiliateTrustedProxy", set_trusted_proxy, NULL, RSRC_CONF,
                     "Proxies or TLS terminators whose X-Forwarded-Proto: https marks the "
                     "session cookie Secure (addresses or networks)"),
-    AP_INIT_TAKE1("AfiliateFailureLimit", set_fail_limit, NULL, ACCESS_CONF | RSRC_CONF,
+    AP_INIT_TAKE1("AfiliateFailureLimit", set_int, (void *)&int_fail_limit, ACCESS_CONF | RSRC_CONF,
                   "Failed attempts (CAPTCHA, CURP) a browser session may make in 10 minutes "
                   "before it is refused; slowed from half of it (0 = no limit, default 8)"),
-    AP_INIT_TAKE1("AfiliateAddressFailureLimit", set_address_fail_limit, NULL,
+    AP_INIT_TAKE1("AfiliateAddressFailureLimit", set_int, (void *)&int_address_fail_limit,
                   ACCESS_CONF | RSRC_CONF,
                   "Failed attempts from one client address in 10 minutes before its wrong "
                   "CAPTCHAs are refused (0 = no limit, default 100)"),
-    AP_INIT_TAKE1("AfiliateCurpLimit", set_dir_count,
-                  (void *)APR_OFFSETOF(afl_dir_conf, curp_limit), ACCESS_CONF | RSRC_CONF,
+    AP_INIT_TAKE1("AfiliateCurpLimit", set_int, (void *)&int_curp_limit, ACCESS_CONF | RSRC_CONF,
                   "Accepted CURP forms (Paso 1 and Paso 2) per CURP per day, from any "
                   "address (0 = no limit, default 10)"),
-    AP_INIT_TAKE1("AfiliateEmailLimit", set_dir_count,
-                  (void *)APR_OFFSETOF(afl_dir_conf, email_limit), ACCESS_CONF | RSRC_CONF,
+    AP_INIT_TAKE1("AfiliateEmailLimit", set_int, (void *)&int_email_limit, ACCESS_CONF | RSRC_CONF,
                   "Accepted CURP forms per e-mail address per day, from any address "
                   "(0 = no limit, default 20)"),
-    AP_INIT_TAKE1("AfiliateMaxBody", set_max_body, NULL, ACCESS_CONF | RSRC_CONF,
+    AP_INIT_TAKE1("AfiliateMaxBody", set_int, (void *)&int_max_body, ACCESS_CONF | RSRC_CONF,
                   "Largest form body accepted, in bytes (1024-1048576, default 16384)"),
     AP_INIT_TAKE1("AfiliateSMTPURL", set_smtp_url, NULL, RSRC_CONF,
                   "Mail relay, smtp://host[:port] or smtps://host[:port]; unset: messages "
@@ -417,18 +383,18 @@ const command_rec afl_cmds[] = {
                  "Off; use On in production)"),
     AP_INIT_TAKE12("AfiliateMailFrom", set_mail_from, NULL, RSRC_CONF,
                    "Sender address of the messages, and optionally its display name"),
-    AP_INIT_TAKE1("AfiliateOutboxInterval", set_outbox_interval, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("AfiliateOutboxInterval", set_int, (void *)&int_outbox_interval, RSRC_CONF,
                   "Seconds between two passes of the outbox sender (1-3600, default 5)"),
-    AP_INIT_TAKE1("AfiliateOutboxMaxAttempts", set_outbox_max_attempts, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("AfiliateOutboxMaxAttempts", set_int, (void *)&int_outbox_max_attempts, RSRC_CONF,
                   "Delivery attempts before a message is marked failed (1-10000, default 150)"),
     AP_INIT_TAKE12("AfiliateOutboxBackoff", set_outbox_backoff, NULL, RSRC_CONF,
                    "First and longest delay between attempts, in seconds (default 30 1800)"),
-    AP_INIT_TAKE1("AfiliateResendLimit", set_resend_limit, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("AfiliateResendLimit", set_int, (void *)&int_resend_limit, RSRC_CONF,
                   "Resends allowed per trámite (0-100, default 3)"),
-    AP_INIT_TAKE1("AfiliateResendDailyPerCurp", set_resend_daily_curp, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("AfiliateResendDailyPerCurp", set_int, (void *)&int_resend_daily_curp, RSRC_CONF,
                   "Resends allowed per CURP per day (1-1000, default 5)"),
-    AP_INIT_TAKE1("AfiliateResendDailyPerAddress", set_resend_daily_address, NULL, RSRC_CONF,
-                  "Resends allowed per client address per day (1-1000000, default 20)"),
+    AP_INIT_TAKE1("AfiliateResendDailyPerAddress", set_int, (void *)&int_resend_daily_address,
+                  RSRC_CONF, "Resends allowed per client address per day (1-1000000, default 20)"),
     AP_INIT_TAKE1("AfiliateSigningKey", set_signing_key, NULL, RSRC_CONF,
                   "PEM private key (Ed25519 or RSA >= 2048) that signs the documents; read at "
                   "start-up (afiliatectl keygen makes one)"),

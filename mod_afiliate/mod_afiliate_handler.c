@@ -20,6 +20,7 @@
 #include "afl_hmac.h"
 #include "afl_log.h"
 #include "afl_pdf.h"
+#include "afl_qr.h"
 #include "afl_secret.h"
 #include "afl_token.h"
 #include "afl_tpl.h"
@@ -269,16 +270,13 @@ static const char *mail_host(const afl_server_conf *sc)
 static const char *public_base(afl_req *q)
 {
     request_rec *r = q->r;
-    const char *scheme = ap_http_scheme(r);
-    /* ServerName's port, else the port this connection came in on. */
-    apr_port_t port = r->server->port ? r->server->port : r->connection->local_addr->port;
 
     if (q->sc->public_url)
         return q->sc->public_url;
-    if (port == ap_default_port(r))
-        return apr_psprintf(r->pool, "%s://%s%s", scheme, r->server->server_hostname, q->base);
-    return apr_psprintf(r->pool, "%s://%s:%u%s", scheme, r->server->server_hostname, (unsigned)port,
-                        q->base);
+    /* ServerName's port, else the port this connection came in on. */
+    return afl_qr_server_base(r->pool, ap_http_scheme(r), r->server->server_hostname,
+                              r->server->port ? r->server->port : r->connection->local_addr->port,
+                              q->base);
 }
 
 static void flow_env(afl_req *q, afl_flow_env *env, int documents)

@@ -17,6 +17,7 @@
 #include "afl_log.h"
 #include "afl_mime.h"
 #include "afl_outbox.h"
+#include "afl_qr.h"
 #include "afl_smtp.h"
 
 APLOG_USE_MODULE(afiliate);
@@ -138,13 +139,13 @@ static int outbox_conf(apr_pool_t *pconf, server_rec *v, afl_server_conf *sc, af
     c->backoff_min = AFL_SC_INT(sc, outbox_backoff_min, AFL_OUTBOX_DEFAULT_BACKOFF_MIN);
     c->backoff_max = AFL_SC_INT(sc, outbox_backoff_max, AFL_OUTBOX_DEFAULT_BACKOFF_MAX);
     c->sign_key = sc->sign_key;
-    /* No request here: AfiliatePublicURL, else ServerName and port + the default
-     * location (the QR of a mailed document cannot know the <Location> path). */
+    /* No request here: AfiliatePublicURL, else ServerName's scheme, name and port + the
+     * default location (the QR of a mailed document cannot know the <Location> path). */
     c->verify_base = sc->public_url
                          ? sc->public_url
-                         : apr_psprintf(pconf, "http://%s:%u%s",
-                                        v->server_hostname ? v->server_hostname : "localhost",
-                                        (unsigned)(v->port ? v->port : 80), AFL_DEFAULT_BASE);
+                         : afl_qr_server_base(pconf, v->server_scheme,
+                                              v->server_hostname ? v->server_hostname : "localhost",
+                                              v->port, AFL_DEFAULT_BASE);
     /* Checked by the handler's post_config, which runs first (NULL: standard fonts). */
     c->font = sc->pdf_font;
     c->font_bold = sc->pdf_font_bold;

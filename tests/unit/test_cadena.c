@@ -228,6 +228,15 @@ START_TEST(test_verify_url)
     ck_assert_ptr_null(afl_qr_verify_url(pool, "", FOLIO));
     ck_assert_ptr_null(afl_qr_verify_url(pool, "/", FOLIO));
     ck_assert_ptr_null(afl_qr_verify_url(pool, "https://x", "123&x=1"));
+    ck_assert_str_eq(afl_qr_server_base(pool, "http", "127.0.0.1", 8080, "/afiliate"),
+                     "http://127.0.0.1:8080/afiliate");
+    ck_assert_str_eq(afl_qr_server_base(pool, NULL, "a.example", 80, "/afiliate"),
+                     "http://a.example/afiliate");
+    ck_assert_str_eq(afl_qr_server_base(pool, "https", "a.example", 443, "/x"),
+                     "https://a.example/x");
+    ck_assert_str_eq(afl_qr_server_base(pool, "https", "a.example", 80, "/x"),
+                     "https://a.example:80/x");
+    ck_assert_str_eq(afl_qr_server_base(pool, "http", "a.example", 0, ""), "http://a.example");
 }
 END_TEST
 

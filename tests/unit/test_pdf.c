@@ -15,6 +15,7 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 
+#include "afl_cadena.h"
 #include "afl_pdf.h"
 
 #define FONT_DIR "/usr/share/fonts/truetype/dejavu/"
@@ -470,9 +471,9 @@ START_TEST(test_dates)
     int m;
 
     for (m = 1; m <= 12; m++)
-        ck_assert_str_eq(afl_pdf_month_name(m), want[m - 1]);
-    ck_assert_ptr_null(afl_pdf_month_name(0));
-    ck_assert_ptr_null(afl_pdf_month_name(13));
+        ck_assert_str_eq(afl_cadena_mes(m), want[m - 1]);
+    ck_assert_ptr_null(afl_cadena_mes(0));
+    ck_assert_ptr_null(afl_cadena_mes(13));
 
     afl_pdf_format_date(ISSUED, buf, sizeof buf);
     ck_assert_str_eq(buf, "26 de noviembre de 2026");
