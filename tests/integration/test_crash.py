@@ -28,7 +28,7 @@ import urllib.error
 
 import pytest
 
-from flows import Form, assigned_nss, domicilio, sample
+from flows import Form, assigned_nss, consistent, domicilio, sample
 from harness import TOP, Apache
 
 pytestmark = pytest.mark.skipif(
@@ -228,31 +228,6 @@ def test_crash_point(srv, point):
     RESULTS[(srv.mpm, srv.driver, point)] = row
     bad = srv.unexpected_log_lines()
     assert not bad, "unexpected error_log lines:\n" + "\n".join(bad)
-
-
-def consistent(srv):
-    """Nothing half-written anywhere in the database."""
-    if srv.driver == "sqlite3":
-        assert q1(srv, "PRAGMA integrity_check") == "ok"
-    # One NSS per CURP, one CURP per NSS.
-    assert srv.query("SELECT curp FROM asegurado GROUP BY curp HAVING count(*) > 1") == []
-    assert srv.query("SELECT nss FROM asegurado GROUP BY nss HAVING count(*) > 1") == []
-    # The folio counters have no gap.
-    assert srv.query("SELECT f.prefijo FROM folio_contador f WHERE f.siguiente < 10000 AND "
-                     "f.siguiente <> (SELECT count(*) FROM asegurado a "
-                     "WHERE a.prefijo = f.prefijo)") == []
-    # The document sequence has no gap; every documento is whole and names its asegurado.
-    assert q1(srv, "SELECT siguiente - 1 FROM documento_contador WHERE id = 1") == \
-        q1(srv, "SELECT count(*) FROM documento")
-    assert srv.query("SELECT d.folio FROM documento d LEFT JOIN asegurado a "
-                     "ON a.nss = d.nss AND a.curp = d.curp WHERE a.nss IS NULL "
-                     "OR d.cadena = '' OR d.sello = ''") == []
-    # A trámite has an NSS exactly when it reached its result, and that NSS is the CURP's.
-    assert srv.query("SELECT t.id FROM tramite t LEFT JOIN asegurado a "
-                     "ON a.nss = t.nss AND a.curp = t.curp "
-                     "WHERE t.nss IS NOT NULL AND a.nss IS NULL") == []
-    assert srv.query("SELECT id FROM tramite WHERE (paso = 'resultado') <> "
-                     "(nss IS NOT NULL)") == []
 
 
 def test_summary(srv):
