@@ -19,6 +19,7 @@
 #include "afl_commit.h"
 #include "afl_log.h"
 #include "afl_migrate.h"
+#include "afl_vfs.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -46,6 +47,14 @@ static int afl_dbd_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
                : HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* Registered on pconf after mod_so's unloading of this module, so run before it. */
+static apr_status_t uninstall_vfs(void *data)
+{
+    (void)data;
+    afl_vfs_uninstall();
+    return APR_SUCCESS;
+}
+
 static int afl_dbd_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                server_rec *s)
 {
@@ -57,6 +66,13 @@ static int afl_dbd_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, AFL_TAG ": cannot create the write mutex");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    /* Before mod_dbd's children connect: a connection SQLite could only open
+     * read-only is not made at all, rather than kept in the pool (afl_vfs.h). */
+    if (afl_vfs_install() != 0) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AFL_TAG ": cannot install the SQLite VFS");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_pool_cleanup_register(pconf, NULL, uninstall_vfs, apr_pool_cleanup_null);
     return OK;
 }
 

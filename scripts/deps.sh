@@ -8,7 +8,7 @@ build=(apache2 apache2-dev libapr1-dev libaprutil1-dev libaprutil1-dbd-sqlite3
        libqrencode-dev libssl-dev libzip-dev libsqlite3-dev libpq-dev sqlite3 fonts-dejavu-core
        pkg-config check gcc make)
 test=(python3 python3-pytest python3-aiosmtpd openssl python3-psycopg2 qpdf poppler-utils unzip
-      clang libclang-rt-14-dev curl postgresql-15 python3-fonttools)
+      clang libclang-rt-14-dev curl postgresql-15 python3-fonttools python3-fusepy)
 bench=(wrk apache2-utils linux-perf)
 # make deb: debhelper (dh_apache2 comes with apache2-dev), dpkg-buildpackage, lintian.
 deb=(debhelper dpkg-dev build-essential lintian)

@@ -87,3 +87,28 @@ NSS_RE = re.compile(r"NSS: <strong>(\d{11})</strong>")
 def assigned_nss(html):
     m = NSS_RE.search(html)
     return m.group(1) if m else None
+
+
+def consistent(srv):
+    """Nothing half-written anywhere in the server's database (after a crash, a fault)."""
+    if srv.driver == "sqlite3":
+        assert srv.query("PRAGMA integrity_check") == [("ok",)]
+    # One NSS per CURP, one CURP per NSS.
+    assert srv.query("SELECT curp FROM asegurado GROUP BY curp HAVING count(*) > 1") == []
+    assert srv.query("SELECT nss FROM asegurado GROUP BY nss HAVING count(*) > 1") == []
+    # The folio counters have no gap.
+    assert srv.query("SELECT f.prefijo FROM folio_contador f WHERE f.siguiente < 10000 AND "
+                     "f.siguiente <> (SELECT count(*) FROM asegurado a "
+                     "WHERE a.prefijo = f.prefijo)") == []
+    # The document sequence has no gap; every documento is whole and names its asegurado.
+    assert srv.query("SELECT siguiente - 1 FROM documento_contador WHERE id = 1") == \
+        srv.query("SELECT count(*) FROM documento")
+    assert srv.query("SELECT d.folio FROM documento d LEFT JOIN asegurado a "
+                     "ON a.nss = d.nss AND a.curp = d.curp WHERE a.nss IS NULL "
+                     "OR d.cadena = '' OR d.sello = ''") == []
+    # A trámite has an NSS exactly when it reached its result, and that NSS is the CURP's.
+    assert srv.query("SELECT t.id FROM tramite t LEFT JOIN asegurado a "
+                     "ON a.nss = t.nss AND a.curp = t.curp "
+                     "WHERE t.nss IS NOT NULL AND a.nss IS NULL") == []
+    assert srv.query("SELECT id FROM tramite WHERE (paso = 'resultado') <> "
+                     "(nss IS NOT NULL)") == []

@@ -1,5 +1,8 @@
 """A child killed by abort() at each commit point; the student retries.
 
+Under both MPMs (event: threads of one child share its connections, group
+committer and outbox sender; prefork: one request per child) and both drivers.
+
 Runs only against the module built with the test-only crash points
 (`make test-crash`: build/crash/mod_afiliate.so, AFILIATE_CRASH_POINTS=1), where
 `AfiliateTestCrashAt NAME` aborts the child at the point of that name
@@ -25,7 +28,7 @@ import urllib.error
 
 import pytest
 
-from flows import Form, assigned_nss, domicilio, sample
+from flows import Form, assigned_nss, consistent, domicilio, sample
 from harness import TOP, Apache
 
 pytestmark = pytest.mark.skipif(
@@ -49,19 +52,21 @@ PER_POINT = 2
 CRASH_LOG = [r"mod_afiliate: test crash point [a-z-]+ reached: abort\(\)",
              r"AH00052: child pid \d+ exit signal Aborted"]
 
-RESULTS = {}     # point -> row of the closing table
+RESULTS = {}     # (MPM, driver, point) -> row of the closing table
 
 
-@pytest.fixture(scope="module", params=["sqlite3", "pgsql"])
+@pytest.fixture(scope="module", params=["event-sqlite3", "event-pgsql", "prefork-sqlite3",
+                                        "prefork-pgsql"])
 def srv(request):
-    """A server and an SMTP sink of its own per driver (both draw the same CURPs)."""
+    """A server and an SMTP sink of its own per MPM and driver (all draw the same CURPs)."""
     from smtp_sink import SmtpSink
+    mpm, driver = request.param.split("-")
     sink = SmtpSink().start()
-    name = f"it-crash-{request.param}"
+    name = f"it-crash-{mpm}-{driver}"
     db = None
-    if request.param == "pgsql":
+    if driver == "pgsql":
         db = request.getfixturevalue("pg_cluster").create_db(name.replace("-", "_"))
-    s = Apache(name, db=db, driver=request.param)
+    s = Apache(name, mpm=mpm, db=db, driver=driver)
     s.mail = [f"AfiliateSMTPURL {sink.url}", "AfiliateOutboxInterval 1",
               "AfiliateOutboxBackoff 1 2", "AfiliateMailFrom no-reply@afiliate.example.mx"]
     s.setup(seed_count=300)
@@ -131,7 +136,7 @@ def test_crash_point(srv, point):
     curps = [srv.curps.pop() for _ in range(PER_POINT)]
     srv.new_log_lines()
     before = crash_count(srv, point)
-    row = {"driver": srv.driver, "flow": flow, "crashed": 0, "retried": 0}
+    row = {"mpm": srv.mpm, "driver": srv.driver, "flow": flow, "crashed": 0, "retried": 0}
     # Mail only where the point is on the sender's path: elsewhere the sender
     # would render (and store) the comprobante before the student downloads it.
     # The outbox points' students finish Paso 1 first, on a server that neither
@@ -220,46 +225,21 @@ def test_crash_point(srv, point):
         assert 1 <= len(sink.to(address(curp))) <= 2, (point, curp)
     consistent(srv)
     row["lost"] = "nothing"
-    RESULTS[point] = row
+    RESULTS[(srv.mpm, srv.driver, point)] = row
     bad = srv.unexpected_log_lines()
     assert not bad, "unexpected error_log lines:\n" + "\n".join(bad)
 
 
-def consistent(srv):
-    """Nothing half-written anywhere in the database."""
-    if srv.driver == "sqlite3":
-        assert q1(srv, "PRAGMA integrity_check") == "ok"
-    # One NSS per CURP, one CURP per NSS.
-    assert srv.query("SELECT curp FROM asegurado GROUP BY curp HAVING count(*) > 1") == []
-    assert srv.query("SELECT nss FROM asegurado GROUP BY nss HAVING count(*) > 1") == []
-    # The folio counters have no gap.
-    assert srv.query("SELECT f.prefijo FROM folio_contador f WHERE f.siguiente < 10000 AND "
-                     "f.siguiente <> (SELECT count(*) FROM asegurado a "
-                     "WHERE a.prefijo = f.prefijo)") == []
-    # The document sequence has no gap; every documento is whole and names its asegurado.
-    assert q1(srv, "SELECT siguiente - 1 FROM documento_contador WHERE id = 1") == \
-        q1(srv, "SELECT count(*) FROM documento")
-    assert srv.query("SELECT d.folio FROM documento d LEFT JOIN asegurado a "
-                     "ON a.nss = d.nss AND a.curp = d.curp WHERE a.nss IS NULL "
-                     "OR d.cadena = '' OR d.sello = ''") == []
-    # A trámite has an NSS exactly when it reached its result, and that NSS is the CURP's.
-    assert srv.query("SELECT t.id FROM tramite t LEFT JOIN asegurado a "
-                     "ON a.nss = t.nss AND a.curp = t.curp "
-                     "WHERE t.nss IS NOT NULL AND a.nss IS NULL") == []
-    assert srv.query("SELECT id FROM tramite WHERE (paso = 'resultado') <> "
-                     "(nss IS NOT NULL)") == []
-
-
 def test_summary(srv):
     """The table of points, operations and losses of the points that passed, printed
-    and written to tests/out/crash-<driver>.md."""
-    lines = ["| point | driver | flow | crashed | retried | e-mails per student | lost |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
-    for point, row in RESULTS.items():
-        if row["driver"] == srv.driver:
-            lines.append(f"| {point} | {row['driver']} | {row['flow']} | {row['crashed']} | "
+    and written to tests/out/crash-<mpm>-<driver>.md."""
+    lines = ["| point | MPM | driver | flow | crashed | retried | e-mails per student | lost |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for (mpm, driver, point), row in RESULTS.items():
+        if (mpm, driver) == (srv.mpm, srv.driver):
+            lines.append(f"| {point} | {mpm} | {driver} | {row['flow']} | {row['crashed']} | "
                          f"{row['retried']} | {row['mails']} | {row['lost']} |")
     out = TOP / "tests" / "out"
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"crash-{srv.driver}.md").write_text("\n".join(lines) + "\n")
+    (out / f"crash-{srv.mpm}-{srv.driver}.md").write_text("\n".join(lines) + "\n")
     print("\n" + "\n".join(lines))
