@@ -41,7 +41,7 @@ FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRCS))
 BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-PKGS      := apr-1 apr-util-1 libpcre2-8 gdlib libcurl libqrencode libzip libcrypto sqlite3 libpq
+PKGS      := apr-1 apr-util-1 libpcre2-8 gdlib libcurl jansson libqrencode libzip libcrypto sqlite3 libpq
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
