@@ -93,3 +93,17 @@ afl_breaker_state afl_breaker_current(afl_breaker *b)
     unlock(b);
     return s;
 }
+
+int afl_breaker_enter(afl_breaker *b, const afl_breaker_conf *c)
+{
+    if (apr_atomic_inc32(&b->inflight) >= (apr_uint32_t)c->max_inflight) {
+        apr_atomic_dec32(&b->inflight);
+        return 0;
+    }
+    return 1;
+}
+
+void afl_breaker_leave(afl_breaker *b)
+{
+    apr_atomic_dec32(&b->inflight);
+}

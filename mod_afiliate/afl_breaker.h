@@ -13,7 +13,11 @@
  *             reports (its process died) is replaced after another cool-down.
  *
  * The fields are guarded by a spin lock word taken with apr_atomic_cas32; a
- * critical section is a handful of loads and stores. */
+ * critical section is a handful of loads and stores.
+ *
+ * It also counts the requests out at once on the server (the bulkhead,
+ * afl_breaker_enter): a process that dies with a request out keeps its place
+ * until the next restart, which makes a new breaker. */
 #ifndef AFL_BREAKER_H
 #define AFL_BREAKER_H
 
@@ -26,14 +30,16 @@ typedef enum {
 } afl_breaker_state;
 
 typedef struct {
-    int failures; /* failures that open it */
-    int window;   /* seconds in which they must fall */
-    int cooldown; /* seconds it stays open before a probe */
+    int failures;     /* failures that open it */
+    int window;       /* seconds in which they must fall */
+    int cooldown;     /* seconds it stays open before a probe */
+    int max_inflight; /* requests out at once on the server; more fail at once */
 } afl_breaker_conf;
 
 #define AFL_BREAKER_DEFAULT_FAILURES 5
 #define AFL_BREAKER_DEFAULT_WINDOW 30
 #define AFL_BREAKER_DEFAULT_COOLDOWN 30
+#define AFL_BREAKER_DEFAULT_MAX_INFLIGHT 16
 
 /* Lives in shared memory: plain fields only, no pointers. */
 typedef struct {
@@ -41,8 +47,9 @@ typedef struct {
     apr_uint32_t state; /* afl_breaker_state */
     apr_uint32_t failures;
     apr_int64_t window_start;
-    apr_int64_t opened_at; /* open: when; half-open: when the probe went out */
-    apr_uint32_t opened;   /* times it opened, for the operators */
+    apr_int64_t opened_at;          /* open: when; half-open: when the probe went out */
+    apr_uint32_t opened;            /* times it opened, for the operators */
+    volatile apr_uint32_t inflight; /* requests out now, every process of the server */
 } afl_breaker;
 
 void afl_breaker_init(afl_breaker *b);
@@ -58,5 +65,12 @@ afl_breaker_verdict afl_breaker_allow(afl_breaker *b, const afl_breaker_conf *c,
 void afl_breaker_success(afl_breaker *b, const afl_breaker_conf *c, long long now);
 void afl_breaker_failure(afl_breaker *b, const afl_breaker_conf *c, long long now);
 afl_breaker_state afl_breaker_current(afl_breaker *b);
+
+/* The bulkhead: a request (or a wait for another's answer) takes a place
+ * before it goes out and gives it back after. 0 when max_inflight are out
+ * already: the caller does not ask (RENAPO slow or hung must not hold every
+ * worker of the server). */
+int afl_breaker_enter(afl_breaker *b, const afl_breaker_conf *c);
+void afl_breaker_leave(afl_breaker *b);
 
 #endif

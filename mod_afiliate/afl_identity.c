@@ -83,7 +83,14 @@ afl_store_status afl_identity_lookup(apr_pool_t *p, afl_store *st, const afl_ide
     if (verdict == AFL_BREAKER_REFUSE)
         return unavailable(p, st, id, curp, curp_hmac, now, "breaker open", out, src);
 
+    if (id->breaker && !afl_breaker_enter(id->breaker, &id->breaker_conf)) {
+        /* A probe refused here is replaced after another cool-down. */
+        return unavailable(p, st, id, curp, curp_hmac, now, "too many requests in flight", out,
+                           src);
+    }
     r = afl_renapo_ask(p, &id->renapo, curp, out, &why, &leader);
+    if (id->breaker)
+        afl_breaker_leave(id->breaker);
     if (id->breaker && (leader || verdict == AFL_BREAKER_PROBE)) {
         if (r == AFL_RENAPO_ERROR)
             afl_breaker_failure(id->breaker, &id->breaker_conf, now);

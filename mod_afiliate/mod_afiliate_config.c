@@ -32,6 +32,7 @@ void *afl_create_server_conf(apr_pool_t *p, server_rec *s)
     c->breaker_failures = AFL_UNSET;
     c->breaker_window = AFL_UNSET;
     c->breaker_cooldown = AFL_UNSET;
+    c->breaker_max_inflight = AFL_UNSET;
     return c;
 }
 
@@ -103,10 +104,12 @@ void *afl_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
         c->breaker_failures = add->breaker_failures;
         c->breaker_window = add->breaker_window;
         c->breaker_cooldown = add->breaker_cooldown;
+        c->breaker_max_inflight = add->breaker_max_inflight;
     } else {
         c->breaker_failures = base->breaker_failures;
         c->breaker_window = base->breaker_window;
         c->breaker_cooldown = base->breaker_cooldown;
+        c->breaker_max_inflight = base->breaker_max_inflight;
     }
     return c;
 }
@@ -435,14 +438,18 @@ static const char *set_renapo_breaker(cmd_parms *cmd, void *dummy, const char *a
     char *f = ap_getword_conf(cmd->pool, &args);
     char *w = ap_getword_conf(cmd->pool, &args);
     char *d = ap_getword_conf(cmd->pool, &args);
+    char *m = ap_getword_conf(cmd->pool, &args);
     (void)dummy;
 
     if (!*f || !*w || !*d || *args)
-        return "AfiliateRenapoBreaker takes three numbers: failures window-seconds "
-               "cooldown-seconds (e.g. 5 30 30)";
+        return "AfiliateRenapoBreaker takes three or four numbers: failures window-seconds "
+               "cooldown-seconds [max-in-flight] (e.g. 5 30 30 16)";
     if ((err = parse_int(cmd, f, 1, 100000, &c->breaker_failures)) != NULL ||
         (err = parse_int(cmd, w, 1, 86400, &c->breaker_window)) != NULL ||
         (err = parse_int(cmd, d, 1, 86400, &c->breaker_cooldown)) != NULL)
+        return err;
+    c->breaker_max_inflight = AFL_UNSET;
+    if (*m && (err = parse_int(cmd, m, 1, 100000, &c->breaker_max_inflight)) != NULL)
         return err;
     return NULL;
 }
@@ -555,8 +562,8 @@ const command_rec afl_cmds[] = {
                   "Seconds a recorded RENAPO answer is fresh (0-31536000, default 86400; 0: "
                   "always ask)"),
     AP_INIT_RAW_ARGS("AfiliateRenapoBreaker", set_renapo_breaker, NULL, RSRC_CONF,
-                     "Circuit breaker: failures window-seconds cooldown-seconds (default 5 30 "
-                     "30)"),
+                     "Circuit breaker: failures window-seconds cooldown-seconds [max-in-flight] "
+                     "(default 5 30 30 16)"),
 #ifdef AFL_TEST_CRASH_POINTS
     AP_INIT_TAKE1("AfiliateTestCrashAt", set_test_crash_at, NULL, RSRC_CONF,
                   "test builds only: the named point where children abort()"),

@@ -48,6 +48,7 @@ typedef struct {
     int breaker_failures;           /* AfiliateRenapoBreaker: failures that open it */
     int breaker_window;             /* AfiliateRenapoBreaker: seconds they must fall in */
     int breaker_cooldown;           /* AfiliateRenapoBreaker: seconds it stays open */
+    int breaker_max_inflight;       /* AfiliateRenapoBreaker: requests out at once */
 
     /* Loaded in post_config, read-only afterwards. */
     const unsigned char *secret;

@@ -90,6 +90,8 @@ int afl_renapo_configure(apr_pool_t *pconf, server_rec *s, afl_server_conf *sc)
     id->breaker_conf.failures = AFL_SC_INT(sc, breaker_failures, AFL_BREAKER_DEFAULT_FAILURES);
     id->breaker_conf.window = AFL_SC_INT(sc, breaker_window, AFL_BREAKER_DEFAULT_WINDOW);
     id->breaker_conf.cooldown = AFL_SC_INT(sc, breaker_cooldown, AFL_BREAKER_DEFAULT_COOLDOWN);
+    id->breaker_conf.max_inflight =
+        AFL_SC_INT(sc, breaker_max_inflight, AFL_BREAKER_DEFAULT_MAX_INFLIGHT);
     sc->identity = id;
     return 1;
 }

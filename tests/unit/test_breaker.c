@@ -4,7 +4,7 @@
 
 #include <check.h>
 
-static const afl_breaker_conf conf = {3, 10, 30}; /* 3 failures in 10 s; 30 s open */
+static const afl_breaker_conf conf = {3, 10, 30, 2}; /* 3 failures in 10 s; 30 s open; 2 out */
 
 START_TEST(closed_until_n_failures_in_the_window)
 {
@@ -100,6 +100,23 @@ START_TEST(a_late_failure_while_open_changes_nothing)
 }
 END_TEST
 
+START_TEST(at_most_max_inflight_out_at_once)
+{
+    afl_breaker b;
+    afl_breaker_init(&b);
+
+    ck_assert_int_eq(afl_breaker_enter(&b, &conf), 1);
+    ck_assert_int_eq(afl_breaker_enter(&b, &conf), 1);
+    ck_assert_int_eq(afl_breaker_enter(&b, &conf), 0);
+    ck_assert_uint_eq(b.inflight, 2);
+    afl_breaker_leave(&b);
+    ck_assert_int_eq(afl_breaker_enter(&b, &conf), 1);
+    afl_breaker_leave(&b);
+    afl_breaker_leave(&b);
+    ck_assert_uint_eq(b.inflight, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("afl_breaker");
@@ -113,6 +130,7 @@ int main(void)
     tcase_add_test(tc, a_failed_probe_opens_it_for_another_cooldown);
     tcase_add_test(tc, a_lost_probe_is_replaced_after_a_cooldown);
     tcase_add_test(tc, a_late_failure_while_open_changes_nothing);
+    tcase_add_test(tc, at_most_max_inflight_out_at_once);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
