@@ -264,11 +264,17 @@ afl_renapo_result afl_renapo_fetch(apr_pool_t *p, const afl_renapo_conf *c, cons
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    if (c->ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-    if (c->client_cert) {
-        curl_easy_setopt(h, CURLOPT_SSLCERT, c->client_cert);
-        curl_easy_setopt(h, CURLOPT_SSLKEY, c->client_key ? c->client_key : c->client_cert);
+    if (c->ca.data) {
+        struct curl_blob ca = {(void *)c->ca.data, c->ca.len, CURL_BLOB_NOCOPY};
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+    }
+    if (c->cert.data) {
+        struct curl_blob cert = {(void *)c->cert.data, c->cert.len, CURL_BLOB_NOCOPY};
+        struct curl_blob key = {(void *)c->key.data, c->key.len, CURL_BLOB_NOCOPY};
+        curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
+        curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, c->key.data ? &key : &cert);
+        curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
     }
     if (c->userpwd) {
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -389,7 +395,31 @@ afl_renapo_result afl_renapo_ask(apr_pool_t *p, const afl_renapo_conf *c, const 
     return r;
 }
 
-/* ------------------------------------------------------------------ credentials */
+/* ------------------------------------------------------------------ files read at start-up */
+
+int afl_renapo_read_pem(apr_pool_t *p, const char *path, afl_renapo_pem *out, const char **err)
+{
+    char buf[65536];
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (!f) {
+        *err = apr_psprintf(p, "cannot read %s", path);
+        return -1;
+    }
+    n = fread(buf, 1, sizeof buf, f);
+    if (ferror(f) || n == sizeof buf || !memmem(buf, n, "-----BEGIN ", 11)) {
+        fclose(f);
+        memset(buf, 0, sizeof buf);
+        *err = apr_psprintf(p, "%s is not a PEM file of at most 64 KiB", path);
+        return -1;
+    }
+    fclose(f);
+    out->data = apr_pmemdup(p, buf, n);
+    out->len = n;
+    memset(buf, 0, sizeof buf);
+    return 0;
+}
 
 int afl_renapo_read_credentials(apr_pool_t *p, const char *path, const char **bearer,
                                 const char **userpwd, const char **err)

@@ -20,15 +20,25 @@
 
 #include "afl_store.h"
 
+/* PEM text held in memory: read at start-up while httpd is root, so the
+ * key file can stay 0600 root and the children never open it. */
 typedef struct {
-    const char *url;         /* https://host[:port]/path: the CURP is appended after a '/' */
-    long timeout_ms;         /* the whole request */
-    const char *ca_file;     /* PEM CA bundle of the service; NULL: the system's */
-    const char *client_cert; /* PEM client certificate (mutual TLS); NULL: none */
-    const char *client_key;  /* its PEM private key */
-    const char *bearer;      /* Authorization: Bearer <bearer>; NULL: none */
-    const char *userpwd;     /* HTTP Basic user:password; NULL: none */
+    const char *data; /* NULL: none */
+    size_t len;
+} afl_renapo_pem;
+
+typedef struct {
+    const char *url;     /* https://host[:port]/path: the CURP is appended after a '/' */
+    long timeout_ms;     /* the whole request */
+    afl_renapo_pem ca;   /* CA certificates of the service; none: the system's store */
+    afl_renapo_pem cert; /* client certificate (mutual TLS); none: no client certificate */
+    afl_renapo_pem key;  /* its private key */
+    const char *bearer;  /* Authorization: Bearer <bearer>; NULL: none */
+    const char *userpwd; /* HTTP Basic user:password; NULL: none */
 } afl_renapo_conf;
+
+/* Reads a PEM file into *out (in p). 0 on success; otherwise *err says why. */
+int afl_renapo_read_pem(apr_pool_t *p, const char *path, afl_renapo_pem *out, const char **err);
 
 #define AFL_RENAPO_DEFAULT_TIMEOUT_MS 3000
 /* An answer is a few hundred bytes; a larger body is refused. */

@@ -28,14 +28,18 @@ static void warn_if_shared(server_rec *s, const char *directive, const char *pat
                      directive, path);
 }
 
-static int readable(apr_pool_t *p, server_rec *s, const char *directive, const char *path)
+/* A PEM file named by directive (path NULL: none, *out empty). 0 when unusable. */
+static int read_pem(apr_pool_t *p, server_rec *s, const char *directive, const char *path,
+                    afl_renapo_pem *out)
 {
-    apr_finfo_t fi;
-    apr_status_t rv = apr_stat(&fi, path, APR_FINFO_TYPE, p);
+    const char *err = NULL;
 
-    if (rv != APR_SUCCESS || fi.filetype != APR_REG) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, AFL_TAG ": %s %s is not a readable file",
-                     directive, path);
+    out->data = NULL;
+    out->len = 0;
+    if (!path)
+        return 1;
+    if (afl_renapo_read_pem(p, path, out, &err) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AFL_TAG ": %s: %s", directive, err);
         return 0;
     }
     return 1;
@@ -61,19 +65,15 @@ int afl_renapo_configure(apr_pool_t *pconf, server_rec *s, afl_server_conf *sc)
                      AFL_TAG ": AfiliateRenapoClientKey needs AfiliateRenapoClientCert");
         return 0;
     }
-    if ((sc->renapo_ca_file && !readable(pconf, s, "AfiliateRenapoCAFile", sc->renapo_ca_file)) ||
-        (sc->renapo_client_cert &&
-         !readable(pconf, s, "AfiliateRenapoClientCert", sc->renapo_client_cert)) ||
-        (sc->renapo_client_key &&
-         !readable(pconf, s, "AfiliateRenapoClientKey", sc->renapo_client_key)))
-        return 0;
     id = apr_pcalloc(pconf, sizeof *id);
     id->mode = mode;
     id->renapo.url = sc->renapo_url;
     id->renapo.timeout_ms = AFL_SC_INT(sc, renapo_timeout, AFL_RENAPO_DEFAULT_TIMEOUT_MS);
-    id->renapo.ca_file = sc->renapo_ca_file;
-    id->renapo.client_cert = sc->renapo_client_cert;
-    id->renapo.client_key = sc->renapo_client_key;
+    /* Read now, as root: the children use the copies in memory. */
+    if (!read_pem(pconf, s, "AfiliateRenapoCAFile", sc->renapo_ca_file, &id->renapo.ca) ||
+        !read_pem(pconf, s, "AfiliateRenapoClientCert", sc->renapo_client_cert, &id->renapo.cert) ||
+        !read_pem(pconf, s, "AfiliateRenapoClientKey", sc->renapo_client_key, &id->renapo.key))
+        return 0;
     if (sc->renapo_credentials) {
         const char *err = NULL;
         if (afl_renapo_read_credentials(pconf, sc->renapo_credentials, &id->renapo.bearer,
