@@ -22,7 +22,8 @@ CURP with "*", Double.behaviour picks a fault:
   othercurp   a correct answer about another CURP
   missing     an answer without statusCurp
 
-Double.counts counts the requests per CURP. Run as a script (make run
+Double.counts counts the requests per CURP, Double.max_inflight the most
+requests it was answering at once. Run as a script (make run
 RENAPO=double) it serves until killed:
 
   renapo_double.py --pki DIR --port N [--sqlite DB] [--token T]
@@ -100,6 +101,8 @@ class Double:
         self.persons = {}
         self.behaviour = {}
         self.counts = collections.Counter()
+        self.inflight = 0      # requests being answered now
+        self.max_inflight = 0  # the most at once since the last reset
         self.released = threading.Event()
         self.lock = threading.Lock()
         self.httpd = None
@@ -112,6 +115,7 @@ class Double:
         with self.lock:
             self.behaviour.clear()
             self.counts.clear()
+            self.max_inflight = self.inflight
         self.released.set()
         self.released = threading.Event()
 
@@ -178,6 +182,16 @@ class Double:
                 self.wfile.write(body)
 
             def do_GET(self):
+                with double.lock:
+                    double.inflight += 1
+                    double.max_inflight = max(double.max_inflight, double.inflight)
+                try:
+                    self.answer()
+                finally:
+                    with double.lock:
+                        double.inflight -= 1
+
+            def answer(self):
                 if not self.path.startswith(BASE_PATH):
                     return self.send(404, "<h1>Not Found</h1>", "text/html")
                 curp = self.path[len(BASE_PATH):]

@@ -214,7 +214,8 @@ def test_remote_failure_is_a_spanish_503(world, how):
     took = time.monotonic() - started
     assert r.status == 503 and DOWN in r.text, (r.status, r.text[:300])
     assert r.header("Retry-After") == "30"
-    assert w.double.counts[curp] == 1
+    # libcurl sends a request again, once, when a reused connection drops.
+    assert w.double.counts[curp] == 1 or (how == "reset" and w.double.counts[curp] == 2)
     assert consulta(w.srv, curp) == []  # nothing recorded, never "not found"
     assert took < 3.0
 
@@ -228,7 +229,8 @@ def test_remote_local_failure_is_answered_by_the_mirror(world, how):
     w.double.behaviour[curp] = how
     r = Form(w.srv, w.srv.client()).submit(curp)
     assert r.status == 200 and "/domicilio" in r.url, (r.status, r.text[:300])
-    assert w.double.counts[curp] == 1
+    # libcurl sends a request again, once, when a reused connection drops.
+    assert w.double.counts[curp] == 1 or (how == "reset" and w.double.counts[curp] == 2)
     assert consulta(w.srv, curp) == []
     rows = audit(w.srv, "identidad_local")
     assert len(rows) == before + 1 and rows[-1][0]  # the reason, no personal data
@@ -285,9 +287,14 @@ def test_the_breaker_opens_after_n_failures_and_closes_after_the_cooldown(world)
 
 
 def test_paso1_keeps_serving_while_renapo_hangs(world):
-    """Many students wait on a hung RENAPO; the others' pages must not wait."""
+    """Many students wait on a hung RENAPO; the others' pages must not wait.
+    The bulkhead holds at most `cap` workers of the server on RENAPO: under
+    prefork a worker is a process, and prefork starts 4 (conf/httpd.conf.in),
+    so the cap there stays below them (docs/renapo.md, "Circuit breaker and
+    bulkhead")."""
     w = world
-    hung, timeout_ms, cap = 40, 3000, 8
+    hung, timeout_ms = 40, 3000
+    cap = 2 if w.srv.mpm == "prefork" else 8
     w.configure(timeout=timeout_ms, breaker=f"1000 60 60 {cap}")
     w.double.behaviour["*"] = "hang"
     students = [(w.both.pop(), w.srv.client()) for _ in range(hung)]
@@ -317,17 +324,18 @@ def test_paso1_keeps_serving_while_renapo_hangs(world):
     w.double.release()
     statuses = sorted({s for s, _ in results})
     asked = sum(w.double.counts.values())
+    at_once = w.double.max_inflight
     worst = max(others)
     others.sort()
     p50 = others[len(others) // 2]
     report = (f"[{w.srv.mpm}-{w.srv.driver}] {hung} students on a hung RENAPO "
               f"(timeout {timeout_ms} ms, at most {cap} in flight): {asked} requests reached "
-              f"RENAPO, answers {statuses}, slowest hung student "
+              f"RENAPO, {at_once} at once, answers {statuses}, slowest hung student "
               f"{max(d for _, d in results):.2f} s; other students: {len(others)} requests, "
               f"median {p50 * 1000:.1f} ms, worst {worst * 1000:.1f} ms")
     print(report)
     with open(GEN / "renapo-hang-figures.txt", "a") as f:
         f.write(report + "\n")
     assert len(results) == hung and statuses == [503]
-    assert asked <= cap
+    assert at_once <= cap
     assert worst < 1.0
