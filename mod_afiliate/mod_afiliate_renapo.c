@@ -1,6 +1,7 @@
 /* mod_afiliate: RENAPO settings and the breaker's shared memory (httpd glue,
  * see mod_afiliate_renapo.h). */
 #include "mod_afiliate_renapo.h"
+#include "mod_afiliate_outbox.h"
 
 #include "http_config.h"
 #include "http_log.h"
@@ -10,7 +11,6 @@
 #include "afl_breaker.h"
 #include "afl_identity.h"
 #include "afl_log.h"
-#include "afl_smtp.h"
 
 #include <sys/stat.h>
 
@@ -96,13 +96,6 @@ int afl_renapo_configure(apr_pool_t *pconf, server_rec *s, afl_server_conf *sc)
     return 1;
 }
 
-static apr_status_t curl_cleanup(void *data)
-{
-    (void)data;
-    afl_smtp_global_cleanup();
-    return APR_SUCCESS;
-}
-
 int afl_renapo_post_config(apr_pool_t *pconf, server_rec *s)
 {
     int curl_ready = 0;
@@ -115,11 +108,8 @@ int afl_renapo_post_config(apr_pool_t *pconf, server_rec *s)
         if (!sc->template_dir || !sc->identity)
             continue;
         if (!curl_ready) {
-            if (afl_smtp_global_init() != 0) {
-                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v, AFL_TAG ": cannot initialise libcurl");
+            if (!afl_curl_start(pconf, v))
                 return HTTP_INTERNAL_SERVER_ERROR;
-            }
-            apr_pool_cleanup_register(pconf, NULL, curl_cleanup, apr_pool_cleanup_null);
             curl_ready = 1;
         }
         /* A new breaker per configuration cycle: a restart starts it closed. */

@@ -383,3 +383,35 @@ def test_credentials_are_sent_and_never_logged(world, tmp_path):
     finally:
         w.double.token = None
     assert token not in w.srv.read_log()
+
+
+def test_a_slow_answer_within_the_limit_is_used(world):
+    w = world
+    w.configure(timeout=1500)
+    curp = w.both.pop()
+    w.double.behaviour[curp] = "delay:0.6"
+    r = Form(w.srv, w.srv.client()).submit(curp)
+    assert r.status == 200 and "/domicilio" in r.url
+    assert consulta(w.srv, curp)[0][0] == 1
+
+
+def test_students_asking_the_same_curp_at_once_share_one_request(world):
+    """One request per CURP in flight per process: under event the five land on
+    at most the two started processes; under prefork each process serves one
+    student, so only the outcome is checked."""
+    w = world
+    w.configure(timeout=3000)
+    curp = w.both.pop()
+    w.double.behaviour[curp] = "delay:1.0"
+    forms = [Form(w.srv, w.srv.client()) for _ in range(5)]
+    statuses = []
+    threads = [threading.Thread(target=lambda f=f: statuses.append(f.submit(curp).status))
+               for f in forms]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert statuses == [200] * 5
+    if w.srv.mpm == "event":
+        assert w.double.counts[curp] <= 2
+    assert w.double.counts[curp] <= 5

@@ -6,6 +6,15 @@
 
 static const afl_breaker_conf conf = {3, 10, 30, 2}; /* 3 failures in 10 s; 30 s open; 2 out */
 
+/* A new breaker opened by three failures at t. */
+static void opened_at(afl_breaker *b, long long t)
+{
+    afl_breaker_init(b);
+    for (int i = 0; i < 3; i++)
+        afl_breaker_failure(b, &conf, t);
+    ck_assert_int_eq(afl_breaker_current(b), AFL_BREAKER_OPEN);
+}
+
 START_TEST(closed_until_n_failures_in_the_window)
 {
     afl_breaker b;
@@ -39,10 +48,8 @@ END_TEST
 START_TEST(cooldown_then_one_probe_that_closes_it)
 {
     afl_breaker b;
-    afl_breaker_init(&b);
 
-    for (int i = 0; i < 3; i++)
-        afl_breaker_failure(&b, &conf, 200);
+    opened_at(&b, 200);
     ck_assert_int_eq(afl_breaker_allow(&b, &conf, 229), AFL_BREAKER_REFUSE);
     ck_assert_int_eq(afl_breaker_allow(&b, &conf, 230), AFL_BREAKER_PROBE);
     ck_assert_int_eq(afl_breaker_current(&b), AFL_BREAKER_HALF_OPEN);
@@ -61,10 +68,8 @@ END_TEST
 START_TEST(a_failed_probe_opens_it_for_another_cooldown)
 {
     afl_breaker b;
-    afl_breaker_init(&b);
 
-    for (int i = 0; i < 3; i++)
-        afl_breaker_failure(&b, &conf, 300);
+    opened_at(&b, 300);
     ck_assert_int_eq(afl_breaker_allow(&b, &conf, 330), AFL_BREAKER_PROBE);
     afl_breaker_failure(&b, &conf, 331);
     ck_assert_int_eq(afl_breaker_current(&b), AFL_BREAKER_OPEN);
@@ -77,10 +82,8 @@ END_TEST
 START_TEST(a_lost_probe_is_replaced_after_a_cooldown)
 {
     afl_breaker b;
-    afl_breaker_init(&b);
 
-    for (int i = 0; i < 3; i++)
-        afl_breaker_failure(&b, &conf, 400);
+    opened_at(&b, 400);
     ck_assert_int_eq(afl_breaker_allow(&b, &conf, 430), AFL_BREAKER_PROBE);
     /* Its process died: no report. */
     ck_assert_int_eq(afl_breaker_allow(&b, &conf, 459), AFL_BREAKER_REFUSE);
@@ -91,10 +94,8 @@ END_TEST
 START_TEST(a_late_failure_while_open_changes_nothing)
 {
     afl_breaker b;
-    afl_breaker_init(&b);
 
-    for (int i = 0; i < 3; i++)
-        afl_breaker_failure(&b, &conf, 500);
+    opened_at(&b, 500);
     afl_breaker_failure(&b, &conf, 529); /* a request from before it opened */
     ck_assert_int_eq(afl_breaker_allow(&b, &conf, 530), AFL_BREAKER_PROBE);
 }
