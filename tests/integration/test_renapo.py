@@ -272,6 +272,9 @@ def test_the_breaker_opens_after_n_failures_and_closes_after_the_cooldown(world)
         assert r.status == 503 and DOWN in r.text
         assert time.monotonic() - started < 1.0
     assert sum(w.double.counts.values()) == asked
+    status = w.srv.client().get("/server-status?auto").text
+    assert "AfiliateRenapoBreaker: open\n" in status
+    assert "AfiliateRenapoBreakerOpened: 1\n" in status
     # After the cool-down one probe goes out; RENAPO answers again and it closes.
     w.double.behaviour.clear()
     time.sleep(2.2)
@@ -281,6 +284,7 @@ def test_the_breaker_opens_after_n_failures_and_closes_after_the_cooldown(world)
         r = Form(w.srv, w.srv.client()).submit(curp)
         assert r.status == 200 and "/domicilio" in r.url
     assert sum(w.double.counts.values()) == asked + 3
+    assert "AfiliateRenapoBreaker: closed\n" in w.srv.client().get("/server-status?auto").text
 
 
 # ---------------------------------------------------------------- RENAPO hangs
