@@ -223,7 +223,7 @@ fuzz:
 	@for src in $(FUZZ_SRCS); do \
 	  name=$$(basename $$src .c); corpus=tests/fuzz/corpus/$${name#fuzz_}; \
 	  clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -D_GNU_SOURCE -I$(SRCDIR) $(DEP_CFLAGS) $$src $(CORE_SRCS) $(DEP_LIBS) \
+	    -D_GNU_SOURCE -I$(SRCDIR) $(DEP_CFLAGS) $$src $(CORE_SRCS) $(GEN_SRCS) $(DEP_LIBS) \
 	    -o $(BUILD)/libfuzzer/$$name || exit 1; \
 	  mkdir -p $(BUILD)/libfuzzer/$$name.corpus; \
 	  $(BUILD)/libfuzzer/$$name -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
