@@ -419,3 +419,29 @@ def test_students_asking_the_same_curp_at_once_share_one_request(world):
     if w.srv.mpm == "event":
         assert w.double.counts[curp] <= 2
     assert w.double.counts[curp] <= 5
+
+
+def test_paso2_and_the_documents_of_a_person_only_renapo_knows(world):
+    """After the assignment every later step reads the person RENAPO gave: the
+    comprobante, and Paso 2 (asked again once the answer is stale; with RENAPO
+    down then, the Spanish 503)."""
+    from test_paso2 import Paso2
+    w = world
+    w.configure()
+    curp = w.remote_only.pop()
+    c = w.srv.client()
+    assert "/domicilio" in Form(w.srv, c).submit(curp).url
+    nss = assigned_nss(domicilio(c).text)
+    assert nss
+    r = c.get("/afiliate/comprobante")
+    assert r.status == 200 and r.header("Content-Type") == "application/pdf"
+    r = Paso2(w.srv, w.srv.client()).submit(curp, nss)
+    assert r.status == 200 and r.url.endswith("/afiliate/vigencia/resultado"), r.text[:300]
+    assert "Vigente: <strong>SÍ</strong>" in r.text
+    assert w.double.counts[curp] == 1  # the recorded answer served Paso 2
+    w.srv.execute("UPDATE renapo_consulta SET consultado = consultado - 86400 WHERE curp = ?",
+                  curp)
+    w.double.behaviour[curp] = "500"
+    r = Paso2(w.srv, w.srv.client()).submit(curp, nss)
+    assert r.status == 503 and DOWN in r.text
+    assert w.double.counts[curp] == 2
