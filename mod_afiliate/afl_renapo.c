@@ -68,6 +68,11 @@ static const char *iso_date(apr_pool_t *p, const char *s)
     return afl_vigencia_parse_date(iso, &day) == 0 ? iso : NULL;
 }
 
+void afl_renapo_global_init(void)
+{
+    json_object_seed(0);
+}
+
 static afl_renapo_result fail(const char **why, const char *reason)
 {
     *why = reason;

@@ -50,6 +50,10 @@ typedef enum {
     AFL_RENAPO_ERROR = -1,
 } afl_renapo_result;
 
+/* Once, before threads start: seeds jansson's hash function (which it would
+ * otherwise do lazily, on the first object a thread parses). */
+void afl_renapo_global_init(void);
+
 /* Judges one answer: HTTP status, Content-Type (may be NULL), body. FOUND
  * fills *out (strings in p); ERROR sets *why (short English, no personal data). */
 afl_renapo_result afl_renapo_parse(apr_pool_t *p, const char *curp, long status, const char *ctype,

@@ -11,6 +11,7 @@
 #include "afl_breaker.h"
 #include "afl_identity.h"
 #include "afl_log.h"
+#include "afl_renapo.h"
 
 #include <sys/stat.h>
 
@@ -110,6 +111,7 @@ int afl_renapo_post_config(apr_pool_t *pconf, server_rec *s)
         if (!curl_ready) {
             if (!afl_curl_start(pconf, v))
                 return HTTP_INTERNAL_SERVER_ERROR;
+            afl_renapo_global_init();
             curl_ready = 1;
         }
         /* A new breaker per configuration cycle: a restart starts it closed. */
