@@ -2,6 +2,7 @@
 #
 #   make            build the module (apxs) and build/afiliatectl
 #   make run        install deps, build, seed var/afiliate.db, serve 127.0.0.1:$(PORT)
+#                   (RENAPO=double: identity from the RENAPO test double, docs/renapo.md)
 #   make test       install deps, build, run every test layer, print "N passed, N failed, N skipped"
 #   make test-browser  the real-browser layer alone (Debian chromium + playwright-core, axe-core)
 #   make test-clone    `make run` from a fresh clone in a mode-0700 folder (as under /root)
@@ -41,7 +42,7 @@ FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRCS))
 BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-PKGS      := apr-1 apr-util-1 libpcre2-8 gdlib libcurl libqrencode libzip libcrypto sqlite3 libpq
+PKGS      := apr-1 apr-util-1 libpcre2-8 gdlib libcurl jansson libqrencode libzip libcrypto sqlite3 libpq
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
@@ -260,7 +261,7 @@ bench-peer:
 # ---------------------------------------------------------------- run
 run: deps
 	@$(MAKE) --no-print-directory build-all
-	@PORT=$(PORT) MPM=$(MPM) SMTP_URL="$(SMTP_URL)" exec scripts/run.sh
+	@PORT=$(PORT) MPM=$(MPM) SMTP_URL="$(SMTP_URL)" RENAPO="$(RENAPO)" exec scripts/run.sh
 
 # PostgreSQL, two Apache nodes and an Apache balancer on 127.0.0.1:$(PORT).
 run-cluster: deps

@@ -15,6 +15,7 @@
 #include "afl_captcha.h"
 #include "afl_curp.h"
 #include "afl_form.h"
+#include "afl_identity.h"
 #include "afl_json.h"
 #include "afl_log.h"
 #include "afl_nss.h"
@@ -144,6 +145,16 @@ static void busy(afl_flow_env *env, afl_flow_out *out)
     out->retry_after = 30;
 }
 
+/* RENAPO's web service could not answer (AfiliateIdentitySource remote). */
+static void renapo_down(afl_flow_env *env, afl_flow_out *out)
+{
+    aviso(env, out, AFL_FLOW_UNAVAILABLE, "Servicio no disponible",
+          "En este momento no es posible consultar tu CURP en RENAPO. Intenta nuevamente en "
+          "unos minutos.",
+          "/", "Volver al inicio");
+    out->retry_after = 30;
+}
+
 /* A refusal by a limit (429): the notice (with a link home when home is set), Retry-After,
  * the counters' event and a warning without personal data. */
 static void refused(afl_flow_env *env, afl_flow_out *out, const char *titulo, const char *mensaje,
@@ -220,6 +231,19 @@ static int csrf_ok(const afl_flow_env *env, apr_table_t *form)
 static const char *curp_hmac(afl_flow_env *env, const char *curp)
 {
     return afl_token_hmac(env->pool, env->secret, env->secret_len, "curp", curp, 32);
+}
+
+/* The identity of a CURP from the configured source (afl_identity.h). With
+ * AFL_STORE_ERROR, *down tells that RENAPO, not the database, failed. */
+static afl_store_status identity(afl_flow_env *env, const char *curp, afl_persona *per, int *down)
+{
+    afl_identity_source src;
+    const afl_identity *id = env->identity;
+    afl_store_status s = afl_identity_lookup(
+        env->pool, env->st, id, curp,
+        id && id->mode != AFL_IDENTITY_LOCAL ? curp_hmac(env, curp) : NULL, env->now, per, &src);
+    *down = s == AFL_STORE_ERROR && src == AFL_IDENTITY_SRC_UNAVAILABLE;
+    return s;
 }
 
 static const char *ip_hmac(afl_flow_env *env)
@@ -629,7 +653,7 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
     afl_store_status s;
     long long expires = 0;
     const char *token = NULL;
-    int dberr = 0, id_valid, right;
+    int dberr = 0, id_valid, right, down = 0;
 
     if (!csrf_ok(env, in->form))
         return forbidden(env, out);
@@ -663,9 +687,12 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
         return;
     maybe_purge(env);
 
-    s = afl_store_persona(p, env->st, sol.curp, &per);
+    s = identity(env, sol.curp, &per, &down);
     if (s == AFL_STORE_ERROR) {
-        busy(env, out);
+        if (down)
+            renapo_down(env, out);
+        else
+            busy(env, out);
         out->event = AFL_FLOW_EV_IDENTITY_DOWN;
         return;
     }
@@ -1299,7 +1326,7 @@ void afl_flow_vigencia_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow
     afl_asegurado_nss aseg;
     afl_store_status s;
     const char *nss, *err_nss;
-    int dberr = 0, captcha_good;
+    int dberr = 0, captcha_good, down = 0;
 
     if (!csrf_ok(env, in->form))
         return forbidden(env, out);
@@ -1328,9 +1355,9 @@ void afl_flow_vigencia_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow
         return;
     maybe_purge(env);
 
-    s = afl_store_persona(p, env->st, sol.curp, &per);
+    s = identity(env, sol.curp, &per, &down);
     if (s == AFL_STORE_ERROR)
-        return busy(env, out);
+        return down ? renapo_down(env, out) : busy(env, out);
     if (s == AFL_STORE_NOTFOUND || (s == AFL_STORE_OK && !afl_store_status_active(per.status_curp)))
         note_failure(env);
     if (s == AFL_STORE_NOTFOUND)

@@ -62,6 +62,9 @@ typedef struct afl_flow_env {
     const afl_sign_key *sign_key;
     const struct afl_pdf_font *font, *font_bold;
     const char *public_base; /* base of the verification URL in the QR code */
+    /* Where a CURP's identity comes from (AfiliateIdentitySource, afl_identity.h);
+     * NULL: the local mirror. */
+    const struct afl_identity *identity;
 } afl_flow_env;
 
 /* The decoded input of a step: the urlencoded body (POST), the query string

@@ -75,6 +75,10 @@ enum {
     Q_COBERTURA_ALTA,
     Q_COBERTURA_NSS,
     Q_ASEGURADO_NSS,
+    /* RENAPO web service answers (afl_identity, docs/renapo.md): one block. */
+    Q_RENAPO_CONSULTA_GET,
+    Q_RENAPO_CONSULTA_PUT,
+    Q_RENAPO_PERSONA_PUT,
     Q_COUNT
 };
 
@@ -277,6 +281,29 @@ static const afl_stmt stmts[Q_COUNT] = {
                          "FROM asegurado a LEFT JOIN umf u ON u.clave = a.umf_clave "
                          "WHERE a.nss = %s",
                          NULL},
+    /* ---- RENAPO web service answers (afl_identity, docs/renapo.md) ---- */
+    [Q_RENAPO_CONSULTA_GET] = {"afl_renapo_consulta_get",
+                               "SELECT encontrado, consultado FROM renapo_consulta "
+                               "WHERE curp = %s",
+                               NULL},
+    [Q_RENAPO_CONSULTA_PUT] = {"afl_renapo_consulta_put",
+                               "INSERT INTO renapo_consulta (curp, encontrado, consultado) "
+                               "VALUES (%s, %d, %lld) ON CONFLICT (curp) DO UPDATE SET "
+                               "encontrado = excluded.encontrado, consultado = excluded.consultado",
+                               NULL},
+    [Q_RENAPO_PERSONA_PUT] = {"afl_renapo_persona_put",
+                              "INSERT INTO renapo_persona (curp, nombres, primer_apellido, "
+                              "segundo_apellido, fecha_nacimiento, sexo, entidad_nacimiento, "
+                              "status_curp) VALUES (%s, %s, %s, NULLIF(%s, ''), %s, %s, %s, %s) "
+                              "ON CONFLICT (curp) DO UPDATE SET nombres = excluded.nombres, "
+                              "primer_apellido = excluded.primer_apellido, "
+                              "segundo_apellido = excluded.segundo_apellido, "
+                              "fecha_nacimiento = excluded.fecha_nacimiento, "
+                              "sexo = excluded.sexo, "
+                              "entidad_nacimiento = excluded.entidad_nacimiento, "
+                              "status_curp = excluded.status_curp",
+                              NULL},
+    /* ---- end of the RENAPO block ---- */
 };
 
 static int is_pgsql(const afl_store *st)
@@ -1663,4 +1690,62 @@ afl_store_status afl_store_asegurado_nss(apr_pool_t *p, afl_store *st, const cha
     out->umf_domicilio = v[3];
     out->subdelegacion = v[4];
     return AFL_STORE_OK;
+}
+
+/* ------------------------------------------------------------------ RENAPO answers */
+/* The RENAPO web service's answers (afl_identity, docs/renapo.md): read and
+ * recorded here, statements in the RENAPO block of stmts[]. */
+
+afl_store_status afl_store_renapo_consulta(apr_pool_t *p, afl_store *st, const char *curp,
+                                           int *encontrado, long long *consultado)
+{
+    const char *v[2];
+    afl_store_status s = select_one(p, st, Q_RENAPO_CONSULTA_GET, 1, &curp, 2, v);
+
+    if (s != AFL_STORE_OK)
+        return s;
+    *encontrado = atoi(v[0]);
+    *consultado = atoll(v[1]);
+    return AFL_STORE_OK;
+}
+
+typedef struct {
+    const char *curp;
+    const afl_persona *per; /* NULL: not found */
+    long long now;
+    const char *curp_hmac;
+} renapo_put;
+
+static afl_store_status renapo_put_body(apr_pool_t *p, afl_store *st, void *baton)
+{
+    const renapo_put *b = baton;
+    const char *consulta[] = {b->curp, b->per ? "1" : "0", lld(p, b->now)};
+    const char *audit[] = {lld(p, b->now), "identidad_renapo", b->curp_hmac,
+                           b->per ? "encontrado" : "no_encontrado"};
+
+    if (b->per) {
+        const afl_persona *r = b->per;
+        const char *persona[] = {b->curp,
+                                 r->nombres,
+                                 r->primer_apellido,
+                                 r->segundo_apellido,
+                                 r->fecha_nacimiento,
+                                 apr_pstrndup(p, &r->sexo, 1),
+                                 r->entidad,
+                                 r->status_curp};
+        if (run(p, st, Q_RENAPO_PERSONA_PUT, NULL, 8, persona) != 0)
+            return AFL_STORE_ERROR;
+    }
+    if (run(p, st, Q_RENAPO_CONSULTA_PUT, NULL, 3, consulta) != 0 ||
+        run(p, st, Q_AUDIT_ADD, NULL, 4, audit) != 0)
+        return AFL_STORE_ERROR;
+    return AFL_STORE_OK;
+}
+
+afl_store_status afl_store_renapo_record(apr_pool_t *p, afl_store *st, const char *curp,
+                                         const afl_persona *per, long long now,
+                                         const char *curp_hmac)
+{
+    renapo_put b = {curp, per, now, curp_hmac};
+    return txn(p, st, renapo_put_body, &b);
 }

@@ -356,6 +356,17 @@ afl_store_status afl_store_outbox_backlog(apr_pool_t *p, afl_store *st, long lon
 /* Statements run by this process so far (every connection), for the benchmarks. */
 apr_uint32_t afl_store_statements(void);
 
+/* RENAPO web service answers (docs/renapo.md). The last answer about curp:
+ * found or not, and when (UNIX seconds); AFL_STORE_NOTFOUND if never asked. */
+afl_store_status afl_store_renapo_consulta(apr_pool_t *p, afl_store *st, const char *curp,
+                                           int *encontrado, long long *consultado);
+/* Records an answer in one transaction: per (NULL: not found) is written into
+ * renapo_persona, the answer and its time into renapo_consulta, and an audit
+ * row 'identidad_renapo' (curp_hmac, found or not). No network inside. */
+afl_store_status afl_store_renapo_record(apr_pool_t *p, afl_store *st, const char *curp,
+                                         const afl_persona *per, long long now,
+                                         const char *curp_hmac);
+
 /* Deletes expired CAPTCHA ids, sessions and rate windows, in one transaction. */
 afl_store_status afl_store_purge(apr_pool_t *p, afl_store *st, long long now);
 

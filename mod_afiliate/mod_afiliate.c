@@ -3,6 +3,7 @@
 #include "mod_afiliate_handler.h"
 #include "mod_afiliate_dbd.h"
 #include "mod_afiliate_outbox.h"
+#include "mod_afiliate_renapo.h"
 #include "mod_afiliate_status.h"
 
 #include "http_log.h"
@@ -42,6 +43,8 @@ static int afl_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     (void)plog;
     afl_log_set(log_to_httpd, s);
     if ((rc = afl_status_post_config(pconf, s)) != OK)
+        return rc;
+    if ((rc = afl_renapo_post_config(pconf, s)) != OK)
         return rc;
     return afl_outbox_post_config(pconf, ptemp, s);
 }

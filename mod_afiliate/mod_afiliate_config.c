@@ -7,6 +7,7 @@
 #include "apr_strings.h"
 
 #include "afl_crash.h"
+#include "afl_identity.h"
 #include "afl_mime.h"
 #include "afl_sign.h"
 #include "afl_smtp.h"
@@ -25,6 +26,13 @@ void *afl_create_server_conf(apr_pool_t *p, server_rec *s)
     c->resend_limit = AFL_UNSET;
     c->resend_daily_curp = AFL_UNSET;
     c->resend_daily_address = AFL_UNSET;
+    c->identity_source = AFL_UNSET;
+    c->renapo_timeout = AFL_UNSET;
+    c->renapo_cache_ttl = AFL_UNSET;
+    c->breaker_failures = AFL_UNSET;
+    c->breaker_window = AFL_UNSET;
+    c->breaker_cooldown = AFL_UNSET;
+    c->breaker_max_inflight = AFL_UNSET;
     return c;
 }
 
@@ -68,6 +76,32 @@ void *afl_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     c->sign_key = from->sign_key;
     MERGE_PTR(public_url);
     MERGE_PTR(periodo_fin);
+    MERGE_INT(identity_source);
+    MERGE_PTR(renapo_url);
+    MERGE_INT(renapo_timeout);
+    MERGE_PTR(renapo_ca_file);
+    /* The key goes with the certificate it was given with. */
+    if (add->renapo_client_cert) {
+        c->renapo_client_cert = add->renapo_client_cert;
+        c->renapo_client_key = add->renapo_client_key;
+    } else {
+        c->renapo_client_cert = base->renapo_client_cert;
+        c->renapo_client_key = base->renapo_client_key;
+    }
+    MERGE_PTR(renapo_credentials);
+    MERGE_INT(renapo_cache_ttl);
+    /* The three knobs of the breaker go together. */
+    if (add->breaker_failures != AFL_UNSET) {
+        c->breaker_failures = add->breaker_failures;
+        c->breaker_window = add->breaker_window;
+        c->breaker_cooldown = add->breaker_cooldown;
+        c->breaker_max_inflight = add->breaker_max_inflight;
+    } else {
+        c->breaker_failures = base->breaker_failures;
+        c->breaker_window = base->breaker_window;
+        c->breaker_cooldown = base->breaker_cooldown;
+        c->breaker_max_inflight = base->breaker_max_inflight;
+    }
     return c;
 }
 
@@ -172,6 +206,8 @@ SERVER_INT(int_outbox_max_attempts, outbox_max_attempts, 1, 10000);
 SERVER_INT(int_resend_limit, resend_limit, 0, 100);
 SERVER_INT(int_resend_daily_curp, resend_daily_curp, 1, 1000);
 SERVER_INT(int_resend_daily_address, resend_daily_address, 1, 1000000);
+SERVER_INT(int_renapo_timeout, renapo_timeout, 100, 120000);
+SERVER_INT(int_renapo_cache_ttl, renapo_cache_ttl, 0, 31536000);
 
 static const char *set_int(cmd_parms *cmd, void *dirv, const char *arg)
 {
@@ -313,6 +349,88 @@ static const char *set_periodo_fin(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
+/* ---- identity from RENAPO (docs/renapo.md) */
+
+static const char *set_identity_source(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    int mode = afl_identity_mode_parse(arg);
+    (void)dummy;
+
+    if (mode < 0)
+        return apr_psprintf(
+            cmd->pool, "AfiliateIdentitySource takes local, remote or remote+local, not '%s'", arg);
+    server_conf(cmd)->identity_source = mode;
+    return NULL;
+}
+
+static const char *set_renapo_url(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    apr_size_t n = strlen(arg);
+    (void)dummy;
+
+    if (strncmp(arg, "https://", 8) || n < 10 || n > 500 || strpbrk(arg, " \t\"'<>?#"))
+        return apr_psprintf(cmd->pool,
+                            "AfiliateRenapoURL must be an https:// URL without query or "
+                            "fragment (the CURP is appended after a '/'), not '%s'",
+                            arg);
+    for (const char *c = arg; *c; c++)
+        if ((unsigned char)*c < 0x21 || (unsigned char)*c > 0x7e)
+            return "AfiliateRenapoURL holds a control or non-ASCII character";
+    server_conf(cmd)->renapo_url = arg;
+    return NULL;
+}
+
+static const char *set_renapo_client_cert(cmd_parms *cmd, void *dummy, const char *cert,
+                                          const char *key)
+{
+    afl_server_conf *c = server_conf(cmd);
+    (void)dummy;
+
+    c->renapo_client_cert = ap_server_root_relative(cmd->pool, cert);
+    if (!c->renapo_client_cert)
+        return apr_psprintf(cmd->pool, "AfiliateRenapoClientCert: invalid path '%s'", cert);
+    if (key) {
+        c->renapo_client_key = ap_server_root_relative(cmd->pool, key);
+        if (!c->renapo_client_key)
+            return apr_psprintf(cmd->pool, "AfiliateRenapoClientCert: invalid path '%s'", key);
+    }
+    return NULL;
+}
+
+static const char *set_renapo_client_key(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    afl_server_conf *c = server_conf(cmd);
+    (void)dummy;
+
+    c->renapo_client_key = ap_server_root_relative(cmd->pool, arg);
+    if (!c->renapo_client_key)
+        return apr_psprintf(cmd->pool, "AfiliateRenapoClientKey: invalid path '%s'", arg);
+    return NULL;
+}
+
+static const char *set_renapo_breaker(cmd_parms *cmd, void *dummy, const char *args)
+{
+    afl_server_conf *c = server_conf(cmd);
+    const char *err;
+    char *f = ap_getword_conf(cmd->pool, &args);
+    char *w = ap_getword_conf(cmd->pool, &args);
+    char *d = ap_getword_conf(cmd->pool, &args);
+    char *m = ap_getword_conf(cmd->pool, &args);
+    (void)dummy;
+
+    if (!*f || !*w || !*d || *args)
+        return "AfiliateRenapoBreaker takes three or four numbers: failures window-seconds "
+               "cooldown-seconds [max-in-flight] (e.g. 5 30 30 16)";
+    if ((err = parse_int(cmd, f, 1, 100000, &c->breaker_failures)) != NULL ||
+        (err = parse_int(cmd, w, 1, 86400, &c->breaker_window)) != NULL ||
+        (err = parse_int(cmd, d, 1, 86400, &c->breaker_cooldown)) != NULL)
+        return err;
+    c->breaker_max_inflight = AFL_UNSET;
+    if (*m && (err = parse_int(cmd, m, 1, 100000, &c->breaker_max_inflight)) != NULL)
+        return err;
+    return NULL;
+}
+
 #ifdef AFL_TEST_CRASH_POINTS
 /* Test builds only (make test-crash): the named point this server's children
  * abort() at. Kept by afl_crash, not in a configuration struct: it is no
@@ -404,6 +522,31 @@ const command_rec afl_cmds[] = {
     AP_INIT_TAKE1("AfiliatePeriodoFin", set_periodo_fin, NULL, RSRC_CONF,
                   "Last day (YYYY-MM-DD) of the current school period: end of the coverage an "
                   "assignment opens (default: end of the current semester)"),
+    AP_INIT_TAKE1("AfiliateIdentitySource", set_identity_source, NULL, RSRC_CONF,
+                  "Where a CURP's identity comes from: local (the registry mirror, default), "
+                  "remote (RENAPO's web service) or remote+local (the mirror when RENAPO fails)"),
+    AP_INIT_TAKE1("AfiliateRenapoURL", set_renapo_url, NULL, RSRC_CONF,
+                  "https:// base URL of RENAPO's consulta por CURP; the CURP is appended"),
+    AP_INIT_TAKE1("AfiliateRenapoTimeout", set_int, (void *)&int_renapo_timeout, RSRC_CONF,
+                  "Total time limit of one RENAPO request, in milliseconds (100-120000, "
+                  "default 3000)"),
+    AP_INIT_TAKE1("AfiliateRenapoCAFile", set_server_path,
+                  (void *)APR_OFFSETOF(afl_server_conf, renapo_ca_file), RSRC_CONF,
+                  "PEM file with the CA certificates of RENAPO's server (default: the system's)"),
+    AP_INIT_TAKE12("AfiliateRenapoClientCert", set_renapo_client_cert, NULL, RSRC_CONF,
+                   "PEM client certificate for mutual TLS with RENAPO, and optionally its key"),
+    AP_INIT_TAKE1("AfiliateRenapoClientKey", set_renapo_client_key, NULL, RSRC_CONF,
+                  "PEM private key of AfiliateRenapoClientCert"),
+    AP_INIT_TAKE1("AfiliateRenapoCredentialsFile", set_server_path,
+                  (void *)APR_OFFSETOF(afl_server_conf, renapo_credentials), RSRC_CONF,
+                  "File whose first line is 'Bearer TOKEN' or 'user:password' for RENAPO "
+                  "(read at start-up, never logged)"),
+    AP_INIT_TAKE1("AfiliateRenapoCacheTTL", set_int, (void *)&int_renapo_cache_ttl, RSRC_CONF,
+                  "Seconds a recorded RENAPO answer is fresh (0-31536000, default 86400; 0: "
+                  "always ask)"),
+    AP_INIT_RAW_ARGS("AfiliateRenapoBreaker", set_renapo_breaker, NULL, RSRC_CONF,
+                     "Circuit breaker: failures window-seconds cooldown-seconds [max-in-flight] "
+                     "(default 5 30 30 16)"),
 #ifdef AFL_TEST_CRASH_POINTS
     AP_INIT_TAKE1("AfiliateTestCrashAt", set_test_crash_at, NULL, RSRC_CONF,
                   "test builds only: the named point where children abort()"),

@@ -36,6 +36,20 @@ typedef struct {
     const char *public_url;       /* AfiliatePublicURL: base of the QR verification URL */
     const char *periodo_fin;      /* AfiliatePeriodoFin: YYYY-MM-DD, NULL = end of semester */
 
+    /* Identity from RENAPO's web service (docs/renapo.md). */
+    int identity_source;            /* AfiliateIdentitySource: afl_identity_mode */
+    const char *renapo_url;         /* AfiliateRenapoURL: https:// base, the CURP appended */
+    int renapo_timeout;             /* AfiliateRenapoTimeout, milliseconds */
+    const char *renapo_ca_file;     /* AfiliateRenapoCAFile; NULL: system store */
+    const char *renapo_client_cert; /* AfiliateRenapoClientCert: PEM (mutual TLS) */
+    const char *renapo_client_key;  /* AfiliateRenapoClientKey: PEM */
+    const char *renapo_credentials; /* AfiliateRenapoCredentialsFile */
+    int renapo_cache_ttl;           /* AfiliateRenapoCacheTTL, seconds */
+    int breaker_failures;           /* AfiliateRenapoBreaker: failures that open it */
+    int breaker_window;             /* AfiliateRenapoBreaker: seconds they must fall in */
+    int breaker_cooldown;           /* AfiliateRenapoBreaker: seconds it stays open */
+    int breaker_max_inflight;       /* AfiliateRenapoBreaker: requests out at once */
+
     /* Loaded in post_config, read-only afterwards. */
     const unsigned char *secret;
     apr_size_t secret_len;
@@ -45,6 +59,7 @@ typedef struct {
     const struct afl_sign_key *sign_key; /* read with AfiliateSigningKey; NULL = unsigned */
     const struct afl_pdf_font *pdf_font, *pdf_font_bold; /* NULL = standard fonts */
     struct afl_stats *stats;                             /* shared operating counters; NULL: none */
+    struct afl_identity *identity; /* remote modes: the RENAPO settings and breaker; NULL: local */
 } afl_server_conf;
 
 /* Directory scope: per <Location>. */

@@ -5,6 +5,7 @@
 #include "mod_afiliate_handler.h"
 #include "mod_afiliate_config.h"
 #include "mod_afiliate_dbd.h"
+#include "mod_afiliate_renapo.h"
 #include "mod_afiliate_status.h"
 
 #include "http_log.h"
@@ -311,6 +312,7 @@ static void flow_env(afl_req *q, afl_flow_env *env, int documents)
     env->font = sc->pdf_font;
     env->font_bold = sc->pdf_font_bold;
     env->public_base = documents ? public_base(q) : NULL;
+    env->identity = sc->identity;
 }
 
 /* ------------------------------------------------------------------ outcomes */
@@ -603,6 +605,8 @@ static int configure_server(apr_pool_t *pconf, server_rec *s, afl_server_conf *s
             return 0;
         }
     }
+    if (!afl_renapo_configure(pconf, s, sc))
+        return 0;
     rv = afl_tpl_load(pconf, sc->template_dir, afl_flow_templates, &sc->templates, &err);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, AFL_TAG ": templates refused: %s",

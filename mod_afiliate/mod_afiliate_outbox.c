@@ -123,6 +123,16 @@ static apr_status_t curl_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+int afl_curl_start(apr_pool_t *pconf, server_rec *s)
+{
+    if (afl_smtp_global_init() != 0) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AFL_TAG ": cannot initialise libcurl");
+        return 0;
+    }
+    apr_pool_cleanup_register(pconf, NULL, curl_cleanup, apr_pool_cleanup_null);
+    return 1;
+}
+
 /* The sender's settings for one server; 0 on a configuration error (logged).
  * Warnings only when not quiet (httpd reads its configuration twice at start). */
 static int outbox_conf(apr_pool_t *pconf, server_rec *v, afl_server_conf *sc, afl_outbox_conf *c,
@@ -203,11 +213,8 @@ int afl_outbox_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         if (first_pass)
             continue; /* mod_watchdog starts nothing on the first pass either */
         if (!curl_ready) {
-            if (afl_smtp_global_init() != 0) {
-                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v, AFL_TAG ": cannot initialise libcurl");
+            if (!afl_curl_start(pconf, v))
                 return HTTP_INTERNAL_SERVER_ERROR;
-            }
-            apr_pool_cleanup_register(pconf, NULL, curl_cleanup, apr_pool_cleanup_null);
             curl_ready = 1;
         }
         if (!wd) {

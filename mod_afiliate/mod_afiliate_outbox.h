@@ -14,4 +14,9 @@ int afl_outbox_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
  * database connections are torn down. Called from register_hooks. */
 void afl_outbox_register_hooks(apr_pool_t *p);
 
+/* libcurl's global start-up in post_config, before the fork (counted: the mail
+ * sender and the RENAPO client each call it), undone when pconf is cleared.
+ * 0 on failure (logged against s). */
+int afl_curl_start(apr_pool_t *pconf, server_rec *s);
+
 #endif

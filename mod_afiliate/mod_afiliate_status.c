@@ -13,11 +13,14 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "mod_status.h"
+#include "apr_atomic.h"
 #include "apr_hash.h"
 #include "apr_optional.h"
 #include "apr_shm.h"
 #include "apr_strings.h"
 
+#include "afl_breaker.h"
+#include "afl_identity.h"
 #include "afl_log.h"
 #include "afl_store.h"
 
@@ -161,6 +164,30 @@ static void backlog(request_rec *r, server_rec *v, afl_stats_live *live)
     afl_dbd_release(c);
 }
 
+/* The RENAPO breaker of a remote server (docs/renapo.md): state, times it
+ * opened since the start, students waiting on RENAPO now. */
+static void renapo_status(request_rec *r, int flags, afl_server_conf *sc)
+{
+    static const char *const names[] = {"closed", "open", "half-open"};
+    afl_breaker *b = sc->identity ? sc->identity->breaker : NULL;
+    const char *state;
+
+    if (!b)
+        return;
+    state = names[afl_breaker_current(b)];
+    if (flags & (AP_STATUS_SHORT | AP_STATUS_NOTABLE))
+        ap_rprintf(r,
+                   "%sAfiliateRenapoBreaker: %s\nAfiliateRenapoBreakerOpened: %u\n"
+                   "AfiliateRenapoInFlight: %u\n%s",
+                   flags & AP_STATUS_SHORT ? "" : "<pre>", state, apr_atomic_read32(&b->opened),
+                   apr_atomic_read32(&b->inflight), flags & AP_STATUS_SHORT ? "" : "</pre>\n");
+    else
+        ap_rprintf(r,
+                   "<p>RENAPO: breaker %s, opened %u times since the start, %u students waiting "
+                   "on RENAPO now</p>\n",
+                   state, apr_atomic_read32(&b->opened), apr_atomic_read32(&b->inflight));
+}
+
 static int status_hook(request_rec *r, int flags)
 {
     /* The report's own database call is not counted. */
@@ -183,6 +210,7 @@ static int status_hook(request_rec *r, int flags)
                       "</pre>\n", NULL);
         else
             ap_rputs(afl_stats_format_html(r->pool, sc->stats, &live, label, apr_time_now()), r);
+        renapo_status(r, flags, sc);
     }
     return OK;
 }

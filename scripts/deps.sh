@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build=(apache2 apache2-dev libapr1-dev libaprutil1-dev libaprutil1-dbd-sqlite3
-       libaprutil1-dbd-pgsql libpcre2-dev libhpdf-dev libgd-dev libcurl4-openssl-dev
+       libaprutil1-dbd-pgsql libpcre2-dev libhpdf-dev libgd-dev libcurl4-openssl-dev libjansson-dev
        libqrencode-dev libssl-dev libzip-dev libsqlite3-dev libpq-dev sqlite3 fonts-dejavu-core
        pkg-config check gcc make)
 test=(python3 python3-pytest python3-aiosmtpd openssl python3-psycopg2 qpdf poppler-utils unzip

@@ -41,13 +41,39 @@ fi
 build/afiliatectl init-db --db "$db" >/dev/null
 ln -sfn data/afiliate.db "$var/afiliate.db"
 
+# RENAPO=double: identity from the RENAPO test double (docs/renapo.md), HTTPS with mutual
+# TLS on 127.0.0.1:$RENAPO_PORT, answering from the demo database's registry.
+renapo=()
+double_pid=
+case "${RENAPO:-}" in
+  "") ;;
+  double)
+    pki="$var/renapo-pki"
+    RENAPO_PORT=${RENAPO_PORT:-8443}
+    /usr/bin/python3 tests/renapo_double.py --pki "$pki" --port "$RENAPO_PORT" --sqlite "$db" &
+    double_pid=$!
+    for _ in $(seq 50); do [ -s "$pki/client.pem" ] && break; sleep 0.1; done
+    renapo=(--extra "AfiliateIdentitySource remote"
+            --extra "AfiliateRenapoURL https://127.0.0.1:$RENAPO_PORT/renapo/v1/curp"
+            --extra "AfiliateRenapoCAFile \"$pki/ca.pem\""
+            --extra "AfiliateRenapoClientCert \"$pki/client.pem\" \"$pki/client.key\"")
+    ;;
+  *) echo "run: RENAPO must be empty or 'double', not '$RENAPO'" >&2; exit 2 ;;
+esac
+stop_double() { [ -z "$double_pid" ] || kill -TERM "$double_pid" 2>/dev/null || true; }
+trap stop_double EXIT
+
 conf=$(/usr/bin/python3 scripts/genconf.py --root "$var" --port "$PORT" --mpm "$MPM" \
        --module "$top/build/mod_afiliate.so" --db "$db" --htdocs "$htdocs" --secret "$var/afiliate.secret" \
        --signing-key "$var/afiliate-signing.key" \
-       ${SMTP_URL:+--extra "AfiliateSMTPURL $SMTP_URL"})
+       ${SMTP_URL:+--extra "AfiliateSMTPURL $SMTP_URL"} "${renapo[@]}")
 /usr/sbin/apache2 -d "$var" -f "$conf" -t >/dev/null
 
 echo "run: serving http://127.0.0.1:$PORT/afiliate/ (Ctrl-C to stop; log: var/error_log, var/ is $var)"
+if [ -n "$double_pid" ]; then
+  echo "run: identity from the RENAPO test double, https://127.0.0.1:$RENAPO_PORT/renapo/v1/curp/<CURP>" \
+       "(AfiliateIdentitySource remote, mutual TLS; certificates in $pki)"
+fi
 if [ -n "${SMTP_URL:-}" ]; then
   echo "run: mail goes to $SMTP_URL (AfiliateSMTPURL); watch it with: build/afiliatectl outbox status --db $db"
 else

@@ -19,6 +19,14 @@ CREATE TABLE IF NOT EXISTS renapo_persona (
     status_curp        TEXT NOT NULL               -- AN AH CRA RCN RCC active; BD BDA ... inactive
 );
 
+-- RENAPO web service answers (docs/renapo.md): found or not, and when; a found
+-- person is also written into renapo_persona.
+CREATE TABLE IF NOT EXISTS renapo_consulta (
+    curp               TEXT PRIMARY KEY CHECK (length(curp) = 18),
+    encontrado         SMALLINT NOT NULL CHECK (encontrado IN (0, 1)),
+    consultado         BIGINT   NOT NULL            -- UNIX seconds of RENAPO's answer
+);
+
 -- SEPOMEX catalog (UTF-8). id_asenta is unique within a municipio only.
 CREATE TABLE IF NOT EXISTS sepomex (
     cp                 TEXT NOT NULL CHECK (length(cp) = 5),

@@ -94,7 +94,8 @@ def test_init_db_is_idempotent(tmp_path):
     out = ctl("init-db", "--db", path).stdout
     assert out.startswith("init-db: applied 0001_baseline"), out
     out = ctl("init-db", "--db", path).stdout
-    assert out == "init-db: schema version 1, up to date\n", out
+    latest = len(list((TOP / "sql" / "sqlite" / "migrations").glob("[0-9][0-9][0-9][0-9]_*.sql")))
+    assert out == f"init-db: schema version {latest}, up to date\n", out
     tables = {r[0] for r in q(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"renapo_persona", "sepomex", "umf", "umf_cp", "folio_contador",
             "asegurado"} <= tables
