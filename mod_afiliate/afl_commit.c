@@ -53,7 +53,8 @@ static int exec(sqlite3 *db, const char *sql)
     int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
 
     if (rc != SQLITE_OK)
-        afl_log(AFL_LOG_ERR, "database error in '%s': %s", sql, err ? err : sqlite3_errstr(rc));
+        afl_log(AFL_LOG_ERR, AFL_LOGNO(00001) "database error in '%s': %s", sql,
+                                       err ? err : sqlite3_errstr(rc));
     sqlite3_free(err);
     return rc;
 }
@@ -121,7 +122,7 @@ static item *run_batch(afl_commit *c, afl_store *st, apr_pool_t *lp, afl_commit_
     t1 = apr_time_now();
     if (!db || exec(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
         if (!db)
-            afl_log(AFL_LOG_ERR, "group commit needs the native SQLite handle");
+            afl_log(AFL_LOG_ERR, AFL_LOGNO(00002) "group commit needs the native SQLite handle");
         t->failed++;
         all = take(c, MAX_BATCH, t, &n);
         for (item *it = all; it; it = it->next)
@@ -201,7 +202,8 @@ static void lead(afl_commit *c, afl_store *st, apr_pool_t *lp)
             next = it->next;
             if (it->async) {
                 if (it->status != AFL_STORE_OK)
-                    afl_log(AFL_LOG_ERR, "a posted write (audit row) could not be committed");
+                    afl_log(AFL_LOG_ERR,
+                            AFL_LOGNO(00003) "a posted write (audit row) could not be committed");
                 free(it->baton);
                 free(it);
             } else {
@@ -250,7 +252,7 @@ void afl_commit_post(afl_commit *c, apr_pool_t *p, afl_store *st, afl_commit_bod
     item *it = calloc(1, sizeof *it);
 
     if (!it) {
-        afl_log(AFL_LOG_ERR, "out of memory: a posted write (audit row) is lost");
+        afl_log(AFL_LOG_ERR, AFL_LOGNO(00004) "out of memory: a posted write (audit row) is lost");
         free(baton);
         return;
     }

@@ -40,7 +40,7 @@ const char *afl_crash_get(void)
 void afl_crash_at(const char *name)
 {
     if (crash_at[0] && strcmp(name, crash_at) == 0) {
-        afl_log(AFL_LOG_ERR, "test crash point %s reached: abort()", name);
+        afl_log(AFL_LOG_ERR, AFL_LOGNO(00005) "test crash point %s reached: abort()", name);
         abort();
     }
 }

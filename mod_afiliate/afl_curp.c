@@ -102,8 +102,9 @@ static void curp_init_once(void)
     curp_re = pcre2_compile((PCRE2_SPTR)curp_pattern, PCRE2_ZERO_TERMINATED,
                             PCRE2_DOLLAR_ENDONLY | PCRE2_NO_AUTO_CAPTURE, &err, &off, NULL);
     if (!curp_re) {
-        afl_log(AFL_LOG_ERR, "CURP pattern does not compile (PCRE2 error %d at %zu)", err,
-                (size_t)off);
+        afl_log(AFL_LOG_ERR,
+                AFL_LOGNO(00006) "CURP pattern does not compile (PCRE2 error %d at %zu)", err,
+                          (size_t)off);
         return;
     }
     /* No JIT (not built in, or W^X policy) only costs speed. */

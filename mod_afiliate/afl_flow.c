@@ -436,8 +436,9 @@ static int over_identity_limits(afl_flow_env *env, const afl_solicitud *sol, afl
         out->retry_after = (int)(window + AFL_FLOW_DAY - env->now);
         out->event = AFL_FLOW_EV_REFUSED_RATE;
         out->log_level = AFL_FLOW_LOG_WARN;
-        out->log = curp ? AFL_TAG ": daily limit of forms for one CURP reached"
-                        : AFL_TAG ": daily limit of forms for one e-mail address reached";
+        out->log = curp ? AFL_TAG ": " AFL_LOGNO(00007) "daily limit of forms for one CURP reached"
+                        : AFL_TAG
+            ": " AFL_LOGNO(00008) "daily limit of forms for one e-mail address reached";
         return 1;
     }
     return 0;
@@ -482,7 +483,7 @@ static int issue_captcha(afl_flow_env *env, afl_flow_out *out, const char **id)
 {
     if (!env->csrf || afl_captcha_issue(env->pool, env->secret, env->secret_len,
                                         apr_time_from_sec(env->now), id) != APR_SUCCESS) {
-        failed(out, AFL_TAG ": no random bytes available");
+        failed(out, AFL_TAG ": " AFL_LOGNO(00009) "no random bytes available");
         return 0;
     }
     return 1;
@@ -719,7 +720,7 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
     if (s == AFL_STORE_ERROR)
         return busy(env, out);
     if (!rotate_session(env, &token))
-        return failed(out, AFL_TAG ": no random bytes available");
+        return failed(out, AFL_TAG ": " AFL_LOGNO(00010) "no random bytes available");
     if (s == AFL_STORE_OK) {
         afl_tramite t = {env->csrf, AFL_PASO_RESULTADO, sol.curp, sol.correo,
                          aseg.nss,  "localizado",       0,        session_expiry(env)};
@@ -938,7 +939,8 @@ void afl_flow_domicilio_submit(afl_flow_env *env, const afl_flow_in *in, afl_flo
               "Tu solicitud requiere que acudas a la subdelegación del IMSS que te corresponda.",
               URL_SUBDELEGACION, "Consulta el trámite IMSS-02-008");
         out->log_level = AFL_FLOW_LOG_ERR;
-        out->log = AFL_TAG ": no NSS folio left for a prefix of this subdelegación";
+        out->log =
+            AFL_TAG ": " AFL_LOGNO(00011) "no NSS folio left for a prefix of this subdelegación";
         return;
     }
     if (s != AFL_STORE_OK)
@@ -1086,7 +1088,8 @@ static void send_pdf(afl_flow_env *env, afl_flow_out *out, const doc_step *d, ap
 {
     if (rv != APR_SUCCESS)
         return failed(out,
-                      apr_psprintf(env->pool, AFL_TAG ": cannot build the %s: %s", what, d->err));
+                      apr_psprintf(env->pool, AFL_TAG
+                                   ": " AFL_LOGNO(00012) "cannot build the %s: %s", what, d->err));
     pdf(out, d->body, d->len, filename, d->descargar);
 }
 
@@ -1202,7 +1205,8 @@ void afl_flow_reenviar(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *o
                            "Puedes imprimirlo o descargarlo desde la página de tu resultado.",
               resultado, "Volver al resultado");
         out->log_level = AFL_FLOW_LOG_WARN;
-        out->log = AFL_TAG ": resend limit reached (per session, CURP or client address)";
+        out->log = AFL_TAG
+            ": " AFL_LOGNO(00013) "resend limit reached (per session, CURP or client address)";
         return;
     }
     afl_store_audit(p, env->st, env->now, "reenvio", curp_hmac(env, t.curp), documento);
@@ -1375,7 +1379,7 @@ void afl_flow_vigencia_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow
     if (strcmp(aseg.curp, sol.curp))
         return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol, nss, NULL, MSG_INCONSISTENTE);
     if (!rotate_session(env, &out->session_token))
-        return failed(out, AFL_TAG ": no random bytes available");
+        return failed(out, AFL_TAG ": " AFL_LOGNO(00014) "no random bytes available");
     {
         /* The session's result, its audit row and the constancia e-mail commit together. */
         afl_tramite t = {env->csrf, AFL_PASO_VIGENCIA,  sol.curp, sol.correo, nss, "",

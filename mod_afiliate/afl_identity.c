@@ -99,7 +99,7 @@ afl_store_status afl_identity_lookup(apr_pool_t *p, afl_store *st, const afl_ide
     }
     if (r == AFL_RENAPO_ERROR) {
         if (leader)
-            afl_log(AFL_LOG_WARN, "RENAPO did not answer usably: %s", why);
+            afl_log(AFL_LOG_WARN, AFL_LOGNO(00015) "RENAPO did not answer usably: %s", why);
         return unavailable(p, st, id, curp, curp_hmac, now, why, out, src);
     }
     *src = AFL_IDENTITY_SRC_RENAPO;

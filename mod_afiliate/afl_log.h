@@ -7,6 +7,10 @@
 /* Tag that prefixes every log line of the module. */
 #define AFL_TAG "mod_afiliate"
 
+/* The id of one log message, as httpd's APLOGNO: "AFL00042: ". Every message
+ * has its own, listed in docs/log-messages.md (tests/log_ids.py checks). */
+#define AFL_LOGNO(n) "AFL" #n ": "
+
 typedef enum { AFL_LOG_ERR, AFL_LOG_WARN, AFL_LOG_INFO, AFL_LOG_DEBUG } afl_log_level;
 
 typedef void afl_log_fn(void *baton, afl_log_level level, const char *msg);

@@ -343,7 +343,8 @@ static int settle(apr_pool_t *p, afl_store *st, const afl_outbox_conf *c, const 
         s = afl_store_outbox_sent(p, st, row->id, row->attempts, now);
         if (s == AFL_STORE_OK) {
             stats->sent++;
-            afl_log(AFL_LOG_INFO, "outbox %lld sent (attempt %d)", row->id, row->attempts);
+            afl_log(AFL_LOG_INFO, AFL_LOGNO(00016) "outbox %lld sent (attempt %d)", row->id,
+                                            row->attempts);
         }
     } else if (res == AFL_SMTP_TEMPFAIL && row->attempts < c->max_attempts) {
         long long delay = afl_outbox_backoff(c, row->attempts, random_uint());
@@ -351,25 +352,28 @@ static int settle(apr_pool_t *p, afl_store *st, const afl_outbox_conf *c, const 
         if (s == AFL_STORE_OK) {
             stats->retried++;
             afl_log(AFL_LOG_WARN,
-                    "outbox %lld: delivery failed (attempt %d of %d): %s; next attempt in %lld s",
-                    row->id, row->attempts, c->max_attempts, why, delay);
+                    AFL_LOGNO(00017) "outbox %lld: delivery failed (attempt %d of %d): %s; next "
+                                     "attempt in %lld s",
+                              row->id, row->attempts, c->max_attempts, why, delay);
         }
     } else {
         s = afl_store_outbox_fail(p, st, row->id, row->attempts, why);
         if (s == AFL_STORE_OK) {
             stats->failed++;
             afl_log(AFL_LOG_ERR,
-                    "outbox %lld: marked failed after attempt %d (%s): %s; requeue with "
-                    "afiliatectl outbox requeue",
-                    row->id, row->attempts,
-                    res == AFL_SMTP_PERMFAIL ? "refused permanently" : "attempts exhausted", why);
+                    AFL_LOGNO(00018) "outbox %lld: marked failed after attempt %d (%s): %s; requeue with "
+                               "afiliatectl outbox requeue",
+                        row->id, row->attempts,
+                        res == AFL_SMTP_PERMFAIL ? "refused permanently" : "attempts exhausted",
+                        why);
         }
     }
     if (s == AFL_STORE_NOTFOUND) {
         stats->lost++;
-        afl_log(AFL_LOG_WARN,
-                "outbox %lld: the claim expired before the outcome was recorded; another "
-                "sender has the message",
+        afl_log(
+            AFL_LOG_WARN,
+            AFL_LOGNO(00019) "outbox %lld: the claim expired before the outcome was recorded; another "
+                       "sender has the message",
                 row->id);
     }
     return s == AFL_STORE_ERROR ? -1 : 0;
@@ -446,7 +450,8 @@ apr_status_t afl_outbox_drain(apr_pool_t *p, afl_store *st, const afl_outbox_con
             } else if (afl_outbox_render(mp, st, c, &row, &msg, &len, why, sizeof why) !=
                        APR_SUCCESS) {
                 res = AFL_SMTP_TEMPFAIL;
-                afl_log(AFL_LOG_ERR, "outbox %lld: cannot render the message: %s", row.id, why);
+                afl_log(AFL_LOG_ERR, AFL_LOGNO(00020) "outbox %lld: cannot render the message: %s",
+                                               row.id, why);
             } else {
                 char err[200];
                 res = deliver(p, c, &ps, row.recipient, msg, len, &code, err, sizeof err);

@@ -336,10 +336,10 @@ static void log_db_error(const afl_store *st, const char *what, int rv)
 {
     observe_error();
     if (is_pgsql(st))
-        afl_log(AFL_LOG_ERR, "database error in %s (rv=%d)", what, rv);
+        afl_log(AFL_LOG_ERR, AFL_LOGNO(00021) "database error in %s (rv=%d)", what, rv);
     else
-        afl_log(AFL_LOG_ERR, "database error in %s (rv=%d): %s", what, rv,
-                apr_dbd_error(st->driver, st->handle, rv));
+        afl_log(AFL_LOG_ERR, AFL_LOGNO(00022) "database error in %s (rv=%d): %s", what, rv,
+                                       apr_dbd_error(st->driver, st->handle, rv));
 }
 
 /* Runs a statement that returns no rows through apr_dbd_select, reading to
@@ -380,11 +380,12 @@ apr_status_t afl_store_configure(apr_pool_t *p, afl_store *st)
     if (is_pgsql(st)) {
         const char *v = NULL;
         if (exec_reading_rows(p, st, "SHOW synchronous_commit", &v) != 0 || !v || strcmp(v, "on")) {
-            afl_log(AFL_LOG_ERR, "refusing to serve: PostgreSQL synchronous_commit is not on");
+            afl_log(AFL_LOG_ERR,
+                    AFL_LOGNO(00023) "refusing to serve: PostgreSQL synchronous_commit is not on");
             return APR_EGENERAL;
         }
         if (exec_reading_rows(p, st, "SHOW fsync", &v) != 0 || !v || strcmp(v, "on")) {
-            afl_log(AFL_LOG_ERR, "refusing to serve: PostgreSQL fsync is not on");
+            afl_log(AFL_LOG_ERR, AFL_LOGNO(00024) "refusing to serve: PostgreSQL fsync is not on");
             return APR_EGENERAL;
         }
         return APR_SUCCESS;
@@ -392,15 +393,17 @@ apr_status_t afl_store_configure(apr_pool_t *p, afl_store *st)
     for (size_t i = 0; i < sizeof pragmas / sizeof pragmas[0]; i++) {
         const char *v = NULL;
         if (pragmas[i].set && exec_reading_rows(p, st, pragmas[i].set, NULL) != 0) {
-            afl_log(AFL_LOG_ERR, "cannot run '%s' on the SQLite connection", pragmas[i].set);
+            afl_log(AFL_LOG_ERR, AFL_LOGNO(00025) "cannot run '%s' on the SQLite connection",
+                                           pragmas[i].set);
             return APR_EGENERAL;
         }
         if (exec_reading_rows(p, st, pragmas[i].get, &v) != 0 || !v ||
             strcasecmp(v, pragmas[i].want)) {
             afl_log(AFL_LOG_ERR,
-                    "refusing to serve: SQLite '%s' is '%s', must be '%s' (journal_mode=WAL is "
-                    "set once when the database is created: afiliatectl init-db)",
-                    pragmas[i].get, v ? v : "(error)", pragmas[i].want);
+                    AFL_LOGNO(00026) "refusing to serve: SQLite '%s' is '%s', must be '%s' "
+                                     "(journal_mode=WAL is "
+                                     "set once when the database is created: afiliatectl init-db)",
+                              pragmas[i].get, v ? v : "(error)", pragmas[i].want);
             return APR_EGENERAL;
         }
     }
@@ -409,7 +412,8 @@ apr_status_t afl_store_configure(apr_pool_t *p, afl_store *st)
      * inside a transaction. */
     for (size_t i = 0; i < sizeof tuning / sizeof tuning[0]; i++)
         if (exec_reading_rows(p, st, tuning[i], NULL) != 0)
-            afl_log(AFL_LOG_WARN, "'%s' failed on the SQLite connection", tuning[i]);
+            afl_log(AFL_LOG_WARN, AFL_LOGNO(00027) "'%s' failed on the SQLite connection",
+                                            tuning[i]);
     return APR_SUCCESS;
 }
 
@@ -423,8 +427,9 @@ apr_status_t afl_store_prepare_all(apr_pool_t *pool, afl_store *st)
         int rv = apr_dbd_prepare(st->driver, pool, st->handle, sql, stmts[i].label, &stmt);
         if (rv != 0) {
             afl_log(AFL_LOG_ERR,
-                    "cannot prepare statement '%s' (is the schema loaded? afiliatectl init-db)",
-                    stmts[i].label);
+                    AFL_LOGNO(00028) "cannot prepare statement '%s' (is the schema loaded? "
+                                     "afiliatectl init-db)",
+                              stmts[i].label);
             log_db_error(st, stmts[i].label, rv);
             return APR_EGENERAL;
         }
@@ -479,7 +484,8 @@ static int run(apr_pool_t *p, afl_store *st, int q, int *nrows, int nargs, const
 
     if (!s) {
         observe_error();
-        afl_log(AFL_LOG_ERR, "statement '%s' is not prepared on this connection", stmts[q].label);
+        afl_log(AFL_LOG_ERR, AFL_LOGNO(00029) "statement '%s' is not prepared on this connection",
+                                       stmts[q].label);
         return -1;
     }
     if (st->commit && !st->in_txn) {
@@ -514,7 +520,8 @@ static int query(apr_pool_t *p, afl_store *st, int q, int nargs, const char **ar
 
     if (!s) {
         observe_error();
-        afl_log(AFL_LOG_ERR, "statement '%s' is not prepared on this connection", stmts[q].label);
+        afl_log(AFL_LOG_ERR, AFL_LOGNO(00030) "statement '%s' is not prepared on this connection",
+                                       stmts[q].label);
         return -1;
     }
     apr_atomic_inc32(&statements);
@@ -1036,7 +1043,7 @@ static afl_store_status outbox_add(apr_pool_t *p, afl_store *st, const char *kin
     if (!recipient || !*recipient)
         return AFL_STORE_OK;
     if (!token) {
-        afl_log(AFL_LOG_ERR, "no random bytes for an outbox Message-ID");
+        afl_log(AFL_LOG_ERR, AFL_LOGNO(00031) "no random bytes for an outbox Message-ID");
         return AFL_STORE_ERROR;
     }
     {
@@ -1566,7 +1573,8 @@ static afl_store_status doc_body(apr_pool_t *p, afl_store *st, void *baton)
             !(out->cadena = afl_cadena_original(p, &c)) ||
             afl_sign_sello(p, req->key, out->cadena, strlen(out->cadena), &out->sello) !=
                 APR_SUCCESS) {
-            afl_log(AFL_LOG_ERR, "cannot build or sign the cadena original of a document");
+            afl_log(AFL_LOG_ERR,
+                    AFL_LOGNO(00032) "cannot build or sign the cadena original of a document");
             s = AFL_STORE_ERROR;
         } else {
             const char *args[] = {folio,
@@ -1669,7 +1677,7 @@ afl_store_status afl_store_vigencia(apr_pool_t *p, afl_store *st, const char *ns
     if (query(p, st, Q_COBERTURA_NSS, 1, &nss, add_mov, &cr, NULL) != 0)
         return AFL_STORE_ERROR;
     if (cr.bad)
-        afl_log(AFL_LOG_WARN, "%d malformed cobertura row(s) ignored", cr.bad);
+        afl_log(AFL_LOG_WARN, AFL_LOGNO(00033) "%d malformed cobertura row(s) ignored", cr.bad);
     if (afl_vigencia_eval(p, (const afl_movimiento *)cr.movs->elts, (size_t)cr.movs->nelts, dia,
                           out) != 0)
         return AFL_STORE_ERROR;

@@ -25,9 +25,9 @@ static int rw_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int f
             file->pMethods->xClose(file);
         file->pMethods = NULL;
         afl_log(AFL_LOG_ERR,
-                "the SQLite %s cannot be opened for writing (does its file "
-                "system refuse writes?); not using a read-only connection",
-                flags & SQLITE_OPEN_WAL ? "write-ahead log" : "database");
+                AFL_LOGNO(00034) "the SQLite %s cannot be opened for writing (does its file "
+                                 "system refuse writes?); not using a read-only connection",
+                          flags & SQLITE_OPEN_WAL ? "write-ahead log" : "database");
         return SQLITE_CANTOPEN;
     }
     if (out_flags)

@@ -70,7 +70,7 @@ static int afl_post_read_request(request_rec *r)
                                     AP_NORMALIZE_DECODE_UNRESERVED))
         return DECLINED;
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  AFL_TAG ": request path above the root or with a bad escape; answered 400");
+                  AFL_TAG ": " AFL_LOGNO(00035) "request path above the root or with a bad escape; answered 400");
     return HTTP_BAD_REQUEST;
 }
 

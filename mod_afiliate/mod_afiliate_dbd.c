@@ -63,13 +63,15 @@ static int afl_dbd_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     (void)plog;
     (void)ptemp;
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, AFL_TAG ": cannot create the write mutex");
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     AFL_TAG ": " AFL_LOGNO(00036) "cannot create the write mutex");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     /* Before mod_dbd's children connect: a connection SQLite could only open
      * read-only is not made at all, rather than kept in the pool (afl_vfs.h). */
     if (afl_vfs_install() != 0) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AFL_TAG ": cannot install the SQLite VFS");
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     AFL_TAG ": " AFL_LOGNO(00037) "cannot install the SQLite VFS");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_pool_cleanup_register(pconf, NULL, uninstall_vfs, apr_pool_cleanup_null);
@@ -88,14 +90,14 @@ static apr_status_t log_write_stats(void *data)
     if (t.commits)
         ap_log_error(
             APLOG_MARK, APLOG_INFO, 0, s,
-            AFL_TAG ": write stats: commits=%" APR_UINT64_T_FMT " bodies=%" APR_UINT64_T_FMT
-                    " failed=%" APR_UINT64_T_FMT " max_batch=%" APR_UINT64_T_FMT " statements=%u"
-                    " lock_wait_us=%" APR_UINT64_T_FMT " begin_us=%" APR_UINT64_T_FMT
-                    " bodies_us=%" APR_UINT64_T_FMT " commit_us=%" APR_UINT64_T_FMT
-                    " queue_us=%" APR_UINT64_T_FMT " pages_written=%" APR_UINT64_T_FMT
-                    " posted=%" APR_UINT64_T_FMT,
-            t.commits, t.bodies, t.failed, t.max_batch, afl_store_statements(), t.lock_wait_us,
-            t.begin_us, t.bodies_us, t.commit_us, t.queue_us, t.pages_written, t.posted);
+            AFL_TAG ": " AFL_LOGNO(00038) "write stats: commits=%" APR_UINT64_T_FMT " bodies=%" APR_UINT64_T_FMT
+                       " failed=%" APR_UINT64_T_FMT " max_batch=%" APR_UINT64_T_FMT " statements=%u"
+                       " lock_wait_us=%" APR_UINT64_T_FMT " begin_us=%" APR_UINT64_T_FMT
+                       " bodies_us=%" APR_UINT64_T_FMT " commit_us=%" APR_UINT64_T_FMT
+                       " queue_us=%" APR_UINT64_T_FMT " pages_written=%" APR_UINT64_T_FMT
+                       " posted=%" APR_UINT64_T_FMT,
+                t.commits, t.bodies, t.failed, t.max_batch, afl_store_statements(), t.lock_wait_us,
+                t.begin_us, t.bodies_us, t.commit_us, t.queue_us, t.pages_written, t.posted);
     return APR_SUCCESS;
 }
 
@@ -105,8 +107,8 @@ void afl_dbd_child_init(apr_pool_t *pchild, server_rec *s)
 
     if (x && apr_global_mutex_child_init(&x, apr_global_mutex_lockfile(x), pchild) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                     AFL_TAG ": cannot attach the write mutex; SQLite's busy handler orders "
-                             "the writers of this child");
+                     AFL_TAG ": " AFL_LOGNO(00039) "cannot attach the write mutex; SQLite's busy handler orders "
+                                "the writers of this child");
         x = NULL;
     }
     if (afl_commit_create(pchild, x, &committer) != APR_SUCCESS)
@@ -126,8 +128,9 @@ static int schema_current(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t *dbd)
 
     if (!ok)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, cfg->server,
-                     AFL_TAG ": database connection refused: %s; upgrade it with: %s",
-                     why ? why : "out of memory", migrate_cmd(pool, cfg));
+                     AFL_TAG
+                     ": " AFL_LOGNO(00040) "database connection refused: %s; upgrade it with: %s",
+                                    why ? why : "out of memory", migrate_cmd(pool, cfg));
     afl_db_close(db);
     return ok;
 }
@@ -209,8 +212,9 @@ static int session_ready(server_rec *s, ap_dbd_t *dbd)
         return 1;
     cfg = dbd_config(s);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                 AFL_TAG ": a PostgreSQL connection was re-established; preparing its "
-                         "statements again");
+                 AFL_TAG
+                 ": " AFL_LOGNO(00041) "a PostgreSQL connection was re-established; preparing its "
+                                       "statements again");
     /* A setup cut short earlier on this session left some statements behind. */
     if (apr_dbd_query(dbd->driver, dbd->handle, &n, "DEALLOCATE ALL") != 0)
         return 0;
@@ -243,7 +247,8 @@ static afl_store *store_of(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
 
     if (!session_ready(s, dbd)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                     AFL_TAG ": a re-established database connection cannot be set up");
+                     AFL_TAG
+                     ": " AFL_LOGNO(00042) "a re-established database connection cannot be set up");
         return NULL;
     }
     st = apr_palloc(p, sizeof *st);
@@ -254,8 +259,8 @@ static afl_store *store_of(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
     st->in_txn = 0;
     if (!afl_store_ready(st)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                     AFL_TAG ": the database connection has no prepared statements "
-                             "(see the earlier error; check the schema and DBDInitSQL)");
+                     AFL_TAG ": " AFL_LOGNO(00043) "the database connection has no prepared statements "
+                                "(see the earlier error; check the schema and DBDInitSQL)");
         return NULL;
     }
     return st;
@@ -266,7 +271,8 @@ afl_store *afl_dbd_store(request_rec *r)
     ap_dbd_t *dbd;
 
     if (!dbd_acquire || !(dbd = dbd_acquire(r))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AFL_TAG ": no database connection");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      AFL_TAG ": " AFL_LOGNO(00044) "no database connection");
         return NULL;
     }
     return store_of(r->pool, r->server, dbd);
@@ -283,7 +289,8 @@ afl_dbd_conn *afl_dbd_open(apr_pool_t *p, server_rec *s, afl_store **stp)
     ap_dbd_t *dbd;
 
     if (!dbd_open || !(dbd = dbd_open(p, s))) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, AFL_TAG ": no database connection");
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     AFL_TAG ": " AFL_LOGNO(00045) "no database connection");
         return NULL;
     }
     c = apr_palloc(p, sizeof *c);
@@ -363,10 +370,10 @@ static int sqlite_files_ok(apr_pool_t *p, server_rec *s, const char *path)
     if (afl_access_check(p, dir, uid, groups, ngroups, AFL_ACCESS_W | AFL_ACCESS_X, &why) ||
         afl_access_check(p, path, uid, groups, ngroups, AFL_ACCESS_R | AFL_ACCESS_W, &why)) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     AFL_TAG ": the database %s is not usable by the server user %s: %s (SQLite "
-                             "writes the database and its -wal and -shm files in that folder; "
-                             "give the folder and the files to %s)",
-                     path, ap_unixd_config.user_name, why, ap_unixd_config.user_name);
+                     AFL_TAG ": " AFL_LOGNO(00046) "the database %s is not usable by the server user %s: %s (SQLite "
+                                "writes the database and its -wal and -shm files in that folder; "
+                                "give the folder and the files to %s)",
+                         path, ap_unixd_config.user_name, why, ap_unixd_config.user_name);
         return 0;
     }
     for (int i = 0; i < 2; i++) {
@@ -374,8 +381,8 @@ static int sqlite_files_ok(apr_pool_t *p, server_rec *s, const char *path)
         if (access(f, F_OK) == 0 &&
             afl_access_check(p, f, uid, groups, ngroups, AFL_ACCESS_R | AFL_ACCESS_W, &why)) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                         AFL_TAG ": the database file %s is not usable by the server user %s: %s",
-                         f, ap_unixd_config.user_name, why);
+                         AFL_TAG ": " AFL_LOGNO(00047) "the database file %s is not usable by the server user %s: %s",
+                             f, ap_unixd_config.user_name, why);
             return 0;
         }
     }
@@ -391,8 +398,8 @@ int afl_dbd_check_database(apr_pool_t *ptemp, server_rec *s)
 
     if (!cfg || !cfg->name || (strcmp(cfg->name, "sqlite3") && strcmp(cfg->name, "pgsql"))) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     AFL_TAG ": DBDriver must be sqlite3 or pgsql for this server, not %s",
-                     cfg && cfg->name ? cfg->name : "unset");
+                     AFL_TAG ": " AFL_LOGNO(00048) "DBDriver must be sqlite3 or pgsql for this server, not %s",
+                         cfg && cfg->name ? cfg->name : "unset");
         return 0;
     }
     sqlite = !strcmp(cfg->name, "sqlite3");
@@ -400,9 +407,9 @@ int afl_dbd_check_database(apr_pool_t *ptemp, server_rec *s)
         /* sqlite3_open would create a missing file, empty, and as root. */
         if (access(cfg->params, F_OK) != 0) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s,
-                         AFL_TAG ": the database %s (DBDParams) does not exist: create it with "
-                                 "%s",
-                         cfg->params, migrate_cmd(ptemp, cfg));
+                         AFL_TAG ": " AFL_LOGNO(00049) "the database %s (DBDParams) does not exist: create it with "
+                                    "%s",
+                             cfg->params, migrate_cmd(ptemp, cfg));
             return 0;
         }
         if (!sqlite_files_ok(ptemp, s, cfg->params))
@@ -410,22 +417,23 @@ int afl_dbd_check_database(apr_pool_t *ptemp, server_rec *s)
     }
     if (afl_db_open(ptemp, cfg->name, cfg->params, &db, &err)) {
         if (sqlite) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AFL_TAG ": the database %s: %s", cfg->params,
-                         err ? err : "cannot open it");
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                         AFL_TAG ": " AFL_LOGNO(00050) "the database %s: %s", cfg->params,
+                                                err ? err : "cannot open it");
             return 0;
         }
         /* A PostgreSQL that is down now may be back by the first request, and
          * mod_dbd retries; post_connect checks the version then. */
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     AFL_TAG ": cannot check the database's schema version at start-up: %s",
-                     err ? err : "cannot connect");
+                     AFL_TAG ": " AFL_LOGNO(00051) "cannot check the database's schema version at start-up: %s",
+                         err ? err : "cannot connect");
         return 1;
     }
     ok = afl_migrate_check(db, ptemp, afl_migrate_latest(), &why) == 0;
     afl_db_close(db);
     if (!ok)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     AFL_TAG ": refusing to start: the database %s: %s; upgrade it with: %s",
-                     sqlite ? cfg->params : "(DBDParams)", why, migrate_cmd(ptemp, cfg));
+                     AFL_TAG ": " AFL_LOGNO(00052) "refusing to start: the database %s: %s; upgrade it with: %s",
+                         sqlite ? cfg->params : "(DBDParams)", why, migrate_cmd(ptemp, cfg));
     return ok;
 }

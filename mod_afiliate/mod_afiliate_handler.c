@@ -70,7 +70,8 @@ static int send_page(afl_req *q, int status, const char *name, afl_tpl_ctx *ctx)
     apr_status_t rv = afl_tpl_render(r->pool, q->sc->templates, name, ctx, &html, &len);
 
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AFL_TAG ": cannot render template '%s'", name);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      AFL_TAG ": " AFL_LOGNO(00053) "cannot render template '%s'", name);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     r->status = status;
@@ -168,7 +169,7 @@ static int session_cookie_repeated(request_rec *r)
     apr_table_do(count_session_cookies, &n, r->headers_in, "Cookie", NULL);
     if (n > 1) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      AFL_TAG ": session cookie sent %d times; ignored", n);
+                      AFL_TAG ": " AFL_LOGNO(00054) "session cookie sent %d times; ignored", n);
         return 1;
     }
     return 0;
@@ -243,8 +244,9 @@ static int read_form(afl_req *q, apr_table_t **form)
     buf[len] = '\0';
     rv = afl_form_parse(r->pool, buf, len, AFL_FORM_DEFAULT_FIELDS, form);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AFL_TAG ": rejected form body: %s",
-                      afl_form_strerror(rv));
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      AFL_TAG
+                      ": " AFL_LOGNO(00055) "rejected form body: %s", afl_form_strerror(rv));
         rc = send_aviso(q, HTTP_BAD_REQUEST, "Solicitud no válida",
                         "La información enviada no es válida. Vuelve a capturarla.",
                         apr_pstrcat(r->pool, q->base, "/nss", NULL), "Volver al formulario");
@@ -380,7 +382,8 @@ static int captcha_png(afl_req *q, const char *file)
         return HTTP_NOT_FOUND;
     if (afl_captcha_render(q->r->pool, q->sc->secret, q->sc->secret_len, id, captcha_font(q->sc),
                            &png, &len) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, AFL_TAG ": cannot render a CAPTCHA image");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      AFL_TAG ": " AFL_LOGNO(00056) "cannot render a CAPTCHA image");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     no_store(q->r);
@@ -464,7 +467,8 @@ static int run_route(afl_req *q, const afl_route *rt, const char *tail)
     if ((rt->flags & ROUTE_FORM) && (rc = read_form(q, &in.form)) != OK)
         return rc == DONE ? OK : rc;
     if ((rt->flags & ROUTE_TOKEN) && !ensure_token(q)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, AFL_TAG ": no random bytes available");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      AFL_TAG ": " AFL_LOGNO(00057) "no random bytes available");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     flow_env(q, &env, rt->flags & ROUTE_DOC);
@@ -489,9 +493,10 @@ int afl_handler(request_rec *r)
     security_headers(r);
 
     if (!q.sc->templates || !q.sc->secret) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      AFL_TAG ": not configured for this server (AfiliateTemplateDir and "
-                              "AfiliateSecretFile are required)");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            AFL_TAG ": " AFL_LOGNO(00058) "not configured for this server (AfiliateTemplateDir and "
+                                          "AfiliateSecretFile are required)");
         return HTTP_SERVICE_UNAVAILABLE;
     }
     afl_status_enter(q.sc->stats);
@@ -532,15 +537,16 @@ static int check_signing_key(server_rec *s, afl_server_conf *sc)
     struct stat sb;
 
     if (!sc->sign_key) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AFL_TAG ": AfiliateSigningKey %s was not loaded",
-                     sc->signing_key_file);
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     AFL_TAG ": " AFL_LOGNO(00059) "AfiliateSigningKey %s was not loaded",
+                                            sc->signing_key_file);
         return 0;
     }
     if (stat(sc->signing_key_file, &sb) == 0 && (sb.st_mode & (S_IRWXG | S_IRWXO)))
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     AFL_TAG ": AfiliateSigningKey %s is readable by its group or others: make "
-                             "it mode 0600, owned by root",
-                     sc->signing_key_file);
+                     AFL_TAG ": " AFL_LOGNO(00060) "AfiliateSigningKey %s is readable by its group or others: make "
+                                "it mode 0600, owned by root",
+                         sc->signing_key_file);
     return 1;
 }
 
@@ -558,8 +564,9 @@ static int load_pdf_font(apr_pool_t *pconf, server_rec *s, const char *directive
     rv = afl_pdf_font_load(pconf, path, font);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     AFL_TAG ": %s %s is not a TrueType font the PDF writer can embed", directive,
-                     path);
+                     AFL_TAG
+                     ": " AFL_LOGNO(00061) "%s %s is not a TrueType font the PDF writer can embed",
+                                    directive, path);
         return 0;
     }
     return 1;
@@ -573,14 +580,14 @@ static int configure_server(apr_pool_t *pconf, server_rec *s, afl_server_conf *s
 
     if (!sc->secret_file) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     AFL_TAG ": AfiliateSecretFile is required with AfiliateTemplateDir");
+                     AFL_TAG ": " AFL_LOGNO(00062) "AfiliateSecretFile is required with AfiliateTemplateDir");
         return 0;
     }
     rv = afl_secret_load(pconf, sc->secret_file, &sc->secret, &len);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     AFL_TAG ": cannot use the secret file %s (it must hold at least %d bytes)",
-                     sc->secret_file, AFL_SECRET_MIN_LEN);
+                     AFL_TAG ": " AFL_LOGNO(00063) "cannot use the secret file %s (it must hold at least %d bytes)",
+                         sc->secret_file, AFL_SECRET_MIN_LEN);
         return 0;
     }
     sc->secret_len = len;
@@ -588,8 +595,8 @@ static int configure_server(apr_pool_t *pconf, server_rec *s, afl_server_conf *s
         return 0;
     if (!sc->signing_key_file)
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
-                     AFL_TAG ": AfiliateSigningKey is not set: documents are issued without "
-                             "sello digital and cannot be verified");
+                     AFL_TAG ": " AFL_LOGNO(00064) "AfiliateSigningKey is not set: documents are issued without "
+                                "sello digital and cannot be verified");
     if (!load_pdf_font(pconf, s, "AfiliateFont", sc->font, &sc->pdf_font) ||
         !load_pdf_font(pconf, s, "AfiliateFontBold", sc->font_bold, &sc->pdf_font_bold))
         return 0;
@@ -599,9 +606,9 @@ static int configure_server(apr_pool_t *pconf, server_rec *s, afl_server_conf *s
         rv = apr_stat(&fi, captcha_font(sc), APR_FINFO_TYPE, pconf);
         if (rv != APR_SUCCESS || fi.filetype != APR_REG) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                         AFL_TAG ": AfiliateCaptchaFont %s is not a readable file (Debian: "
-                                 "fonts-dejavu-core)",
-                         captcha_font(sc));
+                         AFL_TAG ": " AFL_LOGNO(00065) "AfiliateCaptchaFont %s is not a readable file (Debian: "
+                                    "fonts-dejavu-core)",
+                             captcha_font(sc));
             return 0;
         }
     }
@@ -609,8 +616,9 @@ static int configure_server(apr_pool_t *pconf, server_rec *s, afl_server_conf *s
         return 0;
     rv = afl_tpl_load(pconf, sc->template_dir, afl_flow_templates, &sc->templates, &err);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, AFL_TAG ": templates refused: %s",
-                     err ? err : "(no detail)");
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     AFL_TAG
+                     ": " AFL_LOGNO(00066) "templates refused: %s", err ? err : "(no detail)");
         return 0;
     }
     return 1;
@@ -651,7 +659,8 @@ void afl_handler_child_init(apr_pool_t *pchild, server_rec *s)
         }
     }
     if (afl_curp_init() != 0)
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AFL_TAG ": cannot compile the CURP pattern");
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     AFL_TAG ": " AFL_LOGNO(00067) "cannot compile the CURP pattern");
     afl_captcha_global_init();
     afl_pdf_process_init();
 }

@@ -99,13 +99,13 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *ptemp)
     memset(&stats, 0, sizeof stats);
     if (afl_outbox_drain(ptemp, st, &o->conf, &stats) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, o->s,
-                     AFL_TAG ": outbox pass stopped by a database error; next pass in the "
-                             "next interval");
+                     AFL_TAG ": " AFL_LOGNO(00068) "outbox pass stopped by a database error; next pass in the "
+                                "next interval");
     else if (stats.claimed)
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, o->s,
-                     AFL_TAG ": outbox pass: %d claimed, %d sent, %d to retry, %d failed%s",
-                     stats.claimed, stats.sent, stats.retried, stats.failed,
-                     stats.stopped ? " (the pass ended early)" : "");
+                     AFL_TAG ": " AFL_LOGNO(00069) "outbox pass: %d claimed, %d sent, %d to retry, %d failed%s",
+                         stats.claimed, stats.sent, stats.retried, stats.failed,
+                         stats.stopped ? " (the pass ended early)" : "");
     /* What the pass did, also when it stopped early. */
     afl_stats_add(o->sc->stats, AFL_STATS_MAIL_SENT, (apr_uint64_t)stats.sent);
     afl_stats_add(o->sc->stats, AFL_STATS_MAIL_RETRY, (apr_uint64_t)stats.retried);
@@ -126,7 +126,8 @@ static apr_status_t curl_cleanup(void *data)
 int afl_curl_start(apr_pool_t *pconf, server_rec *s)
 {
     if (afl_smtp_global_init() != 0) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AFL_TAG ": cannot initialise libcurl");
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     AFL_TAG ": " AFL_LOGNO(00070) "cannot initialise libcurl");
         return 0;
     }
     apr_pool_cleanup_register(pconf, NULL, curl_cleanup, apr_pool_cleanup_null);
@@ -163,21 +164,22 @@ static int outbox_conf(apr_pool_t *pconf, server_rec *v, afl_server_conf *sc, af
         const char *err = NULL;
         if (afl_smtp_read_credentials(pconf, sc->smtp_credentials, &sc->smtp_user, &sc->smtp_pass,
                                       &err) != 0) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v, AFL_TAG ": AfiliateSMTPCredentials: %s",
-                         err);
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v,
+                         AFL_TAG ": " AFL_LOGNO(00071) "AfiliateSMTPCredentials: %s", err);
             return 0;
         }
         c->smtp.username = sc->smtp_user;
         c->smtp.password = sc->smtp_pass;
         if (!quiet && !c->smtp.require_tls && !strncasecmp(sc->smtp_url, "smtp://", 7))
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v,
-                         AFL_TAG ": relay credentials are set but AfiliateSMTPRequireTLS is "
-                                 "Off: they may cross the network in clear text");
+                         AFL_TAG ": " AFL_LOGNO(00072) "relay credentials are set but AfiliateSMTPRequireTLS is "
+                                    "Off: they may cross the network in clear text");
     }
     if (!quiet && !sc->mail_from)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v,
-                     AFL_TAG ": AfiliateMailFrom is not set: messages go out from a "
-                             "placeholder sender; set the agency's address");
+                     AFL_TAG
+                     ": " AFL_LOGNO(00073) "AfiliateMailFrom is not set: messages go out from a "
+                                           "placeholder sender; set the agency's address");
     return 1;
 }
 
@@ -201,8 +203,8 @@ int afl_outbox_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         if (!sc->smtp_url) {
             if (!first_pass && !said_disabled++)
                 ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v,
-                             AFL_TAG ": mail delivery disabled: AfiliateSMTPURL not set; "
-                                     "messages wait in the outbox");
+                             AFL_TAG ": " AFL_LOGNO(00074) "mail delivery disabled: AfiliateSMTPURL not set; "
+                                        "messages wait in the outbox");
             continue;
         }
         o = apr_pcalloc(pconf, sizeof *o);
@@ -222,14 +224,14 @@ int afl_outbox_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
             wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
             if (!wd_get_instance || !wd_register_callback) {
                 ap_log_error(APLOG_MARK, APLOG_CRIT, 0, v,
-                             AFL_TAG ": AfiliateSMTPURL needs mod_watchdog (built into "
-                                     "Debian's apache2; LoadModule watchdog_module elsewhere)");
+                             AFL_TAG ": " AFL_LOGNO(00075) "AfiliateSMTPURL needs mod_watchdog (built into "
+                                        "Debian's apache2; LoadModule watchdog_module elsewhere)");
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
             rv = wd_get_instance(&wd, WATCHDOG_NAME, 0, 1, pconf);
             if (rv != APR_SUCCESS) {
                 ap_log_error(APLOG_MARK, APLOG_CRIT, rv, v,
-                             AFL_TAG ": cannot create the outbox watchdog");
+                             AFL_TAG ": " AFL_LOGNO(00076) "cannot create the outbox watchdog");
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
         }
@@ -238,7 +240,7 @@ int afl_outbox_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
             outbox_tick);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, rv, v,
-                         AFL_TAG ": cannot register the outbox sender with mod_watchdog");
+                         AFL_TAG ": " AFL_LOGNO(00077) "cannot register the outbox sender with mod_watchdog");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }

@@ -24,9 +24,9 @@ static void warn_if_shared(server_rec *s, const char *directive, const char *pat
 
     if (path && stat(path, &sb) == 0 && (sb.st_mode & (S_IRWXG | S_IRWXO)))
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     AFL_TAG ": %s %s is readable by its group or others: make it mode 0600, "
-                             "owned by root",
-                     directive, path);
+                     AFL_TAG ": " AFL_LOGNO(00078) "%s %s is readable by its group or others: make it mode 0600, "
+                                "owned by root",
+                         directive, path);
 }
 
 /* A PEM file named by directive (path NULL: none, *out empty). 0 when unusable. */
@@ -40,7 +40,8 @@ static int read_pem(apr_pool_t *p, server_rec *s, const char *directive, const c
     if (!path)
         return 1;
     if (afl_renapo_read_pem(p, path, out, &err) != 0) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, AFL_TAG ": %s: %s", directive, err);
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     AFL_TAG ": " AFL_LOGNO(00079) "%s: %s", directive, err);
         return 0;
     }
     return 1;
@@ -56,14 +57,15 @@ int afl_renapo_configure(apr_pool_t *pconf, server_rec *s, afl_server_conf *sc)
         return 1;
     if (!sc->renapo_url) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     AFL_TAG ": AfiliateIdentitySource %s needs AfiliateRenapoURL (the https:// "
-                             "address of RENAPO's consulta por CURP)",
-                     mode == AFL_IDENTITY_REMOTE ? "remote" : "remote+local");
+                     AFL_TAG ": " AFL_LOGNO(00080) "AfiliateIdentitySource %s needs AfiliateRenapoURL (the https:// "
+                                "address of RENAPO's consulta por CURP)",
+                         mode == AFL_IDENTITY_REMOTE ? "remote" : "remote+local");
         return 0;
     }
     if (sc->renapo_client_key && !sc->renapo_client_cert) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     AFL_TAG ": AfiliateRenapoClientKey needs AfiliateRenapoClientCert");
+        ap_log_error(
+            APLOG_MARK, APLOG_CRIT, 0, s,
+            AFL_TAG ": " AFL_LOGNO(00081) "AfiliateRenapoClientKey needs AfiliateRenapoClientCert");
         return 0;
     }
     id = apr_pcalloc(pconf, sizeof *id);
@@ -80,7 +82,7 @@ int afl_renapo_configure(apr_pool_t *pconf, server_rec *s, afl_server_conf *sc)
         if (afl_renapo_read_credentials(pconf, sc->renapo_credentials, &id->renapo.bearer,
                                         &id->renapo.userpwd, &err) != 0) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                         AFL_TAG ": AfiliateRenapoCredentialsFile: %s", err);
+                         AFL_TAG ": " AFL_LOGNO(00082) "AfiliateRenapoCredentialsFile: %s", err);
             return 0;
         }
         warn_if_shared(s, "AfiliateRenapoCredentialsFile", sc->renapo_credentials);
@@ -118,7 +120,7 @@ int afl_renapo_post_config(apr_pool_t *pconf, server_rec *s)
         rv = apr_shm_create(&shm, sizeof(afl_breaker), NULL, pconf);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, rv, v,
-                         AFL_TAG ": cannot create the shared memory of the RENAPO breaker");
+                         AFL_TAG ": " AFL_LOGNO(00083) "cannot create the shared memory of the RENAPO breaker");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         sc->identity->breaker = apr_shm_baseaddr_get(shm);

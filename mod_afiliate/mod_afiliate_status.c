@@ -72,8 +72,9 @@ static afl_stats *segment(server_rec *s, status_retained *ret, const char *key)
     rv = apr_shm_create(&shm, sizeof *st, NULL, keep);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
-                     AFL_TAG ": cannot create the shared memory of the counters; "
-                             "server-status shows none for this server");
+                     AFL_TAG
+                     ": " AFL_LOGNO(00084) "cannot create the shared memory of the counters; "
+                                           "server-status shows none for this server");
         return NULL;
     }
     st = apr_shm_baseaddr_get(shm);

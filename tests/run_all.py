@@ -197,8 +197,11 @@ def run_script(layer, script, *args):
 
 
 def run_guard():
-    """tests/config_guard.py --self-test: the directive structs against the docs."""
-    return run_script("guard", "config_guard.py", "--self-test")
+    """tests/config_guard.py --self-test: the directive structs against the docs;
+    tests/log_ids.py --self-test: every log line's id against docs/log-messages.md."""
+    counts = [run_script("guard", "config_guard.py", "--self-test"),
+              run_script("guard", "log_ids.py", "--self-test")]
+    return tuple(sum(c[i] for c in counts) for i in range(3))
 
 
 def run_clone():
