@@ -25,6 +25,8 @@ void *afl_create_server_conf(apr_pool_t *p, server_rec *s)
     c->resend_limit = AFL_UNSET;
     c->resend_daily_curp = AFL_UNSET;
     c->resend_daily_address = AFL_UNSET;
+    c->confirm_email = AFL_UNSET;
+    c->confirm_minutes = AFL_UNSET;
     return c;
 }
 
@@ -77,6 +79,8 @@ void *afl_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     }
     MERGE_PTR(public_url);
     MERGE_PTR(periodo_fin);
+    MERGE_INT(confirm_email);
+    MERGE_INT(confirm_minutes);
     return c;
 }
 
@@ -263,6 +267,14 @@ INT_SETTER(set_outbox_max_attempts, outbox_max_attempts, 1, 10000)
 INT_SETTER(set_resend_limit, resend_limit, 0, 100)
 INT_SETTER(set_resend_daily_curp, resend_daily_curp, 1, 1000)
 INT_SETTER(set_resend_daily_address, resend_daily_address, 1, 1000000)
+INT_SETTER(set_confirm_minutes, confirm_minutes, 1, 1440)
+
+static const char *set_confirm_email(cmd_parms *cmd, void *dummy, int on)
+{
+    (void)dummy;
+    server_conf(cmd)->confirm_email = on ? 1 : 0;
+    return NULL;
+}
 
 static const char *set_outbox_backoff(cmd_parms *cmd, void *dummy, const char *lo, const char *hi)
 {
@@ -420,6 +432,11 @@ const command_rec afl_cmds[] = {
     AP_INIT_TAKE1("AfiliatePeriodoFin", set_periodo_fin, NULL, RSRC_CONF,
                   "Last day (YYYY-MM-DD) of the current school period: end of the coverage an "
                   "assignment opens (default: end of the current semester)"),
+    AP_INIT_FLAG("AfiliateConfirmarCorreo", set_confirm_email, NULL, RSRC_CONF,
+                 "On: Paso 1 shows or e-mails nothing until the student opens the link sent "
+                 "to the e-mail address given (default Off)"),
+    AP_INIT_TAKE1("AfiliateConfirmarCorreoVigencia", set_confirm_minutes, NULL, RSRC_CONF,
+                  "Minutes an e-mail confirmation link is valid (1-1440, default 30)"),
 #ifdef AFL_TEST_CRASH_POINTS
     AP_INIT_TAKE1("AfiliateTestCrashAt", set_test_crash_at, NULL, RSRC_CONF,
                   "test builds only: the named point where children abort()"),

@@ -36,6 +36,10 @@ typedef struct {
     const char *public_url;       /* AfiliatePublicURL: base of the QR verification URL */
     const char *periodo_fin;      /* AfiliatePeriodoFin: YYYY-MM-DD, NULL = end of semester */
 
+    /* E-mail confirmation (docs/mail.md, "Confirming the e-mail address"). */
+    int confirm_email;   /* AfiliateConfirmarCorreo: AFL_UNSET, 0, 1 */
+    int confirm_minutes; /* AfiliateConfirmarCorreoVigencia: minutes a link is valid */
+
     /* Loaded in post_config, read-only afterwards. */
     const unsigned char *secret;
     apr_size_t secret_len;
@@ -78,6 +82,8 @@ void *afl_merge_dir_conf(apr_pool_t *p, void *base, void *add);
 #define AFL_DEFAULT_RESEND_LIMIT 3
 #define AFL_DEFAULT_RESEND_DAILY_CURP 5
 #define AFL_DEFAULT_RESEND_DAILY_ADDRESS 20
+#define AFL_DEFAULT_CONFIRM_EMAIL 0
+#define AFL_DEFAULT_CONFIRM_MINUTES 30
 
 /* The TrueType file an AfiliateFont/AfiliateFontBold value names; NULL when
  * unset or "none" (the PDFs then use the standard fonts). */
