@@ -557,7 +557,10 @@ static void confirm_page(afl_flow_env *env, afl_flow_out *out, const afl_tramite
     afl_tpl_ctx *ctx = view(env, "Revisa tu correo electrónico");
 
     afl_tpl_set_strn(ctx, "correo", afl_confirm_mask_email(env->pool, t->correo));
-    afl_tpl_set_strn(ctx, "minutos", apr_itoa(env->pool, confirm_minutes(env)));
+    afl_tpl_set_strn(ctx, "minutos",
+                     confirm_minutes(env) == 1
+                         ? "1 minuto"
+                         : apr_psprintf(env->pool, "%d minutos", confirm_minutes(env)));
     afl_tpl_set_strn(ctx, "csrf", env->csrf);
     if (query_is(in, "reenviado=1"))
         afl_tpl_set_strn(ctx, "aviso", "Te enviamos una nueva liga. Usa la más reciente.");
