@@ -40,7 +40,7 @@
 
 /* ------------------------------------------------------------------ templates */
 
-#define COMMON "base", "titulo"
+#define COMMON "base", "titulo", "refresco" /* refresco: a page that moves on by itself */
 #define SUMMARY                                                                                    \
     "errores", "lista_errores", "campo", "mensaje", "aviso", "aviso_enlace", "aviso_enlace_texto"
 
@@ -602,7 +602,7 @@ void afl_flow_confirmar(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *
 {
     apr_pool_t *p = env->pool;
     apr_table_t *params = NULL;
-    const char *args = in ? in->args : NULL, *token, *old_id = NULL, *cookie = NULL;
+    const char *args = in ? in->args : NULL, *token, *old_id = NULL, *cookie = NULL, *siguiente;
     long long expires = 0, used_until;
     afl_tramite t, next;
     afl_asegurado aseg;
@@ -618,15 +618,10 @@ void afl_flow_confirmar(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *
         s = load_session(env, &t);
         if (s == AFL_STORE_ERROR)
             return busy(env, out);
-        if (s == AFL_STORE_NOTFOUND)
-            return redirect(out, "/nss");
-        if (t.paso == AFL_PASO_CONFIRMACION)
+        if (s == AFL_STORE_OK && t.paso == AFL_PASO_CONFIRMACION)
             return confirm_page(env, out, &t, in);
-        if (t.paso == AFL_PASO_RESULTADO)
-            return redirect(out, "/resultado");
-        if (t.paso == AFL_PASO_DOMICILIO)
-            return redirect(out, "/domicilio");
-        return redirect(out, "/nss");
+        /* Not waiting (any more): the address page sends a session where it belongs. */
+        return redirect(out, s == AFL_STORE_OK ? "/domicilio" : "/nss");
     }
     switch (
         afl_confirm_verify(p, env->secret, env->secret_len, token, env->now, &old_id, &expires)) {
@@ -697,8 +692,10 @@ void afl_flow_confirmar(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *
                                "ver tu Número de Seguridad Social (NSS)."
                              : "Confirmaste tu correo electrónico. Continúa para "
                                "capturar tu domicilio.");
-    afl_tpl_set_strn(ctx, "continuar",
-                     apr_pstrcat(p, env->base, located ? "/resultado" : "/domicilio", NULL));
+    /* The header's <meta http-equiv="refresh"> (cabecera.html) and the link. */
+    siguiente = apr_pstrcat(p, env->base, located ? "/resultado" : "/domicilio", NULL);
+    afl_tpl_set_strn(ctx, "refresco", siguiente);
+    afl_tpl_set_strn(ctx, "continuar", siguiente);
     page(out, AFL_FLOW_OK, "confirmado", ctx);
 }
 

@@ -175,6 +175,19 @@ static apr_status_t seal(apr_pool_t *p, afl_store *st, const afl_outbox_conf *c,
     return APR_SUCCESS;
 }
 
+/* The headers every message of a row shares. */
+static void envelope(afl_mime_msg *m, const afl_outbox_conf *c, const afl_outbox_row *row,
+                     const char *subject)
+{
+    memset(m, 0, sizeof *m);
+    m->from = c->from;
+    m->from_name = c->from_name;
+    m->to = row->recipient;
+    m->subject = subject;
+    m->message_id = row->message_id;
+    m->date = apr_time_now();
+}
+
 static apr_status_t finish(apr_pool_t *p, afl_mime_msg *m, const char **msg, apr_size_t *len,
                            char *err, size_t errlen)
 {
@@ -236,13 +249,7 @@ static apr_status_t render_constancia(apr_pool_t *p, afl_store *st, const afl_ou
         apr_snprintf(err, errlen, "cannot build the PDF: %s", pdferr);
         return rv;
     }
-    memset(&m, 0, sizeof m);
-    m.from = c->from;
-    m.from_name = c->from_name;
-    m.to = row->recipient;
-    m.subject = AFL_OUTBOX_SUBJECT_CONSTANCIA;
-    m.message_id = row->message_id;
-    m.date = apr_time_now();
+    envelope(&m, c, row, AFL_OUTBOX_SUBJECT_CONSTANCIA);
     bodies(p, AFL_OUTBOX_SUBJECT_CONSTANCIA, per.nombres, opening_constancia(row->reason),
            BODY_ATTACHED_CONSTANCIA, &m.text, &m.html);
     m.attachments = &part;
@@ -287,13 +294,7 @@ static apr_status_t render_confirmacion(apr_pool_t *p, const afl_outbox_conf *c,
         html_escape(p, vigencia), " ", html_escape(p, BODY_CONFIRMACION_USO), "</p>\n<p>",
         html_escape(p, BODY_NOT_YOU), "<br>\n", html_escape(p, BODY_NO_REPLY), "</p>\n<p><strong>",
         html_escape(p, BODY_SIGNATURE), "</strong></p>\n</body>\n</html>\n", NULL);
-    memset(&m, 0, sizeof m);
-    m.from = c->from;
-    m.from_name = c->from_name;
-    m.to = row->recipient;
-    m.subject = AFL_OUTBOX_SUBJECT_CONFIRMACION;
-    m.message_id = row->message_id;
-    m.date = apr_time_now();
+    envelope(&m, c, row, AFL_OUTBOX_SUBJECT_CONFIRMACION);
     m.text = text;
     m.html = html;
     m.no_attachment = 1;
@@ -357,13 +358,7 @@ apr_status_t afl_outbox_render(apr_pool_t *p, afl_store *st, const afl_outbox_co
         apr_snprintf(err, errlen, "cannot build the PDF: %s", pdferr);
         return rv;
     }
-    memset(&m, 0, sizeof m);
-    m.from = c->from;
-    m.from_name = c->from_name;
-    m.to = row->recipient;
-    m.subject = AFL_OUTBOX_SUBJECT;
-    m.message_id = row->message_id;
-    m.date = apr_time_now();
+    envelope(&m, c, row, AFL_OUTBOX_SUBJECT);
     bodies(p, AFL_OUTBOX_SUBJECT, comp.nombres, opening(row->reason), BODY_ATTACHED, &m.text,
            &m.html);
     m.attachments = parts;
