@@ -268,29 +268,6 @@ def test_resend_is_bounded_and_any_one_link_works_once(server, sink, pool):
     assert len(messages(sink, to, 5)) == 5   # the comprobante, once
 
 
-@pytest.fixture(scope="module")
-def early(srv, sink, pool):
-    """A trámite started as soon as the server is up: its link has expired by the
-    time the last test of the module reads it."""
-    to = address("vence")
-    submit(srv, pool["found"].pop(), to)
-    return to, time.time()
-
-
-@pytest.mark.runs_last
-def test_expired_link_is_refused(server, sink, early):
-    to, started = early
-    (msg,) = messages(sink, to, 1, settle=0)
-    path = path_of(link_of(msg), server)
-    time.sleep(max(0.0, started + VIGENCIA * 60 + 2 - time.time()))
-    server.expect_log(REFUSED_LINK)
-    r = server.client().get(path)
-    assert r.status == 410, r.status
-    assert "La liga de confirmación venció" in r.text and 'href="/afiliate/nss"' in r.text
-    assert r.header("Set-Cookie") is None
-    assert server.query("SELECT count(*) FROM outbox WHERE recipient = ?", to) == [(1,)]
-
-
 # ---------------------------------------------------------------- a second server
 
 
@@ -326,3 +303,28 @@ def test_link_opened_on_a_second_server_once(server, sink, pool):
         assert not bad, bad
     finally:
         node2.stop()
+
+
+# ---------------------------------------------------------------- last: an expired link
+
+
+@pytest.fixture(scope="module")
+def early(srv, sink, pool):
+    """A trámite started by the first test: its link has expired by the time the last
+    test of the module (for this server) reads it."""
+    to = address("vence")
+    submit(srv, pool["found"].pop(), to)
+    return to, time.time()
+
+
+def test_expired_link_is_refused(server, sink, early):
+    to, started = early
+    (msg,) = messages(sink, to, 1, settle=0)
+    path = path_of(link_of(msg), server)
+    time.sleep(max(0.0, started + VIGENCIA * 60 + 2 - time.time()))
+    server.expect_log(REFUSED_LINK)
+    r = server.client().get(path)
+    assert r.status == 410, r.status
+    assert "La liga de confirmación venció" in r.text and 'href="/afiliate/nss"' in r.text
+    assert r.header("Set-Cookie") is None
+    assert server.query("SELECT count(*) FROM outbox WHERE recipient = ?", to) == [(1,)]
