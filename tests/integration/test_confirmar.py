@@ -15,6 +15,7 @@ import uuid
 
 import pytest
 
+from captcha_answer import captcha_answer
 from flows import Form, assigned_nss, domicilio, field, sample
 from harness import Apache
 from smtp_sink import SmtpSink
@@ -25,7 +26,8 @@ SENDER = "no-reply@imss.example.mx"
 SUBJECT = "Confirma tu correo electrónico para continuar tu trámite"
 SUBJECT_NSS = "Comprobante de tu Número de Seguridad Social (NSS)"
 VIGENCIA = 1  # minutes: the expiry test waits it out
-LINK_RE = re.compile(r"https?://\S+/afiliate/confirmar\?t=[0-9a-f]{64}\.\d+\.[0-9a-f]{32}")
+LINK_RE = re.compile(r"https?://\S+/confirmar\?t=[0-9a-f]{64}\.\d+\.[0-9a-f]{32}")
+OTHER = "/tramite-nss"  # a second <Location> of the same server
 NSS_RE = re.compile(r"(?<!\d)\d{11}(?!\d)")
 REFUSED_LINK = r"mod_afiliate: (an expired|a forged or damaged) e-mail confirmation link|" \
                r"mod_afiliate: an e-mail confirmation link was opened again"
@@ -37,7 +39,9 @@ def conf_lines(sink):
             "AfiliateOutboxBackoff 1 2",
             f'AfiliateMailFrom {SENDER} "IMSS Digital"',
             "AfiliateConfirmarCorreo On",
-            f"AfiliateConfirmarCorreoVigencia {VIGENCIA}"]
+            f"AfiliateConfirmarCorreoVigencia {VIGENCIA}",
+            f"<Location {OTHER}>", "    SetHandler afiliate", "    AfiliateMaxBody 16384",
+            "</Location>"]
 
 
 @pytest.fixture(scope="module")
@@ -113,11 +117,11 @@ def link_of(msg):
     return links[0]
 
 
-def path_of(link, server):
+def path_of(link, server, base="/afiliate"):
     """The link as this server's client requests it (the host is httpd's ServerName)."""
     u = urllib.parse.urlsplit(link)
     assert u.scheme == "http" and u.port == server.port, link
-    assert u.path == "/afiliate/confirmar"
+    assert u.path == f"{base}/confirmar", link
     return f"{u.path}?{u.query}"
 
 
@@ -143,7 +147,7 @@ def no_nss_anywhere(server, c, nss, r):
         assert b"%PDF" not in doc.body and nss not in doc.text, path
 
 
-def open_link(server, path):
+def open_link(server, path, base="/afiliate"):
     """Opens the link like a phone that never saw the trámite: no cookie, no redirect
     followed. The answer is a page that moves on by itself to a same-site URL."""
     phone = server.client(follow=False)
@@ -151,9 +155,10 @@ def open_link(server, path):
     assert r.status == 200, r.status
     cookie = r.header("Set-Cookie")
     assert cookie and cookie.startswith("afiliate_tramite=")
-    for attr in ("HttpOnly", "SameSite=Strict", "Path=/afiliate/"):
+    for attr in ("HttpOnly", "SameSite=Strict", f"Path={base}/"):
         assert attr in cookie, cookie
-    m = re.search(r'<meta http-equiv="refresh" content="0; url=(/afiliate/[a-z]+)">', r.text)
+    m = re.search(r'<meta http-equiv="refresh" content="0; url=(' + re.escape(base) +
+                  r'/[a-z]+)">', r.text)
     assert m, r.text
     assert f'href="{m.group(1)}"' in r.text  # the same without a meta refresh
     return phone, r, m.group(1)
@@ -266,6 +271,24 @@ def test_resend_is_bounded_and_any_one_link_works_once(server, sink, pool):
         r = server.client().get(p)
         assert r.status == 410 and "Esta liga ya fue usada" in r.text
     assert len(messages(sink, to, 5)) == 5   # the comprobante, once
+
+
+def test_link_names_the_location_the_form_was_sent_to(server, sink, pool):
+    """The same module under another <Location>: the link, its cookie and the page it
+    moves on to are under that path."""
+    c = server.client()
+    r = c.get(f"{OTHER}/nss")
+    assert r.status == 200
+    csrf, cid = field(r.text, "csrf"), field(r.text, "captcha_id")
+    to = address("otra")
+    r = c.post(f"{OTHER}/nss", {"curp": pool["found"].pop(), "correo": to,
+                                "correo_confirmacion": to, "csrf": csrf, "captcha_id": cid,
+                                "captcha": captcha_answer(server.secret, cid)})
+    assert r.status == 200 and r.url.endswith(f"{OTHER}/confirmar"), (r.status, r.url)
+    path = path_of(link_of(messages(sink, to, 1)[0]), server, OTHER)
+    phone, _, nxt = open_link(server, path, OTHER)
+    assert nxt == f"{OTHER}/resultado"
+    assert "ha sido localizado" in phone.get(nxt).text
 
 
 # ---------------------------------------------------------------- a second server
