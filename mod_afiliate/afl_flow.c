@@ -13,6 +13,7 @@
 
 #include "afl_cadena.h"
 #include "afl_captcha.h"
+#include "afl_confirm.h"
 #include "afl_curp.h"
 #include "afl_form.h"
 #include "afl_identity.h"
@@ -41,7 +42,7 @@
 
 /* ------------------------------------------------------------------ templates */
 
-#define COMMON "base", "titulo"
+#define COMMON "base", "titulo", "refresco" /* refresco: a page that moves on by itself */
 #define SUMMARY                                                                                    \
     "errores", "lista_errores", "campo", "mensaje", "aviso", "aviso_enlace", "aviso_enlace_texto"
 
@@ -89,6 +90,8 @@ static const char *const allow_vigencia[] = {
 static const char *const allow_vigencia_resultado[] = {
     COMMON,          "nss", "nombre", "vigente", "desde", "hasta",
     "sin_cobertura", "umf", "csrf",   "aviso",   NULL};
+static const char *const allow_confirmar[] = {COMMON, "correo", "minutos", "csrf", "aviso", NULL};
+static const char *const allow_confirmado[] = {COMMON, "mensaje", "continuar", NULL};
 static const char *const allow_verificar[] = {COMMON,   "folio",    "tipo",   "fecha", "nss",
                                               "nombre", "no_serie", "valido", NULL};
 
@@ -101,6 +104,8 @@ const afl_tpl_decl afl_flow_templates[] = {
     {"vigencia", allow_vigencia},
     {"vigencia_resultado", allow_vigencia_resultado},
     {"verificar", allow_verificar},
+    {"confirmar", allow_confirmar},
+    {"confirmado", allow_confirmado},
     {NULL, NULL},
 };
 
@@ -579,6 +584,200 @@ const char *afl_flow_inactive_message(apr_pool_t *p, const char *status)
                         text);
 }
 
+/* ------------------------------------------------------------------ e-mail confirmation */
+
+static int confirm_minutes(const afl_flow_env *env)
+{
+    return env->confirm_minutes > 0 ? env->confirm_minutes : AFL_CONFIRM_DEFAULT_MINUTES;
+}
+
+/* The absolute link for the trámite tramite_id, valid until expires; NULL
+ * without a base URL or random bytes. */
+static const char *confirm_link(afl_flow_env *env, const char *tramite_id, long long expires)
+{
+    const char *t = afl_confirm_token(env->pool, env->secret, env->secret_len, tramite_id, expires);
+
+    if (!t || !env->confirm_base)
+        return NULL;
+    return apr_pstrcat(env->pool, env->confirm_base, "/confirmar?t=", t, NULL);
+}
+
+/* The session row waits for the link: it lives as long as the link does. */
+static long long confirm_row_expiry(const afl_flow_env *env, long long link_expires)
+{
+    return session_expiry(env) > link_expires ? session_expiry(env) : link_expires;
+}
+
+/* Paso 1's valid form with AfiliateConfirmarCorreo On: the trámite waits at
+ * 'confirmacion' under the (rotated) session id, with the link queued. */
+static afl_store_status confirm_start(afl_flow_env *env, const afl_solicitud *sol,
+                                      long long captcha_expires)
+{
+    long long link_expires = env->now + 60LL * confirm_minutes(env);
+    const char *enlace = confirm_link(env, env->sid, link_expires);
+    afl_tramite t = {env->csrf, AFL_PASO_CONFIRMACION,
+                     sol->curp, sol->correo,
+                     "",        "",
+                     0,         confirm_row_expiry(env, link_expires)};
+
+    if (!enlace) {
+        afl_log(AFL_LOG_ERR, AFL_LOGNO(00085) "cannot build the e-mail confirmation link");
+        return AFL_STORE_ERROR;
+    }
+    return afl_store_confirm_start(env->pool, env->st, sol->captcha_id, captcha_expires, env->sid,
+                                   &t, enlace, env->mail_host, env->now);
+}
+
+/* "Revisa tu correo": where the link went (masked), how long it lasts, resend
+ * and start again. Whatever page a waiting trámite asks for, this is it. */
+static void confirm_page(afl_flow_env *env, afl_flow_out *out, const afl_tramite *t,
+                         const afl_flow_in *in)
+{
+    afl_tpl_ctx *ctx = view(env, "Revisa tu correo electrónico");
+
+    afl_tpl_set_strn(ctx, "correo", afl_confirm_mask_email(env->pool, t->correo));
+    afl_tpl_set_strn(ctx, "minutos",
+                     confirm_minutes(env) == 1
+                         ? "1 minuto"
+                         : apr_psprintf(env->pool, "%d minutos", confirm_minutes(env)));
+    afl_tpl_set_strn(ctx, "csrf", env->csrf);
+    if (query_is(in, "reenviado=1"))
+        afl_tpl_set_strn(ctx, "aviso", "Te enviamos una nueva liga. Usa la más reciente.");
+    page(out, AFL_FLOW_OK, "confirmar", ctx);
+}
+
+static void link_refused(afl_flow_env *env, afl_flow_out *out, int status, const char *titulo,
+                         const char *mensaje, const char *log)
+{
+    aviso(env, out, status, titulo, mensaje, "/nss", "Iniciar el trámite de nuevo");
+    out->log_level = AFL_FLOW_LOG_WARN;
+    out->log = log;
+}
+
+static void link_used(afl_flow_env *env, afl_flow_out *out)
+{
+    link_refused(env, out, AFL_FLOW_GONE, "Liga ya usada",
+                 "Esta liga ya fue usada. Cada liga de confirmación sirve una sola vez. Si no "
+                 "concluiste tu trámite, inícialo de nuevo.",
+                 AFL_TAG ": an e-mail confirmation link was opened again");
+}
+
+static void link_expired(afl_flow_env *env, afl_flow_out *out)
+{
+    link_refused(env, out, AFL_FLOW_GONE, "Liga vencida",
+                 "La liga de confirmación venció o el trámite ya no está disponible. Inicia el "
+                 "trámite de nuevo para recibir una nueva liga.",
+                 AFL_TAG ": an expired e-mail confirmation link was opened");
+}
+
+/* GET /confirmar?t=TOKEN: the link from the e-mail, on any browser (no cookie
+ * needed). A valid, unused link continues the trámite under a new session
+ * cookie: a located NSS is recorded and e-mailed now, a new CURP goes on to
+ * the address. The answer is a page (not a redirect) that moves on by itself:
+ * a redirect from the mail client's cross-site navigation would not carry the
+ * SameSite=Strict cookie, a navigation started by our own page does. Without
+ * t: the "revisa tu correo" page of this browser's trámite. */
+void afl_flow_confirmar(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    apr_pool_t *p = env->pool;
+    apr_table_t *params = NULL;
+    const char *args = in ? in->args : NULL, *token, *old_id = NULL, *cookie = NULL, *siguiente;
+    long long expires = 0, used_until;
+    afl_tramite t, next;
+    afl_asegurado aseg;
+    afl_confirm_req req;
+    afl_store_status s;
+    afl_tpl_ctx *ctx;
+    int located;
+
+    if (args && afl_form_parse(p, args, strlen(args), 4, &params) != APR_SUCCESS)
+        params = NULL;
+    token = params ? apr_table_get(params, "t") : NULL;
+    if (!token) {
+        s = load_session(env, &t);
+        if (s == AFL_STORE_ERROR)
+            return busy(env, out);
+        if (s == AFL_STORE_OK && t.paso == AFL_PASO_CONFIRMACION)
+            return confirm_page(env, out, &t, in);
+        /* Not waiting (any more): the address page sends a session where it belongs. */
+        return redirect(out, s == AFL_STORE_OK ? "/domicilio" : "/nss");
+    }
+    switch (
+        afl_confirm_verify(p, env->secret, env->secret_len, token, env->now, &old_id, &expires)) {
+    case AFL_CONFIRM_VALID:
+        break;
+    case AFL_CONFIRM_EXPIRED:
+        return link_expired(env, out);
+    default:
+        return link_refused(env, out, AFL_FLOW_BAD_REQUEST, "Liga no válida",
+                            "La liga de confirmación no es válida. Copia la liga completa del "
+                            "correo que te enviamos, o inicia el trámite de nuevo.",
+                            AFL_TAG ": a forged or damaged e-mail confirmation link was refused");
+    }
+    if (!store(env))
+        return busy(env, out);
+    s = afl_store_tramite_get(p, env->st, old_id, env->now, &t);
+    if (s == AFL_STORE_ERROR)
+        return busy(env, out);
+    if (s == AFL_STORE_NOTFOUND || t.paso != AFL_PASO_CONFIRMACION) {
+        s = afl_store_confirm_used(p, env->st, old_id);
+        if (s == AFL_STORE_ERROR)
+            return busy(env, out);
+        return s == AFL_STORE_OK ? link_used(env, out) : link_expired(env, out);
+    }
+    s = afl_store_asegurado(p, env->st, t.curp, &aseg);
+    if (s == AFL_STORE_ERROR)
+        return busy(env, out);
+    located = s == AFL_STORE_OK;
+    if (!rotate_session(env, &cookie))
+        return failed(out, AFL_TAG ": " AFL_LOGNO(00086) "no random bytes available");
+    memset(&next, 0, sizeof next);
+    next.csrf = env->csrf;
+    next.paso = located ? AFL_PASO_RESULTADO : AFL_PASO_DOMICILIO;
+    next.curp = t.curp;
+    next.correo = t.correo;
+    next.nss = located ? aseg.nss : "";
+    next.origen = located ? "localizado" : "";
+    next.expira = session_expiry(env);
+    /* Every link of this trámite ends with this one: none is valid after used_until. */
+    used_until = env->now + 60LL * confirm_minutes(env);
+    if (expires > used_until)
+        used_until = expires;
+    memset(&req, 0, sizeof req);
+    req.tramite_id = old_id;
+    req.used_until = used_until;
+    req.new_id = env->sid;
+    req.t = &next;
+    req.curp_hmac = curp_hmac(env, t.curp);
+    req.msgid_host = env->mail_host;
+    req.now = env->now;
+    s = afl_store_confirm_use(p, env->st, &req);
+    if (s == AFL_STORE_USED)
+        return link_used(env, out);
+    if (s == AFL_STORE_NOTFOUND)
+        return link_expired(env, out);
+    if (s != AFL_STORE_OK)
+        return busy(env, out);
+    out->session_token = cookie;
+    if (located) {
+        out->mail = AFL_FLOW_MAIL_COMPROBANTE;
+        out->event = AFL_FLOW_EV_LOCATED;
+    } else {
+        out->event = AFL_FLOW_EV_NEW_CURP;
+    }
+    ctx = view(env, "Correo electrónico confirmado");
+    afl_tpl_set_strn(ctx, "mensaje",
+                     located ? "Confirmaste tu correo electrónico. Continúa para "
+                               "ver tu Número de Seguridad Social (NSS)."
+                             : "Confirmaste tu correo electrónico. Continúa para "
+                               "capturar tu domicilio.");
+    /* The header's <meta http-equiv="refresh"> (cabecera.html) and the link. */
+    siguiente = apr_pstrcat(p, env->base, located ? "/resultado" : "/domicilio", NULL);
+    afl_tpl_set_strn(ctx, "refresco", siguiente);
+    afl_tpl_set_strn(ctx, "continuar", siguiente);
+    page(out, AFL_FLOW_OK, "confirmado", ctx);
+}
+
 /* ------------------------------------------------------------------ Paso 1: the form */
 
 void afl_flow_inicio(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
@@ -721,7 +920,15 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
         return busy(env, out);
     if (!rotate_session(env, &token))
         return failed(out, AFL_TAG ": " AFL_LOGNO(00010) "no random bytes available");
-    if (s == AFL_STORE_OK) {
+    if (env->confirm_email) {
+        /* Nothing is shown or e-mailed but the link until the address is confirmed. */
+        s = confirm_start(env, &sol, expires);
+        if (s == AFL_STORE_OK) {
+            out->mail = AFL_FLOW_MAIL_CONFIRMACION;
+            out->session_token = token;
+            return redirect(out, "/confirmar");
+        }
+    } else if (s == AFL_STORE_OK) {
         afl_tramite t = {env->csrf, AFL_PASO_RESULTADO, sol.curp, sol.correo,
                          aseg.nss,  "localizado",       0,        session_expiry(env)};
         s = afl_store_locate_form(p, env->st, sol.captcha_id, expires, env->sid, &t,
@@ -807,11 +1014,12 @@ void afl_flow_domicilio(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *
     afl_tramite t;
     afl_store_status s = load_session(env, &t);
 
-    (void)in;
     if (s == AFL_STORE_ERROR)
         return busy(env, out);
     if (s == AFL_STORE_NOTFOUND)
         return redirect(out, "/nss");
+    if (t.paso == AFL_PASO_CONFIRMACION)
+        return confirm_page(env, out, &t, in);
     if (t.paso == AFL_PASO_RESULTADO)
         return redirect(out, "/resultado");
     if (t.paso != AFL_PASO_DOMICILIO)
@@ -880,6 +1088,8 @@ void afl_flow_domicilio_submit(afl_flow_env *env, const afl_flow_in *in, afl_flo
         return forbidden(env, out);
     if (t.paso == AFL_PASO_RESULTADO)
         return redirect(out, "/resultado"); /* double submit: already assigned */
+    if (t.paso == AFL_PASO_CONFIRMACION)
+        return redirect(out, "/confirmar"); /* the address waits for the e-mail link */
     if (t.paso != AFL_PASO_DOMICILIO)
         return redirect(out, "/nss");
     if (refused_by_rate(env, out))
@@ -982,9 +1192,14 @@ void afl_flow_resultado(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *
     afl_tramite t;
     afl_tpl_ctx *ctx;
     int asignado;
+    afl_store_status s = load_session(env, &t);
 
-    if (!session_at(env, out, AFL_PASO_RESULTADO, &t, "/nss", NULL, NULL))
-        return;
+    if (s == AFL_STORE_ERROR)
+        return busy(env, out);
+    if (s == AFL_STORE_OK && t.paso == AFL_PASO_CONFIRMACION)
+        return confirm_page(env, out, &t, NULL); /* no NSS before the link is opened */
+    if (s == AFL_STORE_NOTFOUND || t.paso != AFL_PASO_RESULTADO)
+        return redirect(out, "/nss");
     asignado = !strcmp(t.origen, "asignado");
     ctx = view(env, asignado ? "Asignación de NSS exitosa" : "NSS localizado");
     afl_tpl_set_bool(ctx, "asignado", asignado);
@@ -1168,17 +1383,18 @@ void afl_flow_reenviar(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *o
     afl_resend_req req;
     afl_store_status s = load_session(env, &t);
     const char *documento, *resultado;
-    int constancia;
+    int constancia, confirmacion;
 
     if (s == AFL_STORE_ERROR)
         return busy(env, out);
     if (s == AFL_STORE_NOTFOUND || !csrf_ok(env, in->form) || !afl_token_equal(t.csrf, env->csrf))
         return forbidden(env, out);
     constancia = t.paso == AFL_PASO_VIGENCIA;
-    if (t.paso != AFL_PASO_RESULTADO && !constancia)
+    confirmacion = t.paso == AFL_PASO_CONFIRMACION;
+    if (t.paso != AFL_PASO_RESULTADO && !constancia && !confirmacion)
         return redirect(out, "/nss");
-    documento = constancia ? "constancia" : "comprobante";
-    resultado = constancia ? "/vigencia/resultado" : "/resultado";
+    documento = confirmacion ? "confirmacion" : constancia ? "constancia" : "comprobante";
+    resultado = confirmacion ? "/confirmar" : constancia ? "/vigencia/resultado" : "/resultado";
 
     memset(&req, 0, sizeof req);
     req.tramite_id = env->sid;
@@ -1194,23 +1410,36 @@ void afl_flow_reenviar(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *o
     req.window = env->now - env->now % 86400;
     req.msgid_host = env->mail_host;
     req.now = env->now;
+    if (confirmacion) {
+        /* A new link (the earlier ones stay valid until one is used). */
+        long long link_expires = env->now + 60LL * confirm_minutes(env);
+        req.enlace = confirm_link(env, env->sid, link_expires);
+        req.tramite_expira = t.expira > link_expires ? t.expira : link_expires;
+        if (!req.enlace)
+            return busy(env, out);
+    }
     s = afl_store_resend(p, env->st, &req);
     if (s == AFL_STORE_ERROR)
         return busy(env, out);
     if (s == AFL_STORE_LIMITED) {
         aviso(env, out, AFL_FLOW_TOO_MANY, "Límite de reenvíos alcanzado",
-              constancia ? "Ya no es posible reenviar la constancia por correo electrónico. "
-                           "Puedes imprimirla o descargarla desde la página de tu resultado."
-                         : "Ya no es posible reenviar el comprobante por correo electrónico. "
-                           "Puedes imprimirlo o descargarlo desde la página de tu resultado.",
-              resultado, "Volver al resultado");
+              confirmacion ? "Ya no es posible reenviar la liga de confirmación. Revisa tu "
+                             "correo, también la carpeta de correo no deseado, o inicia el "
+                             "trámite de nuevo."
+              : constancia ? "Ya no es posible reenviar la constancia por correo electrónico. "
+                             "Puedes imprimirla o descargarla desde la página de tu resultado."
+                           : "Ya no es posible reenviar el comprobante por correo electrónico. "
+                             "Puedes imprimirlo o descargarlo desde la página de tu resultado.",
+              resultado, confirmacion ? "Volver" : "Volver al resultado");
         out->log_level = AFL_FLOW_LOG_WARN;
         out->log = AFL_TAG
             ": " AFL_LOGNO(00013) "resend limit reached (per session, CURP or client address)";
         return;
     }
     afl_store_audit(p, env->st, env->now, "reenvio", curp_hmac(env, t.curp), documento);
-    out->mail = constancia ? AFL_FLOW_MAIL_CONSTANCIA : AFL_FLOW_MAIL_COMPROBANTE;
+    out->mail = confirmacion ? AFL_FLOW_MAIL_CONFIRMACION
+                : constancia ? AFL_FLOW_MAIL_CONSTANCIA
+                             : AFL_FLOW_MAIL_COMPROBANTE;
     redirect(out, apr_pstrcat(p, resultado, "?reenviado=1", NULL));
 }
 

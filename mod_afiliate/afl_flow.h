@@ -22,6 +22,7 @@ struct afl_pdf_font;
 #define AFL_FLOW_BAD_REQUEST 400
 #define AFL_FLOW_FORBIDDEN 403
 #define AFL_FLOW_NOT_FOUND 404
+#define AFL_FLOW_GONE 410
 #define AFL_FLOW_UNPROCESSABLE 422
 #define AFL_FLOW_TOO_MANY 429
 #define AFL_FLOW_UNAVAILABLE 503
@@ -65,6 +66,10 @@ typedef struct afl_flow_env {
     /* Where a CURP's identity comes from (AfiliateIdentitySource, afl_identity.h);
      * NULL: the local mirror. */
     const struct afl_identity *identity;
+    /* E-mail confirmation (docs/mail.md, "Confirming the e-mail address"). */
+    int confirm_email;        /* AfiliateConfirmarCorreo: Paso 1 waits for the e-mail link */
+    int confirm_minutes;      /* AfiliateConfirmarCorreoVigencia: how long a link is valid */
+    const char *confirm_base; /* absolute base of the link, built like public_base */
 } afl_flow_env;
 
 /* The decoded input of a step: the urlencoded body (POST), the query string
@@ -87,6 +92,7 @@ typedef enum {
     AFL_FLOW_MAIL_NONE = 0,
     AFL_FLOW_MAIL_COMPROBANTE, /* queued in the outbox with the step's writes */
     AFL_FLOW_MAIL_CONSTANCIA,
+    AFL_FLOW_MAIL_CONFIRMACION, /* the e-mail confirmation link */
 } afl_flow_mail;
 
 typedef enum {
@@ -144,6 +150,7 @@ afl_flow_step afl_flow_tarjeta;          /* GET /tarjeta */
 afl_flow_step afl_flow_reenviar;         /* POST /reenviar: Paso 1 or Paso 2 result */
 afl_flow_step afl_flow_finalizar;        /* POST /finalizar */
 afl_flow_step afl_flow_cp;               /* GET /cp/NNNNN: Estado, Municipio, colonias */
+afl_flow_step afl_flow_confirmar;        /* GET /confirmar: the link (?t=), or "revisa tu correo" */
 /* Paso 2 */
 afl_flow_step afl_flow_vigencia_form;
 afl_flow_step afl_flow_vigencia_submit;

@@ -354,7 +354,7 @@ apr_status_t afl_mime_build(apr_pool_t *p, const afl_mime_msg *m, const char **o
     }
     for (size_t i = 0; i < m->n_attachments; i++)
         *(afl_mime_part *)apr_array_push(parts) = m->attachments[i];
-    if (parts->nelts == 0)
+    if (parts->nelts == 0 && !m->no_attachment)
         return APR_EINVAL;
     b64 = apr_palloc(p, sizeof(const char *) * (size_t)parts->nelts);
     for (int i = 0; i < parts->nelts; i++) {

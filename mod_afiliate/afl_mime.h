@@ -49,12 +49,13 @@ typedef struct {
      * there, then at least one here). */
     const afl_mime_part *attachments;
     size_t n_attachments;
+    int no_attachment; /* 1: a message without any (the e-mail confirmation link) */
 } afl_mime_msg;
 
 /* Builds the whole message; *out (NUL-terminated) and *len live in p.
  * APR_EINVAL when an address, the Message-ID, an attachment name or type or a
  * header text is unacceptable (CR/LF, control characters, missing fields), or
- * when there is no attachment at all. */
+ * when there is no attachment at all (unless no_attachment is set). */
 apr_status_t afl_mime_build(apr_pool_t *p, const afl_mime_msg *m, const char **out,
                             apr_size_t *len);
 

@@ -1,6 +1,7 @@
 /* afl_outbox: mail outbox sender (see afl_outbox.h). */
 #include "afl_outbox.h"
 #include "afl_cadena.h"
+#include "afl_confirm.h"
 #include "afl_crash.h"
 #include "afl_qr.h"
 #include "afl_form.h"
@@ -182,6 +183,29 @@ static apr_status_t store_failed(afl_store_status s, char *err, size_t errlen)
     return s == AFL_STORE_NOTFOUND ? APR_ENOENT : APR_EGENERAL;
 }
 
+/* The headers every message of a row shares. */
+static void envelope(afl_mime_msg *m, const afl_outbox_conf *c, const afl_outbox_row *row,
+                     const char *subject)
+{
+    memset(m, 0, sizeof *m);
+    m->from = c->from;
+    m->from_name = c->from_name;
+    m->to = row->recipient;
+    m->subject = subject;
+    m->message_id = row->message_id;
+    m->date = apr_time_now();
+}
+
+/* The MIME text of m. */
+static apr_status_t build(apr_pool_t *p, afl_mime_msg *m, const char **msg, apr_size_t *len,
+                          char *err, size_t errlen)
+{
+    apr_status_t rv = afl_mime_build(p, m, msg, len);
+    if (rv != APR_SUCCESS)
+        apr_snprintf(err, errlen, "cannot build the MIME message");
+    return rv;
+}
+
 /* The message of row with its attached PDFs, once they are built (pdf_rv, pdferr: the
  * outcome of building them). */
 static apr_status_t finish(apr_pool_t *p, const afl_outbox_conf *c, const afl_outbox_row *row,
@@ -191,26 +215,16 @@ static apr_status_t finish(apr_pool_t *p, const afl_outbox_conf *c, const afl_ou
                            char *err, size_t errlen)
 {
     afl_mime_msg m;
-    apr_status_t rv;
 
     if (pdf_rv != APR_SUCCESS) {
         apr_snprintf(err, errlen, "cannot build the PDF: %s", pdferr);
         return pdf_rv;
     }
-    memset(&m, 0, sizeof m);
-    m.from = c->from;
-    m.from_name = c->from_name;
-    m.to = row->recipient;
-    m.subject = subject;
-    m.message_id = row->message_id;
-    m.date = apr_time_now();
+    envelope(&m, c, row, subject);
     bodies(p, subject, nombres, opening_text, attached, &m.text, &m.html);
     m.attachments = parts;
     m.n_attachments = n_parts;
-    rv = afl_mime_build(p, &m, msg, len);
-    if (rv != APR_SUCCESS)
-        apr_snprintf(err, errlen, "cannot build the MIME message");
-    return rv;
+    return build(p, &m, msg, len, err, errlen);
 }
 
 /* The constancia de vigencia de derechos (Paso 2), as GET /constancia builds it. */
@@ -259,6 +273,50 @@ static apr_status_t render_constancia(apr_pool_t *p, afl_store *st, const afl_ou
                   err, errlen);
 }
 
+#define BODY_CONFIRMACION                                                                               \
+    "Recibimos una solicitud del trámite “Obtén o localiza tu NSS” del IMSS con esta dirección " \
+    "de correo electrónico. Para continuar, abre la siguiente liga:"
+#define BODY_CONFIRMACION_USO                                                                      \
+    "La liga sirve una sola vez y puedes abrirla en cualquier dispositivo. Hasta que la abras no " \
+    "se mostrará ni se enviará tu Número de Seguridad Social (NSS)."
+
+/* The e-mail confirmation link (AfiliateConfirmarCorreo): no attachment, no
+ * personal data but the link itself; the expiry is the one the link carries. */
+static apr_status_t render_confirmacion(apr_pool_t *p, const afl_outbox_conf *c,
+                                        const afl_outbox_row *row, const char **msg,
+                                        apr_size_t *len, char *err, size_t errlen)
+{
+    const char *link = row->enlace, *token = link ? strstr(link, "?t=") : NULL;
+    long long expires = token ? afl_confirm_expiry(token + 3) : 0;
+    const char *vigencia, *text, *html;
+    char fecha[40], hora[16];
+    afl_mime_msg m;
+
+    if (!link || !*link || !expires) {
+        apr_snprintf(err, errlen, "the confirmation message has no valid link");
+        return APR_EINVAL;
+    }
+    afl_pdf_format_date(apr_time_from_sec(expires), fecha, sizeof fecha);
+    afl_pdf_format_time(apr_time_from_sec(expires), hora, sizeof hora);
+    vigencia = apr_pstrcat(p, "La liga es válida hasta las ", hora, " h del ", fecha, ".", NULL);
+    text = apr_pstrcat(p, "Hola:\n\n", BODY_CONFIRMACION, "\n\n", link, "\n\n", vigencia, " ",
+                       BODY_CONFIRMACION_USO, "\n\n", BODY_NOT_YOU, "\n", BODY_NO_REPLY, "\n\n",
+                       BODY_SIGNATURE, "\n", NULL);
+    html = apr_pstrcat(
+        p, "<!DOCTYPE html>\n<html lang=\"es-MX\">\n<head><meta charset=\"UTF-8\"><title>",
+        html_escape(p, AFL_OUTBOX_SUBJECT_CONFIRMACION),
+        "</title></head>\n<body>\n<p>Hola:</p>\n<p>", html_escape(p, BODY_CONFIRMACION),
+        "</p>\n<p><a href=\"", html_escape(p, link), "\">", html_escape(p, link), "</a></p>\n<p>",
+        html_escape(p, vigencia), " ", html_escape(p, BODY_CONFIRMACION_USO), "</p>\n<p>",
+        html_escape(p, BODY_NOT_YOU), "<br>\n", html_escape(p, BODY_NO_REPLY), "</p>\n<p><strong>",
+        html_escape(p, BODY_SIGNATURE), "</strong></p>\n</body>\n</html>\n", NULL);
+    envelope(&m, c, row, AFL_OUTBOX_SUBJECT_CONFIRMACION);
+    m.text = text;
+    m.html = html;
+    m.no_attachment = 1;
+    return build(p, &m, msg, len, err, errlen);
+}
+
 apr_status_t afl_outbox_render(apr_pool_t *p, afl_store *st, const afl_outbox_conf *c,
                                const afl_outbox_row *row, const char **msg, apr_size_t *len,
                                char *err, size_t errlen)
@@ -273,6 +331,8 @@ apr_status_t afl_outbox_render(apr_pool_t *p, afl_store *st, const afl_outbox_co
 
     if (row->kind && !strcmp(row->kind, "constancia"))
         return render_constancia(p, st, c, row, msg, len, err, errlen);
+    if (row->kind && !strcmp(row->kind, "confirmacion"))
+        return render_confirmacion(p, c, row, msg, len, err, errlen);
     s = afl_store_comprobante(p, st, row->curp, &comp);
     if (s != AFL_STORE_OK)
         return store_failed(s, err, errlen);

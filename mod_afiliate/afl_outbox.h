@@ -7,7 +7,8 @@
  * lease (one conditional UPDATE: two senders never both win the same row),
  * render the message by its kind (afl_mime; the PDFs from the stored data:
  * 'comprobante', the comprobante and the Tarjeta de NSS; 'constancia', the
- * constancia de vigencia de derechos of Paso 2),
+ * constancia de vigencia de derechos of Paso 2; 'confirmacion', the e-mail
+ * confirmation link, without attachment),
  * send it (afl_smtp) and record the outcome:
  *   - 2xx after the data: 'sent';
  *   - temporary failure: back to 'pending', due again after an exponential
@@ -36,6 +37,7 @@
 
 #define AFL_OUTBOX_SUBJECT "Comprobante de tu Número de Seguridad Social (NSS)"
 #define AFL_OUTBOX_SUBJECT_CONSTANCIA "IMSS DIGITAL REPORTE DE VIGENCIA DE DERECHOS"
+#define AFL_OUTBOX_SUBJECT_CONFIRMACION "Confirma tu correo electrónico para continuar tu trámite"
 #define AFL_OUTBOX_DEFAULT_FROM "no-reply@localhost"
 #define AFL_OUTBOX_DEFAULT_FROM_NAME "IMSS"
 #define AFL_OUTBOX_DEFAULT_MAX_ATTEMPTS 150 /* about 72 h with the default backoff */

@@ -23,6 +23,7 @@ static const char *const route_keys[AFL_STATS_ROUTES] = {
     [AFL_STATS_R_VERIFICAR] = "AfiliateRequestsVerificar",
     [AFL_STATS_R_CP] = "AfiliateRequestsCp",
     [AFL_STATS_R_CAPTCHA] = "AfiliateRequestsCaptcha",
+    [AFL_STATS_R_CONFIRMAR] = "AfiliateRequestsConfirmar",
     [AFL_STATS_R_OTHER] = "AfiliateRequestsOther",
 };
 

@@ -40,7 +40,8 @@ typedef enum {
     AFL_STATS_R_VERIFICAR,
     AFL_STATS_R_CP,
     AFL_STATS_R_CAPTCHA,
-    AFL_STATS_R_OTHER, /* no route: 404 or 405 */
+    AFL_STATS_R_CONFIRMAR, /* GET /confirmar: the e-mail confirmation link */
+    AFL_STATS_R_OTHER,     /* no route: 404 or 405 */
     AFL_STATS_ROUTES
 } afl_stats_route;
 

@@ -79,6 +79,12 @@ enum {
     Q_RENAPO_CONSULTA_GET,
     Q_RENAPO_CONSULTA_PUT,
     Q_RENAPO_PERSONA_PUT,
+    /* E-mail confirmation (AfiliateConfirmarCorreo) */
+    Q_CONFIRM_USE,
+    Q_CONFIRM_USED,
+    Q_CONFIRM_TAKE,
+    Q_CONFIRM_OUTBOX_ADD,
+    Q_CONFIRM_PURGE,
     Q_COUNT
 };
 
@@ -211,9 +217,10 @@ static const afl_stmt stmts[Q_COUNT] = {
                         "(status = 'sending' AND lease_until < %lld))",
                         NULL},
     [Q_OUTBOX_GET] = {"afl_outbox_get",
-                      "SELECT o.reason, o.recipient, o.message_id, o.attempts, o.created, a.curp, "
-                      "o.kind, a.nss "
-                      "FROM outbox o JOIN asegurado a ON a.id = o.asegurado_id WHERE o.id = %lld",
+                      "SELECT o.reason, o.recipient, o.message_id, o.attempts, o.created, "
+                      "COALESCE(a.curp, ''), o.kind, COALESCE(a.nss, ''), COALESCE(o.enlace, '') "
+                      "FROM outbox o LEFT JOIN asegurado a ON a.id = o.asegurado_id "
+                      "WHERE o.id = %lld",
                       NULL},
     /* The attempt number is the claim's fencing token: a sender whose lease
      * ran out (and whose row was claimed again) changes nothing. */
@@ -304,6 +311,30 @@ static const afl_stmt stmts[Q_COUNT] = {
                               "status_curp = excluded.status_curp",
                               NULL},
     /* ---- end of the RENAPO block ---- */
+
+    /* ---- E-mail confirmation (AfiliateConfirmarCorreo, docs/mail.md "Confirming the
+     * e-mail address"). A link is single use: the first opening of any link of a
+     * trámite inserts its row; the trámite waiting at 'confirmacion' is taken (its row
+     * moves to the new session id) in the same transaction. */
+    [Q_CONFIRM_USE] = {"afl_confirm_use",
+                       "INSERT INTO confirmacion_usada (tramite_id, usada, expira) "
+                       "VALUES (%s, %lld, %lld) ON CONFLICT (tramite_id) DO NOTHING",
+                       NULL},
+    [Q_CONFIRM_USED] = {"afl_confirm_used",
+                        "SELECT 1 FROM confirmacion_usada WHERE tramite_id = %s", NULL},
+    [Q_CONFIRM_TAKE] = {"afl_confirm_take",
+                        "DELETE FROM tramite WHERE id = %s AND paso = 'confirmacion' AND "
+                        "expira > %lld",
+                        NULL},
+    /* The message with the link: no insured row yet (kind 'confirmacion'). */
+    [Q_CONFIRM_OUTBOX_ADD] = {"afl_confirm_outbox_add",
+                              "INSERT INTO outbox (kind, reason, asegurado_id, recipient, status, "
+                              "attempts, next_attempt_at, message_id, created, enlace) VALUES "
+                              "('confirmacion', 'confirmacion', NULL, %s, 'pending', 0, %lld, %s, "
+                              "%lld, %s)",
+                              NULL},
+    [Q_CONFIRM_PURGE] = {"afl_confirm_purge", "DELETE FROM confirmacion_usada WHERE expira < %lld",
+                         NULL},
 };
 
 static int is_pgsql(const afl_store *st)
@@ -762,6 +793,7 @@ static const char *const paso_names[] = {
     [AFL_PASO_DOMICILIO] = "domicilio",
     [AFL_PASO_RESULTADO] = "resultado",
     [AFL_PASO_VIGENCIA] = "vigencia",
+    [AFL_PASO_CONFIRMACION] = "confirmacion",
 };
 
 const char *afl_paso_name(afl_paso paso)
@@ -1059,6 +1091,35 @@ static afl_store_status outbox_add(apr_pool_t *p, afl_store *st, const char *kin
     return AFL_STORE_OK;
 }
 
+/* Queues the message with the e-mail confirmation link, inside the caller's
+ * transaction (the Message-ID as for every outbox row). */
+static afl_store_status confirm_outbox_add(apr_pool_t *p, afl_store *st, const char *recipient,
+                                           const char *enlace, const char *msgid_host,
+                                           long long now)
+{
+    const char *token = afl_token_random(p);
+    const char *host = msgid_host && *msgid_host ? msgid_host : "localhost";
+    int n = 0;
+
+    if (!recipient || !*recipient || !enlace || !*enlace)
+        return AFL_STORE_ERROR; /* a link that reaches nobody would strand the trámite */
+    if (!token) {
+        afl_log(AFL_LOG_ERR, AFL_LOGNO(00087) "no random bytes for an outbox Message-ID");
+        return AFL_STORE_ERROR;
+    }
+    {
+        const char *args[] = {recipient, lld(p, now), token, lld(p, now), enlace};
+        if (run(p, st, Q_CONFIRM_OUTBOX_ADD, &n, 5, args) != 0 || n != 1)
+            return AFL_STORE_ERROR;
+    }
+    {
+        const char *args[] = {host, token};
+        if (run(p, st, Q_OUTBOX_MSGID, &n, 2, args) != 0 || n != 1)
+            return AFL_STORE_ERROR;
+    }
+    return AFL_STORE_OK;
+}
+
 typedef struct {
     const afl_assign_req *req;
     const char **nss;
@@ -1237,6 +1298,73 @@ afl_store_status afl_store_tramite_start(apr_pool_t *p, afl_store *st, const cha
     return txn(p, st, start_body, &fa);
 }
 
+/* ------------------------------------------------------------------ e-mail confirmation */
+
+typedef struct {
+    form_args fa;
+    const char *enlace;
+} confirm_start_args;
+
+static afl_store_status confirm_start_body(apr_pool_t *p, afl_store *st, void *baton)
+{
+    confirm_start_args *ca = baton;
+    afl_store_status s = burn(p, st, &ca->fa);
+
+    if (s != AFL_STORE_OK)
+        return s;
+    if (afl_store_tramite_put(p, st, ca->fa.tramite_id, ca->fa.t, ca->fa.now) != AFL_STORE_OK)
+        return AFL_STORE_ERROR;
+    return confirm_outbox_add(p, st, ca->fa.t->correo, ca->enlace, ca->fa.msgid_host, ca->fa.now);
+}
+
+afl_store_status afl_store_confirm_start(apr_pool_t *p, afl_store *st, const char *captcha_id,
+                                         long long captcha_expires, const char *tramite_id,
+                                         const afl_tramite *t, const char *enlace,
+                                         const char *msgid_host, long long now)
+{
+    confirm_start_args ca = {{captcha_id, captcha_expires, tramite_id, t, NULL, msgid_host, now},
+                             enlace};
+    return txn(p, st, confirm_start_body, &ca);
+}
+
+static afl_store_status confirm_use_body(apr_pool_t *p, afl_store *st, void *baton)
+{
+    const afl_confirm_req *req = baton;
+    int n = 0;
+
+    {
+        const char *args[] = {req->tramite_id, lld(p, req->now), lld(p, req->used_until)};
+        if (run(p, st, Q_CONFIRM_USE, &n, 3, args) != 0)
+            return AFL_STORE_ERROR;
+        if (n != 1)
+            return AFL_STORE_USED;
+    }
+    {
+        const char *args[] = {req->tramite_id, lld(p, req->now)};
+        if (run(p, st, Q_CONFIRM_TAKE, &n, 2, args) != 0)
+            return AFL_STORE_ERROR;
+        if (n != 1)
+            return AFL_STORE_NOTFOUND; /* rolled back: nothing was used */
+    }
+    if (req->t->paso == AFL_PASO_RESULTADO) {
+        /* Located: recorded, audited and e-mailed only now, as without confirmation. */
+        form_args fa = {NULL, 0, req->new_id, req->t, req->curp_hmac, req->msgid_host, req->now};
+        return locate_body(p, st, &fa);
+    }
+    return afl_store_tramite_put(p, st, req->new_id, req->t, req->now);
+}
+
+afl_store_status afl_store_confirm_use(apr_pool_t *p, afl_store *st, const afl_confirm_req *req)
+{
+    return txn(p, st, confirm_use_body, (void *)req);
+}
+
+afl_store_status afl_store_confirm_used(apr_pool_t *p, afl_store *st, const char *tramite_id)
+{
+    const char *v[1];
+    return select_one(p, st, Q_CONFIRM_USED, 1, &tramite_id, 1, v);
+}
+
 static afl_store_status vigencia_body(apr_pool_t *p, afl_store *st, void *baton)
 {
     form_args *fa = baton;
@@ -1266,7 +1394,8 @@ static afl_store_status purge_body(apr_pool_t *p, afl_store *st, void *baton)
 
     if (run(p, st, Q_PURGE_CAPTCHA, NULL, 1, &t) != 0 ||
         run(p, st, Q_PURGE_TRAMITE, NULL, 1, &t) != 0 ||
-        run(p, st, Q_PURGE_LIMITE, NULL, 1, &w) != 0)
+        run(p, st, Q_PURGE_LIMITE, NULL, 1, &w) != 0 ||
+        run(p, st, Q_CONFIRM_PURGE, NULL, 1, &t) != 0)
         return AFL_STORE_ERROR;
     return AFL_STORE_OK;
 }
@@ -1360,11 +1489,15 @@ static afl_store_status resend_body(apr_pool_t *p, afl_store *st, void *baton)
     afl_store_status s = AFL_STORE_OK;
     int n = 0, over = 0;
     int constancia = req->kind && !strcmp(req->kind, "constancia");
+    int confirmacion = req->kind && !strcmp(req->kind, "confirmacion");
 
     {
-        /* The trámite must be at the result that offers this document. */
+        /* The trámite must be at the result that offers this document (or, for
+         * the confirmation link, still waiting for it). */
         const char *args[] = {req->tramite_id,
-                              afl_paso_name(constancia ? AFL_PASO_VIGENCIA : AFL_PASO_RESULTADO),
+                              afl_paso_name(confirmacion ? AFL_PASO_CONFIRMACION
+                                            : constancia ? AFL_PASO_VIGENCIA
+                                                         : AFL_PASO_RESULTADO),
                               apr_itoa(p, req->limit_tramite), lld(p, req->now)};
         if (run(p, st, Q_TRAMITE_RESEND, &n, 4, args) != 0)
             s = AFL_STORE_ERROR;
@@ -1383,9 +1516,17 @@ static afl_store_status resend_body(apr_pool_t *p, afl_store *st, void *baton)
     }
     if (s == AFL_STORE_OK && (!req->correo || !*req->correo))
         s = AFL_STORE_ERROR; /* a resend without an address would queue nothing */
-    if (s == AFL_STORE_OK)
+    if (s == AFL_STORE_OK && confirmacion)
+        s = confirm_outbox_add(p, st, req->correo, req->enlace, req->msgid_host, req->now);
+    else if (s == AFL_STORE_OK)
         s = outbox_add(p, st, constancia ? "constancia" : "comprobante", req->curp, req->correo,
                        "reenvio", req->msgid_host, req->now);
+    /* The new link may outlive the session row: the row waits for it. */
+    if (s == AFL_STORE_OK && confirmacion && req->tramite_expira) {
+        const char *args[] = {lld(p, req->tramite_expira), req->tramite_id};
+        if (run(p, st, Q_TRAMITE_TOUCH, NULL, 2, args) != 0)
+            s = AFL_STORE_ERROR;
+    }
     /* A refused resend changes nothing: no count moves. */
     return s;
 }
@@ -1418,7 +1559,7 @@ afl_store_status afl_store_outbox_claim(apr_pool_t *p, afl_store *st, long long 
 {
     const char *sid = lld(p, id);
     const char *args[] = {lld(p, lease_until), sid, lld(p, now), lld(p, now)};
-    const char *v[8];
+    const char *v[9];
     int n = 0;
     afl_store_status s;
 
@@ -1426,7 +1567,7 @@ afl_store_status afl_store_outbox_claim(apr_pool_t *p, afl_store *st, long long 
         return AFL_STORE_ERROR;
     if (n != 1)
         return AFL_STORE_NOTFOUND; /* another sender has it, or it is no longer due */
-    s = select_one(p, st, Q_OUTBOX_GET, 1, &sid, 8, v);
+    s = select_one(p, st, Q_OUTBOX_GET, 1, &sid, 9, v);
     if (s != AFL_STORE_OK)
         return AFL_STORE_ERROR;
     out->id = id;
@@ -1438,6 +1579,7 @@ afl_store_status afl_store_outbox_claim(apr_pool_t *p, afl_store *st, long long 
     out->curp = v[5];
     out->kind = v[6];
     out->nss = v[7];
+    out->enlace = v[8];
     return AFL_STORE_OK;
 }
 

@@ -103,11 +103,13 @@ afl_store_status afl_store_rate_hit_pair(apr_pool_t *p, afl_store *st, long long
 /* The step a trámite has reached. The database keeps the names below
  * (tramite.paso); afl_store converts at its boundary only. */
 typedef enum {
-    AFL_PASO_NINGUNO = 0, /* no row, or a name this build does not know */
-    AFL_PASO_FORMULARIO,  /* "formulario" */
-    AFL_PASO_DOMICILIO,   /* "domicilio": a new NSS waits for the address */
-    AFL_PASO_RESULTADO,   /* "resultado": Paso 1 done */
-    AFL_PASO_VIGENCIA,    /* "vigencia": Paso 2 done */
+    AFL_PASO_NINGUNO = 0,  /* no row, or a name this build does not know */
+    AFL_PASO_FORMULARIO,   /* "formulario" */
+    AFL_PASO_DOMICILIO,    /* "domicilio": a new NSS waits for the address */
+    AFL_PASO_RESULTADO,    /* "resultado": Paso 1 done */
+    AFL_PASO_VIGENCIA,     /* "vigencia": Paso 2 done */
+    AFL_PASO_CONFIRMACION, /* "confirmacion": Paso 1 waits for the e-mail link
+                              (AfiliateConfirmarCorreo) */
 } afl_paso;
 
 /* The stored name of a step ("" for AFL_PASO_NINGUNO), and back. */
@@ -207,6 +209,38 @@ afl_store_status afl_store_vigencia_record(apr_pool_t *p, afl_store *st, const c
 afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now, const char *evento,
                                  const char *curp_hmac, const char *detalle);
 
+/* ---- e-mail confirmation (AfiliateConfirmarCorreo, docs/mail.md) */
+
+/* Paso 1's form with confirmation: burns the CAPTCHA id, stores the session row
+ * (t->paso AFL_PASO_CONFIRMACION) and queues the message with the link (outbox
+ * kind 'confirmacion') for t->correo, in one transaction. AFL_STORE_USED when
+ * the CAPTCHA id had been used already: then nothing is written. */
+afl_store_status afl_store_confirm_start(apr_pool_t *p, afl_store *st, const char *captcha_id,
+                                         long long captcha_expires, const char *tramite_id,
+                                         const afl_tramite *t, const char *enlace,
+                                         const char *msgid_host, long long now);
+
+typedef struct {
+    const char *tramite_id; /* the trámite the link names (its session row id) */
+    long long used_until;   /* keep the "used" record until no link of it can be valid */
+    const char *new_id;     /* the session id the trámite continues under */
+    const afl_tramite *t;   /* its next state: 'resultado' (located) or 'domicilio' */
+    const char *curp_hmac;  /* located: the audit row's pseudonym */
+    const char *msgid_host; /* located: the comprobante's Message-ID */
+    long long now;
+} afl_confirm_req;
+
+/* A confirmation link is opened: in one transaction, records the trámite's
+ * link as used, takes the row waiting at 'confirmacion' and stores it under
+ * new_id at its next step; for a located NSS also what afl_store_locate
+ * writes (the e-mail on the insured row, the audit row, the comprobante
+ * queued). AFL_STORE_USED: a link of this trámite was used before;
+ * AFL_STORE_NOTFOUND: no trámite waits (expired or ended). Both write nothing. */
+afl_store_status afl_store_confirm_use(apr_pool_t *p, afl_store *st, const afl_confirm_req *req);
+
+/* AFL_STORE_OK when a link of this trámite was used (and not purged yet). */
+afl_store_status afl_store_confirm_used(apr_pool_t *p, afl_store *st, const char *tramite_id);
+
 /* The same row, for an event whose record may be lost in a crash (a
  * document printed or downloaded again): with the group committer it is
  * posted (afl_commit_post), committed by the leader at work or by this
@@ -246,6 +280,10 @@ typedef struct {
     long long window; /* start of the daily window */
     const char *msgid_host;
     long long now;
+    /* kind "confirmacion" (the trámite at 'confirmacion'): the new link, and the
+     * session row's new expiry (0: unchanged) */
+    const char *enlace;
+    long long tramite_expira;
 } afl_resend_req;
 
 afl_store_status afl_store_resend(apr_pool_t *p, afl_store *st, const afl_resend_req *req);
@@ -254,12 +292,13 @@ afl_store_status afl_store_resend(apr_pool_t *p, afl_store *st, const afl_resend
 
 typedef struct {
     long long id;
-    const char *kind;       /* comprobante | constancia */
-    const char *reason;     /* asignacion | localizacion | reenvio | vigencia */
+    const char *kind;       /* comprobante | constancia | confirmacion */
+    const char *reason;     /* asignacion | localizacion | reenvio | vigencia | confirmacion */
     const char *recipient;  /* e-mail address */
     const char *message_id; /* "<outbox-ID.TOKEN@host>" */
     const char *curp;       /* of the insured person: the document's data */
     const char *nss;        /* of the insured person */
+    const char *enlace;     /* kind 'confirmacion': the link ("" otherwise; no insured person) */
     int attempts;           /* this claim included */
     long long created;
 } afl_outbox_row;

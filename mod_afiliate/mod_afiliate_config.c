@@ -33,6 +33,8 @@ void *afl_create_server_conf(apr_pool_t *p, server_rec *s)
     c->breaker_window = AFL_UNSET;
     c->breaker_cooldown = AFL_UNSET;
     c->breaker_max_inflight = AFL_UNSET;
+    c->confirm_email = AFL_UNSET;
+    c->confirm_minutes = AFL_UNSET;
     return c;
 }
 
@@ -102,6 +104,8 @@ void *afl_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
         c->breaker_cooldown = base->breaker_cooldown;
         c->breaker_max_inflight = base->breaker_max_inflight;
     }
+    MERGE_INT(confirm_email);
+    MERGE_INT(confirm_minutes);
     return c;
 }
 
@@ -208,6 +212,7 @@ SERVER_INT(int_resend_daily_curp, resend_daily_curp, 1, 1000);
 SERVER_INT(int_resend_daily_address, resend_daily_address, 1, 1000000);
 SERVER_INT(int_renapo_timeout, renapo_timeout, 100, 120000);
 SERVER_INT(int_renapo_cache_ttl, renapo_cache_ttl, 0, 31536000);
+SERVER_INT(int_confirm_minutes, confirm_minutes, 1, 1440);
 
 static const char *set_int(cmd_parms *cmd, void *dirv, const char *arg)
 {
@@ -275,6 +280,13 @@ static const char *set_mail_from(cmd_parms *cmd, void *dummy, const char *addr, 
         return "AfiliateMailFrom: the display name must be one line of UTF-8 text";
     c->mail_from = addr;
     c->mail_from_name = name;
+    return NULL;
+}
+
+static const char *set_confirm_email(cmd_parms *cmd, void *dummy, int on)
+{
+    (void)dummy;
+    server_conf(cmd)->confirm_email = on ? 1 : 0;
     return NULL;
 }
 
@@ -547,6 +559,11 @@ const command_rec afl_cmds[] = {
     AP_INIT_RAW_ARGS("AfiliateRenapoBreaker", set_renapo_breaker, NULL, RSRC_CONF,
                      "Circuit breaker: failures window-seconds cooldown-seconds [max-in-flight] "
                      "(default 5 30 30 16)"),
+    AP_INIT_FLAG("AfiliateConfirmarCorreo", set_confirm_email, NULL, RSRC_CONF,
+                 "On: Paso 1 shows or e-mails nothing until the student opens the link sent "
+                 "to the e-mail address given (default Off)"),
+    AP_INIT_TAKE1("AfiliateConfirmarCorreoVigencia", set_int, (void *)&int_confirm_minutes,
+                  RSRC_CONF, "Minutes an e-mail confirmation link is valid (1-1440, default 30)"),
 #ifdef AFL_TEST_CRASH_POINTS
     AP_INIT_TAKE1("AfiliateTestCrashAt", set_test_crash_at, NULL, RSRC_CONF,
                   "test builds only: the named point where children abort()"),

@@ -49,6 +49,9 @@ typedef struct {
     int breaker_window;             /* AfiliateRenapoBreaker: seconds they must fall in */
     int breaker_cooldown;           /* AfiliateRenapoBreaker: seconds it stays open */
     int breaker_max_inflight;       /* AfiliateRenapoBreaker: requests out at once */
+    /* E-mail confirmation (docs/mail.md, "Confirming the e-mail address"). */
+    int confirm_email;   /* AfiliateConfirmarCorreo: AFL_UNSET, 0, 1 */
+    int confirm_minutes; /* AfiliateConfirmarCorreoVigencia: minutes a link is valid */
 
     /* Loaded in post_config, read-only afterwards. */
     const unsigned char *secret;
@@ -97,6 +100,8 @@ void *afl_merge_dir_conf(apr_pool_t *p, void *base, void *add);
 #define AFL_DEFAULT_RESEND_LIMIT 3
 #define AFL_DEFAULT_RESEND_DAILY_CURP 5
 #define AFL_DEFAULT_RESEND_DAILY_ADDRESS 20
+#define AFL_DEFAULT_CONFIRM_EMAIL 0
+#define AFL_DEFAULT_CONFIRM_MINUTES 30
 
 /* The TrueType file an AfiliateFont/AfiliateFontBold value names; NULL when
  * unset or "none" (the PDFs then use the standard fonts). */

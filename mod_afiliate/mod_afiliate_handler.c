@@ -315,6 +315,10 @@ static void flow_env(afl_req *q, afl_flow_env *env, int documents)
     env->font_bold = sc->pdf_font_bold;
     env->public_base = documents ? public_base(q) : NULL;
     env->identity = sc->identity;
+    env->confirm_email = AFL_SC_INT(sc, confirm_email, AFL_DEFAULT_CONFIRM_EMAIL);
+    env->confirm_minutes = AFL_SC_INT(sc, confirm_minutes, AFL_DEFAULT_CONFIRM_MINUTES);
+    /* The link in the e-mail: absolute, built like the verification URL. */
+    env->confirm_base = env->confirm_email ? public_base(q) : NULL;
 }
 
 /* ------------------------------------------------------------------ outcomes */
@@ -427,6 +431,7 @@ static const afl_route routes[] = {
     {"/verificar", M_GET, afl_flow_verificar, NULL, 0, AFL_STATS_R_VERIFICAR},
     {"/cp/", M_GET, afl_flow_cp, NULL, ROUTE_PREFIX, AFL_STATS_R_CP},
     {"/captcha/", M_GET, NULL, captcha_png, ROUTE_PREFIX, AFL_STATS_R_CAPTCHA},
+    {"/confirmar", M_GET, afl_flow_confirmar, NULL, 0, AFL_STATS_R_CONFIRMAR},
     {NULL, 0, NULL, NULL, 0, AFL_STATS_R_OTHER},
 };
 

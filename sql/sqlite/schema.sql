@@ -95,7 +95,7 @@ CREATE INDEX IF NOT EXISTS captcha_usado_expira ON captcha_usado (expira);
 CREATE TABLE IF NOT EXISTS tramite (
     id                 TEXT PRIMARY KEY,
     csrf               TEXT NOT NULL,
-    paso               TEXT NOT NULL,              -- formulario, domicilio, resultado
+    paso               TEXT NOT NULL,              -- formulario, confirmacion, domicilio, resultado, vigencia
     curp               TEXT,
     correo             TEXT,
     nss                TEXT,
@@ -125,15 +125,20 @@ CREATE TABLE IF NOT EXISTS auditoria (
 
 -- Mail outbox (docs/mail.md). A row is written in the same transaction that
 -- records a located or assigned NSS, a Paso 2 result (kind 'constancia', reason
--- 'vigencia') or a resend, so no result exists without its message. A sender (the mod_watchdog singleton or `afiliatectl outbox --once`)
--- claims a due row with a lease, renders the comprobante from the stored data,
--- sends it, and marks it sent after the SMTP 250; a failure is retried with
--- backoff until the attempt limit, then the row is 'failed'.
+-- 'vigencia') or a resend, so no result exists without its message; with
+-- AfiliateConfirmarCorreo, also the message with the confirmation link (kind and
+-- reason 'confirmacion', no insured row yet, the link in enlace). A sender (the
+-- mod_watchdog singleton or `afiliatectl outbox --once`) claims a due row with a
+-- lease, renders the message from the stored data, sends it, and marks it sent
+-- after the SMTP 250; a failure is retried with backoff until the attempt limit,
+-- then the row is 'failed'.
 CREATE TABLE IF NOT EXISTS outbox (
     id                 INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind               TEXT NOT NULL DEFAULT 'comprobante' CHECK (kind IN ('comprobante', 'constancia')),
-    reason             TEXT NOT NULL CHECK (reason IN ('asignacion', 'localizacion', 'reenvio', 'vigencia')),
-    asegurado_id       INTEGER NOT NULL REFERENCES asegurado (id),
+    kind               TEXT NOT NULL DEFAULT 'comprobante'
+                       CHECK (kind IN ('comprobante', 'constancia', 'confirmacion')),
+    reason             TEXT NOT NULL
+                       CHECK (reason IN ('asignacion', 'localizacion', 'reenvio', 'vigencia', 'confirmacion')),
+    asegurado_id       INTEGER REFERENCES asegurado (id), -- NULL only for kind 'confirmacion'
     recipient          TEXT NOT NULL,              -- the e-mail given in the trámite
     status             TEXT NOT NULL DEFAULT 'pending'
                        CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
@@ -143,10 +148,21 @@ CREATE TABLE IF NOT EXISTS outbox (
     message_id         TEXT NOT NULL UNIQUE,       -- Message-ID header, fixed for every retry
     last_error         TEXT,                       -- short, never personal data
     created            INTEGER NOT NULL,
-    sent_at            INTEGER
+    sent_at            INTEGER,
+    enlace             TEXT,                       -- kind 'confirmacion': the link
+    CONSTRAINT outbox_confirmacion_check CHECK ((kind = 'confirmacion') = (asegurado_id IS NULL))
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS outbox_asegurado ON outbox (asegurado_id);
+
+-- Trámites whose e-mail confirmation link was opened (AfiliateConfirmarCorreo): a link
+-- is single use on every server sharing the database. Purged after expira.
+CREATE TABLE IF NOT EXISTS confirmacion_usada (
+    tramite_id         TEXT PRIMARY KEY,           -- the trámite (session row id) the link named
+    usada              INTEGER NOT NULL,           -- UNIX seconds
+    expira             INTEGER NOT NULL            -- no link of that trámite is valid after this
+);
+CREATE INDEX IF NOT EXISTS confirmacion_usada_expira ON confirmacion_usada (expira);
 
 -- Coverage under Seguro Facultativo (Modalidad 32), as movements per insured person
 -- (rules in mod_afiliate/afl_vigencia.h). An alta covers inicio..fin, both days

@@ -62,9 +62,11 @@ function loadSecret(file) {
 }
 
 /** Starts tests/browser/serve.py; resolves with its JSON line plus helpers. */
-function startServer(name) {
+function startServer(name, conf = []) {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [path.join(__dirname, 'serve.py'), '--name', name], {
+    const args = [path.join(__dirname, 'serve.py'), '--name', name];
+    for (const line of conf) args.push('--conf', line);
+    const child = spawn(PYTHON, args, {
       cwd: TOP, stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -116,9 +118,9 @@ function launchBrowser() {
  * Everything a test file needs: the server, a browser, fresh pages per
  * profile; every page collects its JavaScript errors, which fail the test.
  */
-async function setup(name) {
+async function setup(name, { conf = [] } = {}) {
   fs.mkdirSync(SHOTS, { recursive: true });
-  const server = await startServer(`browser-${name}`);
+  const server = await startServer(`browser-${name}`, conf);
   let browser;
   try {
     browser = await launchBrowser();

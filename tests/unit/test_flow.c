@@ -928,6 +928,238 @@ START_TEST(identity_source_unavailable)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ e-mail confirmation */
+
+static void confirm_on(browser *b, int minutes)
+{
+    b->env.confirm_email = 1;
+    b->env.confirm_minutes = minutes;
+    b->env.confirm_base = "https://imss.example.mx/afiliate";
+}
+
+/* The query string of the newest confirmation link in the outbox ("t=..."). */
+static const char *mailed_link_args(void)
+{
+    const char *link = value("SELECT enlace FROM outbox WHERE kind = 'confirmacion' "
+                             "ORDER BY id DESC LIMIT 1");
+    const char *q;
+
+    ck_assert_ptr_nonnull(link);
+    ck_assert_msg(!strncmp(link, "https://imss.example.mx/afiliate/confirmar?t=", 45), "%s", link);
+    q = strchr(link, '?');
+    return apr_pstrdup(pool, q + 1);
+}
+
+/* Before the link is opened: the waiting page everywhere, no NSS, no document. */
+static void nothing_revealed(browser *b)
+{
+    afl_flow_out *o = step(b, afl_flow_resultado, NULL, NULL);
+
+    ck_assert_int_eq(o->status, AFL_FLOW_OK);
+    ck_assert_str_eq(o->tpl, "confirmar");
+    ck_assert_ptr_null(strstr(render(o), nss_found));
+    ck_page_has(o, "al***@ej***.mx");
+    ck_page_has(o, "vigencia de 30 minutos");
+    ck_assert_str_eq(step(b, afl_flow_domicilio, NULL, NULL)->tpl, "confirmar");
+    ck_assert_int_eq(step(b, afl_flow_comprobante, NULL, NULL)->status, AFL_FLOW_NOT_FOUND);
+    ck_assert_int_eq(step(b, afl_flow_tarjeta, NULL, NULL)->status, AFL_FLOW_NOT_FOUND);
+    ck_assert_str_eq(step(b, afl_flow_domicilio_submit, address_form(b, CP_OK), NULL)->location,
+                     "/confirmar");
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE kind <> 'confirmacion'"), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM asegurado WHERE correo IS NOT NULL"), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM documento"), 0);
+}
+
+START_TEST(confirm_found_on_another_browser)
+{
+    browser b, phone;
+    afl_flow_out *o;
+    const char *args, *waiting;
+
+    browser_open(&b, "00000000000000000000000000000031");
+    confirm_on(&b, 30);
+    o = step(&b, afl_flow_nss_submit, paso1_form(&b, curp_found, 1), NULL);
+    ck_assert_int_eq(o->kind, AFL_FLOW_REDIRECT);
+    ck_assert_str_eq(o->location, "/confirmar");
+    ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_CONFIRMACION);
+    ck_assert_ptr_nonnull(o->session_token); /* rotated as without confirmation */
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_NONE);
+    ck_assert_str_eq(paso_of(&b), "confirmacion");
+    ck_assert_int_eq(count("SELECT count(*) FROM captcha_usado"), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE kind = 'confirmacion' AND "
+                           "reason = 'confirmacion' AND asegurado_id IS NULL AND "
+                           "recipient = 'alumno@ejemplo.mx'"),
+                     1);
+    /* The session row lives as long as the link. */
+    ck_assert_int_eq(
+        count(apr_psprintf(pool, "SELECT expira FROM tramite WHERE id = '%s'", b.env.sid)),
+        NOW + 1800);
+    ck_assert_str_eq(step(&b, afl_flow_confirmar, NULL, NULL)->tpl, "confirmar");
+    nothing_revealed(&b);
+    waiting = b.env.sid;
+
+    /* Another phone, no cookie: the link alone continues the trámite. */
+    args = mailed_link_args();
+    browser_open(&phone, "00000000000000000000000000000032");
+    phone.env.sid = NULL;
+    phone.env.csrf = NULL;
+    confirm_on(&phone, 30);
+    o = step(&phone, afl_flow_confirmar, NULL, args);
+    ck_assert_int_eq(o->kind, AFL_FLOW_PAGE);
+    ck_assert_int_eq(o->status, AFL_FLOW_OK);
+    ck_assert_str_eq(o->tpl, "confirmado");
+    ck_assert_ptr_nonnull(o->session_token);
+    ck_assert_str_eq(phone.env.sid, afl_token_sha256(pool, o->session_token));
+    ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_COMPROBANTE);
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_LOCATED);
+    /* The page moves on by itself, same site, to the result. */
+    ck_page_has(o, "http-equiv=\"refresh\" content=\"0; url=/afiliate/resultado\"");
+    ck_assert_str_eq(paso_of(&phone), "resultado");
+    ck_assert_int_eq(
+        count(apr_psprintf(pool, "SELECT count(*) FROM tramite WHERE id = '%s'", waiting)), 0);
+    /* Only now: the comprobante queued, the e-mail recorded, the audit row. */
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE kind = 'comprobante' AND "
+                           "reason = 'localizacion'"),
+                     1);
+    ck_assert_int_eq(count("SELECT count(*) FROM auditoria WHERE evento = 'localizacion'"), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM confirmacion_usada"), 1);
+    o = step(&phone, afl_flow_resultado, NULL, NULL);
+    ck_assert_str_eq(o->tpl, "resultado");
+    ck_page_has(o, "Tu Número de Seguridad Social ha sido localizado");
+    ck_assert_int_eq(step(&phone, afl_flow_comprobante, NULL, NULL)->kind, AFL_FLOW_PDF);
+
+    /* The first browser's cookie reaches nothing any more. */
+    ck_assert_str_eq(step(&b, afl_flow_resultado, NULL, NULL)->location, "/nss");
+    /* The same link again, on any browser: used. */
+    browser_open(&phone, "00000000000000000000000000000033");
+    o = step(&phone, afl_flow_confirmar, NULL, args);
+    ck_assert_int_eq(o->status, AFL_FLOW_GONE);
+    ck_page_has(o, "Esta liga ya fue usada");
+    ck_assert_ptr_null(o->session_token);
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE kind = 'comprobante'"), 1);
+}
+END_TEST
+
+START_TEST(confirm_new_curp_then_address)
+{
+    browser b;
+    afl_flow_out *o;
+
+    browser_open(&b, "00000000000000000000000000000034");
+    confirm_on(&b, 30);
+    ck_assert_str_eq(step(&b, afl_flow_nss_submit, paso1_form(&b, curp_new, 1), NULL)->location,
+                     "/confirmar");
+    o = step(&b, afl_flow_domicilio, NULL, NULL);
+    ck_assert_str_eq(o->tpl, "confirmar");
+    /* The same browser opens the link: it goes on to the address. */
+    o = step(&b, afl_flow_confirmar, NULL, mailed_link_args());
+    ck_assert_str_eq(o->tpl, "confirmado");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_NEW_CURP);
+    ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_NONE);
+    ck_page_has(o, "url=/afiliate/domicilio");
+    ck_assert_str_eq(paso_of(&b), "domicilio");
+    o = step(&b, afl_flow_domicilio, NULL, NULL);
+    ck_assert_str_eq(o->tpl, "domicilio");
+    o = step(&b, afl_flow_domicilio_submit, address_form(&b, CP_OK), NULL);
+    ck_assert_str_eq(o->location, "/resultado");
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_ASSIGNED);
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE reason = 'asignacion'"), 1);
+    ck_assert_str_eq(step(&b, afl_flow_resultado, NULL, NULL)->tpl, "resultado");
+}
+END_TEST
+
+START_TEST(confirm_link_refusals_and_resend)
+{
+    browser b, other;
+    afl_flow_out *o;
+    apr_table_t *f;
+    const char *first, *second, *tampered;
+    char *m;
+
+    browser_open(&b, "00000000000000000000000000000035");
+    confirm_on(&b, 30);
+    b.env.resend_limit = 1;
+    ck_assert_str_eq(step(&b, afl_flow_nss_submit, paso1_form(&b, curp_found, 1), NULL)->location,
+                     "/confirmar");
+    first = mailed_link_args();
+    /* Forged: one digit of the MAC changed. */
+    m = apr_pstrdup(pool, first);
+    m[strlen(m) - 1] = m[strlen(m) - 1] == '0' ? '1' : '0';
+    tampered = m;
+    browser_open(&other, "00000000000000000000000000000036");
+    o = step(&other, afl_flow_confirmar, NULL, tampered);
+    ck_assert_int_eq(o->status, AFL_FLOW_BAD_REQUEST);
+    ck_page_has(o, "La liga de confirmación no es válida");
+    ck_page_has(o, "/afiliate/nss");
+    ck_assert_ptr_null(o->session_token);
+    ck_assert_int_eq(step(&other, afl_flow_confirmar, NULL, "t=basura")->status,
+                     AFL_FLOW_BAD_REQUEST);
+    /* Expired: the same link 30 minutes later. */
+    other.env.now = NOW + 1800;
+    o = step(&other, afl_flow_confirmar, NULL, first);
+    ck_assert_int_eq(o->status, AFL_FLOW_GONE);
+    ck_page_has(o, "La liga de confirmación venció");
+    ck_assert_str_eq(paso_of(&b), "confirmacion");
+
+    /* Reenviar: a new link, bounded like every resend. */
+    f = apr_table_make(pool, 1);
+    apr_table_set(f, "csrf", b.env.csrf);
+    b.env.now = NOW + 600;
+    o = step(&b, afl_flow_reenviar, f, NULL);
+    ck_assert_str_eq(o->location, "/confirmar?reenviado=1");
+    ck_assert_int_eq(o->mail, AFL_FLOW_MAIL_CONFIRMACION);
+    ck_page_has(step(&b, afl_flow_confirmar, NULL, "reenviado=1"), "Te enviamos una nueva liga");
+    second = mailed_link_args();
+    ck_assert_str_ne(first, second);
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE kind = 'confirmacion' AND "
+                           "reason = 'confirmacion'"),
+                     2);
+    /* The row waits for the newer link. */
+    ck_assert_int_eq(
+        count(apr_psprintf(pool, "SELECT expira FROM tramite WHERE id = '%s'", b.env.sid)),
+        NOW + 600 + 1800);
+    o = step(&b, afl_flow_reenviar, f, NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_TOO_MANY);
+    ck_page_has(o, "Ya no es posible reenviar la liga de confirmación");
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE kind = 'confirmacion'"), 2);
+
+    /* The newer link, after the first one expired, works; then the older one is used too. */
+    browser_open(&other, "00000000000000000000000000000037");
+    other.env.now = NOW + 1900;
+    o = step(&other, afl_flow_confirmar, NULL, second);
+    ck_assert_str_eq(o->tpl, "confirmado");
+    ck_assert_int_eq(step(&other, afl_flow_confirmar, NULL, second)->status, AFL_FLOW_GONE);
+    other.env.now = NOW + 60;
+    browser_open(&b, "00000000000000000000000000000038");
+    b.env.now = NOW + 60;
+    o = step(&b, afl_flow_confirmar, NULL, first);
+    ck_assert_int_eq(o->status, AFL_FLOW_GONE);
+    ck_page_has(o, "Esta liga ya fue usada");
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE kind = 'comprobante'"), 1);
+    /* The used record outlives every link of the trámite, then is purged. */
+    ck_assert_int_ge(count("SELECT expira FROM confirmacion_usada"), NOW + 600 + 1800);
+    ck_assert_int_eq(afl_store_purge(pool, &st, NOW + 1900 + 1800), AFL_STORE_OK);
+    ck_assert_int_eq(count("SELECT count(*) FROM confirmacion_usada"), 1);
+    ck_assert_int_eq(afl_store_purge(pool, &st, NOW + 1900 + 1800 + 1), AFL_STORE_OK);
+    ck_assert_int_eq(count("SELECT count(*) FROM confirmacion_usada"), 0);
+    /* Without a session, the page without a link goes back to the form. */
+    browser_open(&other, "00000000000000000000000000000039");
+    ck_assert_str_eq(step(&other, afl_flow_confirmar, NULL, NULL)->location, "/nss");
+}
+END_TEST
+
+START_TEST(confirm_off_is_unchanged)
+{
+    browser b;
+
+    browser_open(&b, "00000000000000000000000000000040");
+    ck_assert_str_eq(step(&b, afl_flow_nss_submit, paso1_form(&b, curp_found, 1), NULL)->location,
+                     "/resultado");
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE kind = 'confirmacion'"), 0);
+    ck_assert_str_eq(paso_of(&b), "resultado");
+}
+END_TEST
+
 static Suite *flow_suite(void)
 {
     Suite *s = suite_create("afl_flow");
@@ -954,6 +1186,10 @@ static Suite *flow_suite(void)
     tcase_add_test(tc, paso2_refusals);
     tcase_add_test(tc, coverage_to_the_semester_end);
     tcase_add_test(tc, verification_masks);
+    tcase_add_test(tc, confirm_found_on_another_browser);
+    tcase_add_test(tc, confirm_new_curp_then_address);
+    tcase_add_test(tc, confirm_link_refusals_and_resend);
+    tcase_add_test(tc, confirm_off_is_unchanged);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;

@@ -14,6 +14,7 @@
 
 #include "afl_db.h"
 #include "afl_outbox.h"
+#include "afl_token.h"
 #include "afl_store.h"
 
 #define CURP_A "GOMA000101HDFRRNA1"
@@ -591,6 +592,70 @@ START_TEST(backlog_and_observer)
 }
 END_TEST
 
+START_TEST(confirmation_link_is_sent_without_attachment)
+{
+    relay r = {"S", 0, {{0}}, {{0}}, NULL};
+    afl_outbox_conf c = conf(&r);
+    afl_outbox_stats stats;
+    const char *sid = afl_token_sha256(pool, "a session token");
+    const char *link =
+        apr_psprintf(pool,
+                     "https://imss.example.mx/afiliate/confirmar?t=%s.%" APR_INT64_T_FMT
+                     ".0123456789abcdef0123456789abcdef",
+                     sid, (apr_int64_t)(fake_now + 1800));
+    afl_tramite t = {"csrf", AFL_PASO_CONFIRMACION, CURP_A, "ana@ejemplo.mx", "", "",
+                     0,      fake_now + 1800};
+
+    /* No insured row yet: the message needs none. */
+    ck_assert_int_eq(afl_store_confirm_start(pool, &st, "captcha-1", fake_now + 600, sid, &t, link,
+                                             "imss.example.mx", fake_now),
+                     AFL_STORE_OK);
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE kind = 'confirmacion' AND "
+                           "asegurado_id IS NULL"),
+                     1);
+    /* The CAPTCHA id is burned with it: a replay writes nothing. */
+    ck_assert_int_eq(afl_store_confirm_start(pool, &st, "captcha-1", fake_now + 600, "otra", &t,
+                                             link, "imss.example.mx", fake_now),
+                     AFL_STORE_USED);
+    ck_assert_int_eq(count("SELECT count(*) FROM outbox"), 1);
+    /* A link that reaches nobody is not queued, and nothing is kept. */
+    ck_assert_int_eq(afl_store_confirm_start(pool, &st, "captcha-2", fake_now + 600, "otra", &t, "",
+                                             "imss.example.mx", fake_now),
+                     AFL_STORE_ERROR);
+    ck_assert_int_eq(count("SELECT count(*) FROM tramite WHERE id = 'otra'"), 0);
+    /* The schema refuses a confirmation message tied to an insured row, and the reverse. */
+    ck_assert_int_ne(afl_db_run_sql(db, pool,
+                                    "INSERT INTO outbox (kind, reason, recipient, "
+                                    "next_attempt_at, message_id, created) VALUES ('comprobante', "
+                                    "'localizacion', 'x@ejemplo.mx', 0, '<x@y>', 0)"),
+                     0);
+
+    fake_now += 5;
+    ck_assert_int_eq(afl_outbox_drain(pool, &st, &c, &stats), APR_SUCCESS);
+    ck_assert_int_eq(stats.sent, 1);
+    ck_assert_str_eq(r.to[0], "ana@ejemplo.mx");
+    ck_assert_str_eq(value("SELECT status FROM outbox"), "sent");
+    ck_assert_ptr_nonnull(strstr(r.last_msg, "multipart/alternative"));
+    ck_assert_ptr_null(strstr(r.last_msg, "Content-Disposition: attachment"));
+    ck_assert_ptr_null(strstr(r.last_msg, CURP_A));
+    /* The subject, encoded (RFC 2047), and the link in the quoted-printable body. */
+    ck_assert_ptr_nonnull(strstr(r.last_msg, "Subject: =?UTF-8?B?"));
+    {
+        /* The quoted-printable text without its soft line breaks holds the whole link. */
+        char *flat = apr_pstrdup(pool, r.last_msg), *o = flat;
+        for (const char *i = r.last_msg; *i; i++) {
+            if (i[0] == '=' && i[1] == '\r' && i[2] == '\n')
+                i += 2;
+            else
+                *o++ = *i;
+        }
+        *o = '\0';
+        ck_assert_ptr_nonnull(strstr(flat, apr_pstrcat(pool, "confirmar?t=3D", sid, NULL)));
+        ck_assert_ptr_nonnull(strstr(flat, "La liga es v=C3=A1lida hasta las"));
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("outbox");
@@ -613,6 +678,7 @@ int main(void)
     tcase_add_test(tc, backoff_schedule);
     tcase_add_test(tc, resend_limits);
     tcase_add_test(tc, backlog_and_observer);
+    tcase_add_test(tc, confirmation_link_is_sent_without_attachment);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
