@@ -29,8 +29,8 @@ VIGENCIA = 1  # minutes: the expiry test waits it out
 LINK_RE = re.compile(r"https?://\S+/confirmar\?t=[0-9a-f]{64}\.\d+\.[0-9a-f]{32}")
 OTHER = "/tramite-nss"  # a second <Location> of the same server
 NSS_RE = re.compile(r"(?<!\d)\d{11}(?!\d)")
-REFUSED_LINK = r"mod_afiliate: (an expired|a forged or damaged) e-mail confirmation link|" \
-               r"mod_afiliate: an e-mail confirmation link was opened again"
+REFUSED_LINK = r"mod_afiliate: AFL\d{5}: (an expired|a forged or damaged) e-mail confirmation link|" \
+               r"mod_afiliate: AFL\d{5}: an e-mail confirmation link was opened again"
 
 
 def conf_lines(sink):
@@ -259,7 +259,7 @@ def test_resend_is_bounded_and_any_one_link_works_once(server, sink, pool):
         r = c.post("/afiliate/reenviar", {"csrf": csrf})
         assert r.status == 200 and r.url.endswith("/afiliate/confirmar?reenviado=1"), r.url
         assert "Te enviamos una nueva liga" in r.text
-    server.expect_log(r"mod_afiliate: resend limit reached")
+    server.expect_log(r"mod_afiliate: AFL\d{5}: resend limit reached")
     r = c.post("/afiliate/reenviar", {"csrf": csrf})
     assert r.status == 429 and "Ya no es posible reenviar la liga" in r.text
     got = messages(sink, to, 4)

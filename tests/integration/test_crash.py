@@ -49,7 +49,7 @@ POINTS = {
 PER_POINT = 2
 # What a crashing child leaves in the error_log: the point's own line and the
 # parent's notice of the child's death. Allowed only while the directive is set.
-CRASH_LOG = [r"mod_afiliate: test crash point [a-z-]+ reached: abort\(\)",
+CRASH_LOG = [r"mod_afiliate: AFL\d{5}: test crash point [a-z-]+ reached: abort\(\)",
              r"AH00052: child pid \d+ exit signal Aborted"]
 
 RESULTS = {}     # (MPM, driver, point) -> row of the closing table

@@ -80,8 +80,8 @@ def paso1_new(srv, curp):
 
 
 def test_a_full_disk_gives_503_and_the_service_resumes_without_a_restart(srv, disk, sink):
-    srv.expect_log(r"mod_afiliate: database error in .*(disk is full|rv=)")
-    srv.expect_log(r"mod_afiliate: outbox pass stopped by a database error")
+    srv.expect_log(r"mod_afiliate: AFL\d{5}: database error in .*(disk is full|rv=)")
+    srv.expect_log(r"mod_afiliate: AFL\d{5}: outbox pass stopped by a database error")
     deadline = time.time() + 10
     while srv.pid() is None and time.time() < deadline:
         time.sleep(0.1)

@@ -19,7 +19,7 @@ from smtp_sink import SmtpSink
 SUBJECT = "Comprobante de tu Número de Seguridad Social (NSS)"
 SUBJECT_CONSTANCIA = "IMSS DIGITAL REPORTE DE VIGENCIA DE DERECHOS"
 SENDER = "no-reply@imss.example.mx"
-FAILED_LINE = r"mod_afiliate: outbox \d+: delivery failed \(attempt \d+ of \d+\)"
+FAILED_LINE = r"mod_afiliate: AFL\d{5}: outbox \d+: delivery failed \(attempt \d+ of \d+\)"
 
 CURP_RE = re.compile(r"[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[0-9A-Z]\d")
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -285,7 +285,7 @@ def test_relay_down_nothing_lost(mail, sink, pool):
 
 
 def test_permanent_refusal_marks_failed(mail, sink, pool):
-    mail.expect_log(r"mod_afiliate: outbox \d+: marked failed after attempt 1 "
+    mail.expect_log(r"mod_afiliate: AFL\d{5}: outbox \d+: marked failed after attempt 1 "
                     r"\(refused permanently\)")
     to = address("permfail")
     found_flow(mail, pool["found"].pop(), to)
@@ -454,7 +454,7 @@ def test_daily_limits_hold(limits_server):
 def test_without_relay_messages_wait_then_cli_sends(limits_server, sink, tmp_path):
     srv = limits_server
     log = srv.read_log()
-    assert ("mod_afiliate: mail delivery disabled: AfiliateSMTPURL not set; messages wait in "
+    assert ("mail delivery disabled: AfiliateSMTPURL not set; messages wait in "
             "the outbox") in log
     assert log.count("mail delivery disabled") == 1
     status = subprocess.run([str(CTL), "outbox", "status", "--db", srv.db], capture_output=True,

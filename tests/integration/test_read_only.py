@@ -52,19 +52,19 @@ LOCATED = 10        # students with an NSS who come back during the fault
 RECYCLE = 40        # MaxConnectionsPerChild
 READS = 20          # postal-code look-ups while writes are refused
 READ_ONLY_LOG = [
-    r"mod_afiliate: database error in ",
-    r"mod_afiliate: outbox pass stopped by a database error",
-    r"mod_afiliate: outbox \d+: ",
+    r"mod_afiliate: AFL\d{5}: database error in ",
+    r"mod_afiliate: AFL\d{5}: outbox pass stopped by a database error",
+    r"mod_afiliate: AFL\d{5}: outbox \d+: ",
 ]
 # A child that cannot open its connection while the file system is read-only
 # (mod_afiliate/afl_vfs.h): mod_dbd's lines, the module's, and the 503's.
 CANNOT_OPEN_LOG = [
-    r"mod_afiliate: the SQLite database cannot be opened for writing",
+    r"mod_afiliate: AFL\d{5}: the SQLite database cannot be opened for writing",
     r"AH00629: Can't connect to sqlite3",
     r"AH00633: failed to initialise",
     r"AH00636: child init failed",
     r"AH02655: Failed to acquire DBD connection from pool",
-    r"mod_afiliate: no database connection",
+    r"mod_afiliate: AFL\d{5}: no database connection",
 ]
 
 

@@ -297,7 +297,7 @@ def test_first_release_database_upgraded_then_served(driver, pg, tmp_path):
     for args in (("-t",), ("-k", "start")):
         r = srv.apachectl(*args)
         assert r.returncode != 0, args
-        assert "mod_afiliate: refusing to start: the database" in r.stderr
+        assert "refusing to start: the database" in r.stderr
         assert "made by the first release and has no schema_version table" in r.stderr
         assert cmd in r.stderr, r.stderr
     assert srv.pid() is None
@@ -436,7 +436,7 @@ def _templates_copy(srv):
 def _missing_template(srv):
     tdir = _templates_copy(srv)
     (tdir / "resultado.html").unlink()
-    return f"mod_afiliate: templates refused: template 'resultado' is required but " \
+    return f"templates refused: template 'resultado' is required but " \
            f"{tdir}/resultado.html does not exist"
 
 
@@ -456,7 +456,7 @@ def _unknown_placeholder(srv):
 
 def _missing_secret(srv):
     srv.secret_path.unlink()
-    return f"mod_afiliate: cannot use the secret file {srv.secret_path}"
+    return f"cannot use the secret file {srv.secret_path}"
 
 
 def _missing_signing_key(srv):
