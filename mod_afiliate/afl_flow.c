@@ -178,7 +178,7 @@ static void too_many(afl_flow_env *env, afl_flow_out *out)
     refused(env, out, "Demasiadas solicitudes",
             "Has realizado demasiadas solicitudes en poco tiempo. Espera un minuto e intenta "
             "nuevamente.",
-            0, 60, AFL_TAG ": form rate limit reached for a client address");
+            0, 60, AFL_TAG ": " AFL_LOGNO(00088) "form rate limit reached for a client address");
 }
 
 static void forbidden(afl_flow_env *env, afl_flow_out *out)
@@ -335,7 +335,9 @@ static void refused_for_failures(afl_flow_env *env, afl_flow_out *out, int retry
     refused(env, out, "Demasiados intentos fallidos",
             "Se registraron demasiados intentos fallidos (código de la imagen o CURP). Espera "
             "unos minutos e intenta nuevamente.",
-            1, retry_after, AFL_TAG ": failure limit reached for a session or a client address");
+            1, retry_after,
+            AFL_TAG
+            ": " AFL_LOGNO(00089) "failure limit reached for a session or a client address");
 }
 
 static void slowed(afl_flow_env *env, afl_flow_out *out)
@@ -343,7 +345,8 @@ static void slowed(afl_flow_env *env, afl_flow_out *out)
     refused(env, out, "Espera un momento",
             "Para proteger el servicio, espera unos segundos antes de enviar de nuevo el "
             "formulario.",
-            0, AFL_FLOW_SLOW_SECONDS, AFL_TAG ": a session past half its failure limit was slowed");
+            0, AFL_FLOW_SLOW_SECONDS,
+            AFL_TAG ": " AFL_LOGNO(00090) "a session past half its failure limit was slowed");
 }
 
 /* Before a CAPTCHA form runs: 1 when the outcome is set. A session that spent
@@ -659,7 +662,7 @@ static void link_used(afl_flow_env *env, afl_flow_out *out)
     link_refused(env, out, AFL_FLOW_GONE, "Liga ya usada",
                  "Esta liga ya fue usada. Cada liga de confirmación sirve una sola vez. Si no "
                  "concluiste tu trámite, inícialo de nuevo.",
-                 AFL_TAG ": an e-mail confirmation link was opened again");
+                 AFL_TAG ": " AFL_LOGNO(00091) "an e-mail confirmation link was opened again");
 }
 
 static void link_expired(afl_flow_env *env, afl_flow_out *out)
@@ -667,7 +670,7 @@ static void link_expired(afl_flow_env *env, afl_flow_out *out)
     link_refused(env, out, AFL_FLOW_GONE, "Liga vencida",
                  "La liga de confirmación venció o el trámite ya no está disponible. Inicia el "
                  "trámite de nuevo para recibir una nueva liga.",
-                 AFL_TAG ": an expired e-mail confirmation link was opened");
+                 AFL_TAG ": " AFL_LOGNO(00092) "an expired e-mail confirmation link was opened");
 }
 
 /* GET /confirmar?t=TOKEN: the link from the e-mail, on any browser (no cookie
@@ -712,7 +715,7 @@ void afl_flow_confirmar(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *
         return link_refused(env, out, AFL_FLOW_BAD_REQUEST, "Liga no válida",
                             "La liga de confirmación no es válida. Copia la liga completa del "
                             "correo que te enviamos, o inicia el trámite de nuevo.",
-                            AFL_TAG ": a forged or damaged e-mail confirmation link was refused");
+                            AFL_TAG ": " AFL_LOGNO(00093) "a forged or damaged e-mail confirmation link was refused");
     }
     if (!store(env))
         return busy(env, out);

@@ -5,7 +5,8 @@ as httpd's modules carry AHnnnnn, and docs/log-messages.md lists each one.
 A log call is an `afl_log(`, `ap_log_error(`, `ap_log_rerror(`, `ap_log_perror(` or
 `ap_log_cerror(` in mod_afiliate/*.c, or an assignment `out->log = ` (a line the glue
 writes for a step of the procedure). Its message must contain AFL_LOGNO(nnnnn).
-`failed(out, "...")` in afl_flow.c sets out->log too. Calls that only pass on a
+`failed(out, "...")` in afl_flow.c sets out->log too, and any other text that starts
+with AFL_TAG ": " is a message on its way to one of them. Calls that only pass on a
 message that already has one are forwarders: their whole format is "%s" or
 AFL_TAG ": %s", or they have no text of their own.
 
@@ -30,6 +31,7 @@ DOC = TOP / "docs" / "log-messages.md"
 CALL = re.compile(r"\b(afl_log|ap_log_error|ap_log_rerror|ap_log_perror|ap_log_cerror)\s*\("
                   r"|\bout->log\s*=|\bfailed\s*\(\s*out\s*,")
 ID = re.compile(r"AFL_LOGNO\((\d{5})\)")
+TAGGED = re.compile(r'AFL_TAG\s*": ')
 STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 LEVEL = re.compile(r"\b(AFL_LOG_\w+|APLOG_(?!MARK)\w+|AFL_FLOW_LOG_\w+)\b")
 FORWARD = re.compile(r'^\s*(?:AFL_TAG\s*)?"(?:: )?%s"\s*,')
@@ -72,6 +74,16 @@ def calls(files):
             if path.name == "afl_log.c" or path.name == "afl_log.h":
                 continue
             st = statement(text, m.start())
+            out.append((path, m.start(), st, ID.findall(st)))
+        # A message passed on to one of the calls above through a helper
+        # (refused(..., AFL_TAG ": ...")): every AFL_TAG ": " text outside them.
+        spans = [(o, o + len(st)) for p2, o, st, _ in out if p2 == path]
+        for m in TAGGED.finditer(text):
+            if any(a <= m.start() < b for a, b in spans):
+                continue
+            run = re.match(r'AFL_TAG\s*((?:"(?:[^"\\]|\\.)*"\s*(?:AFL_LOGNO\(\d{5}\)\s*)?)+)',
+                           text[m.start():])
+            st = run.group(0) if run else text[m.start():m.end()]
             out.append((path, m.start(), st, ID.findall(st)))
     return out
 
