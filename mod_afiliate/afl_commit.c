@@ -110,7 +110,7 @@ static int run_one(sqlite3 *db, afl_store *st, apr_pool_t *lp, item *it)
  * first ones, share this commit. Returns the items run (every status set). */
 static item *run_batch(afl_commit *c, afl_store *st, apr_pool_t *lp, afl_commit_stats *t)
 {
-    sqlite3 *db = apr_dbd_native_handle(st->driver, st->handle);
+    sqlite3 *db = apr_dbd_native_handle(afl_db_driver(st->db), afl_db_handle(st->db));
     apr_time_t t0 = apr_time_now(), t1, t2, t3, t4;
     item *all = NULL, **end = &all, *b;
     apr_uint64_t n = 0;

@@ -52,8 +52,7 @@ static long long count(const char *q)
 {
     const char *v = NULL;
 
-    ck_assert(afl_db_prepare(db, "t_count", q) == 0);
-    ck_assert(afl_db_select_value(db, pool, "t_count", 0, NULL, &v) == 0);
+    ck_assert(afl_db_value_sql(db, pool, q, &v) == 0);
     return v ? atoll(v) : -1;
 }
 
@@ -61,8 +60,7 @@ static const char *value(const char *q)
 {
     const char *v = NULL;
 
-    ck_assert(afl_db_prepare(db, "t_value", q) == 0);
-    ck_assert(afl_db_select_value(db, pool, "t_value", 0, NULL, &v) == 0);
+    ck_assert(afl_db_value_sql(db, pool, q, &v) == 0);
     return v;
 }
 
@@ -151,13 +149,11 @@ static void setup(void)
     for (int y = 14; y <= 30; y++)
         sql(apr_psprintf(pool, "INSERT INTO folio_contador VALUES ('01%02d24', 10000)", y));
 
-    st.driver = afl_db_driver(db);
-    st.handle = afl_db_handle(db);
-    st.prepared = apr_hash_make(pool);
+    st.db = db;
     st.commit = NULL;
     st.in_txn = 0;
     ck_assert_int_eq(afl_store_configure(pool, &st), APR_SUCCESS);
-    ck_assert_int_eq(afl_store_prepare_all(pool, &st), APR_SUCCESS);
+    ck_assert_int_eq(afl_store_prepare_all(&st), APR_SUCCESS);
 }
 
 static void teardown(void)

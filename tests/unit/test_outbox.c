@@ -95,13 +95,11 @@ static afl_db *open_store(afl_store *out)
     const char *err = NULL;
 
     ck_assert_int_eq(afl_db_open(pool, "sqlite3", dbpath, &d, &err), 0);
-    out->driver = afl_db_driver(d);
-    out->handle = afl_db_handle(d);
-    out->prepared = apr_hash_make(pool);
+    out->db = d;
     out->commit = NULL;
     out->in_txn = 0;
     ck_assert_int_eq(afl_store_configure(pool, out), APR_SUCCESS);
-    ck_assert_int_eq(afl_store_prepare_all(pool, out), APR_SUCCESS);
+    ck_assert_int_eq(afl_store_prepare_all(out), APR_SUCCESS);
     return d;
 }
 
@@ -172,8 +170,7 @@ static long long count(const char *q)
 {
     const char *v = NULL;
 
-    ck_assert(afl_db_prepare(db, "t_count", q) == 0);
-    ck_assert(afl_db_select_value(db, pool, "t_count", 0, NULL, &v) == 0);
+    ck_assert(afl_db_value_sql(db, pool, q, &v) == 0);
     return v ? atoll(v) : -1;
 }
 
@@ -181,8 +178,7 @@ static const char *value(const char *q)
 {
     const char *v = NULL;
 
-    ck_assert(afl_db_prepare(db, "t_value", q) == 0);
-    ck_assert(afl_db_select_value(db, pool, "t_value", 0, NULL, &v) == 0);
+    ck_assert(afl_db_value_sql(db, pool, q, &v) == 0);
     return v;
 }
 

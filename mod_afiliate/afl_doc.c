@@ -1,0 +1,140 @@
+/* afl_doc: the signed documents over the store (see afl_doc.h). */
+#include "afl_doc.h"
+#include "afl_crash.h"
+#include "afl_curp.h"
+#include "afl_log.h"
+
+#include <apr_strings.h>
+#include <stdlib.h>
+#include <string.h>
+
+afl_store_status afl_doc_comprobante(apr_pool_t *p, afl_store *st, const char *curp,
+                                     afl_comprobante *c)
+{
+    afl_persona per;
+    afl_asegurado aseg;
+    afl_store_status s;
+
+    memset(c, 0, sizeof *c);
+    s = afl_store_persona(p, st, curp, &per);
+    if (s != AFL_STORE_OK)
+        return s;
+    s = afl_store_asegurado(p, st, curp, &aseg);
+    if (s != AFL_STORE_OK)
+        return s;
+    c->localizacion = strcmp(aseg.origen, "asignado") != 0;
+    c->nombres = per.nombres;
+    c->primer_apellido = per.primer_apellido;
+    c->segundo_apellido = per.segundo_apellido;
+    c->curp = apr_pstrdup(p, curp);
+    c->nss = aseg.nss;
+    c->sexo = per.sexo;
+    c->entidad_nacimiento = afl_curp_state_name(per.entidad);
+    c->umf = aseg.umf_nombre;
+    c->folio = apr_psprintf(p, "%013" APR_INT64_T_FMT "%08" APR_INT64_T_FMT,
+                            (apr_int64_t)aseg.creado * 1000, (apr_int64_t)aseg.id);
+    return AFL_STORE_OK;
+}
+
+afl_store_status afl_doc_constancia(apr_pool_t *p, afl_store *st, const char *curp, const char *nss,
+                                    long long when, afl_constancia *c)
+{
+    afl_persona per;
+    afl_asegurado_nss aseg;
+    afl_vigencia vig;
+    afl_store_status s;
+
+    memset(c, 0, sizeof *c);
+    s = afl_store_persona(p, st, curp, &per);
+    if (s == AFL_STORE_OK)
+        s = afl_store_asegurado_nss(p, st, nss, &aseg);
+    if (s == AFL_STORE_OK && strcmp(aseg.curp, curp))
+        s = AFL_STORE_NOTFOUND; /* the NSS is not this person's */
+    if (s == AFL_STORE_OK)
+        s = afl_store_vigencia(p, st, nss, afl_vigencia_today(apr_time_from_sec(when)), &vig);
+    if (s != AFL_STORE_OK)
+        return s;
+    c->nombres = per.nombres;
+    c->primer_apellido = per.primer_apellido;
+    c->segundo_apellido = per.segundo_apellido;
+    c->curp = apr_pstrdup(p, curp);
+    c->nss = apr_pstrdup(p, nss);
+    c->vigencia = vig;
+    c->umf = aseg.umf_nombre;
+    c->umf_domicilio = aseg.umf_domicilio;
+    c->subdelegacion = aseg.subdelegacion;
+    c->issued = apr_time_from_sec(when);
+    return AFL_STORE_OK;
+}
+
+afl_store_status afl_doc_issue(apr_pool_t *p, afl_store *st, const afl_doc_req *req,
+                               afl_store_doc *out)
+{
+    afl_store_status s;
+    long long seq = 0, last = -1;
+    apr_time_t until = apr_time_now() + apr_time_from_sec(AFL_DOC_PATIENCE);
+
+    memset(out, 0, sizeof *out);
+    if (req->datos && *req->datos) {
+        s = afl_store_documento_reuse(p, st, req->nss, req->tipo, req->datos, out);
+        if (s != AFL_STORE_NOTFOUND)
+            return s;
+    }
+    s = afl_store_documento_next(p, st, &seq);
+    while (s == AFL_STORE_OK || s == AFL_STORE_USED) {
+        char folio[AFL_FOLIO_LEN + 1];
+        afl_cadena c = {req->cadena_tipo,
+                        apr_time_from_sec(req->emitido),
+                        folio,
+                        req->rfc,
+                        req->nombre,
+                        req->curp,
+                        req->nss};
+        afl_store_doc_row row;
+
+        /* Another document took the last sequence: the next one is higher. */
+        if (seq <= last) {
+            afl_log(AFL_LOG_ERR, "the document sequence did not move on (%lld after %lld)", seq,
+                    last);
+            return AFL_STORE_ERROR;
+        }
+        if (last >= 0 && apr_time_now() > until) {
+            afl_log(AFL_LOG_ERR, "no document folio after %d s: other documents took each",
+                    AFL_DOC_PATIENCE);
+            return AFL_STORE_ERROR;
+        }
+        last = seq;
+        memset(&row, 0, sizeof row);
+        /* Outside any transaction: the folio with the sequence read, the cadena
+         * and its sello. */
+        if (seq < 0 || afl_folio_make(c.fecha, (apr_uint64_t)seq, folio) != 0 ||
+            !(row.cadena = afl_cadena_original(p, &c)) ||
+            afl_sign_sello(p, req->key, row.cadena, strlen(row.cadena), &row.sello) !=
+                APR_SUCCESS) {
+            afl_log(AFL_LOG_ERR, "cannot build or sign the cadena original of a document");
+            return AFL_STORE_ERROR;
+        }
+        row.folio = apr_pstrdup(p, folio);
+        row.tipo = req->tipo;
+        row.nss = req->nss;
+        row.curp = req->curp;
+        row.nombre = req->nombre;
+        row.emitido = req->emitido;
+        row.no_serie = afl_sign_serial(req->key);
+        row.datos = req->datos;
+        s = afl_store_documento_add(p, st, &seq, &row);
+        if (s == AFL_STORE_OK) {
+            AFL_CRASH_POINT("documento-row");
+            out->folio = row.folio;
+            out->tipo = row.tipo;
+            out->nss = row.nss;
+            out->nombre = row.nombre;
+            out->cadena = row.cadena;
+            out->sello = row.sello;
+            out->no_serie = row.no_serie;
+            out->emitido = row.emitido;
+            return AFL_STORE_OK;
+        }
+    }
+    return s;
+}
