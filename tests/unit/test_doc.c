@@ -16,6 +16,7 @@
 
 #include "afl_cadena.h"
 #include "afl_db.h"
+#include "db_fixture.h"
 #include "afl_doc.h"
 #include "afl_nss.h"
 #include "afl_sign.h"
@@ -33,49 +34,30 @@ static const afl_sign_key *key;
 
 static void sql(const char *s)
 {
-    ck_assert_msg(afl_db_run_sql(db, pool, s) == 0, "SQL failed: %s", s);
+    fixture_sql(pool, db, s);
 }
 
 static long long count(const char *q)
 {
-    const char *v = NULL;
-
-    ck_assert(afl_db_value_sql(db, pool, q, &v) == 0);
-    return v ? atoll(v) : -1;
+    return fixture_count(pool, db, q);
 }
 
 static void setup(void)
 {
-    const char *err = NULL;
     char ebuf[128];
-    int fd;
 
     apr_pool_create(&pool, NULL);
-    snprintf(dbpath, sizeof dbpath, "/tmp/afl_doc_XXXXXX");
-    fd = mkstemp(dbpath);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    unlink(dbpath);
-    ck_assert_int_eq(afl_db_open(pool, "sqlite3", dbpath, &db, &err), 0);
-    ck_assert_msg(afl_db_apply_schema_file(db, pool, "sql/sqlite/schema.sql", NULL, &err) == 0,
-                  "schema: %s", err ? err : "");
+    db = fixture_open(pool, dbpath, "doc", 1);
     ck_assert_int_eq(afl_sign_generate(pool, &key, ebuf, sizeof ebuf), APR_SUCCESS);
     sql("INSERT INTO renapo_persona (curp, nombres, primer_apellido, segundo_apellido, "
         "fecha_nacimiento, sexo, entidad_nacimiento, status_curp) VALUES ('" CURP "', 'JUAN', "
         "'PEREZ', 'LOPEZ', '2006-05-17', 'H', 'DF', 'AN')");
-    st.db = db;
-    st.commit = NULL;
-    st.in_txn = 0;
-    ck_assert_int_eq(afl_store_configure(pool, &st), APR_SUCCESS);
-    ck_assert_int_eq(afl_store_prepare_all(&st), APR_SUCCESS);
+    fixture_store(pool, db, &st);
 }
 
 static void teardown(void)
 {
-    afl_db_close(db);
-    unlink(dbpath);
-    unlink(apr_pstrcat(pool, dbpath, "-wal", NULL));
-    unlink(apr_pstrcat(pool, dbpath, "-shm", NULL));
+    fixture_remove(pool, db, dbpath);
     apr_pool_destroy(pool);
 }
 
