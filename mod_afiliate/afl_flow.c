@@ -7,6 +7,7 @@
 
 #include <apr_atomic.h>
 #include <apr_general.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <string.h>
 
@@ -366,6 +367,58 @@ static void note_failure(afl_flow_env *env)
         afl_store_rate_hits(env->pool, env->st, fail_window(env), keys, 2);
 }
 
+/* ------------------------------------------------------------------ per CURP and per e-mail */
+
+/* Accepted forms are counted per CURP and per e-mail address for a day,
+ * whatever the address or session they come from: they bound what a client can
+ * do to another person (look a CURP's NSS up again and again, or have many
+ * CURPs' documents mailed to one address) while a student sends a handful
+ * (docs/directives.md, "Limits"). Both keys are HMACs. */
+static const char *correo_hmac(afl_flow_env *env, const char *correo)
+{
+    char *lower = apr_pstrdup(env->pool, correo ? correo : "");
+
+    for (char *c = lower; *c; c++)
+        *c = (char)apr_tolower(*c);
+    return afl_token_hmac(env->pool, env->secret, env->secret_len, "correo", lower, 32);
+}
+
+static int over_identity_limits(afl_flow_env *env, const afl_solicitud *sol, afl_flow_out *out)
+{
+    long long window = env->now - env->now % AFL_FLOW_DAY, by_curp = 0, by_correo = 0;
+    const char *kc, *km;
+
+    if (!env->curp_limit && !env->email_limit)
+        return 0;
+    kc =
+        env->curp_limit ? apr_pstrcat(env->pool, "curp-d:", curp_hmac(env, sol->curp), NULL) : NULL;
+    km = env->email_limit ? apr_pstrcat(env->pool, "correo-d:", correo_hmac(env, sol->correo), NULL)
+                          : NULL;
+    if (!store(env) || afl_store_rate_hit_pair(env->pool, env->st, window, kc, km, &by_curp,
+                                               &by_correo) != AFL_STORE_OK) {
+        busy(env, out);
+        return 1;
+    }
+    if ((env->curp_limit && by_curp > env->curp_limit) ||
+        (env->email_limit && by_correo > env->email_limit)) {
+        int curp = env->curp_limit && by_curp > env->curp_limit;
+        aviso(env, out, AFL_FLOW_TOO_MANY, "Intenta de nuevo mañana",
+              curp ? "La CURP capturada ya se consultó muchas veces el día de hoy. Por la "
+                     "seguridad de sus datos, intenta de nuevo mañana o acude a tu "
+                     "Subdelegación del IMSS."
+                   : "El correo electrónico capturado ya se usó en muchos trámites el día de hoy. "
+                     "Captura tu propio correo electrónico o intenta de nuevo mañana.",
+              "/", "Volver al inicio");
+        out->retry_after = (int)(window + AFL_FLOW_DAY - env->now);
+        out->event = AFL_FLOW_EV_REFUSED_RATE;
+        out->log_level = AFL_FLOW_LOG_WARN;
+        out->log = curp ? AFL_TAG ": daily limit of forms for one CURP reached"
+                        : AFL_TAG ": daily limit of forms for one e-mail address reached";
+        return 1;
+    }
+    return 0;
+}
+
 /* Housekeeping every few hundred submissions per process: expired CAPTCHA ids,
  * sessions and rate windows. */
 static void maybe_purge(afl_flow_env *env)
@@ -586,6 +639,8 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
     }
     if (!store(env))
         return busy(env, out);
+    if (over_identity_limits(env, &sol, out))
+        return;
     maybe_purge(env);
 
     s = afl_store_persona(p, env->st, sol.curp, &per);
@@ -1256,6 +1311,8 @@ void afl_flow_vigencia_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow
             note_failure(env);
         return vigencia_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, nss, err_nss, NULL);
     }
+    if (over_identity_limits(env, &sol, out))
+        return;
     maybe_purge(env);
 
     s = afl_store_persona(p, env->st, sol.curp, &per);

@@ -31,6 +31,8 @@ struct afl_pdf_font;
 #define AFL_FLOW_FAIL_WINDOW 600
 /* A session past half its failure budget may fail once per this many seconds. */
 #define AFL_FLOW_SLOW_SECONDS 10
+/* Window of the per-CURP and per-e-mail limits, seconds (a UTC day). */
+#define AFL_FLOW_DAY 86400
 
 /* What a request brings to a step. The glue fills it once per request. */
 typedef struct afl_flow_env {
@@ -52,6 +54,8 @@ typedef struct afl_flow_env {
     int rate_limit;         /* form submissions per minute and address; 0: none */
     int fail_limit;         /* failures per session in AFL_FLOW_FAIL_WINDOW; 0: none */
     int address_fail_limit; /* failures per address in AFL_FLOW_FAIL_WINDOW; 0: none */
+    int curp_limit;         /* accepted forms per CURP a day, any address; 0: none */
+    int email_limit;        /* accepted forms per e-mail address a day; 0: none */
     int resend_limit, resend_daily_curp, resend_daily_address;
     const char *mail_host;   /* domain of queued Message-IDs */
     const char *periodo_fin; /* AfiliatePeriodoFin, 'YYYY-MM-DD'; NULL: semester end */

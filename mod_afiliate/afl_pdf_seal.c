@@ -24,21 +24,6 @@ static int is_ws(unsigned char c)
 
 static const char hexdig[] = "0123456789ABCDEF";
 
-/* Whether d->sello is the key's sello of d->cadena. Ed25519 signs
- * deterministically and faster than it verifies: the sello is made again and
- * compared (stricter than a verification: only the signature this key makes
- * passes). RSA verifies much faster than it signs. */
-static int sello_is_keys(doc_t *d, const afl_sign_key *key)
-{
-    const char *mine;
-
-    if (strcmp(afl_sign_algorithm(key), "Ed25519") == 0)
-        return afl_sign_sello(d->scratch, key, d->cadena, strlen(d->cadena), &mine) ==
-                   APR_SUCCESS &&
-               strcmp(mine, d->sello) == 0;
-    return afl_sign_verify_sello(key, d->cadena, strlen(d->cadena), d->sello) == AFL_SIGN_OK;
-}
-
 /* Check the firma of a document and fill in what the key provides: the
  * sello of the cadena and the serial. Fails the document on an
  * inconsistent firma (a key without a cadena, a key that cannot sign). */
@@ -75,7 +60,8 @@ void afl_pdf_firma_prepare(doc_t *d, const afl_pdf_firma *f, const char *tipo, c
             afl_pdf_doc_fail(d, APR_EGENERAL, "cannot sign the cadena original");
             return;
         }
-    } else if (!sello_is_keys(d, f->key)) {
+    } else if (!afl_sign_sello_is_keys(d->scratch, f->key, d->cadena, strlen(d->cadena),
+                                       d->sello)) {
         afl_pdf_doc_fail(d, APR_EINVAL,
                          "the sello digital given is not the key's signature of the cadena");
         return;

@@ -114,6 +114,15 @@ apr_status_t afl_sign_raw(apr_pool_t *p, const afl_sign_key *key, const void *da
 apr_status_t afl_sign_sello(apr_pool_t *p, const afl_sign_key *key, const void *data, size_t len,
                             const char **sello);
 
+/* 1 when sello is key's sello of data, else 0. A sello this thread has just made
+ * with afl_sign_sello for the same key and data is recognised without signing again
+ * (a documento row is sealed and then printed in one request). Otherwise Ed25519,
+ * which signs deterministically and faster than it verifies, signs again and
+ * compares (stricter than a verification: only the signature this key makes
+ * passes); RSA verifies, much faster than it signs. Scratch memory from p. */
+int afl_sign_sello_is_keys(apr_pool_t *p, const afl_sign_key *key, const void *data, size_t len,
+                           const char *sello);
+
 typedef enum {
     AFL_SIGN_OK = 0,
     AFL_SIGN_BAD_ENCODING, /* the sello is not base64 of the key's signature size */

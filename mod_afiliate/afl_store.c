@@ -409,6 +409,37 @@ afl_store_status afl_store_rate_hits(apr_pool_t *p, afl_store *st, long long win
     return txn(p, st, hits_body, &h);
 }
 
+/* Counts a hit for each key of a pair (NULL skipped) and reads both counts, in
+ * one transaction: two limits checked for the cost of one write. */
+typedef struct {
+    hits_args h;
+    pair_counts pc;
+} hit_pair_args;
+
+static afl_store_status hit_pair_body(apr_pool_t *p, afl_store *st, void *baton)
+{
+    hit_pair_args *hp = baton;
+    const char *args[] = {lld(p, hp->h.window), hp->h.keys[0] ? hp->h.keys[0] : "",
+                          hp->h.keys[1] ? hp->h.keys[1] : ""};
+
+    if (hits_body(p, st, &hp->h) != AFL_STORE_OK)
+        return AFL_STORE_ERROR;
+    *hp->pc.a = *hp->pc.b = 0;
+    return query(p, st, AFL_SQL_LIMITE_GET_PAIR, 3, args, take_pair, &hp->pc, NULL) == 0
+               ? AFL_STORE_OK
+               : AFL_STORE_ERROR;
+}
+
+afl_store_status afl_store_rate_hit_pair(apr_pool_t *p, afl_store *st, long long window,
+                                         const char *key_a, const char *key_b, long long *a,
+                                         long long *b)
+{
+    const char *keys[] = {key_a, key_b};
+    hit_pair_args hp = {{keys, 2, window}, {key_a ? key_a : "", a, b}};
+
+    return txn(p, st, hit_pair_body, &hp);
+}
+
 static const char *or_null(const char *s)
 {
     return s && *s ? s : NULL;

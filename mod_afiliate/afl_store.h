@@ -92,6 +92,12 @@ afl_store_status afl_store_rate_get_pair(apr_pool_t *p, afl_store *st, long long
 afl_store_status afl_store_rate_hits(apr_pool_t *p, afl_store *st, long long window,
                                      const char *const *keys, int n);
 
+/* Counts one hit in window for each key of the pair (a NULL key is skipped and
+ * reads 0) and gives both counts so far, in one transaction. */
+afl_store_status afl_store_rate_hit_pair(apr_pool_t *p, afl_store *st, long long window,
+                                         const char *key_a, const char *key_b, long long *a,
+                                         long long *b);
+
 /* The step a trámite has reached. The database keeps the names below
  * (tramite.paso); afl_store converts at its boundary only. */
 typedef enum {

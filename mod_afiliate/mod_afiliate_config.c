@@ -93,6 +93,8 @@ void *afl_create_dir_conf(apr_pool_t *p, char *dir)
     c->rate_limit = AFL_UNSET;
     c->fail_limit = AFL_UNSET;
     c->address_fail_limit = AFL_UNSET;
+    c->curp_limit = AFL_UNSET;
+    c->email_limit = AFL_UNSET;
     c->max_body = AFL_UNSET;
     return c;
 }
@@ -107,6 +109,8 @@ void *afl_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->fail_limit = add->fail_limit != AFL_UNSET ? add->fail_limit : base->fail_limit;
     c->address_fail_limit =
         add->address_fail_limit != AFL_UNSET ? add->address_fail_limit : base->address_fail_limit;
+    c->curp_limit = add->curp_limit != AFL_UNSET ? add->curp_limit : base->curp_limit;
+    c->email_limit = add->email_limit != AFL_UNSET ? add->email_limit : base->email_limit;
     c->max_body = add->max_body != AFL_UNSET ? add->max_body : base->max_body;
     return c;
 }
@@ -191,6 +195,12 @@ static const char *set_fail_limit(cmd_parms *cmd, void *dirv, const char *arg)
 {
     afl_dir_conf *d = dirv;
     return parse_int(cmd, arg, 0, 1000000, &d->fail_limit);
+}
+
+/* A per-location count (0-1000000) whose member offset is the directive's cmd->info. */
+static const char *set_dir_count(cmd_parms *cmd, void *dirv, const char *arg)
+{
+    return parse_int(cmd, arg, 0, 1000000, (int *)((char *)dirv + (apr_size_t)cmd->info));
 }
 
 static const char *set_address_fail_limit(cmd_parms *cmd, void *dirv, const char *arg)
@@ -382,6 +392,14 @@ const command_rec afl_cmds[] = {
                   ACCESS_CONF | RSRC_CONF,
                   "Failed attempts from one client address in 10 minutes before its wrong "
                   "CAPTCHAs are refused (0 = no limit, default 100)"),
+    AP_INIT_TAKE1("AfiliateCurpLimit", set_dir_count,
+                  (void *)APR_OFFSETOF(afl_dir_conf, curp_limit), ACCESS_CONF | RSRC_CONF,
+                  "Accepted CURP forms (Paso 1 and Paso 2) per CURP per day, from any "
+                  "address (0 = no limit, default 10)"),
+    AP_INIT_TAKE1("AfiliateEmailLimit", set_dir_count,
+                  (void *)APR_OFFSETOF(afl_dir_conf, email_limit), ACCESS_CONF | RSRC_CONF,
+                  "Accepted CURP forms per e-mail address per day, from any address "
+                  "(0 = no limit, default 20)"),
     AP_INIT_TAKE1("AfiliateMaxBody", set_max_body, NULL, ACCESS_CONF | RSRC_CONF,
                   "Largest form body accepted, in bytes (1024-1048576, default 16384)"),
     AP_INIT_TAKE1("AfiliateSMTPURL", set_smtp_url, NULL, RSRC_CONF,

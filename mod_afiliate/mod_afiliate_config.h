@@ -53,6 +53,8 @@ typedef struct {
     int rate_limit;         /* AfiliateRateLimit: per address a minute; 0 = off */
     int fail_limit;         /* AfiliateFailureLimit: failures per session in 10 min; 0 = off */
     int address_fail_limit; /* AfiliateAddressFailureLimit: per address in 10 min; 0 = off */
+    int curp_limit;         /* AfiliateCurpLimit: accepted forms per CURP a day; 0 = off */
+    int email_limit;        /* AfiliateEmailLimit: accepted forms per e-mail a day; 0 = off */
     int max_body;           /* AfiliateMaxBody: bytes of a form body */
 } afl_dir_conf;
 
@@ -70,6 +72,8 @@ void *afl_merge_dir_conf(apr_pool_t *p, void *base, void *add);
 #define AFL_DEFAULT_RATE_LIMIT 300
 #define AFL_DEFAULT_FAIL_LIMIT 8
 #define AFL_DEFAULT_ADDRESS_FAIL_LIMIT 100
+#define AFL_DEFAULT_CURP_LIMIT 10
+#define AFL_DEFAULT_EMAIL_LIMIT 20
 #define AFL_DEFAULT_MAX_BODY 16384
 /* The CAPTCHA image is drawn by libgd, which needs a TrueType file (Debian's
  * fonts-dejavu-core); the PDFs need none (standard fonts). */
@@ -103,6 +107,16 @@ static inline int afl_dir_address_fail_limit(const afl_dir_conf *d)
 {
     return d->address_fail_limit == AFL_UNSET ? AFL_DEFAULT_ADDRESS_FAIL_LIMIT
                                               : d->address_fail_limit;
+}
+
+static inline int afl_dir_curp_limit(const afl_dir_conf *d)
+{
+    return d->curp_limit == AFL_UNSET ? AFL_DEFAULT_CURP_LIMIT : d->curp_limit;
+}
+
+static inline int afl_dir_email_limit(const afl_dir_conf *d)
+{
+    return d->email_limit == AFL_UNSET ? AFL_DEFAULT_EMAIL_LIMIT : d->email_limit;
 }
 
 static inline int afl_dir_max_body(const afl_dir_conf *d)

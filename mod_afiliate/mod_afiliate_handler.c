@@ -301,6 +301,8 @@ static void flow_env(afl_req *q, afl_flow_env *env, int documents)
     env->rate_limit = afl_dir_rate_limit(q->dc);
     env->fail_limit = afl_dir_fail_limit(q->dc);
     env->address_fail_limit = afl_dir_address_fail_limit(q->dc);
+    env->curp_limit = afl_dir_curp_limit(q->dc);
+    env->email_limit = afl_dir_email_limit(q->dc);
     env->resend_limit = AFL_SC_INT(sc, resend_limit, AFL_DEFAULT_RESEND_LIMIT);
     env->resend_daily_curp = AFL_SC_INT(sc, resend_daily_curp, AFL_DEFAULT_RESEND_DAILY_CURP);
     env->resend_daily_address =

@@ -212,7 +212,7 @@ NODE_EXTRA = [
 
 class Cluster:
     def __init__(self, root, port, nodes=2, mpm="event", extra=(), rate_limit=None,
-                 secret=None):
+                 secret=None, identity_limits=None):
         self.root = Path(root)
         self.port = port
         self.pg = Postgres(self.root / "pg")
@@ -221,6 +221,7 @@ class Cluster:
         self.mpm = mpm
         self.extra = list(extra)
         self.rate_limit = rate_limit
+        self.identity_limits = identity_limits
         self.node_ports = [free_port() for _ in range(nodes)]
         self.balancer = None
 
@@ -229,6 +230,7 @@ class Cluster:
         opts = dict(root=str(self.root / name), port=port, mpm=self.mpm, module=str(MODULE),
                     db=conninfo, driver="pgsql", htdocs=str(runtime.htdocs()),
                     secret=str(self.secret), rate_limit=self.rate_limit,
+                    identity_limits=self.identity_limits,
                     signing_key=str(self.root / "afiliate-signing.key"),
                     extra=NODE_EXTRA + [f'Header always set X-Afiliate-Node "{name}"'] +
                     self.extra)

@@ -50,6 +50,10 @@ def afiliate_block(opts):
     if limits is not None:
         lines.append(f"    AfiliateFailureLimit {limits[0]}")
         lines.append(f"    AfiliateAddressFailureLimit {limits[1]}")
+    limits = opts.get("identity_limits")
+    if limits is not None:
+        lines.append(f"    AfiliateCurpLimit {limits[0]}")
+        lines.append(f"    AfiliateEmailLimit {limits[1]}")
     lines += [
         "</Location>",
         "<Location /afiliate/static>",

@@ -65,7 +65,8 @@ def measure(cluster, base, label, secret, used, results):
 
 
 def main():
-    cluster = Cluster(GEN / "bench-cluster", free_port(), nodes=2, rate_limit=0)
+    cluster = Cluster(GEN / "bench-cluster", free_port(), nodes=2, rate_limit=0,
+                      identity_limits=(1000000, 1000000))
     cluster.start(count=100000)
     results = {}
     try:

@@ -109,7 +109,8 @@ ARENAS = os.environ.get("BENCH_ARENAS", "2")
 def main():
     if ARENAS != "default":
         os.environ["MALLOC_ARENA_MAX"] = ARENAS
-    srv = Apache(f"bench-mem-{MPM}", mpm=MPM, rate_limit=0, failure_limits=None)
+    srv = Apache(f"bench-mem-{MPM}", mpm=MPM, rate_limit=0, failure_limits=None,
+                 identity_limits=(1000000, 1000000))
     srv.setup(seed_count=60000)
     srv.start()
     try:

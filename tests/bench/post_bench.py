@@ -6,6 +6,9 @@ so that one client address can drive it.
 
 - found flow: POST /afiliate/nss with a CURP that has an NSS (answer: 303 to
   /resultado; the NSS is located, the session, audit and outbox rows written);
+- first documents: GET /afiliate/comprobante once per trámite the found flow
+  located (answer: the signed PDF; the documento row is written and the PDF
+  rendered, none comes from the cache of rendered documents);
 - assignments: POST /afiliate/domicilio of sessions that a POST /afiliate/nss
   of a new CURP brought to the address step (answer: 303 to /resultado).
 
@@ -49,6 +52,7 @@ def check_assignments(srv):
 
 def main():
     srv = Apache(f"bench-post-{MPM}", mpm=MPM, rate_limit=0, failure_limits=None,
+                 identity_limits=(1000000, 1000000),
                  extra=[breakdown.LOGLEVEL])
     srv.setup(seed_count=60000)
     srv.start()
@@ -82,7 +86,14 @@ def run(srv):
           f"cores, wrk {wrkpost.THREADS} threads {wrkpost.CONNECTIONS} connections, "
           f"{SECONDS} s per run; load average {wrkpost.loadavg()}")
     found = sample(srv, "found", n)
-    phase(srv, "found-flow POST /afiliate/nss", [wrkpost.form_post(secret, c)[1] for c in found])
+    warm, r = phase(srv, "found-flow POST /afiliate/nss",
+                    [wrkpost.form_post(secret, c)[1] for c in found])
+    # Each located trámite's first comprobante: the documento row (folio, cadena, sello)
+    # is written and the signed PDF rendered; nothing comes from the rendered-document
+    # cache (the peer's FPDF script renders every request as well).
+    tokens = warm.cookies + r.cookies
+    phase(srv, "first comprobante GET (renders, signs)",
+          [f"/afiliate/comprobante\t{wrkpost.COOKIE}={t}\t" for t in tokens], status=200)
 
     new = sample(srv, "new", 2 * n)
     lines = [wrkpost.form_post(secret, c)[1] for c in new]

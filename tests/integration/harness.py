@@ -142,7 +142,7 @@ class Client:
 
 class Apache:
     def __init__(self, name, mpm="event", db=None, extra=None, rate_limit=1000000,
-                 driver="sqlite3", failure_limits=(0, 0)):
+                 driver="sqlite3", failure_limits=(0, 0), identity_limits=(0, 0)):
         self.name = name
         self.mpm = mpm
         self.root = GEN / name
@@ -155,6 +155,8 @@ class Apache:
         self.rate_limit = rate_limit
         # One loopback address plays every student: limits off unless a test sets them.
         self.failure_limits = failure_limits
+        # ...and every student uses a few CURPs and one e-mail address, day after day.
+        self.identity_limits = identity_limits
         self.driver = driver
         self.log_pos = 0
         self.expected = []
@@ -225,7 +227,7 @@ class Apache:
         opts = dict(root=str(self.root), port=self.port, mpm=self.mpm, module=str(MODULE),
                     db=self.db, htdocs=str(htdocs()), secret=str(self.secret_path),
                     extra=self.extra, rate_limit=self.rate_limit, driver=self.driver,
-                    failure_limits=self.failure_limits,
+                    failure_limits=self.failure_limits, identity_limits=self.identity_limits,
                     signing_key=str(self.signing_key_path)
                     if self.signing_key_path.exists() else None)
         genconf.prepare_root(opts)

@@ -47,7 +47,8 @@ def cluster(sink):
     # Both nodes run the outbox sender against the same sink.
     mail = [f"AfiliateSMTPURL smtp://127.0.0.1:{sink.port}", "AfiliateOutboxInterval 1",
             "AfiliateMailFrom no-reply@afiliate.example.mx"]
-    c = Cluster(GEN / "cluster", free_port(), nodes=2, rate_limit=0, extra=mail)
+    c = Cluster(GEN / "cluster", free_port(), nodes=2, rate_limit=0, extra=mail,
+                identity_limits=(0, 0))
     c.start(count=int(NEW_CURPS * 1.6) + 400)
     yield c
     c.stop()

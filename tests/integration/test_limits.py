@@ -15,6 +15,7 @@ import pytest
 
 from flows import Form, assigned_nss, domicilio, sample
 from harness import Apache
+from test_paso2 import Paso2
 
 STUDENTS_FOUND, STUDENTS_NEW = 30, 30
 SLOWED, REFUSED = "Espera un momento", "Demasiados intentos fallidos"
@@ -151,3 +152,66 @@ def test_a_robot_without_cookies_spends_the_address_not_the_lab(lab):
     # ...but a form the student was shown and solved goes through.
     r = Form(lab, c).submit(found[1])
     assert r.status == 200 and r.url.endswith("/resultado")
+
+
+# ---------------------------------------------------------------- per CURP and per e-mail
+
+DAILY = "Intenta de nuevo mañana"
+
+
+@pytest.fixture(scope="module")
+def daily():
+    # Only the daily limits, small: 3 forms per CURP, 4 per e-mail address.
+    srv = Apache("it-limits-daily", identity_limits=(3, 4))
+    srv.setup(seed_count=200)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def refused_for_the_day(r):
+    return (r.status == 429 and DAILY in r.text
+            and 0 < int(r.headers.get("Retry-After", "0")) <= 86400)
+
+
+def test_one_curp_is_looked_up_a_few_times_a_day_from_anywhere(daily):
+    daily.expect_log("daily limit of forms for one CURP")
+    curp, other = sample(daily, "found", 2)
+    for n in range(3):   # three students' browsers, three e-mail addresses
+        r = Form(daily, daily.client()).submit(curp, correo=f"persona{n}@ejemplo.mx")
+        assert r.status == 200 and r.url.endswith("/resultado"), (n, r.status, r.url)
+    r = Form(daily, daily.client()).submit(curp, correo="otra@ejemplo.mx")
+    assert refused_for_the_day(r), (r.status, r.text[:300])
+    assert "CURP capturada ya se consultó" in r.text
+    assert curp not in r.text
+    # Paso 2 answers to the same count...
+    ((nss,),) = daily.query(f"SELECT nss FROM asegurado WHERE curp = '{curp}'")
+    r = Paso2(daily, daily.client()).submit(curp, nss, correo="otra@ejemplo.mx")
+    assert refused_for_the_day(r), (r.status, r.text[:300])
+    # ...and another CURP is untouched.
+    r = Form(daily, daily.client()).submit(other, correo="otra@ejemplo.mx")
+    assert r.status == 200 and r.url.endswith("/resultado"), (r.status, r.url)
+
+
+def test_one_email_address_receives_a_few_trámites_a_day(daily):
+    daily.expect_log("daily limit of forms for one e-mail address")
+    curps = sample(daily, "new", 6)
+    for curp in curps[:4]:
+        r = Form(daily, daily.client()).submit(curp, correo="Buzon.Comun@Ejemplo.mx")
+        assert r.status == 200 and r.url.endswith("/domicilio"), (r.status, r.url)
+    # the same mailbox in other letters is the same address
+    r = Form(daily, daily.client()).submit(curps[4], correo="buzon.comun@ejemplo.mx")
+    assert refused_for_the_day(r), (r.status, r.text[:300])
+    assert "correo electrónico capturado ya se usó" in r.text
+    assert "buzon" not in r.text.lower()
+    r = Form(daily, daily.client()).submit(curps[5], correo="propio@ejemplo.mx")
+    assert r.status == 200 and r.url.endswith("/domicilio"), (r.status, r.url)
+
+
+def test_a_wrong_captcha_costs_nothing_of_the_daily_limits(daily):
+    curp = sample(daily, "found", 3)[2]
+    for _ in range(5):
+        r = Form(daily, daily.client()).submit(curp, correo="x@ejemplo.mx", captcha="zzzzz")
+        assert r.status == 400
+    r = Form(daily, daily.client()).submit(curp, correo="y@ejemplo.mx")
+    assert r.status == 200 and r.url.endswith("/resultado"), (r.status, r.url)

@@ -199,14 +199,15 @@ static const char *render(const afl_flow_out *out)
         ck_assert_msg(strstr(html_, text) != NULL, "page lacks \"%s\": %s", text, html_);          \
     } while (0)
 
-/* A fresh CAPTCHA id and its answer (what the student reads off the image). */
-static void captcha(apr_table_t *form, int right)
+/* A fresh CAPTCHA id issued at now and its answer (what the student reads off
+ * the image). */
+static void captcha(apr_table_t *form, int right, long long now)
 {
     const char *id = NULL;
     char answer[AFL_CAPTCHA_LEN + 1];
 
     ck_assert_int_eq(afl_captcha_issue(pool, (const unsigned char *)SECRET, strlen(SECRET),
-                                       apr_time_from_sec(NOW), &id),
+                                       apr_time_from_sec(now), &id),
                      APR_SUCCESS);
     afl_captcha_answer((const unsigned char *)SECRET, strlen(SECRET), id, answer);
     if (!right)
@@ -222,7 +223,7 @@ static apr_table_t *paso1_form(browser *b, const char *curp, int right)
     apr_table_set(f, "curp", curp);
     apr_table_set(f, "correo", "alumno@ejemplo.mx");
     apr_table_set(f, "correo_confirmacion", "alumno@ejemplo.mx");
-    captcha(f, right);
+    captcha(f, right, b->env.now);
     return f;
 }
 
@@ -639,6 +640,50 @@ START_TEST(failure_budget)
 }
 END_TEST
 
+/* Accepted forms per CURP and per e-mail address a day, from any session. */
+START_TEST(daily_limits_per_curp_and_email)
+{
+    browser b[6];
+    afl_flow_out *o;
+
+    for (int i = 0; i < 6; i++) {
+        browser_open(&b[i], apr_psprintf(pool, "000000000000000000000000000000%02d", 30 + i));
+        b[i].env.client_ip = apr_psprintf(pool, "198.51.100.%d", i + 1);
+        b[i].env.curp_limit = 2;
+        b[i].env.email_limit = 3;
+    }
+    for (int i = 0; i < 2; i++)
+        ck_assert_str_eq(
+            step(&b[i], afl_flow_nss_submit, paso1_form(&b[i], curp_found, 1), NULL)->location,
+            "/resultado");
+    /* A third look-up of the CURP, from another address and session. */
+    o = step(&b[2], afl_flow_nss_submit, paso1_form(&b[2], curp_found, 1), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_TOO_MANY);
+    ck_page_has(o, "La CURP capturada ya se consultó muchas veces");
+    ck_assert_int_gt(o->retry_after, 0);
+    ck_assert_int_le(o->retry_after, AFL_FLOW_DAY);
+    ck_assert_int_eq(o->event, AFL_FLOW_EV_REFUSED_RATE);
+    /* A wrong CAPTCHA is not counted... */
+    ck_assert_int_eq(
+        step(&b[3], afl_flow_nss_submit, paso1_form(&b[3], curp_found, 0), NULL)->status,
+        AFL_FLOW_BAD_REQUEST);
+    /* ...the fourth form naming the e-mail address is refused, whatever the CURP. */
+    o = step(&b[3], afl_flow_nss_submit, paso1_form(&b[3], curp_unknown, 1), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_TOO_MANY);
+    ck_page_has(o, "El correo electrónico capturado ya se usó");
+    /* Paso 2 counts the same. */
+    o = step(&b[4], afl_flow_vigencia_submit, paso2_form(&b[4], curp_found, nss_found, 1), NULL);
+    ck_assert_int_eq(o->status, AFL_FLOW_TOO_MANY);
+    /* The next day starts afresh; the keys are pseudonyms. */
+    b[5].env.now += AFL_FLOW_DAY;
+    ck_assert_str_eq(
+        step(&b[5], afl_flow_nss_submit, paso1_form(&b[5], curp_found, 1), NULL)->location,
+        "/resultado");
+    ck_assert_ptr_null(strstr(value("SELECT group_concat(clave) FROM limite"), curp_found));
+    ck_assert_ptr_null(strstr(value("SELECT group_concat(clave) FROM limite"), "alumno"));
+}
+END_TEST
+
 /* Leaving the form for a result rotates the session: the trámite lives
  * under the new id only, and only a success hands out the new cookie. */
 START_TEST(session_rotates_on_success_only)
@@ -879,6 +924,7 @@ static Suite *flow_suite(void)
     tcase_add_test(tc, prefix_exhausted);
     tcase_add_test(tc, database_down_and_rate_limit);
     tcase_add_test(tc, failure_budget);
+    tcase_add_test(tc, daily_limits_per_curp_and_email);
     tcase_add_test(tc, session_rotates_on_success_only);
     tcase_add_test(tc, identity_source_unavailable);
     tcase_add_test(tc, resend_and_finish);

@@ -69,6 +69,52 @@ START_TEST(test_sign_verify)
 }
 END_TEST
 
+/* afl_sign_sello_is_keys: the sello just made is recognised without signing
+ * again; anything else is checked in full, for Ed25519 and RSA alike. */
+START_TEST(test_sello_is_keys)
+{
+    const afl_sign_key *k = new_key(), *other = new_key();
+    const char *sello, *older, *rsa_sello;
+    char *bad;
+
+    ck_assert_int_eq(afl_sign_sello(pool, k, "otra cadena", 11, &older), APR_SUCCESS);
+    ck_assert_int_eq(afl_sign_sello(pool, k, cadena, strlen(cadena), &sello), APR_SUCCESS);
+    ck_assert(afl_sign_sello_is_keys(pool, k, cadena, strlen(cadena), sello));
+    /* not the last one made: signed again and compared */
+    ck_assert(afl_sign_sello_is_keys(pool, k, "otra cadena", 11, older));
+    ck_assert(afl_sign_sello_is_keys(pool, k, cadena, strlen(cadena), sello));
+    /* other data, another key, a changed character, nothing */
+    ck_assert(!afl_sign_sello_is_keys(pool, k, cadena, strlen(cadena) - 1, sello));
+    ck_assert(!afl_sign_sello_is_keys(pool, other, cadena, strlen(cadena), sello));
+    bad = apr_pstrdup(pool, sello);
+    bad[10] = bad[10] == 'A' ? 'B' : 'A';
+    ck_assert(!afl_sign_sello_is_keys(pool, k, cadena, strlen(cadena), bad));
+    ck_assert(!afl_sign_sello_is_keys(pool, k, cadena, strlen(cadena), NULL));
+    ck_assert(!afl_sign_sello_is_keys(pool, NULL, cadena, strlen(cadena), sello));
+    {
+        EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+        BIO *b = BIO_new(BIO_s_mem());
+        char *pem, err[256];
+        long n;
+        const afl_sign_key *rsa;
+
+        PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL, NULL);
+        n = BIO_get_mem_data(b, &pem);
+        ck_assert_int_eq(afl_sign_private_from_pem(pool, pem, (size_t)n, &rsa, err, sizeof err),
+                         APR_SUCCESS);
+        BIO_free(b);
+        EVP_PKEY_free(pk);
+        ck_assert_int_eq(afl_sign_sello(pool, rsa, cadena, strlen(cadena), &rsa_sello),
+                         APR_SUCCESS);
+        ck_assert(afl_sign_sello_is_keys(pool, rsa, cadena, strlen(cadena), rsa_sello));
+        /* the memo holds another key's sello now: verified in full */
+        ck_assert_int_eq(afl_sign_sello(pool, k, cadena, strlen(cadena), &sello), APR_SUCCESS);
+        ck_assert(afl_sign_sello_is_keys(pool, rsa, cadena, strlen(cadena), rsa_sello));
+        ck_assert(!afl_sign_sello_is_keys(pool, rsa, cadena, strlen(cadena), sello));
+    }
+}
+END_TEST
+
 /* Any one-byte change of the signed data fails: every position, flipped. */
 START_TEST(test_one_byte_change_fails)
 {
@@ -382,6 +428,7 @@ static Suite *sign_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_sello_is_keys);
     tcase_add_test(tc, test_sign_verify);
     tcase_add_test(tc, test_one_byte_change_fails);
     tcase_add_test(tc, test_sello_tampered_or_malformed);
