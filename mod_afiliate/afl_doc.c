@@ -5,6 +5,8 @@
 #include "afl_log.h"
 
 #include <apr_strings.h>
+#include <apr_time.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,11 +69,71 @@ afl_store_status afl_doc_constancia(apr_pool_t *p, afl_store *st, const char *cu
     return AFL_STORE_OK;
 }
 
+/* Sequences this process hands out: the next one not handed out yet. Threads
+ * that issue at the same moment sign consecutive sequences, and the group
+ * committer stores their rows in one batch, in order; another process (or a
+ * failure) only makes one of them sign again. A hint: the database's
+ * conditional UPDATE decides. */
+static pthread_mutex_t handout_mu = PTHREAD_MUTEX_INITIALIZER;
+static long long handout_next;
+
+/* The sequence to sign with, given the database's next. */
+static long long hand_out(long long db_next, int restart)
+{
+    long long seq;
+
+    pthread_mutex_lock(&handout_mu);
+    if (restart || handout_next < db_next)
+        handout_next = db_next;
+    seq = handout_next++;
+    pthread_mutex_unlock(&handout_mu);
+    return seq;
+}
+
+/* A sequence handed out and not stored: the next issuer takes it. */
+static void give_back(long long seq)
+{
+    pthread_mutex_lock(&handout_mu);
+    if (handout_next > seq)
+        handout_next = seq;
+    pthread_mutex_unlock(&handout_mu);
+}
+
+/* Folio, cadena original and sello of req with sequence seq, outside any
+ * transaction. */
+static afl_store_status sign(apr_pool_t *p, const afl_doc_req *req, long long seq,
+                             afl_store_doc_row *row)
+{
+    char folio[AFL_FOLIO_LEN + 1];
+    afl_cadena c = {
+        req->cadena_tipo, apr_time_from_sec(req->emitido), folio, req->rfc, req->nombre, req->curp,
+        req->nss};
+
+    memset(row, 0, sizeof *row);
+    if (seq < 0 || afl_folio_make(c.fecha, (apr_uint64_t)seq, folio) != 0 ||
+        !(row->cadena = afl_cadena_original(p, &c)) ||
+        afl_sign_sello(p, req->key, row->cadena, strlen(row->cadena), &row->sello) != APR_SUCCESS) {
+        afl_log(AFL_LOG_ERR, "cannot build or sign the cadena original of a document");
+        return AFL_STORE_ERROR;
+    }
+    row->folio = apr_pstrdup(p, folio);
+    row->tipo = req->tipo;
+    row->nss = req->nss;
+    row->curp = req->curp;
+    row->nombre = req->nombre;
+    row->emitido = req->emitido;
+    row->no_serie = afl_sign_serial(req->key);
+    row->datos = req->datos;
+    return AFL_STORE_OK;
+}
+
 afl_store_status afl_doc_issue(apr_pool_t *p, afl_store *st, const afl_doc_req *req,
                                afl_store_doc *out)
 {
     afl_store_status s;
-    long long seq = 0, last = -1;
+    afl_store_doc_row row;
+    long long next = 0, seq, waited_at = -1;
+    int stalls = 0;
     apr_time_t until = apr_time_now() + apr_time_from_sec(AFL_DOC_PATIENCE);
 
     memset(out, 0, sizeof *out);
@@ -80,49 +142,13 @@ afl_store_status afl_doc_issue(apr_pool_t *p, afl_store *st, const afl_doc_req *
         if (s != AFL_STORE_NOTFOUND)
             return s;
     }
-    s = afl_store_documento_next(p, st, &seq);
-    while (s == AFL_STORE_OK || s == AFL_STORE_USED) {
-        char folio[AFL_FOLIO_LEN + 1];
-        afl_cadena c = {req->cadena_tipo,
-                        apr_time_from_sec(req->emitido),
-                        folio,
-                        req->rfc,
-                        req->nombre,
-                        req->curp,
-                        req->nss};
-        afl_store_doc_row row;
-
-        /* Another document took the last sequence: the next one is higher. */
-        if (seq <= last) {
-            afl_log(AFL_LOG_ERR, "the document sequence did not move on (%lld after %lld)", seq,
-                    last);
-            return AFL_STORE_ERROR;
-        }
-        if (last >= 0 && apr_time_now() > until) {
-            afl_log(AFL_LOG_ERR, "no document folio after %d s: other documents took each",
-                    AFL_DOC_PATIENCE);
-            return AFL_STORE_ERROR;
-        }
-        last = seq;
-        memset(&row, 0, sizeof row);
-        /* Outside any transaction: the folio with the sequence read, the cadena
-         * and its sello. */
-        if (seq < 0 || afl_folio_make(c.fecha, (apr_uint64_t)seq, folio) != 0 ||
-            !(row.cadena = afl_cadena_original(p, &c)) ||
-            afl_sign_sello(p, req->key, row.cadena, strlen(row.cadena), &row.sello) !=
-                APR_SUCCESS) {
-            afl_log(AFL_LOG_ERR, "cannot build or sign the cadena original of a document");
-            return AFL_STORE_ERROR;
-        }
-        row.folio = apr_pstrdup(p, folio);
-        row.tipo = req->tipo;
-        row.nss = req->nss;
-        row.curp = req->curp;
-        row.nombre = req->nombre;
-        row.emitido = req->emitido;
-        row.no_serie = afl_sign_serial(req->key);
-        row.datos = req->datos;
-        s = afl_store_documento_add(p, st, &seq, &row);
+    if ((s = afl_store_documento_next(p, st, &next)) != AFL_STORE_OK)
+        return s;
+    seq = hand_out(next, 0);
+    s = sign(p, req, seq, &row);
+    while (s == AFL_STORE_OK) {
+        next = seq;
+        s = afl_store_documento_add(p, st, &next, &row);
         if (s == AFL_STORE_OK) {
             AFL_CRASH_POINT("documento-row");
             out->folio = row.folio;
@@ -135,6 +161,34 @@ afl_store_status afl_doc_issue(apr_pool_t *p, afl_store *st, const afl_doc_req *
             out->emitido = row.emitido;
             return AFL_STORE_OK;
         }
+        if (s != AFL_STORE_USED && s != AFL_STORE_LATER)
+            break;
+        if (apr_time_now() > until) {
+            afl_log(AFL_LOG_ERR, "no document folio after %d s: other documents took each",
+                    AFL_DOC_PATIENCE);
+            s = AFL_STORE_ERROR;
+            break;
+        }
+        if (s == AFL_STORE_LATER) {
+            /* Sequences before this one are handed out and not stored yet:
+             * the same row, once they are. When the database's next does not
+             * move, whoever held them gave up: start again from it. */
+            stalls = next == waited_at ? stalls + 1 : 0;
+            waited_at = next;
+            if (stalls < 3) {
+                apr_sleep(1000);
+                s = AFL_STORE_OK;
+                continue;
+            }
+            give_back(seq);
+            seq = hand_out(next, 1);
+        } else {
+            seq = hand_out(next, 0); /* another process took it: sign again */
+        }
+        stalls = 0;
+        waited_at = -1;
+        s = sign(p, req, seq, &row);
     }
+    give_back(seq);
     return s;
 }

@@ -36,13 +36,16 @@ typedef struct {
     const afl_sign_key *key;
 } afl_doc_req;
 
-/* Issues a document, or returns the stored row (see datos). Reads the next
- * sequence, builds the folio and the cadena original and signs it, all outside
- * any transaction; then one short transaction takes that sequence and stores
- * the row. When another document took the sequence meanwhile, nothing was
- * written: it signs again with the next one. Each such round means another
- * document was issued, so it ends; after AFL_DOC_PATIENCE seconds of rounds
- * it gives up with AFL_STORE_ERROR (the caller answers 503). */
+/* Issues a document, or returns the stored row (see datos). Takes a sequence
+ * (the database's next, or the one after those this process has handed out
+ * to documents being issued now), builds the folio and the cadena original and
+ * signs it, all outside any transaction; then one short transaction takes
+ * that sequence and stores the row (afl_store_documento_add). When another
+ * document took the sequence, nothing was written and it signs again with a
+ * new one; when earlier sequences are not stored yet, it stores the same row
+ * once they are (or, if they never are, starts again from the database's
+ * next). After AFL_DOC_PATIENCE seconds of such rounds it gives up with
+ * AFL_STORE_ERROR (the caller answers 503). */
 #define AFL_DOC_PATIENCE 10
 afl_store_status afl_doc_issue(apr_pool_t *p, afl_store *st, const afl_doc_req *req,
                                afl_store_doc *out);

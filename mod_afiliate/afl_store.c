@@ -1202,26 +1202,29 @@ afl_store_status afl_store_documento_next(apr_pool_t *p, afl_store *st, long lon
 }
 
 typedef struct {
-    long long *seq;
+    long long seq;   /* the row's: what its folio, cadena and sello were made with */
+    long long *next; /* out: the next sequence, when it is not seq */
     const afl_store_doc_row *row;
 } doc_args;
 
-/* Takes *seq if it is still the next sequence and stores the row with it;
- * else tells the next one and writes nothing. */
+/* Takes seq if it is the next sequence and stores the row with it; else tells
+ * the next one and writes nothing. The group committer may run it again in
+ * the same batch (AFL_STORE_LATER): it reads only what does not change. */
 static afl_store_status doc_body(apr_pool_t *p, afl_store *st, void *baton)
 {
     doc_args *da = baton;
     const afl_store_doc_row *row = da->row;
-    const char *seq = lld(p, *da->seq);
+    const char *seq = lld(p, da->seq);
     int n = 0;
 
     if (run(p, st, AFL_SQL_DOC_TAKE, &n, 1, &seq) != 0)
         return AFL_STORE_ERROR;
     if (n != 1) {
-        /* Another document took it since it was read: the caller signs again. */
-        if (afl_store_documento_next(p, st, da->seq) != AFL_STORE_OK)
+        /* Not the next sequence: taken by another document (sign again), or
+         * one before it is still to be taken (try the same row later). */
+        if (afl_store_documento_next(p, st, da->next) != AFL_STORE_OK)
             return AFL_STORE_ERROR;
-        return AFL_STORE_USED;
+        return *da->next < da->seq ? AFL_STORE_LATER : AFL_STORE_USED;
     }
     {
         const char *args[] = {row->folio,    row->tipo,
@@ -1238,7 +1241,13 @@ static afl_store_status doc_body(apr_pool_t *p, afl_store *st, void *baton)
 afl_store_status afl_store_documento_add(apr_pool_t *p, afl_store *st, long long *seq,
                                          const afl_store_doc_row *row)
 {
-    doc_args da = {seq, row};
+    doc_args da = {*seq, seq, row};
+
+    /* The folio ends with the sequence it was signed with (afl_folio_make). */
+    if (!row->folio || strlen(row->folio) != 21 || atoll(row->folio + 13) != *seq) {
+        afl_log(AFL_LOG_ERR, "a documento row whose folio is not its sequence");
+        return AFL_STORE_ERROR;
+    }
     return txn(p, st, doc_body, &da);
 }
 

@@ -34,6 +34,9 @@ typedef enum {
     AFL_STORE_EXHAUSTED = 2, /* no folio left in any allowed prefix */
     AFL_STORE_LIMITED = 3,   /* a limit refused the operation; nothing was written */
     AFL_STORE_USED = 4,      /* the CAPTCHA id had been used already; nothing was written */
+    AFL_STORE_LATER = 5,     /* not yet: a document sequence before this one is not taken
+                                yet; nothing was written (the group committer runs such a
+                                body again after the other bodies of its batch) */
     AFL_STORE_ERROR = -1,    /* database failure: the caller answers 503 */
 } afl_store_status;
 
@@ -322,11 +325,12 @@ typedef struct {
     const char *datos; /* "" or NULL: none */
 } afl_store_doc_row;
 
-/* In one short transaction: takes *seq from documento_contador if it is still
- * the next sequence, and inserts row with it (the folio's sequence is never
- * lost, never given twice, and no row is ever without its sello).
- * AFL_STORE_USED when another document took *seq since it was read: nothing is
- * written and *seq is the next sequence now; sign again with it. */
+/* In one short transaction: takes *seq from documento_contador if it is the
+ * next sequence, and inserts row with it (the folio's sequence is never lost,
+ * never given twice, and no row is ever without its sello). Else nothing is
+ * written and *seq is the next sequence now: AFL_STORE_USED when another
+ * document took the row's sequence (sign again), AFL_STORE_LATER when earlier
+ * sequences are still to be taken (the same row can be stored once they are). */
 afl_store_status afl_store_documento_add(apr_pool_t *p, afl_store *st, long long *seq,
                                          const afl_store_doc_row *row);
 

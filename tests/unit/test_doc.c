@@ -148,6 +148,16 @@ START_TEST(test_add_refuses_a_taken_sequence)
     ck_assert_int_eq(count("SELECT count(*) FROM documento"), 1);
     ck_assert_int_eq(count("SELECT count(*) FROM documento WHERE cadena = '||stale||'"), 0);
     ck_assert_int_eq(count("SELECT siguiente FROM documento_contador WHERE id = 1"), read + 1);
+    /* A row signed with a later sequence waits for the ones before it. */
+    {
+        afl_store_doc_row later = row;
+        long long ahead = seq + 1;
+
+        later.folio = folio_of(ahead);
+        ck_assert_int_eq(afl_store_documento_add(pool, &st, &ahead, &later), AFL_STORE_LATER);
+        ck_assert_int_eq(ahead, seq);
+        ck_assert_int_eq(count("SELECT count(*) FROM documento"), 1);
+    }
     /* Signed again with the sequence handed back, it goes in. */
     row.folio = folio_of(seq);
     ck_assert_int_eq(afl_store_documento_add(pool, &st, &seq, &row), AFL_STORE_OK);
