@@ -77,15 +77,10 @@ int afiliatectl_init_db(apr_pool_t *pool, int argc, const char *const *argv)
 
 /* ================================================================ sample */
 
-static const struct stmt_def sample_stmts[] = {
-    {"dat_sample_found", "SELECT p.curp FROM renapo_persona p JOIN asegurado a ON a.curp = p.curp "
-                         "WHERE p.status_curp IN " SQL_ACTIVE " ORDER BY p.curp LIMIT %d"},
-    {"dat_sample_new", "SELECT p.curp FROM renapo_persona p WHERE p.status_curp IN " SQL_ACTIVE
-                       " AND NOT EXISTS (SELECT 1 FROM asegurado a WHERE a.curp = p.curp) "
-                       "ORDER BY p.curp LIMIT %d"},
-    {"dat_sample_inactive",
-     "SELECT p.curp FROM renapo_persona p WHERE p.status_curp IN " SQL_INACTIVE
-     " ORDER BY p.curp LIMIT %d"},
+static const afl_sql_id sample_stmts[] = {
+    AFL_SQL_SAMPLE_FOUND,
+    AFL_SQL_SAMPLE_NEW,
+    AFL_SQL_SAMPLE_INACTIVE,
 };
 
 static int print_row(void *baton, int ncols, const char *const *v)
@@ -109,7 +104,7 @@ int afiliatectl_sample(apr_pool_t *pool, int argc, const char *const *argv)
 {
     ctl_opts o;
     afl_db *db;
-    const char *label;
+    afl_sql_id q;
     const char *arg;
     int n = 0, rv;
     int rc = ctl_parse_opts(argc, argv, OPT_DB | OPT_DRIVER | OPT_COUNT, 1, 1, usage_sample, &o);
@@ -117,11 +112,11 @@ int afiliatectl_sample(apr_pool_t *pool, int argc, const char *const *argv)
     if (rc)
         return rc == 1 ? 0 : 2;
     if (!strcmp(o.pos[0], "found"))
-        label = "dat_sample_found";
+        q = AFL_SQL_SAMPLE_FOUND;
     else if (!strcmp(o.pos[0], "new"))
-        label = "dat_sample_new";
+        q = AFL_SQL_SAMPLE_NEW;
     else if (!strcmp(o.pos[0], "inactive"))
-        label = "dat_sample_inactive";
+        q = AFL_SQL_SAMPLE_INACTIVE;
     else {
         afiliatectl_err(o.cmd, "unknown kind '%s' (found, new or inactive)", o.pos[0]);
         return 2;
@@ -135,7 +130,7 @@ int afiliatectl_sample(apr_pool_t *pool, int argc, const char *const *argv)
         return 1;
     }
     arg = apr_ltoa(pool, o.count);
-    rv = afl_db_select(db, pool, label, 1, &arg, print_row, NULL, &n);
+    rv = afl_db_select(db, pool, q, 1, &arg, print_row, NULL, &n);
     if (rv) {
         afiliatectl_err(o.cmd, "%s", afl_db_errmsg(db, rv));
         afl_db_close(db);

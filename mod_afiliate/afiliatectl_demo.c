@@ -6,6 +6,7 @@
 #include "afl_curp.h"
 #include "afl_curp_build.h"
 #include "afl_nss.h"
+#include "afl_store.h"
 #include "afl_vigencia.h"
 
 #include <apr_file_info.h>
@@ -318,40 +319,11 @@ static int load_place_row(void *baton, int ncols, const char *const *v)
     return 0;
 }
 
-static const struct stmt_def demo_stmts[] = {
-    {"dat_demo_umfs",
-     "SELECT c.cp, u.clave, u.serie FROM umf_cp c JOIN umf u ON u.clave = c.umf_clave "
-     "ORDER BY c.cp, u.clave"},
-    {"dat_demo_places",
-     "SELECT s.cp, s.asentamiento FROM sepomex s WHERE s.cp IN (SELECT cp FROM umf_cp) "
-     "ORDER BY s.cp, s.c_estado, s.c_mnpio, s.id_asenta"},
-    {"dat_demo_persona",
-     "SELECT nombres, primer_apellido, segundo_apellido, fecha_nacimiento, sexo, "
-     "entidad_nacimiento FROM renapo_persona WHERE curp = %s"},
-    {"dat_demo_persona_add",
-     "INSERT INTO renapo_persona (curp, nombres, primer_apellido, segundo_apellido, "
-     "fecha_nacimiento, sexo, entidad_nacimiento, status_curp) "
-     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"},
-    /* The folio counter shared with the web assignment (afl_store.c): the
-     * folio taken is the old siguiente; siguiente = 10000 means exhausted. */
-    {"dat_demo_folio_take",
-     "INSERT INTO folio_contador (prefijo, siguiente) VALUES (%s, 1) ON CONFLICT (prefijo) "
-     "DO UPDATE SET siguiente = folio_contador.siguiente + 1 "
-     "WHERE folio_contador.siguiente < 10000"},
-    {"dat_demo_folio_get", "SELECT siguiente FROM folio_contador WHERE prefijo = %s"},
-    {"dat_demo_nss_taken", "SELECT 1 FROM asegurado WHERE nss = %s"},
-    {"dat_demo_asegurado_add",
-     "INSERT INTO asegurado (nss, curp, prefijo, folio, correo, cp, colonia, calle, "
-     "numero_exterior, numero_interior, umf_clave, origen, creado, actualizado) "
-     "VALUES (%s, %s, %s, %d, %s, %s, %s, %s, %s, %s, %s, 'localizado', %lld, %lld)"},
-    /* Demo coverage, so Paso 2 has something to certify: one school period
-     * per demo insured person. */
-    {"dat_demo_cobertura_add",
-     "INSERT INTO cobertura (clave, nss, curp, movimiento, inicio, fin, origen, escuela, creado, "
-     "actualizado) VALUES (%s, %s, %s, 'alta', %s, %s, 'escuela', 'DEMO', %lld, %lld) "
-     "ON CONFLICT (clave) DO NOTHING"},
-    {"dat_persona_count", "SELECT count(*) FROM renapo_persona"},
-    {"dat_asegurado_count", "SELECT count(*) FROM asegurado"},
+static const afl_sql_id demo_stmts[] = {
+    AFL_SQL_DEMO_UMFS,        AFL_SQL_DEMO_PLACES,        AFL_SQL_DEMO_PERSONA,
+    AFL_SQL_DEMO_PERSONA_ADD, AFL_SQL_DEMO_ASEGURADO_ADD, AFL_SQL_DEMO_COBERTURA_ADD,
+    AFL_SQL_PERSONA_COUNT,    AFL_SQL_ASEGURADO_COUNT,    AFL_SQL_FOLIO_TAKE,
+    AFL_SQL_FOLIO_GET,        AFL_SQL_NSS_TAKEN,
 };
 
 typedef struct {
@@ -430,21 +402,6 @@ typedef struct {
     unsigned long created, existed, collisions, no_curp, with_nss, no_folio;
 } demo_stats;
 
-/* Takes the next folio of prefix; -1 exhausted, -2 database error (*dbrv). */
-static int take_folio(afl_db *db, apr_pool_t *p, const char *prefix, int *dbrv)
-{
-    const char *v = NULL;
-    int n = 0;
-
-    if ((*dbrv = afl_db_exec(db, p, "dat_demo_folio_take", &n, 1, &prefix)))
-        return -2;
-    if (n != 1)
-        return -1;
-    if ((*dbrv = afl_db_select_value(db, p, "dat_demo_folio_get", 1, &prefix, &v)) || !v)
-        return -2;
-    return atoi(v) - 1;
-}
-
 /* NSS for an active person; 0 done (or no folio left), -2 database error. */
 
 /* Demo coverage: about 70 % of the demo insured persons are covered today
@@ -474,7 +431,7 @@ static int demo_cobertura(afl_db *db, apr_pool_t *p, rng *r, const char *nss, co
                                b,
                                apr_ltoa(p, (long)now),
                                apr_ltoa(p, (long)now)};
-        if ((*dbrv = afl_db_exec(db, p, "dat_demo_cobertura_add", NULL, 7, args)))
+        if ((*dbrv = afl_db_exec(db, p, AFL_SQL_DEMO_COBERTURA_ADD, NULL, 7, args)))
             return -2;
     }
     return 0;
@@ -488,7 +445,7 @@ static int give_nss(afl_db *db, apr_pool_t *p, rng *r, const demo_person *dp, co
     int serie = atoi(umf->serie);
     int first = dp->y + 15 > LAST_REG_YEAR ? LAST_REG_YEAR : dp->y + 15;
     int reg = first + (int)rng_below(r, (unsigned)(LAST_REG_YEAR - first + 1));
-    char given[32], sur[32], nss[12];
+    char given[32], sur[32], probe[12];
     const char *correo, *numext, *numint, *calle;
 
     ascii_slug(dp->nombres, 1, given, sizeof given);
@@ -497,27 +454,25 @@ static int give_nss(afl_db *db, apr_pool_t *p, rng *r, const demo_person *dp, co
     calle = streets[rng_below(r, COUNT(streets))];
     numext = apr_psprintf(p, "%u", 1 + rng_below(r, 2999));
     numint = rng_below(r, 4) == 0 ? apr_psprintf(p, "%u", 1 + rng_below(r, 40)) : NULL;
-    /* The registration year falls back to earlier years when a prefix is full. */
-    for (; reg >= first; reg--) {
-        const char *prefix = apr_psprintf(p, "%02d%02d%02d", serie, reg % 100, dp->y % 100);
-        for (;;) {
-            const char *taken = NULL;
-            const char *nssp = nss;
-            int folio = take_folio(db, p, prefix, dbrv);
-            if (folio == -2)
-                return -2;
-            if (folio < 0)
-                break;
-            if (afl_nss_compose(serie, reg % 100, dp->y % 100, folio, nss) != 0)
-                return -2;
-            if ((*dbrv = afl_db_select_value(db, p, "dat_demo_nss_taken", 1, &nssp, &taken)))
-                return -2;
-            if (taken)
-                continue; /* an NSS loaded from elsewhere holds this folio */
-            const char *args[13] = {nss,
+    if (afl_nss_compose(serie, reg % 100, dp->y % 100, 0, probe) != 0)
+        return -2; /* serie out of range */
+    /* The web assignment's allocator (afl_store_nss_take), on this command's
+     * connection and inside its transaction: the registration year falls back
+     * to earlier years when a prefix is full. */
+    {
+        afl_store store = {db, NULL, 1};
+        afl_nss_folio f;
+        afl_store_status s = afl_store_nss_take(p, &store, serie, reg, first, dp->y, &f);
+
+        if (s == AFL_STORE_ERROR) {
+            *dbrv = APR_EGENERAL; /* afl_db_errmsg gives the driver's last error */
+            return -2;
+        }
+        if (s == AFL_STORE_OK) {
+            const char *args[13] = {f.nss,
                                     curp,
-                                    prefix,
-                                    apr_itoa(p, folio),
+                                    f.prefix,
+                                    apr_itoa(p, f.folio),
                                     correo,
                                     place->cp,
                                     place->colonia,
@@ -527,9 +482,9 @@ static int give_nss(afl_db *db, apr_pool_t *p, rng *r, const demo_person *dp, co
                                     umf->clave,
                                     apr_ltoa(p, (long)now),
                                     apr_ltoa(p, (long)now)};
-            if ((*dbrv = afl_db_exec(db, p, "dat_demo_asegurado_add", NULL, 13, args)))
+            if ((*dbrv = afl_db_exec(db, p, AFL_SQL_DEMO_ASEGURADO_ADD, NULL, 13, args)))
                 return -2;
-            if (demo_cobertura(db, p, r, nss, curp, now, dbrv) != 0)
+            if (demo_cobertura(db, p, r, f.nss, curp, now, dbrv) != 0)
                 return -2;
             st->with_nss++;
             return 0;
@@ -570,7 +525,7 @@ static int demo_one(afl_db *db, apr_pool_t *p, unsigned long long seed, unsigned
             return 0;
         }
         memset(&pr, 0, sizeof pr);
-        rv = afl_db_select(db, p, "dat_demo_persona", 1, &curpp, take_persona, &pr, NULL);
+        rv = afl_db_select(db, p, AFL_SQL_DEMO_PERSONA, 1, &curpp, take_persona, &pr, NULL);
         if (rv) {
             afiliatectl_err(o->cmd, "person %lu: %s", i + 1, afl_db_errmsg(db, rv));
             return -1;
@@ -588,7 +543,7 @@ static int demo_one(afl_db *db, apr_pool_t *p, unsigned long long seed, unsigned
         const char sexo[2] = {dp.sex, '\0'};
         const char *args[8] = {curp,     dp.nombres, dp.ap1,   *dp.ap2 ? dp.ap2 : NULL,
                                dp.fecha, sexo,       dp.state, dp.status};
-        rv = afl_db_exec(db, p, "dat_demo_persona_add", NULL, 8, args);
+        rv = afl_db_exec(db, p, AFL_SQL_DEMO_PERSONA_ADD, NULL, 8, args);
         if (rv) {
             afiliatectl_err(o->cmd, "person %lu: %s", i + 1, afl_db_errmsg(db, rv));
             return -1;
@@ -629,9 +584,9 @@ int ctl_do_demo_registry(apr_pool_t *pool, afl_db *db, const ctl_opts *o, long c
     g.pool = pool;
     g.by_cp = apr_hash_make(pool);
     g.places = apr_array_make(pool, 256, sizeof(cp_ref));
-    rv = afl_db_select(db, pool, "dat_demo_umfs", 0, NULL, load_umf_row, &g, NULL);
+    rv = afl_db_select(db, pool, AFL_SQL_DEMO_UMFS, 0, NULL, load_umf_row, &g, NULL);
     if (!rv)
-        rv = afl_db_select(db, pool, "dat_demo_places", 0, NULL, load_place_row, &g, NULL);
+        rv = afl_db_select(db, pool, AFL_SQL_DEMO_PLACES, 0, NULL, load_place_row, &g, NULL);
     if (rv) {
         afiliatectl_err(o->cmd, "%s", afl_db_errmsg(db, rv));
         return 1;
@@ -663,8 +618,8 @@ int ctl_do_demo_registry(apr_pool_t *pool, afl_db *db, const ctl_opts *o, long c
     printf("demo-registry: %lu new persons, %lu already existed, %lu with NSS; "
            "registry: %lld persons, %lld insured\n",
            st.created, st.existed, st.with_nss,
-           ctl_count_of(db, pool, "dat_persona_count", 0, NULL),
-           ctl_count_of(db, pool, "dat_asegurado_count", 0, NULL));
+           ctl_count_of(db, pool, AFL_SQL_PERSONA_COUNT, 0, NULL),
+           ctl_count_of(db, pool, AFL_SQL_ASEGURADO_COUNT, 0, NULL));
     return 0;
 }
 

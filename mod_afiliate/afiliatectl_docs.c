@@ -182,16 +182,9 @@ int afiliatectl_verify(apr_pool_t *pool, int argc, const char *const *argv)
 
 /* ======================================================== import-vigencia */
 
-static const struct stmt_def vig_stmts[] = {
-    {"vig_aseg_by_nss", "SELECT curp FROM asegurado WHERE nss = %s"},
-    {"vig_aseg_by_curp", "SELECT nss FROM asegurado WHERE curp = %s"},
-    {"vig_other_curp", "SELECT count(*) FROM cobertura WHERE nss = %s AND curp <> %s"},
-    {"vig_get", "SELECT fin FROM cobertura WHERE clave = %s"},
-    {"vig_insert",
-     "INSERT INTO cobertura (clave, nss, curp, movimiento, inicio, fin, origen, escuela, creado, "
-     "actualizado) VALUES (%s, %s, %s, %s, %s, %s, 'escuela', %s, %lld, %lld)"},
-    {"vig_update", "UPDATE cobertura SET fin = %s, actualizado = %lld WHERE clave = %s"},
-    {"vig_count", "SELECT count(*) FROM cobertura"},
+static const afl_sql_id vig_stmts[] = {
+    AFL_SQL_VIG_ASEG_BY_NSS, AFL_SQL_VIG_ASEG_BY_CURP, AFL_SQL_VIG_OTHER_CURP, AFL_SQL_VIG_GET,
+    AFL_SQL_VIG_INSERT,      AFL_SQL_VIG_UPDATE,       AFL_SQL_VIG_COUNT,
 };
 
 typedef struct {
@@ -205,10 +198,10 @@ typedef struct {
 
 /* First column of the first row of a prepared select into *value (NULL if
  * no row). 0 ok, else the driver's error (reported). */
-static int value_of(vig_ctx *x, apr_pool_t *p, const char *label, int nargs,
-                    const char *const *args, const char **value, unsigned long line)
+static int value_of(vig_ctx *x, apr_pool_t *p, afl_sql_id q, int nargs, const char *const *args,
+                    const char **value, unsigned long line)
 {
-    int rv = afl_db_select_value(x->db, p, label, nargs, args, value);
+    int rv = afl_db_select_value(x->db, p, q, nargs, args, value);
 
     if (rv)
         afiliatectl_err(x->cmd, "%s: line %lu: %s", x->path, line, afl_db_errmsg(x->db, rv));
@@ -242,7 +235,7 @@ static int vig_row(void *baton, const afl_vigencia_fila *f)
     apr_pool_create(&p, x->pool);
     {
         const char *a[1] = {f->nss};
-        rv = value_of(x, p, "vig_aseg_by_nss", 1, a, &v, f->line);
+        rv = value_of(x, p, AFL_SQL_VIG_ASEG_BY_NSS, 1, a, &v, f->line);
         if (!rv && v && strcmp(v, f->curp)) {
             afiliatectl_err(x->cmd, "%s: line %lu: the NSS belongs to another CURP in the registry",
                             x->path, f->line);
@@ -253,7 +246,7 @@ static int vig_row(void *baton, const afl_vigencia_fila *f)
     }
     if (!rv) {
         const char *a[1] = {f->curp};
-        rv = value_of(x, p, "vig_aseg_by_curp", 1, a, &v, f->line);
+        rv = value_of(x, p, AFL_SQL_VIG_ASEG_BY_CURP, 1, a, &v, f->line);
         if (!rv && v && strcmp(v, f->nss)) {
             afiliatectl_err(x->cmd, "%s: line %lu: the CURP has another NSS in the registry",
                             x->path, f->line);
@@ -262,7 +255,7 @@ static int vig_row(void *baton, const afl_vigencia_fila *f)
     }
     if (!rv) {
         const char *a[2] = {f->nss, f->curp};
-        rv = value_of(x, p, "vig_other_curp", 2, a, &v, f->line);
+        rv = value_of(x, p, AFL_SQL_VIG_OTHER_CURP, 2, a, &v, f->line);
         if (!rv && v && strcmp(v, "0")) {
             afiliatectl_err(
                 x->cmd, "%s: line %lu: coverage already recorded for this NSS with another CURP",
@@ -273,17 +266,17 @@ static int vig_row(void *baton, const afl_vigencia_fila *f)
     if (!rv) {
         const char *a[1] = {f->clave};
         existing old = {p, 0, NULL};
-        rv = afl_db_select(x->db, p, "vig_get", 1, a, take_existing, &old, NULL);
+        rv = afl_db_select(x->db, p, AFL_SQL_VIG_GET, 1, a, take_existing, &old, NULL);
         if (!rv && !old.found) {
             const char *ins[9] = {f->clave, f->nss,     f->curp, f->mov_texto, f->fecha,
                                   fin,      f->escuela, x->now,  x->now};
-            rv = afl_db_exec(x->db, p, "vig_insert", NULL, 9, ins);
+            rv = afl_db_exec(x->db, p, AFL_SQL_VIG_INSERT, NULL, 9, ins);
             if (!rv)
                 x->added++;
         } else if (!rv) {
             if ((old.fin == NULL) != (fin == NULL) || (old.fin && strcmp(old.fin, fin))) {
                 const char *up[3] = {fin, x->now, f->clave};
-                rv = afl_db_exec(x->db, p, "vig_update", NULL, 3, up);
+                rv = afl_db_exec(x->db, p, AFL_SQL_VIG_UPDATE, NULL, 3, up);
                 if (!rv)
                     x->updated++;
             } else if (!rv) {
@@ -363,11 +356,11 @@ int afiliatectl_import_vigencia(apr_pool_t *pool, int argc, const char *const *a
         return 1;
     }
     for (size_t i = 0; i < sizeof vig_stmts / sizeof *vig_stmts; i++) {
-        int rv = afl_db_prepare(x.db, vig_stmts[i].label, vig_stmts[i].sql);
+        int rv = afl_db_prepare(x.db, vig_stmts[i]);
         if (rv) {
             afiliatectl_err(
                 argv[0], "cannot prepare %s: %s (was the database made with afiliatectl migrate?)",
-                vig_stmts[i].label, afl_db_errmsg(x.db, rv));
+                afl_sql_get(vig_stmts[i])->label, afl_db_errmsg(x.db, rv));
             afl_db_close(x.db);
             return 1;
         }

@@ -93,16 +93,10 @@ static int csv_open(apr_pool_t *pool, const ctl_opts *o, const char *path, const
 
 /* ================================================================ import-sepomex */
 
-static const struct stmt_def sepomex_stmts[] = {
-    {"dat_sepomex_upsert",
-     "INSERT INTO sepomex (cp, asentamiento, tipo_asentamiento, municipio, estado, ciudad, "
-     "c_estado, c_mnpio, id_asenta, zona) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-     "ON CONFLICT (c_estado, c_mnpio, id_asenta) DO UPDATE SET cp = excluded.cp, "
-     "asentamiento = excluded.asentamiento, tipo_asentamiento = excluded.tipo_asentamiento, "
-     "municipio = excluded.municipio, estado = excluded.estado, ciudad = excluded.ciudad, "
-     "zona = excluded.zona"},
-    {"dat_sepomex_count", "SELECT count(*) FROM sepomex"},
-    {"dat_sepomex_cps", "SELECT count(DISTINCT cp) FROM sepomex"},
+static const afl_sql_id sepomex_stmts[] = {
+    AFL_SQL_SEPOMEX_UPSERT,
+    AFL_SQL_SEPOMEX_COUNT,
+    AFL_SQL_SEPOMEX_CPS,
 };
 
 typedef struct {
@@ -149,7 +143,7 @@ static int sepomex_row(void *baton, const afl_sepomex_row *r, unsigned long line
     args[7] = r->c_mnpio;
     args[8] = r->id_asenta_cpcons;
     args[9] = r->d_zona;
-    rv = afl_db_exec(ctx->db, ctx->iter, "dat_sepomex_upsert", NULL, 10, args);
+    rv = afl_db_exec(ctx->db, ctx->iter, AFL_SQL_SEPOMEX_UPSERT, NULL, 10, args);
     if (rv) {
         afiliatectl_err(ctx->o->cmd, "%s: line %lu: %s", ctx->path, line,
                         afl_db_errmsg(ctx->db, rv));
@@ -297,8 +291,8 @@ int ctl_do_import_sepomex(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const
         afiliatectl_err(o->cmd, "nothing was imported");
         return rc;
     }
-    nrows = ctl_count_of(db, pool, "dat_sepomex_count", 0, NULL);
-    ncps = ctl_count_of(db, pool, "dat_sepomex_cps", 0, NULL);
+    nrows = ctl_count_of(db, pool, AFL_SQL_SEPOMEX_COUNT, 0, NULL);
+    ncps = ctl_count_of(db, pool, AFL_SQL_SEPOMEX_CPS, 0, NULL);
     if (ctx.dups)
         afiliatectl_err(o->cmd,
                         "warning: %lu rows repeat the key (c_estado, c_mnpio, id_asenta_cpcons); "
@@ -341,19 +335,9 @@ int afiliatectl_import_sepomex(apr_pool_t *pool, int argc, const char *const *ar
 static const char *const umf_cols[] = {"clave", "nombre",    "subdelegacion",
                                        "serie", "domicilio", "codigos_postales"};
 
-static const struct stmt_def umf_stmts[] = {
-    {"dat_umf_upsert",
-     "INSERT INTO umf (clave, nombre, subdelegacion, serie, domicilio) "
-     "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (clave) DO UPDATE SET nombre = excluded.nombre, "
-     "subdelegacion = excluded.subdelegacion, serie = excluded.serie, "
-     "domicilio = excluded.domicilio"},
-    {"dat_umf_cp_clear", "DELETE FROM umf_cp WHERE umf_clave = %s"},
-    {"dat_umf_cp_add",
-     "INSERT INTO umf_cp (cp, umf_clave) VALUES (%s, %s) ON CONFLICT (cp, umf_clave) DO NOTHING"},
-    {"dat_umf_count", "SELECT count(*) FROM umf"},
-    {"dat_umf_cps", "SELECT count(DISTINCT cp) FROM umf_cp"},
-    {"dat_umf_cps_unknown",
-     "SELECT count(DISTINCT cp) FROM umf_cp WHERE cp NOT IN (SELECT cp FROM sepomex)"},
+static const afl_sql_id umf_stmts[] = {
+    AFL_SQL_UMF_UPSERT, AFL_SQL_UMF_CP_CLEAR, AFL_SQL_UMF_CP_ADD,
+    AFL_SQL_UMF_COUNT,  AFL_SQL_UMF_CPS,      AFL_SQL_UMF_CPS_UNKNOWN,
 };
 
 static int valid_clave(const char *s)
@@ -471,9 +455,9 @@ int ctl_do_import_umf(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const cha
         args[2] = subdel;
         args[3] = serie;
         args[4] = dom;
-        rv = afl_db_exec(db, iter, "dat_umf_upsert", NULL, 5, args);
+        rv = afl_db_exec(db, iter, AFL_SQL_UMF_UPSERT, NULL, 5, args);
         if (!rv)
-            rv = afl_db_exec(db, iter, "dat_umf_cp_clear", NULL, 1, args);
+            rv = afl_db_exec(db, iter, AFL_SQL_UMF_CP_CLEAR, NULL, 1, args);
         for (tok = apr_strtok(cps, " \t", &save); !rv && tok;
              tok = apr_strtok(NULL, " \t", &save)) {
             const char *a2[2] = {tok, clave};
@@ -485,7 +469,7 @@ int ctl_do_import_umf(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const cha
                 rc = 1;
                 break;
             }
-            rv = afl_db_exec(db, iter, "dat_umf_cp_add", NULL, 2, a2);
+            rv = afl_db_exec(db, iter, AFL_SQL_UMF_CP_ADD, NULL, 2, a2);
             ncp++;
         }
         if (rv) {
@@ -503,9 +487,9 @@ int ctl_do_import_umf(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const cha
         afiliatectl_err(o->cmd, "nothing was imported");
         return rc;
     }
-    n_umf = ctl_count_of(db, pool, "dat_umf_count", 0, NULL);
-    n_cps = ctl_count_of(db, pool, "dat_umf_cps", 0, NULL);
-    n_unknown = ctl_count_of(db, pool, "dat_umf_cps_unknown", 0, NULL);
+    n_umf = ctl_count_of(db, pool, AFL_SQL_UMF_COUNT, 0, NULL);
+    n_cps = ctl_count_of(db, pool, AFL_SQL_UMF_CPS, 0, NULL);
+    n_unknown = ctl_count_of(db, pool, AFL_SQL_UMF_CPS_UNKNOWN, 0, NULL);
     if (n_unknown > 0)
         afiliatectl_err(o->cmd,
                         "warning: %lld served postal codes are not in the imported SEPOMEX catalog",
@@ -573,17 +557,10 @@ static const char *const registry_cols[] = {"curp",
                                             "entidad_nacimiento",
                                             "status_curp"};
 
-static const struct stmt_def registry_stmts[] = {
-    {"dat_persona_upsert",
-     "INSERT INTO renapo_persona (curp, nombres, primer_apellido, segundo_apellido, "
-     "fecha_nacimiento, sexo, entidad_nacimiento, status_curp) "
-     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (curp) DO UPDATE SET "
-     "nombres = excluded.nombres, primer_apellido = excluded.primer_apellido, "
-     "segundo_apellido = excluded.segundo_apellido, fecha_nacimiento = excluded.fecha_nacimiento, "
-     "sexo = excluded.sexo, entidad_nacimiento = excluded.entidad_nacimiento, "
-     "status_curp = excluded.status_curp"},
-    {"dat_persona_count", "SELECT count(*) FROM renapo_persona"},
-    {"dat_persona_active", "SELECT count(*) FROM renapo_persona WHERE status_curp IN " SQL_ACTIVE},
+static const afl_sql_id registry_stmts[] = {
+    AFL_SQL_PERSONA_UPSERT,
+    AFL_SQL_PERSONA_COUNT,
+    AFL_SQL_PERSONA_ACTIVE,
 };
 
 static const char *curp_reason_text(afl_curp_reason r)
@@ -735,7 +712,7 @@ static int do_import_registry(apr_pool_t *pool, afl_db *db, const ctl_opts *o, c
         args[5] = sexo;
         args[6] = ent;
         args[7] = status;
-        rv = afl_db_exec(db, iter, "dat_persona_upsert", NULL, 8, args);
+        rv = afl_db_exec(db, iter, AFL_SQL_PERSONA_UPSERT, NULL, 8, args);
         if (rv) {
             afiliatectl_err(o->cmd, "%s: line %lu: %s", path, line, afl_db_errmsg(db, rv));
             rc = 1;
@@ -751,8 +728,8 @@ static int do_import_registry(apr_pool_t *pool, afl_db *db, const ctl_opts *o, c
         afiliatectl_err(o->cmd, "nothing was imported");
         return rc;
     }
-    total = ctl_count_of(db, pool, "dat_persona_count", 0, NULL);
-    active = ctl_count_of(db, pool, "dat_persona_active", 0, NULL);
+    total = ctl_count_of(db, pool, AFL_SQL_PERSONA_COUNT, 0, NULL);
+    active = ctl_count_of(db, pool, AFL_SQL_PERSONA_ACTIVE, 0, NULL);
     fprintf(stderr, "import-registry: %lu rows read from %s\n", rows, path);
     printf("registry: %lld persons (%lld active, %lld inactive)\n", total, active, total - active);
     return 0;

@@ -5,10 +5,8 @@
 
 #include "afiliatectl_opts.h"
 
-/* RENAPO CURP statuses: the active ones, as SQL lists, and the inactive
- * ones (the demo registry draws from them). */
-#define SQL_ACTIVE "('AN', 'AH', 'CRA', 'RCN', 'RCC')"
-#define SQL_INACTIVE "('BD', 'BDA', 'BCC', 'BCN', 'BAP', 'BSU', 'BDM', 'BDP', 'BJD')"
+/* The inactive RENAPO CURP statuses (the demo registry draws from them; the
+ * same list as SQL_INACTIVE in afl_sql.c). */
 #define CTL_INACTIVE_CODES 9
 extern const char *const ctl_inactive_codes[CTL_INACTIVE_CODES];
 

@@ -242,26 +242,26 @@ afl_db *ctl_open_db(apr_pool_t *pool, const ctl_opts *o, int must_exist)
     return db;
 }
 
-int ctl_prepare_all(afl_db *db, const ctl_opts *o, const struct stmt_def *defs, size_t n)
+int ctl_prepare_all(afl_db *db, const ctl_opts *o, const afl_sql_id *ids, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int rv = afl_db_prepare(db, defs[i].label, defs[i].sql);
+        int rv = afl_db_prepared(db, ids[i]) ? 0 : afl_db_prepare(db, ids[i]);
         if (rv) {
             afiliatectl_err(
                 o->cmd, "cannot prepare %s: %s (was the database made with afiliatectl migrate?)",
-                defs[i].label, afl_db_errmsg(db, rv));
+                afl_sql_get(ids[i])->label, afl_db_errmsg(db, rv));
             return -1;
         }
     }
     return 0;
 }
 
-long long ctl_count_of(afl_db *db, apr_pool_t *pool, const char *label, int nargs,
+long long ctl_count_of(afl_db *db, apr_pool_t *pool, afl_sql_id id, int nargs,
                        const char *const *args)
 {
     const char *v = NULL;
 
-    if (afl_db_select_value(db, pool, label, nargs, args, &v) || !v)
+    if (afl_db_select_value(db, pool, id, nargs, args, &v) || !v)
         return -1;
     return atoll(v);
 }

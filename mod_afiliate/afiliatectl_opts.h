@@ -35,12 +35,6 @@ typedef struct {
     int npos;
 } ctl_opts;
 
-/* A prepared statement of a command: label and SQL. */
-struct stmt_def {
-    const char *label;
-    const char *sql;
-};
-
 /* "--help" or "-h". */
 int afiliatectl_is_help(const char *a);
 
@@ -89,11 +83,13 @@ double ctl_seconds_since(apr_time_t t0);
  * letting SQLite create an empty one. NULL after a message. */
 afl_db *ctl_open_db(apr_pool_t *pool, const ctl_opts *o, int must_exist);
 
-/* Prepares defs[0..n). 0 ok, -1 after a message. */
-int ctl_prepare_all(afl_db *db, const ctl_opts *o, const struct stmt_def *defs, size_t n);
+/* Prepares the statements ids[0..n) of afl_sql.h that are not prepared on db
+ * yet (seed-demo runs several commands on one connection). 0 ok, -1 after a
+ * message. */
+int ctl_prepare_all(afl_db *db, const ctl_opts *o, const afl_sql_id *ids, size_t n);
 
-/* The integer that the prepared query label returns, or -1. */
-long long ctl_count_of(afl_db *db, apr_pool_t *pool, const char *label, int nargs,
+/* The integer that the prepared query id returns, or -1. */
+long long ctl_count_of(afl_db *db, apr_pool_t *pool, afl_sql_id id, int nargs,
                        const char *const *args);
 
 /* s has exactly n characters, all ASCII digits. */

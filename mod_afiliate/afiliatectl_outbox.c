@@ -58,13 +58,10 @@ static afl_db *open_store(apr_pool_t *pool, const char *driver, const char *path
         fprintf(stderr, "afiliatectl outbox: %s\n", err ? err : "cannot open the database");
         return NULL;
     }
-    st->driver = afl_db_driver(db);
-    st->handle = afl_db_handle(db);
-    st->prepared = apr_hash_make(pool);
+    st->db = db;
     st->commit = NULL;
     st->in_txn = 0;
-    if (afl_store_configure(pool, st) != APR_SUCCESS ||
-        afl_store_prepare_all(pool, st) != APR_SUCCESS) {
+    if (afl_store_configure(pool, st) != APR_SUCCESS || afl_store_prepare_all(st) != APR_SUCCESS) {
         fprintf(stderr, "afiliatectl outbox: the database is not usable (see above)\n");
         return NULL;
     }

@@ -164,28 +164,13 @@ int afiliatectl_stats(apr_pool_t *pool, int argc, const char *const *argv)
     afl_db *db = NULL;
     collect c;
     apr_array_header_t *rows;
-    struct {
+    static const struct {
         int column, by_status;
-        const char *sql; /* %lld: the first second of --since */
+        afl_sql_id q; /* its one value: the first second of --since */
     } queries[] = {
-        {C_ASSIGNED, 0,
-         "SELECT ts / 86400, count(*) FROM auditoria WHERE evento = 'asignacion' AND ts >= %lld "
-         "GROUP BY ts / 86400"},
-        {C_LOCATED, 0,
-         "SELECT ts / 86400, count(*) FROM auditoria WHERE evento = 'localizacion' AND ts >= "
-         "%lld GROUP BY ts / 86400"},
-        {C_COMPROBANTE, 0,
-         "SELECT emitido / 86400, count(*) FROM documento WHERE tipo = 'comprobante' AND "
-         "emitido >= %lld GROUP BY emitido / 86400"},
-        {C_TARJETA, 0,
-         "SELECT emitido / 86400, count(*) FROM documento WHERE tipo = 'tarjeta' AND emitido >= "
-         "%lld GROUP BY emitido / 86400"},
-        {C_CONSTANCIA, 0,
-         "SELECT emitido / 86400, count(*) FROM documento WHERE tipo = 'constancia' AND "
-         "emitido >= %lld GROUP BY emitido / 86400"},
-        {0, 1,
-         "SELECT created / 86400, status, count(*) FROM outbox WHERE created >= %lld "
-         "GROUP BY created / 86400, status"},
+        {C_ASSIGNED, 0, AFL_SQL_STATS_ASSIGNED},       {C_LOCATED, 0, AFL_SQL_STATS_LOCATED},
+        {C_COMPROBANTE, 0, AFL_SQL_STATS_COMPROBANTE}, {C_TARJETA, 0, AFL_SQL_STATS_TARJETA},
+        {C_CONSTANCIA, 0, AFL_SQL_STATS_CONSTANCIA},   {0, 1, AFL_SQL_STATS_OUTBOX},
     };
 
     for (int i = 1; i < argc; i++) {
@@ -234,15 +219,13 @@ int afiliatectl_stats(apr_pool_t *pool, int argc, const char *const *argv)
     c.pool = pool;
     c.days = apr_hash_make(pool);
     for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
-        /* The only value is a number made here: nothing from outside is spliced in. */
-        char sql[512];
-        int rv;
-
-        snprintf(sql, sizeof sql, queries[q].sql, since_ts);
+        const char *since_arg = apr_psprintf(pool, "%" APR_INT64_T_FMT, (apr_int64_t)since_ts);
+        int rv = afl_db_prepare(db, queries[q].q);
 
         c.column = queries[q].column;
         c.by_status = queries[q].by_status;
-        rv = afl_db_select_sql(db, pool, sql, take_row, &c, NULL);
+        if (!rv)
+            rv = afl_db_select(db, pool, queries[q].q, 1, &since_arg, take_row, &c, NULL);
         if (rv != 0) {
             fprintf(stderr, "afiliatectl stats: cannot read the database: %s\n",
                     afl_db_errmsg(db, rv));

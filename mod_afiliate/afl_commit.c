@@ -111,7 +111,7 @@ static int run_one(sqlite3 *db, afl_store *st, apr_pool_t *lp, item *it)
  * first ones, share this commit. Returns the items run (every status set). */
 static item *run_batch(afl_commit *c, afl_store *st, apr_pool_t *lp, afl_commit_stats *t)
 {
-    sqlite3 *db = apr_dbd_native_handle(st->driver, st->handle);
+    sqlite3 *db = apr_dbd_native_handle(afl_db_driver(st->db), afl_db_handle(st->db));
     apr_time_t t0 = apr_time_now(), t1, t2, t3, t4;
     item *all = NULL, **end = &all, *b;
     apr_uint64_t n = 0;
@@ -146,6 +146,20 @@ static item *run_batch(afl_commit *c, afl_store *st, apr_pool_t *lp, afl_commit_
                 broken = 1;
         }
     }
+    /* A body that must come after another of the batch (AFL_STORE_LATER: a
+     * document whose sequence follows one not taken yet) runs again after the
+     * others, while a pass lets one of them through. */
+    for (int moved = 1; !broken && moved;) {
+        moved = 0;
+        for (item *it = all; it && !broken; it = it->next) {
+            if (it->status != AFL_STORE_LATER)
+                continue;
+            if (run_one(db, st, lp, it) != 0)
+                broken = 1;
+            else if (it->status != AFL_STORE_LATER)
+                moved = 1;
+        }
+    }
     st->in_txn = 0;
     t3 = apr_time_now();
     if (!broken)
@@ -168,7 +182,7 @@ static item *run_batch(afl_commit *c, afl_store *st, apr_pool_t *lp, afl_commit_
     if (broken) {
         t->failed++;
         for (item *it = all; it; it = it->next)
-            if (it->status == AFL_STORE_OK)
+            if (it->status == AFL_STORE_OK || it->status == AFL_STORE_LATER)
                 it->status = AFL_STORE_ERROR;
     }
     t->commits++;

@@ -1,4 +1,4 @@
-/* Command-line database access through apr_dbd; see afl_db.h. */
+/* The one database layer, over apr_dbd; see afl_db.h. */
 #include "afl_db.h"
 #include "afl_txn.h"
 
@@ -11,11 +11,12 @@
 #include <strings.h>
 
 struct afl_db {
-    apr_pool_t *pool; /* owns the connection and the prepared statements */
+    apr_pool_t *pool; /* the prepared statements' (owned: also the connection's) */
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_hash_t *stmts; /* label -> apr_dbd_prepared_t * */
     int sqlite;
+    int owned;              /* opened by afl_db_open, closed by afl_db_close */
     apr_pool_t *trans_pool; /* pool given to afl_db_begin, needed by end */
     afl_txn *trans;
     int trans_failed; /* a statement failed inside the open transaction */
@@ -76,6 +77,7 @@ int afl_db_open(apr_pool_t *pool, const char *driver, const char *params, afl_db
     db->pool = sub;
     db->stmts = apr_hash_make(sub);
     db->sqlite = !strcmp(driver, "sqlite3");
+    db->owned = 1;
     rv = apr_dbd_get_driver(sub, driver, &db->driver);
     if (rv != APR_SUCCESS) {
         if (err)
@@ -112,16 +114,13 @@ int afl_db_open(apr_pool_t *pool, const char *driver, const char *params, afl_db
     return 0;
 }
 
-afl_db *afl_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver, apr_dbd_t *handle)
+afl_db *afl_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                    apr_hash_t *prepared)
 {
-    apr_pool_t *sub;
-    afl_db *db;
+    afl_db *db = apr_pcalloc(pool, sizeof(*db));
 
-    if (apr_pool_create(&sub, pool) != APR_SUCCESS)
-        return NULL;
-    db = apr_pcalloc(sub, sizeof(*db));
-    db->pool = sub;
-    db->stmts = apr_hash_make(sub);
+    db->pool = pool;
+    db->stmts = prepared ? prepared : apr_hash_make(pool);
     db->driver = driver;
     db->handle = handle;
     db->sqlite = !strcmp(apr_dbd_name(driver), "sqlite3");
@@ -130,7 +129,7 @@ afl_db *afl_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver, apr_dbd_t 
 
 void afl_db_close(afl_db *db)
 {
-    if (db)
+    if (db && db->owned)
         apr_pool_destroy(db->pool);
 }
 
@@ -168,44 +167,39 @@ const char *afl_db_errmsg(afl_db *db, int rv)
     return msg;
 }
 
-static int valid_label(const char *label)
+int afl_db_prepare(afl_db *db, afl_sql_id id)
 {
-    size_t n = 0;
-
-    for (const char *p = label; *p; p++, n++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
-            return 0;
-    return n > 0 && n <= 48;
-}
-
-int afl_db_prepare(afl_db *db, const char *label, const char *sql)
-{
+    const afl_sql_stmt *def = afl_sql_get(id);
     apr_dbd_prepared_t *stmt = NULL;
     int rv;
 
-    if (!label || !valid_label(label))
+    if (!def)
         return APR_EINVAL;
-    label = apr_pstrdup(db->pool, label);
-    rv = apr_dbd_prepare(db->driver, db->pool, db->handle, sql, label, &stmt);
+    rv = apr_dbd_prepare(db->driver, db->pool, db->handle, afl_sql_text(id, !db->sqlite),
+                         def->label, &stmt);
     if (rv)
         return rv;
-    apr_hash_set(db->stmts, label, APR_HASH_KEY_STRING, stmt);
+    apr_hash_set(db->stmts, def->label, APR_HASH_KEY_STRING, stmt);
     return 0;
 }
 
-static apr_dbd_prepared_t *find_stmt(afl_db *db, const char *label)
+static apr_dbd_prepared_t *find_stmt(const afl_db *db, afl_sql_id id)
 {
-    return apr_hash_get(db->stmts, label, APR_HASH_KEY_STRING);
+    const afl_sql_stmt *def = afl_sql_get(id);
+
+    return def ? apr_hash_get(db->stmts, def->label, APR_HASH_KEY_STRING) : NULL;
 }
 
-int afl_db_exec(afl_db *db, apr_pool_t *pool, const char *label, int *nrows, int nargs,
-                const char *const *args)
+int afl_db_prepared(const afl_db *db, afl_sql_id id)
 {
-    apr_dbd_prepared_t *stmt = find_stmt(db, label);
+    return find_stmt(db, id) != NULL;
+}
+
+static int exec_stmt(afl_db *db, apr_pool_t *pool, apr_dbd_prepared_t *stmt, int *nrows, int nargs,
+                     const char *const *args)
+{
     int n = 0, rv;
 
-    if (!stmt)
-        return APR_ENOENT;
     rv = apr_dbd_pquery(db->driver, pool, db->handle, &n, stmt, nargs, (const char **)args);
     if (nrows)
         *nrows = n;
@@ -214,16 +208,30 @@ int afl_db_exec(afl_db *db, apr_pool_t *pool, const char *label, int *nrows, int
     return rv;
 }
 
-/* Reads res to the end, handing rows to fn until it returns non-zero. */
+int afl_db_exec(afl_db *db, apr_pool_t *pool, afl_sql_id id, int *nrows, int nargs,
+                const char *const *args)
+{
+    apr_dbd_prepared_t *stmt = find_stmt(db, id);
+
+    if (nrows)
+        *nrows = 0;
+    if (!stmt)
+        return AFL_DB_UNPREPARED;
+    return exec_stmt(db, pool, stmt, nrows, nargs, args);
+}
+
+/* Reads res to the end, handing rows to fn until it returns non-zero. A
+ * failure while reading (a lost connection) is returned as an error, not
+ * taken for the end of the rows. */
 static int drain(afl_db *db, apr_pool_t *pool, apr_dbd_results_t *res, afl_db_row_fn *fn,
                  void *baton, int *nrows)
 {
     apr_dbd_row_t *row = NULL;
     int ncols = apr_dbd_num_cols(db->driver, res);
     const char **vals = apr_pcalloc(pool, sizeof(*vals) * (ncols > 0 ? ncols : 1));
-    int stop = 0, n = 0;
+    int stop = 0, n = 0, rv;
 
-    while (apr_dbd_get_row(db->driver, pool, res, &row, -1) == 0) {
+    while ((rv = apr_dbd_get_row(db->driver, pool, res, &row, -1)) == 0) {
         n++;
         if (stop || !fn)
             continue;
@@ -233,20 +241,23 @@ static int drain(afl_db *db, apr_pool_t *pool, apr_dbd_results_t *res, afl_db_ro
     }
     if (nrows)
         *nrows = n;
+    if (rv != -1) {
+        if (db->trans)
+            db->trans_failed = 1;
+        return rv;
+    }
     return stop;
 }
 
-int afl_db_select(afl_db *db, apr_pool_t *pool, const char *label, int nargs,
-                  const char *const *args, afl_db_row_fn *fn, void *baton, int *nrows)
+static int select_stmt(afl_db *db, apr_pool_t *pool, apr_dbd_prepared_t *stmt, int nargs,
+                       const char *const *args, afl_db_row_fn *fn, void *baton, int *nrows)
 {
-    apr_dbd_prepared_t *stmt = find_stmt(db, label);
     apr_dbd_results_t *res = NULL;
     int rv;
 
-    if (nrows)
-        *nrows = 0;
-    if (!stmt)
-        return APR_ENOENT;
+    /* random=1: the pgsql driver then fetches the whole result synchronously and
+     * reports a failed query as an error; in its row-by-row mode a dead connection
+     * looks like an empty result ("not found" instead of 503). Results are small. */
     rv = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt, 1, nargs, (const char **)args);
     if (rv) {
         if (db->trans)
@@ -254,6 +265,51 @@ int afl_db_select(afl_db *db, apr_pool_t *pool, const char *label, int nargs,
         return rv;
     }
     return drain(db, pool, res, fn, baton, nrows);
+}
+
+int afl_db_select(afl_db *db, apr_pool_t *pool, afl_sql_id id, int nargs, const char *const *args,
+                  afl_db_row_fn *fn, void *baton, int *nrows)
+{
+    apr_dbd_prepared_t *stmt = find_stmt(db, id);
+
+    if (nrows)
+        *nrows = 0;
+    if (!stmt)
+        return AFL_DB_UNPREPARED;
+    return select_stmt(db, pool, stmt, nargs, args, fn, baton, nrows);
+}
+
+/* An unnamed statement: the pgsql driver keeps no server-side statement for
+ * it (it runs with PQexecParams), the sqlite3 driver finalizes it with pool. */
+static int prepare_once(afl_db *db, apr_pool_t *pool, afl_sql_id id, apr_dbd_prepared_t **stmt,
+                        int *nrows)
+{
+    const char *sql = afl_sql_text(id, !db->sqlite);
+    int rv = sql ? apr_dbd_prepare(db->driver, pool, db->handle, sql, NULL, stmt) : APR_EINVAL;
+
+    if (nrows)
+        *nrows = 0;
+    if (rv && db->trans)
+        db->trans_failed = 1;
+    return rv;
+}
+
+int afl_db_select_once(afl_db *db, apr_pool_t *pool, afl_sql_id id, int nargs,
+                       const char *const *args, afl_db_row_fn *fn, void *baton, int *nrows)
+{
+    apr_dbd_prepared_t *stmt = NULL;
+    int rv = prepare_once(db, pool, id, &stmt, nrows);
+
+    return rv ? rv : select_stmt(db, pool, stmt, nargs, args, fn, baton, nrows);
+}
+
+int afl_db_exec_once(afl_db *db, apr_pool_t *pool, afl_sql_id id, int *nrows, int nargs,
+                     const char *const *args)
+{
+    apr_dbd_prepared_t *stmt = NULL;
+    int rv = prepare_once(db, pool, id, &stmt, nrows);
+
+    return rv ? rv : exec_stmt(db, pool, stmt, nrows, nargs, args);
 }
 
 int afl_db_select_sql(afl_db *db, apr_pool_t *pool, const char *sql, afl_db_row_fn *fn, void *baton,
@@ -290,11 +346,20 @@ static int take_first(void *baton, int ncols, const char *const *values)
     return 0;
 }
 
-int afl_db_select_value(afl_db *db, apr_pool_t *pool, const char *label, int nargs,
+int afl_db_select_value(afl_db *db, apr_pool_t *pool, afl_sql_id id, int nargs,
                         const char *const *args, const char **value)
 {
     struct first_value fv = {pool, NULL, 0};
-    int rv = afl_db_select(db, pool, label, nargs, args, take_first, &fv, NULL);
+    int rv = afl_db_select(db, pool, id, nargs, args, take_first, &fv, NULL);
+
+    *value = rv ? NULL : fv.value;
+    return rv;
+}
+
+int afl_db_value_sql(afl_db *db, apr_pool_t *pool, const char *sql, const char **value)
+{
+    struct first_value fv = {pool, NULL, 0};
+    int rv = afl_db_select_sql(db, pool, sql, take_first, &fv, NULL);
 
     *value = rv ? NULL : fv.value;
     return rv;

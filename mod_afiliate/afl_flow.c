@@ -15,6 +15,7 @@
 #include "afl_captcha.h"
 #include "afl_confirm.h"
 #include "afl_curp.h"
+#include "afl_doc.h"
 #include "afl_form.h"
 #include "afl_identity.h"
 #include "afl_json.h"
@@ -1231,7 +1232,7 @@ static afl_store_status issue_document(afl_flow_env *env, const char *tipo, afl_
                                        afl_store_doc *doc, afl_pdf_firma *firma)
 {
     apr_pool_t *p = env->pool;
-    afl_store_doc_req req;
+    afl_doc_req req;
     afl_store_status s;
 
     memset(firma, 0, sizeof *firma);
@@ -1252,7 +1253,7 @@ static afl_store_status issue_document(afl_flow_env *env, const char *tipo, afl_
     req.emitido = env->now; /* whole seconds: the cadena's Fecha */
     req.datos = env->sid ? apr_pstrcat(p, "{\"tramite\":\"", env->sid, "\"}", NULL) : NULL;
     req.key = env->sign_key;
-    s = afl_store_documento_emitir(p, env->st, &req, doc);
+    s = afl_doc_issue(p, env->st, &req, doc);
     if (s != AFL_STORE_OK)
         return s;
     firma->cadena_original = doc->cadena;
@@ -1323,7 +1324,7 @@ void afl_flow_comprobante(afl_flow_env *env, const afl_flow_in *in, afl_flow_out
                           "/nss"))
         return;
     /* The same stored data as the e-mailed attachment (afl_outbox). */
-    if (afl_store_comprobante(p, env->st, d.t.curp, &c) != AFL_STORE_OK)
+    if (afl_doc_comprobante(p, env->st, d.t.curp, &c) != AFL_STORE_OK)
         return busy(env, out);
     if (issue_document(
             env, "comprobante", c.localizacion ? AFL_CADENA_LOCALIZACION : AFL_CADENA_ASIGNACION,
@@ -1354,7 +1355,7 @@ void afl_flow_tarjeta(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *ou
                           "La tarjeta solo está disponible al concluir el Paso 1 en esta sesión.",
                           "/nss"))
         return;
-    if (afl_store_comprobante(p, env->st, d.t.curp, &c) != AFL_STORE_OK)
+    if (afl_doc_comprobante(p, env->st, d.t.curp, &c) != AFL_STORE_OK)
         return busy(env, out);
     memset(&tj, 0, sizeof tj);
     if (issue_document(env, "tarjeta", AFL_CADENA_TARJETA, c.nss, c.curp,
@@ -1702,7 +1703,7 @@ void afl_flow_constancia(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
         return busy(env, out);
     /* Coverage on the day of issue: a re-download shows the same answer. The
      * same stored data as the e-mailed attachment (afl_outbox). */
-    if (afl_store_constancia(p, env->st, d.t.curp, d.t.nss, d.doc.emitido, &c) != AFL_STORE_OK)
+    if (afl_doc_constancia(p, env->st, d.t.curp, d.t.nss, d.doc.emitido, &c) != AFL_STORE_OK)
         return busy(env, out);
     audit_download(env, &d, "constancia");
     c.firma = firma;

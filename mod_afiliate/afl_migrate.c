@@ -34,9 +34,6 @@ static const char create_version_table[] =
     " applied BIGINT NOT NULL," /* UNIX seconds */
     " how TEXT NOT NULL CHECK (how IN ('applied', 'adopted')))";
 
-/* Any constant shared by every afiliatectl migrate: one step at a time per database. */
-#define PG_MIGRATE_LOCK "7243981508"
-
 int afl_migrate_latest(void)
 {
     return afl_migrations_count;
@@ -79,20 +76,15 @@ int afl_migrate_state(afl_db *db, apr_pool_t *pool, afl_schema_state *state, int
 
     *state = AFL_SCHEMA_EMPTY;
     *version = 0;
-    /* Text, not prepared statements: a pgsql connection refuses a label twice. */
-    rv = afl_db_select_sql(db, pool,
-                           afl_db_is_sqlite(db)
-                               ? "SELECT name FROM sqlite_master WHERE type = 'table'"
-                               : "SELECT table_name FROM information_schema.tables WHERE "
-                                 "table_schema = current_schema() AND table_type = 'BASE TABLE'",
-                           collect_table, tables, NULL);
+    /* No kept prepared statement: this runs on every new mod_dbd connection
+     * (whose labels are the store's) and before the schema exists. */
+    rv = afl_db_select_once(db, pool, AFL_SQL_MIGRATE_TABLES, 0, NULL, collect_table, tables, NULL);
     if (rv)
         return fail(db, pool, rv, "cannot list the tables", err);
 
     if (apr_hash_get(tables, "schema_version", APR_HASH_KEY_STRING)) {
         struct max_version mv = {0};
-        rv = afl_db_select_sql(db, pool, "SELECT max(version) FROM schema_version", take_max, &mv,
-                               NULL);
+        rv = afl_db_select_once(db, pool, AFL_SQL_MIGRATE_VERSION, 0, NULL, take_max, &mv, NULL);
         if (rv)
             return fail(db, pool, rv, "cannot read schema_version", err);
         *state = AFL_SCHEMA_VERSIONED;
@@ -152,19 +144,19 @@ static int one_step(afl_db *db, apr_pool_t *pool, const afl_migration *m, int ad
         }
     }
     rv = afl_db_run_sql(db, pool, create_version_table);
-    if (!rv)
-        rv = afl_db_run_sql(db, pool,
-                            apr_psprintf(pool,
-                                         "INSERT INTO schema_version (version, name, applied, how) "
-                                         "VALUES (%d, '%s', %" APR_INT64_T_FMT ", '%s')",
-                                         m->version, m->name,
-                                         (apr_int64_t)apr_time_sec(apr_time_now()),
-                                         adopted ? "adopted" : "applied"));
+    if (!rv) {
+        const char *args[] = {
+            apr_itoa(pool, m->version), m->name,
+            apr_psprintf(pool, "%" APR_INT64_T_FMT, (apr_int64_t)apr_time_sec(apr_time_now())),
+            adopted ? "adopted" : "applied"};
+        rv = afl_db_exec_once(db, pool, AFL_SQL_MIGRATE_RECORD, NULL, 4, args);
+    }
     if (rv)
         return fail(db, pool, rv, "cannot record the version in schema_version", err);
     if (afl_db_is_sqlite(db)) {
         int bad = 0;
-        rv = afl_db_select_sql(db, pool, "PRAGMA foreign_key_check", count_rows, &bad, NULL);
+        rv =
+            afl_db_select_once(db, pool, AFL_SQL_MIGRATE_FK_CHECK, 0, NULL, count_rows, &bad, NULL);
         if (rv)
             return fail(db, pool, rv, "PRAGMA foreign_key_check", err);
         if (bad) {
@@ -212,7 +204,8 @@ int afl_migrate_run(afl_db *db, apr_pool_t *pool, const afl_migration *set, int 
         return rv;
     if (sqlite) {
         /* journal_mode cannot change inside a transaction; foreign_keys neither,
-         * and it expires prepared statements: both before anything is prepared. */
+         * and it expires prepared statements: both before anything is prepared.
+         * Connection settings of the migration, so here and not in afl_sql.c. */
         rv = afl_db_run_sql(db, pool, "PRAGMA journal_mode = WAL");
         if (!rv)
             rv = afl_db_run_sql(db, pool, "PRAGMA foreign_keys = OFF");
@@ -232,7 +225,7 @@ int afl_migrate_run(afl_db *db, apr_pool_t *pool, const afl_migration *set, int 
             return fail(db, pool, rv, "cannot start a transaction", err);
         }
         if (!sqlite)
-            rv = afl_db_run_sql(db, step, "SELECT pg_advisory_xact_lock(" PG_MIGRATE_LOCK ")");
+            rv = afl_db_select_once(db, step, AFL_SQL_MIGRATE_LOCK, 0, NULL, NULL, NULL, NULL);
         if (rv)
             rv = fail(db, pool, rv, "cannot take the migration lock", err);
         else

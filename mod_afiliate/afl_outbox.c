@@ -3,6 +3,7 @@
 #include "afl_cadena.h"
 #include "afl_confirm.h"
 #include "afl_crash.h"
+#include "afl_doc.h"
 #include "afl_qr.h"
 #include "afl_form.h"
 #include "afl_log.h"
@@ -145,7 +146,7 @@ static apr_status_t seal(apr_pool_t *p, afl_store *st, const afl_outbox_conf *c,
                          afl_pdf_firma *firma, const char **folio, apr_time_t *emitido, char *err,
                          size_t errlen)
 {
-    afl_store_doc_req req;
+    afl_doc_req req;
     afl_store_doc doc;
 
     memset(firma, 0, sizeof *firma);
@@ -161,7 +162,7 @@ static apr_status_t seal(apr_pool_t *p, afl_store *st, const afl_outbox_conf *c,
     /* A retry of this message finds the same document (same folio and sello). */
     req.datos = apr_psprintf(p, "{\"outbox\":\"%" APR_INT64_T_FMT "\"}", (apr_int64_t)row->id);
     req.key = c->sign_key;
-    if (afl_store_documento_emitir(p, st, &req, &doc) != AFL_STORE_OK) {
+    if (afl_doc_issue(p, st, &req, &doc) != AFL_STORE_OK) {
         apr_snprintf(err, errlen, "database error while issuing the %s", tipo);
         return APR_EGENERAL;
     }
@@ -250,7 +251,7 @@ static apr_status_t render_constancia(apr_pool_t *p, afl_store *st, const afl_ou
     if (rv != APR_SUCCESS)
         return rv;
     /* Coverage on the day of issue, like the download. */
-    s = afl_store_constancia(p, st, row->curp, row->nss, apr_time_sec(emitido), &con);
+    s = afl_doc_constancia(p, st, row->curp, row->nss, apr_time_sec(emitido), &con);
     if (s != AFL_STORE_OK)
         return store_failed(s, err, errlen);
     con.firma = firma;
@@ -333,7 +334,7 @@ apr_status_t afl_outbox_render(apr_pool_t *p, afl_store *st, const afl_outbox_co
         return render_constancia(p, st, c, row, msg, len, err, errlen);
     if (row->kind && !strcmp(row->kind, "confirmacion"))
         return render_confirmacion(p, c, row, msg, len, err, errlen);
-    s = afl_store_comprobante(p, st, row->curp, &comp);
+    s = afl_doc_comprobante(p, st, row->curp, &comp);
     if (s != AFL_STORE_OK)
         return store_failed(s, err, errlen);
     /* The comprobante and the tarjeta as the student downloads them, issued

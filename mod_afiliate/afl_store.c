@@ -1,15 +1,12 @@
 /* afl_store: database operations of the web procedure (see afl_store.h).
- * One file on purpose, longer than most: its statement table and the
- * transaction bodies that use it belong together, and the one SQL home for the
- * module and afiliatectl (docs/architecture.md, a request's path) is still to come. */
+ * Its statements are rows of the one table of afl_sql.c, run through afl_db;
+ * this file holds the transaction bodies that use them. */
 #include "afl_store.h"
-#include "afl_cadena.h"
 #include "afl_commit.h"
 #include "afl_crash.h"
-#include "afl_curp.h"
 #include "afl_log.h"
 #include "afl_nss.h"
-#include "afl_sign.h"
+#include "afl_sql.h"
 #include "afl_token.h"
 #include "afl_txn.h"
 
@@ -19,327 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Statement labels and SQL. Markers are apr_dbd's (%s, %d, %lld); every
- * statement reads the same on SQLite (>= 3.24) and PostgreSQL, so one text
- * serves both; a dialect-specific variant would go in the pgsql column. */
-typedef struct {
-    const char *label;
-    const char *sql;
-    const char *pgsql; /* NULL: same as sql */
-} afl_stmt;
-
-enum {
-    Q_CURP_LOCK,
-    Q_PERSONA,
-    Q_ASEGURADO,
-    Q_NSS_TAKEN,
-    Q_CAPTCHA_USE,
-    Q_LIMITE_HIT,
-    Q_LIMITE_GET,
-    Q_LIMITE_GET_PAIR,
-    Q_TRAMITE_PUT,
-    Q_TRAMITE_GET,
-    Q_TRAMITE_TOUCH,
-    Q_TRAMITE_RESULT,
-    Q_TRAMITE_DEL,
-    Q_CP_COLONIAS,
-    Q_CP_UMFS,
-    Q_CP_LOOKUP,
-    Q_FOLIO_INIT,
-    Q_FOLIO_BUMP,
-    Q_FOLIO_GET,
-    Q_ASEGURADO_ADD,
-    Q_ASEGURADO_CORREO,
-    Q_AUDIT_ADD,
-    Q_PURGE_CAPTCHA,
-    Q_PURGE_TRAMITE,
-    Q_PURGE_LIMITE,
-    Q_TRAMITE_RESEND,
-    Q_OUTBOX_ADD,
-    Q_OUTBOX_MSGID,
-    Q_OUTBOX_DUE,
-    Q_OUTBOX_CLAIM,
-    Q_OUTBOX_GET,
-    Q_OUTBOX_SENT,
-    Q_OUTBOX_RETRY,
-    Q_OUTBOX_FAIL,
-    Q_OUTBOX_COUNTS,
-    Q_OUTBOX_BACKLOG,
-    Q_OUTBOX_REQUEUE_ID,
-    Q_OUTBOX_REQUEUE_FAILED,
-    Q_DOC_BUMP,
-    Q_DOC_SEQ,
-    Q_DOC_ADD,
-    Q_DOC_REUSE,
-    Q_DOC_GET,
-    Q_COBERTURA_ALTA,
-    Q_COBERTURA_NSS,
-    Q_ASEGURADO_NSS,
-    /* RENAPO web service answers (afl_identity, docs/renapo.md): one block. */
-    Q_RENAPO_CONSULTA_GET,
-    Q_RENAPO_CONSULTA_PUT,
-    Q_RENAPO_PERSONA_PUT,
-    /* E-mail confirmation (AfiliateConfirmarCorreo) */
-    Q_CONFIRM_USE,
-    Q_CONFIRM_USED,
-    Q_CONFIRM_TAKE,
-    Q_CONFIRM_OUTBOX_ADD,
-    Q_CONFIRM_PURGE,
-    Q_COUNT
-};
-
-static const afl_stmt stmts[Q_COUNT] = {
-    /* Serializes trámites of one CURP across servers (PostgreSQL, READ COMMITTED):
-     * without it two servers both see "no NSS yet" and one fails on UNIQUE(curp).
-     * The lock ends with the transaction. SQLite's BEGIN IMMEDIATE already takes
-     * the one database write lock. */
-    [Q_CURP_LOCK] = {"afl_curp_lock", "SELECT 1 WHERE %s IS NOT NULL",
-                     "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"},
-    [Q_PERSONA] = {"afl_persona",
-                   "SELECT nombres, primer_apellido, COALESCE(segundo_apellido, ''), "
-                   "fecha_nacimiento, sexo, entidad_nacimiento, status_curp "
-                   "FROM renapo_persona WHERE curp = %s",
-                   NULL},
-    [Q_ASEGURADO] = {"afl_asegurado",
-                     "SELECT a.nss, a.origen, a.id, a.creado, COALESCE(a.umf_clave, ''), "
-                     "COALESCE(u.nombre, '') FROM asegurado a "
-                     "LEFT JOIN umf u ON u.clave = a.umf_clave WHERE a.curp = %s",
-                     NULL},
-    [Q_NSS_TAKEN] = {"afl_nss_taken", "SELECT 1 FROM asegurado WHERE nss = %s", NULL},
-    [Q_CAPTCHA_USE] = {"afl_captcha_use",
-                       "INSERT INTO captcha_usado (id, expira) VALUES (%s, %lld) "
-                       "ON CONFLICT (id) DO NOTHING",
-                       NULL},
-    [Q_LIMITE_HIT] = {"afl_limite_hit",
-                      "INSERT INTO limite (clave, ventana, cuenta) VALUES (%s, %lld, 1) "
-                      "ON CONFLICT (clave, ventana) DO UPDATE SET cuenta = limite.cuenta + 1",
-                      NULL},
-    [Q_LIMITE_GET] = {"afl_limite_get",
-                      "SELECT cuenta FROM limite WHERE clave = %s AND ventana = %lld", NULL},
-    [Q_LIMITE_GET_PAIR] = {"afl_limite_get_pair",
-                           "SELECT clave, cuenta FROM limite WHERE ventana = %lld AND "
-                           "clave IN (%s, %s)",
-                           NULL},
-    [Q_TRAMITE_PUT] = {"afl_tramite_put",
-                       "INSERT INTO tramite (id, csrf, paso, curp, correo, nss, origen, reenvios, "
-                       "creado, expira) VALUES (%s, %s, %s, %s, %s, %s, %s, 0, %lld, %lld) "
-                       "ON CONFLICT (id) DO UPDATE SET csrf = excluded.csrf, paso = excluded.paso, "
-                       "curp = excluded.curp, correo = excluded.correo, nss = excluded.nss, "
-                       "origen = excluded.origen, reenvios = 0, creado = excluded.creado, "
-                       "expira = excluded.expira",
-                       NULL},
-    [Q_TRAMITE_GET] = {"afl_tramite_get",
-                       "SELECT csrf, paso, COALESCE(curp, ''), COALESCE(correo, ''), "
-                       "COALESCE(nss, ''), COALESCE(origen, ''), reenvios, expira "
-                       "FROM tramite WHERE id = %s AND expira > %lld",
-                       NULL},
-    [Q_TRAMITE_TOUCH] = {"afl_tramite_touch", "UPDATE tramite SET expira = %lld WHERE id = %s",
-                         NULL},
-    [Q_TRAMITE_RESULT] = {"afl_tramite_result",
-                          "UPDATE tramite SET paso = 'resultado', nss = %s, origen = %s, "
-                          "expira = %lld WHERE id = %s",
-                          NULL},
-    [Q_TRAMITE_DEL] = {"afl_tramite_del", "DELETE FROM tramite WHERE id = %s", NULL},
-    [Q_CP_COLONIAS] = {"afl_cp_colonias",
-                       "SELECT asentamiento, municipio, estado FROM sepomex WHERE cp = %s "
-                       "ORDER BY asentamiento",
-                       NULL},
-    [Q_CP_UMFS] = {"afl_cp_umfs",
-                   "SELECT u.clave, u.nombre, u.serie FROM umf_cp c "
-                   "JOIN umf u ON u.clave = c.umf_clave WHERE c.cp = %s ORDER BY u.clave",
-                   NULL},
-    /* The postal-code look-up in one statement: colonias, and whether any UMF
-     * serves the code (1/0 on both databases). */
-    [Q_CP_LOOKUP] = {"afl_cp_lookup",
-                     "SELECT s.asentamiento, s.municipio, s.estado, "
-                     "CASE WHEN EXISTS (SELECT 1 FROM umf_cp c JOIN umf u ON u.clave = c.umf_clave "
-                     "WHERE c.cp = s.cp) THEN 1 ELSE 0 END "
-                     "FROM sepomex s WHERE s.cp = %s ORDER BY s.asentamiento",
-                     NULL},
-    [Q_FOLIO_INIT] = {"afl_folio_init",
-                      "INSERT INTO folio_contador (prefijo, siguiente) VALUES (%s, 0) "
-                      "ON CONFLICT (prefijo) DO NOTHING",
-                      NULL},
-    [Q_FOLIO_BUMP] = {"afl_folio_bump",
-                      "UPDATE folio_contador SET siguiente = siguiente + 1 "
-                      "WHERE prefijo = %s AND siguiente < 10000",
-                      NULL},
-    [Q_FOLIO_GET] = {"afl_folio_get", "SELECT siguiente FROM folio_contador WHERE prefijo = %s",
-                     NULL},
-    [Q_ASEGURADO_ADD] = {"afl_asegurado_add",
-                         "INSERT INTO asegurado (nss, curp, prefijo, folio, correo, cp, colonia, "
-                         "calle, numero_exterior, numero_interior, umf_clave, origen, creado, "
-                         "actualizado) VALUES (%s, %s, %s, %d, %s, %s, %s, %s, %s, %s, %s, "
-                         "'asignado', %lld, %lld)",
-                         NULL},
-    [Q_ASEGURADO_CORREO] = {"afl_asegurado_correo",
-                            "UPDATE asegurado SET correo = %s, actualizado = %lld "
-                            "WHERE curp = %s",
-                            NULL},
-    [Q_AUDIT_ADD] = {"afl_audit_add",
-                     "INSERT INTO auditoria (ts, evento, curp_hmac, detalle) "
-                     "VALUES (%lld, %s, %s, %s)",
-                     NULL},
-    [Q_PURGE_CAPTCHA] = {"afl_purge_captcha", "DELETE FROM captcha_usado WHERE expira < %lld",
-                         NULL},
-    [Q_PURGE_TRAMITE] = {"afl_purge_tramite", "DELETE FROM tramite WHERE expira < %lld", NULL},
-    [Q_PURGE_LIMITE] = {"afl_purge_limite", "DELETE FROM limite WHERE ventana < %lld", NULL},
-    /* Resends: the per-trámite count moves only while under the limit. */
-    [Q_TRAMITE_RESEND] = {"afl_tramite_resend",
-                          "UPDATE tramite SET reenvios = reenvios + 1 WHERE id = %s AND "
-                          "paso = %s AND reenvios < %d AND expira > %lld",
-                          NULL},
-    /* Outbox. A row is inserted with a random token as message_id, then the
-     * token is turned into the final Message-ID, which holds the row id. */
-    [Q_OUTBOX_ADD] =
-        {"afl_outbox_add",
-         "INSERT INTO outbox (kind, reason, asegurado_id, recipient, status, attempts, "
-         "next_attempt_at, message_id, created) SELECT %s, %s, id, %s, "
-         "'pending', 0, %lld, %s, %lld FROM asegurado WHERE curp = %s",
-         NULL},
-    [Q_OUTBOX_MSGID] = {"afl_outbox_msgid",
-                        "UPDATE outbox SET message_id = '<outbox-' || CAST(id AS TEXT) || '.' || "
-                        "message_id || '@' || %s || '>' WHERE message_id = %s",
-                        NULL},
-    /* Due rows: pending ones whose time has come, and claimed ones whose lease
-     * expired (their sender died). The claim below is what makes a row ours:
-     * a conditional UPDATE is atomic on both databases (PostgreSQL re-checks
-     * the WHERE clause on the locked row), so no SKIP LOCKED is needed. */
-    [Q_OUTBOX_DUE] =
-        {"afl_outbox_due",
-         "SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= %lld) "
-         "OR (status = 'sending' AND lease_until < %lld) ORDER BY next_attempt_at, id LIMIT %d",
-         NULL},
-    [Q_OUTBOX_CLAIM] = {"afl_outbox_claim",
-                        "UPDATE outbox SET status = 'sending', lease_until = %lld, "
-                        "attempts = attempts + 1 WHERE id = %lld AND "
-                        "((status = 'pending' AND next_attempt_at <= %lld) OR "
-                        "(status = 'sending' AND lease_until < %lld))",
-                        NULL},
-    [Q_OUTBOX_GET] = {"afl_outbox_get",
-                      "SELECT o.reason, o.recipient, o.message_id, o.attempts, o.created, "
-                      "COALESCE(a.curp, ''), o.kind, COALESCE(a.nss, ''), COALESCE(o.enlace, '') "
-                      "FROM outbox o LEFT JOIN asegurado a ON a.id = o.asegurado_id "
-                      "WHERE o.id = %lld",
-                      NULL},
-    /* The attempt number is the claim's fencing token: a sender whose lease
-     * ran out (and whose row was claimed again) changes nothing. */
-    [Q_OUTBOX_SENT] = {"afl_outbox_sent",
-                       "UPDATE outbox SET status = 'sent', sent_at = %lld, lease_until = NULL, "
-                       "last_error = NULL WHERE id = %lld AND attempts = %d AND status = 'sending'",
-                       NULL},
-    [Q_OUTBOX_RETRY] = {"afl_outbox_retry",
-                        "UPDATE outbox SET status = 'pending', next_attempt_at = %lld, "
-                        "lease_until = NULL, last_error = %s WHERE id = %lld AND attempts = %d "
-                        "AND status = 'sending'",
-                        NULL},
-    [Q_OUTBOX_FAIL] = {"afl_outbox_fail",
-                       "UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = %s "
-                       "WHERE id = %lld AND attempts = %d AND status = 'sending'",
-                       NULL},
-    [Q_OUTBOX_COUNTS] = {"afl_outbox_counts", "SELECT status, count(*) FROM outbox GROUP BY status",
-                         NULL},
-    [Q_OUTBOX_BACKLOG] = {"afl_outbox_backlog",
-                          "SELECT count(*), coalesce(min(created), 0) FROM outbox "
-                          "WHERE status IN ('pending', 'sending')",
-                          NULL},
-    [Q_OUTBOX_REQUEUE_ID] = {"afl_outbox_requeue_id",
-                             "UPDATE outbox SET status = 'pending', attempts = 0, "
-                             "next_attempt_at = %lld, lease_until = NULL "
-                             "WHERE id = %lld AND status = 'failed'",
-                             NULL},
-    [Q_OUTBOX_REQUEUE_FAILED] = {"afl_outbox_requeue_failed",
-                                 "UPDATE outbox SET status = 'pending', attempts = 0, "
-                                 "next_attempt_at = %lld, lease_until = NULL "
-                                 "WHERE status = 'failed'",
-                                 NULL},
-    /* Signed documents: the folio's sequence moves in the transaction that
-     * stores the documento, so a rollback gives it back. */
-    [Q_DOC_BUMP] = {"afl_doc_bump",
-                    "UPDATE documento_contador SET siguiente = siguiente + 1 WHERE id = 1", NULL},
-    [Q_DOC_SEQ] = {"afl_doc_seq", "SELECT siguiente - 1 FROM documento_contador WHERE id = 1",
-                   NULL},
-    [Q_DOC_ADD] = {"afl_doc_add",
-                   "INSERT INTO documento (folio, tipo, nss, curp, nombre, emitido, cadena, sello, "
-                   "no_serie, datos) VALUES (%s, %s, %s, %s, %s, %lld, %s, %s, %s, %s)",
-                   NULL},
-    /* The document already issued to this trámite (datos names it). */
-    [Q_DOC_REUSE] = {"afl_doc_reuse",
-                     "SELECT folio, emitido, cadena, sello, no_serie FROM documento "
-                     "WHERE nss = %s AND tipo = %s AND datos = %s "
-                     "ORDER BY emitido DESC, folio DESC LIMIT 1",
-                     NULL},
-    [Q_DOC_GET] = {"afl_doc_get",
-                   "SELECT tipo, nss, nombre, emitido, cadena, sello, no_serie FROM documento "
-                   "WHERE folio = %s",
-                   NULL},
-    [Q_COBERTURA_ALTA] = {"afl_cobertura_alta",
-                          "INSERT INTO cobertura (clave, nss, curp, movimiento, inicio, fin, "
-                          "origen, escuela, creado, actualizado) VALUES (%s, %s, %s, 'alta', %s, "
-                          "%s, 'asignacion', '', %lld, %lld) ON CONFLICT (clave) DO NOTHING",
-                          NULL},
-    [Q_COBERTURA_NSS] = {"afl_cobertura_nss",
-                         "SELECT movimiento, inicio, COALESCE(fin, '') FROM cobertura "
-                         "WHERE nss = %s",
-                         NULL},
-    [Q_ASEGURADO_NSS] = {"afl_asegurado_nss",
-                         "SELECT a.curp, COALESCE(a.umf_clave, ''), COALESCE(u.nombre, ''), "
-                         "COALESCE(u.domicilio, ''), COALESCE(u.subdelegacion, '') "
-                         "FROM asegurado a LEFT JOIN umf u ON u.clave = a.umf_clave "
-                         "WHERE a.nss = %s",
-                         NULL},
-    /* ---- RENAPO web service answers (afl_identity, docs/renapo.md) ---- */
-    [Q_RENAPO_CONSULTA_GET] = {"afl_renapo_consulta_get",
-                               "SELECT encontrado, consultado FROM renapo_consulta "
-                               "WHERE curp = %s",
-                               NULL},
-    [Q_RENAPO_CONSULTA_PUT] = {"afl_renapo_consulta_put",
-                               "INSERT INTO renapo_consulta (curp, encontrado, consultado) "
-                               "VALUES (%s, %d, %lld) ON CONFLICT (curp) DO UPDATE SET "
-                               "encontrado = excluded.encontrado, consultado = excluded.consultado",
-                               NULL},
-    [Q_RENAPO_PERSONA_PUT] = {"afl_renapo_persona_put",
-                              "INSERT INTO renapo_persona (curp, nombres, primer_apellido, "
-                              "segundo_apellido, fecha_nacimiento, sexo, entidad_nacimiento, "
-                              "status_curp) VALUES (%s, %s, %s, NULLIF(%s, ''), %s, %s, %s, %s) "
-                              "ON CONFLICT (curp) DO UPDATE SET nombres = excluded.nombres, "
-                              "primer_apellido = excluded.primer_apellido, "
-                              "segundo_apellido = excluded.segundo_apellido, "
-                              "fecha_nacimiento = excluded.fecha_nacimiento, "
-                              "sexo = excluded.sexo, "
-                              "entidad_nacimiento = excluded.entidad_nacimiento, "
-                              "status_curp = excluded.status_curp",
-                              NULL},
-    /* ---- end of the RENAPO block ---- */
-
-    /* ---- E-mail confirmation (AfiliateConfirmarCorreo, docs/mail.md "Confirming the
-     * e-mail address"). A link is single use: the first opening of any link of a
-     * trámite inserts its row; the trámite waiting at 'confirmacion' is taken (its row
-     * moves to the new session id) in the same transaction. */
-    [Q_CONFIRM_USE] = {"afl_confirm_use",
-                       "INSERT INTO confirmacion_usada (tramite_id, usada, expira) "
-                       "VALUES (%s, %lld, %lld) ON CONFLICT (tramite_id) DO NOTHING",
-                       NULL},
-    [Q_CONFIRM_USED] = {"afl_confirm_used",
-                        "SELECT 1 FROM confirmacion_usada WHERE tramite_id = %s", NULL},
-    [Q_CONFIRM_TAKE] = {"afl_confirm_take",
-                        "DELETE FROM tramite WHERE id = %s AND paso = 'confirmacion' AND "
-                        "expira > %lld",
-                        NULL},
-    /* The message with the link: no insured row yet (kind 'confirmacion'). */
-    [Q_CONFIRM_OUTBOX_ADD] = {"afl_confirm_outbox_add",
-                              "INSERT INTO outbox (kind, reason, asegurado_id, recipient, status, "
-                              "attempts, next_attempt_at, message_id, created, enlace) VALUES "
-                              "('confirmacion', 'confirmacion', NULL, %s, 'pending', 0, %lld, %s, "
-                              "%lld, %s)",
-                              NULL},
-    [Q_CONFIRM_PURGE] = {"afl_confirm_purge", "DELETE FROM confirmacion_usada WHERE expira < %lld",
-                         NULL},
-};
-
 static int is_pgsql(const afl_store *st)
 {
-    return !strcmp(apr_dbd_name(st->driver), "pgsql");
+    return !afl_db_is_sqlite(st->db);
 }
 
 static afl_store_observer *observer;
@@ -370,7 +49,7 @@ static void log_db_error(const afl_store *st, const char *what, int rv)
         afl_log(AFL_LOG_ERR, AFL_LOGNO(00021) "database error in %s (rv=%d)", what, rv);
     else
         afl_log(AFL_LOG_ERR, AFL_LOGNO(00022) "database error in %s (rv=%d): %s", what, rv,
-                                       apr_dbd_error(st->driver, st->handle, rv));
+                                       afl_db_errmsg(st->db, rv));
 }
 
 /* Runs a statement that returns no rows through apr_dbd_select, reading to
@@ -379,15 +58,16 @@ static int exec_reading_rows(apr_pool_t *p, afl_store *st, const char *sql, cons
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
-    int rv = apr_dbd_select(st->driver, p, st->handle, &res, sql, 1);
+    const apr_dbd_driver_t *driver = afl_db_driver(st->db);
+    int rv = apr_dbd_select(driver, p, afl_db_handle(st->db), &res, sql, 1);
 
     if (rv != 0)
         return rv;
     if (first)
         *first = NULL;
-    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+    while (apr_dbd_get_row(driver, p, res, &row, -1) == 0) {
         if (first && !*first) {
-            const char *v = apr_dbd_get_entry(st->driver, row, 0);
+            const char *v = apr_dbd_get_entry(driver, row, 0);
             *first = apr_pstrdup(p, v ? v : "");
         }
     }
@@ -448,38 +128,27 @@ apr_status_t afl_store_configure(apr_pool_t *p, afl_store *st)
     return APR_SUCCESS;
 }
 
-apr_status_t afl_store_prepare_all(apr_pool_t *pool, afl_store *st)
+apr_status_t afl_store_prepare_all(afl_store *st)
 {
-    int pg = is_pgsql(st);
-
-    for (int i = 0; i < Q_COUNT; i++) {
-        apr_dbd_prepared_t *stmt = NULL;
-        const char *sql = pg && stmts[i].pgsql ? stmts[i].pgsql : stmts[i].sql;
-        int rv = apr_dbd_prepare(st->driver, pool, st->handle, sql, stmts[i].label, &stmt);
+    for (int i = 0; i < AFL_SQL_STORE_END; i++) {
+        int rv = afl_db_prepare(st->db, (afl_sql_id)i);
         if (rv != 0) {
-            afl_log(AFL_LOG_ERR,
-                    AFL_LOGNO(00028) "cannot prepare statement '%s' (is the schema loaded? "
-                                     "afiliatectl init-db)",
-                              stmts[i].label);
-            log_db_error(st, stmts[i].label, rv);
+            afl_log(AFL_LOG_ERR, AFL_LOGNO(00028) "cannot prepare statement '%s' (is the schema "
+                                                  "loaded? afiliatectl init-db)",
+                                           afl_sql_get((afl_sql_id)i)->label);
+            log_db_error(st, afl_sql_get((afl_sql_id)i)->label, rv);
             return APR_EGENERAL;
         }
-        apr_hash_set(st->prepared, stmts[i].label, APR_HASH_KEY_STRING, stmt);
     }
     return APR_SUCCESS;
 }
 
 int afl_store_ready(const afl_store *st)
 {
-    for (int i = 0; i < Q_COUNT; i++)
-        if (!apr_hash_get(st->prepared, stmts[i].label, APR_HASH_KEY_STRING))
+    for (int i = 0; i < AFL_SQL_STORE_END; i++)
+        if (!afl_db_prepared(st->db, (afl_sql_id)i))
             return 0;
     return 1;
-}
-
-static apr_dbd_prepared_t *stmt(afl_store *st, int q)
-{
-    return apr_hash_get(st->prepared, stmts[q].label, APR_HASH_KEY_STRING);
 }
 
 /* Statements run by this process (every connection), for the benchmarks. */
@@ -493,11 +162,13 @@ apr_uint32_t afl_store_statements(void)
 static afl_store_status txn(apr_pool_t *p, afl_store *st, afl_commit_body *body, void *baton);
 
 typedef struct {
-    int q, *nrows, nargs;
+    afl_sql_id q;
+    int *nrows, nargs;
     const char **args;
 } one_stmt;
 
-static int run(apr_pool_t *p, afl_store *st, int q, int *nrows, int nargs, const char **args);
+static int run(apr_pool_t *p, afl_store *st, afl_sql_id q, int *nrows, int nargs,
+               const char **args);
 
 static afl_store_status run_body(apr_pool_t *p, afl_store *st, void *baton)
 {
@@ -505,85 +176,75 @@ static afl_store_status run_body(apr_pool_t *p, afl_store *st, void *baton)
     return run(p, st, o->q, o->nrows, o->nargs, o->args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
 }
 
-/* Runs a statement without result rows; *nrows gets the rows changed. Outside
- * a transaction a write goes through the group committer when there is one. */
-static int run(apr_pool_t *p, afl_store *st, int q, int *nrows, int nargs, const char **args)
+/* A failed call of afl_db: counted, and logged by the statement's label. */
+static int failed(const afl_store *st, afl_sql_id q, int rv)
 {
-    apr_dbd_prepared_t *s = stmt(st, q);
-    int n = 0, rv;
-    apr_time_t started;
-
-    if (!s) {
+    if (rv == AFL_DB_UNPREPARED) {
         observe_error();
         afl_log(AFL_LOG_ERR, AFL_LOGNO(00029) "statement '%s' is not prepared on this connection",
-                                       stmts[q].label);
-        return -1;
+                                       afl_sql_get(q)->label);
+    } else {
+        log_db_error(st, afl_sql_get(q)->label, rv);
     }
+    return rv;
+}
+
+/* Runs a statement without result rows; *nrows gets the rows changed. Outside
+ * a transaction a write goes through the group committer when there is one. */
+static int run(apr_pool_t *p, afl_store *st, afl_sql_id q, int *nrows, int nargs, const char **args)
+{
+    int rv;
+    apr_time_t started;
+
     if (st->commit && !st->in_txn) {
         one_stmt o = {q, nrows, nargs, args};
         return txn(p, st, run_body, &o) == AFL_STORE_OK ? 0 : -1;
     }
     apr_atomic_inc32(&statements);
     started = observer ? apr_time_now() : 0;
-    rv = apr_dbd_pquery(st->driver, p, st->handle, &n, s, nargs, args);
+    rv = afl_db_exec(st->db, p, q, nrows, nargs, args);
     observe_call(started);
-    if (rv != 0) {
-        log_db_error(st, stmts[q].label, rv);
-        return rv;
-    }
-    if (nrows)
-        *nrows = n;
+    return rv != 0 ? failed(st, q, rv) : 0;
+}
+
+/* Row callback of query: the row's values, NULL for SQL NULL (afl_db.h). */
+typedef void row_fn(apr_pool_t *p, const char *const *v, void *baton);
+
+typedef struct {
+    apr_pool_t *p;
+    row_fn *fn;
+    void *baton;
+} query_rows;
+
+static int each_row(void *baton, int ncols, const char *const *v)
+{
+    query_rows *qr = baton;
+
+    (void)ncols;
+    qr->fn(qr->p, v, qr->baton);
     return 0;
 }
 
-/* Runs a select, calling row_fn for every row. The result set is always read
- * to the end (the pgsql driver requires it). */
-typedef void row_fn(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton);
-
-static int query(apr_pool_t *p, afl_store *st, int q, int nargs, const char **args, row_fn *fn,
-                 void *baton, int *nrows)
+/* Runs a select, calling fn for every row. The result set is always read to
+ * the end (the pgsql driver requires it); a failure while reading is an error. */
+static int query(apr_pool_t *p, afl_store *st, afl_sql_id q, int nargs, const char **args,
+                 row_fn *fn, void *baton, int *nrows)
 {
-    apr_dbd_prepared_t *s = stmt(st, q);
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int rv, n = 0;
+    query_rows qr = {p, fn, baton};
+    int rv;
     apr_time_t started;
 
-    if (!s) {
-        observe_error();
-        afl_log(AFL_LOG_ERR, AFL_LOGNO(00030) "statement '%s' is not prepared on this connection",
-                                       stmts[q].label);
-        return -1;
-    }
     apr_atomic_inc32(&statements);
     started = observer ? apr_time_now() : 0;
-    /* random=1: the pgsql driver then fetches the whole result synchronously and
-     * reports a failed query as an error; in its row-by-row mode a dead connection
-     * looks like an empty result ("not found" instead of 503). Results are small. */
-    rv = apr_dbd_pselect(st->driver, p, st->handle, &res, s, 1, nargs, args);
-    if (rv != 0) {
-        observe_call(started);
-        log_db_error(st, stmts[q].label, rv);
-        return rv;
-    }
-    while ((rv = apr_dbd_get_row(st->driver, p, res, &row, -1)) == 0) {
-        fn(p, st, row, baton);
-        n++;
-    }
+    rv = afl_db_select(st->db, p, q, nargs, args, each_row, &qr, nrows);
     observe_call(started);
-    if (rv != -1) {
-        log_db_error(st, stmts[q].label, rv);
-        return rv;
-    }
-    if (nrows)
-        *nrows = n;
-    return 0;
+    return rv != 0 ? failed(st, q, rv) : 0;
 }
 
-static const char *col(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, int i)
+/* Column i of a row copied into p ("" for SQL NULL). */
+static const char *col(apr_pool_t *p, const char *const *v, int i)
 {
-    const char *v = apr_dbd_get_entry(st->driver, row, i);
-    return apr_pstrdup(p, v ? v : "");
+    return apr_pstrdup(p, v[i] ? v[i] : "");
 }
 
 /* Copies the first row's columns into a char* array (baton). */
@@ -593,17 +254,17 @@ typedef struct {
     int seen;
 } first_row;
 
-static void take_first(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+static void take_first(apr_pool_t *p, const char *const *v, void *baton)
 {
     first_row *fr = baton;
     if (fr->seen++)
         return;
     for (int i = 0; i < fr->ncols; i++)
-        fr->out[i] = col(p, st, row, i);
+        fr->out[i] = col(p, v, i);
 }
 
 /* A select expected to give at most one row. */
-static afl_store_status select_one(apr_pool_t *p, afl_store *st, int q, int nargs,
+static afl_store_status select_one(apr_pool_t *p, afl_store *st, afl_sql_id q, int nargs,
                                    const char **args, int ncols, const char **out)
 {
     first_row fr = {ncols, out, 0};
@@ -630,7 +291,7 @@ int afl_store_status_active(const char *status)
 afl_store_status afl_store_persona(apr_pool_t *p, afl_store *st, const char *curp, afl_persona *out)
 {
     const char *v[7];
-    afl_store_status s = select_one(p, st, Q_PERSONA, 1, &curp, 7, v);
+    afl_store_status s = select_one(p, st, AFL_SQL_PERSONA, 1, &curp, 7, v);
 
     if (s != AFL_STORE_OK)
         return s;
@@ -648,7 +309,7 @@ afl_store_status afl_store_asegurado(apr_pool_t *p, afl_store *st, const char *c
                                      afl_asegurado *out)
 {
     const char *v[6];
-    afl_store_status s = select_one(p, st, Q_ASEGURADO, 1, &curp, 6, v);
+    afl_store_status s = select_one(p, st, AFL_SQL_ASEGURADO, 1, &curp, 6, v);
 
     if (s != AFL_STORE_OK)
         return s;
@@ -667,7 +328,7 @@ afl_store_status afl_store_captcha_use(apr_pool_t *p, afl_store *st, const char 
     const char *args[] = {id, lld(p, expires)};
     int n = 0;
 
-    if (run(p, st, Q_CAPTCHA_USE, &n, 2, args) != 0)
+    if (run(p, st, AFL_SQL_CAPTCHA_USE, &n, 2, args) != 0)
         return AFL_STORE_ERROR;
     return n == 1 ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
 }
@@ -683,9 +344,9 @@ static afl_store_status rate_body(apr_pool_t *p, afl_store *st, void *baton)
     const char *args[] = {ra->key, lld(p, ra->window)};
     const char *v[1];
 
-    if (run(p, st, Q_LIMITE_HIT, NULL, 2, args) != 0)
+    if (run(p, st, AFL_SQL_LIMITE_HIT, NULL, 2, args) != 0)
         return AFL_STORE_ERROR;
-    if (select_one(p, st, Q_LIMITE_GET, 2, args, 1, v) != AFL_STORE_OK)
+    if (select_one(p, st, AFL_SQL_LIMITE_GET, 2, args, 1, v) != AFL_STORE_OK)
         return AFL_STORE_ERROR;
     *ra->count = atoll(v[0]);
     return AFL_STORE_OK;
@@ -704,11 +365,11 @@ typedef struct {
     long long *a, *b;
 } pair_counts;
 
-static void take_pair(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+static void take_pair(apr_pool_t *p, const char *const *v, void *baton)
 {
     pair_counts *pc = baton;
-    const char *key = apr_dbd_get_entry(st->driver, row, 0);
-    const char *n = apr_dbd_get_entry(st->driver, row, 1);
+    const char *key = v[0];
+    const char *n = v[1];
 
     (void)p;
     *(key && !strcmp(key, pc->key_a) ? pc->a : pc->b) = n ? atoll(n) : 0;
@@ -722,8 +383,9 @@ afl_store_status afl_store_rate_get_pair(apr_pool_t *p, afl_store *st, long long
     pair_counts pc = {key_a, a, b};
 
     *a = *b = 0;
-    return query(p, st, Q_LIMITE_GET_PAIR, 3, args, take_pair, &pc, NULL) == 0 ? AFL_STORE_OK
-                                                                               : AFL_STORE_ERROR;
+    return query(p, st, AFL_SQL_LIMITE_GET_PAIR, 3, args, take_pair, &pc, NULL) == 0
+               ? AFL_STORE_OK
+               : AFL_STORE_ERROR;
 }
 
 typedef struct {
@@ -738,7 +400,7 @@ static afl_store_status hits_body(apr_pool_t *p, afl_store *st, void *baton)
 
     for (int i = 0; i < h->n; i++) {
         const char *args[] = {h->keys[i], lld(p, h->window)};
-        if (h->keys[i] && run(p, st, Q_LIMITE_HIT, NULL, 2, args) != 0)
+        if (h->keys[i] && run(p, st, AFL_SQL_LIMITE_HIT, NULL, 2, args) != 0)
             return AFL_STORE_ERROR;
     }
     return AFL_STORE_OK;
@@ -767,7 +429,7 @@ static afl_store_status hit_pair_body(apr_pool_t *p, afl_store *st, void *baton)
     if (hits_body(p, st, &hp->h) != AFL_STORE_OK)
         return AFL_STORE_ERROR;
     *hp->pc.a = *hp->pc.b = 0;
-    return query(p, st, Q_LIMITE_GET_PAIR, 3, args, take_pair, &hp->pc, NULL) == 0
+    return query(p, st, AFL_SQL_LIMITE_GET_PAIR, 3, args, take_pair, &hp->pc, NULL) == 0
                ? AFL_STORE_OK
                : AFL_STORE_ERROR;
 }
@@ -821,7 +483,7 @@ afl_store_status afl_store_tramite_put(apr_pool_t *p, afl_store *st, const char 
                           or_null(t->origen),
                           lld(p, now),
                           lld(p, t->expira)};
-    return run(p, st, Q_TRAMITE_PUT, NULL, 9, args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
+    return run(p, st, AFL_SQL_TRAMITE_PUT, NULL, 9, args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
 }
 
 afl_store_status afl_store_tramite_get(apr_pool_t *p, afl_store *st, const char *id, long long now,
@@ -829,7 +491,7 @@ afl_store_status afl_store_tramite_get(apr_pool_t *p, afl_store *st, const char 
 {
     const char *args[] = {id, lld(p, now)};
     const char *v[8];
-    afl_store_status s = select_one(p, st, Q_TRAMITE_GET, 2, args, 8, v);
+    afl_store_status s = select_one(p, st, AFL_SQL_TRAMITE_GET, 2, args, 8, v);
 
     if (s != AFL_STORE_OK)
         return s;
@@ -848,21 +510,21 @@ afl_store_status afl_store_tramite_touch(apr_pool_t *p, afl_store *st, const cha
                                          long long expira)
 {
     const char *args[] = {lld(p, expira), id};
-    return run(p, st, Q_TRAMITE_TOUCH, NULL, 2, args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
+    return run(p, st, AFL_SQL_TRAMITE_TOUCH, NULL, 2, args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
 }
 
 afl_store_status afl_store_tramite_del(apr_pool_t *p, afl_store *st, const char *id)
 {
-    return run(p, st, Q_TRAMITE_DEL, NULL, 1, &id) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
+    return run(p, st, AFL_SQL_TRAMITE_DEL, NULL, 1, &id) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
 }
 
-static void add_colonia(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+static void add_colonia(apr_pool_t *p, const char *const *v, void *baton)
 {
     afl_cp_info *info = baton;
-    APR_ARRAY_PUSH(info->colonias, const char *) = col(p, st, row, 0);
+    APR_ARRAY_PUSH(info->colonias, const char *) = col(p, v, 0);
     if (!info->municipio) {
-        info->municipio = col(p, st, row, 1);
-        info->estado = col(p, st, row, 2);
+        info->municipio = col(p, v, 1);
+        info->estado = col(p, v, 2);
     }
 }
 
@@ -871,18 +533,18 @@ afl_store_status afl_store_cp(apr_pool_t *p, afl_store *st, const char *cp, afl_
     memset(out, 0, sizeof *out);
     out->cp = cp;
     out->colonias = apr_array_make(p, 16, sizeof(const char *));
-    if (query(p, st, Q_CP_COLONIAS, 1, &cp, add_colonia, out, NULL) != 0)
+    if (query(p, st, AFL_SQL_CP_COLONIAS, 1, &cp, add_colonia, out, NULL) != 0)
         return AFL_STORE_ERROR;
     return out->colonias->nelts ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
 }
 
-static void add_colonia_umf(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+static void add_colonia_umf(apr_pool_t *p, const char *const *v, void *baton)
 {
     afl_cp_info *info = baton;
     const char *u;
 
-    add_colonia(p, st, row, baton);
-    u = apr_dbd_get_entry(st->driver, row, 3);
+    add_colonia(p, v, baton);
+    u = v[3];
     if (u && *u == '1')
         info->umf = 1;
 }
@@ -892,33 +554,33 @@ afl_store_status afl_store_cp_lookup(apr_pool_t *p, afl_store *st, const char *c
     memset(out, 0, sizeof *out);
     out->cp = cp;
     out->colonias = apr_array_make(p, 16, sizeof(const char *));
-    if (query(p, st, Q_CP_LOOKUP, 1, &cp, add_colonia_umf, out, NULL) != 0)
+    if (query(p, st, AFL_SQL_CP_LOOKUP, 1, &cp, add_colonia_umf, out, NULL) != 0)
         return AFL_STORE_ERROR;
     return out->colonias->nelts ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
 }
 
-static void add_umf(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+static void add_umf(apr_pool_t *p, const char *const *v, void *baton)
 {
     apr_array_header_t *arr = baton;
     afl_umf *u = &APR_ARRAY_PUSH(arr, afl_umf);
-    u->clave = col(p, st, row, 0);
-    u->nombre = col(p, st, row, 1);
-    u->serie = col(p, st, row, 2);
+    u->clave = col(p, v, 0);
+    u->nombre = col(p, v, 1);
+    u->serie = col(p, v, 2);
 }
 
 afl_store_status afl_store_umfs(apr_pool_t *p, afl_store *st, const char *cp,
                                 apr_array_header_t **out)
 {
     *out = apr_array_make(p, 4, sizeof(afl_umf));
-    return query(p, st, Q_CP_UMFS, 1, &cp, add_umf, *out, NULL) == 0 ? AFL_STORE_OK
-                                                                     : AFL_STORE_ERROR;
+    return query(p, st, AFL_SQL_CP_UMFS, 1, &cp, add_umf, *out, NULL) == 0 ? AFL_STORE_OK
+                                                                           : AFL_STORE_ERROR;
 }
 
 afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now, const char *evento,
                                  const char *curp_hmac, const char *detalle)
 {
     const char *args[] = {lld(p, now), evento, curp_hmac, detalle ? detalle : ""};
-    return run(p, st, Q_AUDIT_ADD, NULL, 4, args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
+    return run(p, st, AFL_SQL_AUDIT_ADD, NULL, 4, args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
 }
 
 afl_store_status afl_store_audit_later(apr_pool_t *p, afl_store *st, long long now,
@@ -950,7 +612,7 @@ afl_store_status afl_store_audit_later(apr_pool_t *p, afl_store *st, long long n
     b->args[1] = memcpy(text, evento, le);
     b->args[2] = memcpy(text + le, curp_hmac, lc);
     b->args[3] = memcpy(text + le + lc, detalle, ld);
-    b->o.q = Q_AUDIT_ADD;
+    b->o.q = AFL_SQL_AUDIT_ADD;
     b->o.nrows = NULL;
     b->o.nargs = 4;
     b->o.args = b->args;
@@ -958,48 +620,39 @@ afl_store_status afl_store_audit_later(apr_pool_t *p, afl_store *st, long long n
     return AFL_STORE_OK;
 }
 
-/* Lowest registration year a prefix may fall back to (IMSS never goes below 14). */
-#define AFL_MIN_REG_YEAR 2014
-
-/* Takes the next free folio: the current year's prefix first, then earlier
- * years. Must run inside the caller's transaction so that a rollback gives
- * the folio back (no gaps). */
-static afl_store_status next_nss(apr_pool_t *p, afl_store *st, const afl_assign_req *req,
-                                 const char **prefix_out, int *folio_out, const char **nss_out)
+afl_store_status afl_store_nss_take(apr_pool_t *p, afl_store *st, int serie, int reg_year,
+                                    int min_year, int birth_year, afl_nss_folio *out)
 {
-    int serie = atoi(req->umf->serie);
-
-    for (int year = req->reg_year; year >= AFL_MIN_REG_YEAR && year >= req->birth_year; year--) {
-        const char *prefix =
-            apr_psprintf(p, "%02d%02d%02d", serie, year % 100, req->birth_year % 100);
+    for (int year = reg_year; year >= min_year; year--) {
+        const char *prefix = apr_psprintf(p, "%02d%02d%02d", serie, year % 100, birth_year % 100);
         const char *v[1];
         int n = 0;
 
-        if (run(p, st, Q_FOLIO_INIT, NULL, 1, &prefix) != 0)
-            return AFL_STORE_ERROR;
         /* A folio whose NSS already exists (e.g. imported from elsewhere) is
          * skipped, as IMSS generates again; the counter still moves on. */
         for (;;) {
             char nss[12];
             const char *nssp = nss;
             afl_store_status taken;
+            int folio;
 
-            if (run(p, st, Q_FOLIO_BUMP, &n, 1, &prefix) != 0)
+            if (run(p, st, AFL_SQL_FOLIO_TAKE, &n, 1, &prefix) != 0)
                 return AFL_STORE_ERROR;
             if (n != 1)
                 break; /* prefix exhausted */
             AFL_CRASH_POINT("nss-counter");
-            if (select_one(p, st, Q_FOLIO_GET, 1, &prefix, 1, v) != AFL_STORE_OK)
+            if (select_one(p, st, AFL_SQL_FOLIO_GET, 1, &prefix, 1, v) != AFL_STORE_OK)
                 return AFL_STORE_ERROR;
-            *folio_out = atoi(v[0]) - 1;
-            if (afl_nss_compose(serie, year % 100, req->birth_year % 100, *folio_out, nss) != 0)
+            folio = atoi(v[0]) - 1;
+            if (afl_nss_compose(serie, year % 100, birth_year % 100, folio, nss) != 0)
                 return AFL_STORE_ERROR;
-            taken = select_one(p, st, Q_NSS_TAKEN, 1, &nssp, 1, v);
+            taken = select_one(p, st, AFL_SQL_NSS_TAKEN, 1, &nssp, 1, v);
             if (taken == AFL_STORE_ERROR)
                 return AFL_STORE_ERROR;
             if (taken == AFL_STORE_NOTFOUND) {
-                *prefix_out = prefix;
-                *nss_out = apr_pstrdup(p, nss);
+                out->prefix = prefix;
+                out->folio = folio;
+                out->nss = apr_pstrdup(p, nss);
                 return AFL_STORE_OK;
             }
         }
@@ -1007,11 +660,14 @@ static afl_store_status next_nss(apr_pool_t *p, afl_store *st, const afl_assign_
     return AFL_STORE_EXHAUSTED;
 }
 
+/* Lowest registration year a prefix may fall back to (IMSS never goes below 14). */
+#define AFL_MIN_REG_YEAR 2014
+
 /* Opens a write transaction (BEGIN IMMEDIATE on SQLite); on failure nothing
  * is left open. */
 static afl_store_status begin_txn(apr_pool_t *p, afl_store *st, afl_txn **txn)
 {
-    int rv = afl_txn_begin(p, st->driver, st->handle, txn);
+    int rv = afl_txn_begin(p, afl_db_driver(st->db), afl_db_handle(st->db), txn);
 
     if (rv != 0) {
         log_db_error(st, "transaction start", rv);
@@ -1080,12 +736,12 @@ static afl_store_status outbox_add(apr_pool_t *p, afl_store *st, const char *kin
     }
     {
         const char *args[] = {kind, reason, recipient, lld(p, now), token, lld(p, now), curp};
-        if (run(p, st, Q_OUTBOX_ADD, &n, 7, args) != 0 || n != 1)
+        if (run(p, st, AFL_SQL_OUTBOX_ADD, &n, 7, args) != 0 || n != 1)
             return AFL_STORE_ERROR;
     }
     {
         const char *args[] = {host, token};
-        if (run(p, st, Q_OUTBOX_MSGID, &n, 2, args) != 0 || n != 1)
+        if (run(p, st, AFL_SQL_OUTBOX_MSGID, &n, 2, args) != 0 || n != 1)
             return AFL_STORE_ERROR;
     }
     return AFL_STORE_OK;
@@ -1109,12 +765,12 @@ static afl_store_status confirm_outbox_add(apr_pool_t *p, afl_store *st, const c
     }
     {
         const char *args[] = {recipient, lld(p, now), token, lld(p, now), enlace};
-        if (run(p, st, Q_CONFIRM_OUTBOX_ADD, &n, 5, args) != 0 || n != 1)
+        if (run(p, st, AFL_SQL_CONFIRM_OUTBOX_ADD, &n, 5, args) != 0 || n != 1)
             return AFL_STORE_ERROR;
     }
     {
         const char *args[] = {host, token};
-        if (run(p, st, Q_OUTBOX_MSGID, &n, 2, args) != 0 || n != 1)
+        if (run(p, st, AFL_SQL_OUTBOX_MSGID, &n, 2, args) != 0 || n != 1)
             return AFL_STORE_ERROR;
     }
     return AFL_STORE_OK;
@@ -1134,23 +790,27 @@ static afl_store_status assign_body(apr_pool_t *p, afl_store *st, void *baton)
     int *assigned = aa->assigned;
     afl_store_status s;
     afl_asegurado a;
-    const char *prefix = NULL, *curp;
-    int folio = 0;
+    afl_nss_folio f;
+    const char *curp;
 
     curp = req->curp;
-    s = select_one(p, st, Q_CURP_LOCK, 1, &curp, 0, NULL);
+    s = select_one(p, st, AFL_SQL_CURP_LOCK, 1, &curp, 0, NULL);
     if (s != AFL_STORE_ERROR)
         s = afl_store_asegurado(p, st, req->curp, &a);
     if (s == AFL_STORE_OK) {
         *nss = a.nss;
         *assigned = 0;
     } else if (s == AFL_STORE_NOTFOUND) {
-        s = next_nss(p, st, req, &prefix, &folio, nss);
+        int min_year = req->birth_year > AFL_MIN_REG_YEAR ? req->birth_year : AFL_MIN_REG_YEAR;
+
+        s = afl_store_nss_take(p, st, atoi(req->umf->serie), req->reg_year, min_year,
+                               req->birth_year, &f);
         if (s == AFL_STORE_OK) {
-            const char *args[] = {*nss,
+            *nss = f.nss;
+            const char *args[] = {f.nss,
                                   req->curp,
-                                  prefix,
-                                  apr_itoa(p, folio),
+                                  f.prefix,
+                                  apr_itoa(p, f.folio),
                                   or_null(req->correo),
                                   req->cp,
                                   req->colonia,
@@ -1160,7 +820,7 @@ static afl_store_status assign_body(apr_pool_t *p, afl_store *st, void *baton)
                                   req->umf->clave,
                                   lld(p, req->now),
                                   lld(p, req->now)};
-            if (run(p, st, Q_ASEGURADO_ADD, NULL, 13, args) != 0)
+            if (run(p, st, AFL_SQL_ASEGURADO_ADD, NULL, 13, args) != 0)
                 s = AFL_STORE_ERROR;
             else
                 AFL_CRASH_POINT("asegurado-insert");
@@ -1176,7 +836,7 @@ static afl_store_status assign_body(apr_pool_t *p, afl_store *st, void *baton)
                                        req->cobertura_fin,
                                        lld(p, req->now),
                                        lld(p, req->now)};
-                if (run(p, st, Q_COBERTURA_ALTA, NULL, 7, cargs) != 0)
+                if (run(p, st, AFL_SQL_COBERTURA_ALTA, NULL, 7, cargs) != 0)
                     s = AFL_STORE_ERROR;
             }
             *assigned = 1;
@@ -1185,7 +845,7 @@ static afl_store_status assign_body(apr_pool_t *p, afl_store *st, void *baton)
     if (s == AFL_STORE_OK && req->tramite_id) {
         const char *args[] = {*nss, *assigned ? "asignado" : "localizado",
                               lld(p, req->session_expira), req->tramite_id};
-        if (run(p, st, Q_TRAMITE_RESULT, NULL, 4, args) != 0)
+        if (run(p, st, AFL_SQL_TRAMITE_RESULT, NULL, 4, args) != 0)
             s = AFL_STORE_ERROR;
     }
     /* The message goes with the result: one commits only with the other. */
@@ -1256,7 +916,7 @@ static afl_store_status locate_body(apr_pool_t *p, afl_store *st, void *baton)
     if (s != AFL_STORE_OK)
         return s;
     if (afl_store_tramite_put(p, st, fa->tramite_id, t, fa->now) != AFL_STORE_OK ||
-        run(p, st, Q_ASEGURADO_CORREO, NULL, 3, args) != 0 ||
+        run(p, st, AFL_SQL_ASEGURADO_CORREO, NULL, 3, args) != 0 ||
         afl_store_audit(p, st, fa->now, "localizacion", fa->curp_hmac, "") != AFL_STORE_OK ||
         outbox_add(p, st, "comprobante", t->curp, t->correo, "localizacion", fa->msgid_host,
                    fa->now) != AFL_STORE_OK)
@@ -1334,14 +994,14 @@ static afl_store_status confirm_use_body(apr_pool_t *p, afl_store *st, void *bat
 
     {
         const char *args[] = {req->tramite_id, lld(p, req->now), lld(p, req->used_until)};
-        if (run(p, st, Q_CONFIRM_USE, &n, 3, args) != 0)
+        if (run(p, st, AFL_SQL_CONFIRM_USE, &n, 3, args) != 0)
             return AFL_STORE_ERROR;
         if (n != 1)
             return AFL_STORE_USED;
     }
     {
         const char *args[] = {req->tramite_id, lld(p, req->now)};
-        if (run(p, st, Q_CONFIRM_TAKE, &n, 2, args) != 0)
+        if (run(p, st, AFL_SQL_CONFIRM_TAKE, &n, 2, args) != 0)
             return AFL_STORE_ERROR;
         if (n != 1)
             return AFL_STORE_NOTFOUND; /* rolled back: nothing was used */
@@ -1362,7 +1022,7 @@ afl_store_status afl_store_confirm_use(apr_pool_t *p, afl_store *st, const afl_c
 afl_store_status afl_store_confirm_used(apr_pool_t *p, afl_store *st, const char *tramite_id)
 {
     const char *v[1];
-    return select_one(p, st, Q_CONFIRM_USED, 1, &tramite_id, 1, v);
+    return select_one(p, st, AFL_SQL_CONFIRM_USED, 1, &tramite_id, 1, v);
 }
 
 static afl_store_status vigencia_body(apr_pool_t *p, afl_store *st, void *baton)
@@ -1392,10 +1052,10 @@ static afl_store_status purge_body(apr_pool_t *p, afl_store *st, void *baton)
     const char *t = lld(p, now);
     const char *w = lld(p, now - 86400);
 
-    if (run(p, st, Q_PURGE_CAPTCHA, NULL, 1, &t) != 0 ||
-        run(p, st, Q_PURGE_TRAMITE, NULL, 1, &t) != 0 ||
-        run(p, st, Q_PURGE_LIMITE, NULL, 1, &w) != 0 ||
-        run(p, st, Q_CONFIRM_PURGE, NULL, 1, &t) != 0)
+    if (run(p, st, AFL_SQL_PURGE_CAPTCHA, NULL, 1, &t) != 0 ||
+        run(p, st, AFL_SQL_PURGE_TRAMITE, NULL, 1, &t) != 0 ||
+        run(p, st, AFL_SQL_PURGE_LIMITE, NULL, 1, &w) != 0 ||
+        run(p, st, AFL_SQL_CONFIRM_PURGE, NULL, 1, &t) != 0)
         return AFL_STORE_ERROR;
     return AFL_STORE_OK;
 }
@@ -1403,67 +1063,6 @@ static afl_store_status purge_body(apr_pool_t *p, afl_store *st, void *baton)
 afl_store_status afl_store_purge(apr_pool_t *p, afl_store *st, long long now)
 {
     return txn(p, st, purge_body, &now);
-}
-
-/* ------------------------------------------------------------------ comprobante */
-
-afl_store_status afl_store_comprobante(apr_pool_t *p, afl_store *st, const char *curp,
-                                       afl_comprobante *c)
-{
-    afl_persona per;
-    afl_asegurado aseg;
-    afl_store_status s;
-
-    memset(c, 0, sizeof *c);
-    s = afl_store_persona(p, st, curp, &per);
-    if (s != AFL_STORE_OK)
-        return s;
-    s = afl_store_asegurado(p, st, curp, &aseg);
-    if (s != AFL_STORE_OK)
-        return s;
-    c->localizacion = strcmp(aseg.origen, "asignado") != 0;
-    c->nombres = per.nombres;
-    c->primer_apellido = per.primer_apellido;
-    c->segundo_apellido = per.segundo_apellido;
-    c->curp = apr_pstrdup(p, curp);
-    c->nss = aseg.nss;
-    c->sexo = per.sexo;
-    c->entidad_nacimiento = afl_curp_state_name(per.entidad);
-    c->umf = aseg.umf_nombre;
-    c->folio = apr_psprintf(p, "%013" APR_INT64_T_FMT "%08" APR_INT64_T_FMT,
-                            (apr_int64_t)aseg.creado * 1000, (apr_int64_t)aseg.id);
-    return AFL_STORE_OK;
-}
-
-afl_store_status afl_store_constancia(apr_pool_t *p, afl_store *st, const char *curp,
-                                      const char *nss, long long when, afl_constancia *c)
-{
-    afl_persona per;
-    afl_asegurado_nss aseg;
-    afl_vigencia vig;
-    afl_store_status s;
-
-    memset(c, 0, sizeof *c);
-    s = afl_store_persona(p, st, curp, &per);
-    if (s == AFL_STORE_OK)
-        s = afl_store_asegurado_nss(p, st, nss, &aseg);
-    if (s == AFL_STORE_OK && strcmp(aseg.curp, curp))
-        s = AFL_STORE_NOTFOUND; /* the NSS is not this person's */
-    if (s == AFL_STORE_OK)
-        s = afl_store_vigencia(p, st, nss, afl_vigencia_today(apr_time_from_sec(when)), &vig);
-    if (s != AFL_STORE_OK)
-        return s;
-    c->nombres = per.nombres;
-    c->primer_apellido = per.primer_apellido;
-    c->segundo_apellido = per.segundo_apellido;
-    c->curp = apr_pstrdup(p, curp);
-    c->nss = apr_pstrdup(p, nss);
-    c->vigencia = vig;
-    c->umf = aseg.umf_nombre;
-    c->umf_domicilio = aseg.umf_domicilio;
-    c->subdelegacion = aseg.subdelegacion;
-    c->issued = apr_time_from_sec(when);
-    return AFL_STORE_OK;
 }
 
 /* ------------------------------------------------------------------ resend */
@@ -1499,7 +1098,7 @@ static afl_store_status resend_body(apr_pool_t *p, afl_store *st, void *baton)
                                             : constancia ? AFL_PASO_VIGENCIA
                                                          : AFL_PASO_RESULTADO),
                               apr_itoa(p, req->limit_tramite), lld(p, req->now)};
-        if (run(p, st, Q_TRAMITE_RESEND, &n, 4, args) != 0)
+        if (run(p, st, AFL_SQL_TRAMITE_RESEND, &n, 4, args) != 0)
             s = AFL_STORE_ERROR;
         else if (n != 1)
             s = AFL_STORE_LIMITED;
@@ -1524,7 +1123,7 @@ static afl_store_status resend_body(apr_pool_t *p, afl_store *st, void *baton)
     /* The new link may outlive the session row: the row waits for it. */
     if (s == AFL_STORE_OK && confirmacion && req->tramite_expira) {
         const char *args[] = {lld(p, req->tramite_expira), req->tramite_id};
-        if (run(p, st, Q_TRAMITE_TOUCH, NULL, 2, args) != 0)
+        if (run(p, st, AFL_SQL_TRAMITE_TOUCH, NULL, 2, args) != 0)
             s = AFL_STORE_ERROR;
     }
     /* A refused resend changes nothing: no count moves. */
@@ -1538,10 +1137,10 @@ afl_store_status afl_store_resend(apr_pool_t *p, afl_store *st, const afl_resend
 
 /* ------------------------------------------------------------------ outbox */
 
-static void add_id(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+static void add_id(apr_pool_t *p, const char *const *v, void *baton)
 {
     apr_array_header_t *ids = baton;
-    APR_ARRAY_PUSH(ids, long long) = atoll(col(p, st, row, 0));
+    APR_ARRAY_PUSH(ids, long long) = atoll(col(p, v, 0));
 }
 
 afl_store_status afl_store_outbox_due(apr_pool_t *p, afl_store *st, long long now, int limit,
@@ -1550,8 +1149,8 @@ afl_store_status afl_store_outbox_due(apr_pool_t *p, afl_store *st, long long no
     const char *args[] = {lld(p, now), lld(p, now), apr_itoa(p, limit)};
 
     *ids = apr_array_make(p, limit > 0 ? limit : 1, sizeof(long long));
-    return query(p, st, Q_OUTBOX_DUE, 3, args, add_id, *ids, NULL) == 0 ? AFL_STORE_OK
-                                                                        : AFL_STORE_ERROR;
+    return query(p, st, AFL_SQL_OUTBOX_DUE, 3, args, add_id, *ids, NULL) == 0 ? AFL_STORE_OK
+                                                                              : AFL_STORE_ERROR;
 }
 
 afl_store_status afl_store_outbox_claim(apr_pool_t *p, afl_store *st, long long id, long long now,
@@ -1563,11 +1162,11 @@ afl_store_status afl_store_outbox_claim(apr_pool_t *p, afl_store *st, long long 
     int n = 0;
     afl_store_status s;
 
-    if (run(p, st, Q_OUTBOX_CLAIM, &n, 4, args) != 0)
+    if (run(p, st, AFL_SQL_OUTBOX_CLAIM, &n, 4, args) != 0)
         return AFL_STORE_ERROR;
     if (n != 1)
         return AFL_STORE_NOTFOUND; /* another sender has it, or it is no longer due */
-    s = select_one(p, st, Q_OUTBOX_GET, 1, &sid, 9, v);
+    s = select_one(p, st, AFL_SQL_OUTBOX_GET, 1, &sid, 9, v);
     if (s != AFL_STORE_OK)
         return AFL_STORE_ERROR;
     out->id = id;
@@ -1589,7 +1188,7 @@ afl_store_status afl_store_outbox_sent(apr_pool_t *p, afl_store *st, long long i
     const char *args[] = {lld(p, now), lld(p, id), apr_itoa(p, attempts)};
     int n = 0;
 
-    if (run(p, st, Q_OUTBOX_SENT, &n, 3, args) != 0)
+    if (run(p, st, AFL_SQL_OUTBOX_SENT, &n, 3, args) != 0)
         return AFL_STORE_ERROR;
     return n == 1 ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
 }
@@ -1600,7 +1199,7 @@ afl_store_status afl_store_outbox_retry(apr_pool_t *p, afl_store *st, long long 
     const char *args[] = {lld(p, next_at), error ? error : "", lld(p, id), apr_itoa(p, attempts)};
     int n = 0;
 
-    if (run(p, st, Q_OUTBOX_RETRY, &n, 4, args) != 0)
+    if (run(p, st, AFL_SQL_OUTBOX_RETRY, &n, 4, args) != 0)
         return AFL_STORE_ERROR;
     return n == 1 ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
 }
@@ -1611,16 +1210,16 @@ afl_store_status afl_store_outbox_fail(apr_pool_t *p, afl_store *st, long long i
     const char *args[] = {error ? error : "", lld(p, id), apr_itoa(p, attempts)};
     int n = 0;
 
-    if (run(p, st, Q_OUTBOX_FAIL, &n, 3, args) != 0)
+    if (run(p, st, AFL_SQL_OUTBOX_FAIL, &n, 3, args) != 0)
         return AFL_STORE_ERROR;
     return n == 1 ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
 }
 
-static void add_count(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+static void add_count(apr_pool_t *p, const char *const *v, void *baton)
 {
     afl_outbox_counts *c = baton;
-    const char *status = col(p, st, row, 0);
-    long long n = atoll(col(p, st, row, 1));
+    const char *status = col(p, v, 0);
+    long long n = atoll(col(p, v, 1));
 
     if (!strcmp(status, "pending"))
         c->pending = n;
@@ -1635,19 +1234,20 @@ static void add_count(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *ba
 afl_store_status afl_store_outbox_counts(apr_pool_t *p, afl_store *st, afl_outbox_counts *out)
 {
     memset(out, 0, sizeof *out);
-    return query(p, st, Q_OUTBOX_COUNTS, 0, NULL, add_count, out, NULL) == 0 ? AFL_STORE_OK
-                                                                             : AFL_STORE_ERROR;
+    return query(p, st, AFL_SQL_OUTBOX_COUNTS, 0, NULL, add_count, out, NULL) == 0
+               ? AFL_STORE_OK
+               : AFL_STORE_ERROR;
 }
 
 typedef struct {
     long long count, oldest;
 } backlog_row;
 
-static void take_backlog(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+static void take_backlog(apr_pool_t *p, const char *const *v, void *baton)
 {
     backlog_row *b = baton;
-    b->count = atoll(col(p, st, row, 0));
-    b->oldest = atoll(col(p, st, row, 1));
+    b->count = atoll(col(p, v, 0));
+    b->oldest = atoll(col(p, v, 1));
 }
 
 afl_store_status afl_store_outbox_backlog(apr_pool_t *p, afl_store *st, long long *count,
@@ -1655,7 +1255,7 @@ afl_store_status afl_store_outbox_backlog(apr_pool_t *p, afl_store *st, long lon
 {
     backlog_row b = {0, 0};
 
-    if (query(p, st, Q_OUTBOX_BACKLOG, 0, NULL, take_backlog, &b, NULL) != 0)
+    if (query(p, st, AFL_SQL_OUTBOX_BACKLOG, 0, NULL, take_backlog, &b, NULL) != 0)
         return AFL_STORE_ERROR;
     *count = b.count;
     *oldest = b.oldest;
@@ -1669,10 +1269,10 @@ afl_store_status afl_store_outbox_requeue(apr_pool_t *p, afl_store *st, long lon
 
     if (id > 0) {
         const char *args[] = {lld(p, now), lld(p, id)};
-        rv = run(p, st, Q_OUTBOX_REQUEUE_ID, &n, 2, args);
+        rv = run(p, st, AFL_SQL_OUTBOX_REQUEUE_ID, &n, 2, args);
     } else {
         const char *args[] = {lld(p, now)};
-        rv = run(p, st, Q_OUTBOX_REQUEUE_FAILED, &n, 1, args);
+        rv = run(p, st, AFL_SQL_OUTBOX_REQUEUE_FAILED, &n, 1, args);
     }
     if (rv != 0)
         return AFL_STORE_ERROR;
@@ -1683,98 +1283,95 @@ afl_store_status afl_store_outbox_requeue(apr_pool_t *p, afl_store *st, long lon
 
 /* ------------------------------------------------------------------ signed documents */
 
-typedef struct {
-    const afl_store_doc_req *req;
-    afl_store_doc *out;
-} doc_args;
-
-/* Takes the folio's sequence, signs the cadena and stores the documento. */
-static afl_store_status doc_body(apr_pool_t *p, afl_store *st, void *baton)
+afl_store_status afl_store_documento_reuse(apr_pool_t *p, afl_store *st, const char *nss,
+                                           const char *tipo, const char *datos, afl_store_doc *out)
 {
-    doc_args *da = baton;
-    const afl_store_doc_req *req = da->req;
-    afl_store_doc *out = da->out;
-    afl_store_status s = AFL_STORE_OK;
+    const char *args[] = {nss, tipo, datos};
+    const char *v[5];
+    afl_store_status s = select_one(p, st, AFL_SQL_DOC_REUSE, 3, args, 5, v);
+
+    memset(out, 0, sizeof *out);
+    if (s != AFL_STORE_OK)
+        return s;
+    out->folio = v[0];
+    out->emitido = atoll(v[1]);
+    out->cadena = v[2];
+    out->sello = v[3];
+    out->no_serie = v[4];
+    out->reused = 1;
+    return AFL_STORE_OK;
+}
+
+afl_store_status afl_store_documento_next(apr_pool_t *p, afl_store *st, long long *seq)
+{
     const char *v[1];
-    int n = 0;
+    afl_store_status s = select_one(p, st, AFL_SQL_DOC_NEXT, 0, NULL, 1, v);
 
-    if (run(p, st, Q_DOC_BUMP, &n, 0, NULL) != 0 || n != 1 ||
-        select_one(p, st, Q_DOC_SEQ, 0, NULL, 1, v) != AFL_STORE_OK)
-        s = AFL_STORE_ERROR;
-    if (s == AFL_STORE_OK) {
-        char folio[AFL_FOLIO_LEN + 1];
-        afl_cadena c = {req->cadena_tipo,
-                        apr_time_from_sec(req->emitido),
-                        folio,
-                        req->rfc,
-                        req->nombre,
-                        req->curp,
-                        req->nss};
-
-        if (afl_folio_make(c.fecha, (apr_uint64_t)atoll(v[0]), folio) != 0 ||
-            !(out->cadena = afl_cadena_original(p, &c)) ||
-            afl_sign_sello(p, req->key, out->cadena, strlen(out->cadena), &out->sello) !=
-                APR_SUCCESS) {
-            afl_log(AFL_LOG_ERR,
-                    AFL_LOGNO(00032) "cannot build or sign the cadena original of a document");
-            s = AFL_STORE_ERROR;
-        } else {
-            const char *args[] = {folio,
-                                  req->tipo,
-                                  req->nss,
-                                  req->curp,
-                                  req->nombre,
-                                  lld(p, req->emitido),
-                                  out->cadena,
-                                  out->sello,
-                                  afl_sign_serial(req->key),
-                                  req->datos ? req->datos : ""};
-            out->folio = apr_pstrdup(p, folio);
-            out->emitido = req->emitido;
-            out->no_serie = afl_sign_serial(req->key);
-            if (run(p, st, Q_DOC_ADD, NULL, 10, args) != 0)
-                s = AFL_STORE_ERROR;
-        }
+    if (s == AFL_STORE_NOTFOUND) {
+        afl_log(AFL_LOG_ERR,
+                AFL_LOGNO(00095) "documento_contador has no row (is the schema loaded?)");
+        return AFL_STORE_ERROR;
     }
+    if (s == AFL_STORE_OK)
+        *seq = atoll(v[0]);
     return s;
 }
 
-afl_store_status afl_store_documento_emitir(apr_pool_t *p, afl_store *st,
-                                            const afl_store_doc_req *req, afl_store_doc *out)
-{
-    afl_store_status s = AFL_STORE_OK;
-    const char *v[5];
+typedef struct {
+    long long seq;   /* the row's: what its folio, cadena and sello were made with */
+    long long *next; /* out: the next sequence, when it is not seq */
+    const afl_store_doc_row *row;
+} doc_args;
 
-    memset(out, 0, sizeof *out);
-    if (req->datos && *req->datos) {
-        const char *args[] = {req->nss, req->tipo, req->datos};
-        s = select_one(p, st, Q_DOC_REUSE, 3, args, 5, v);
-        if (s == AFL_STORE_ERROR)
-            return s;
-        if (s == AFL_STORE_OK) {
-            out->folio = v[0];
-            out->emitido = atoll(v[1]);
-            out->cadena = v[2];
-            out->sello = v[3];
-            out->no_serie = v[4];
-            out->reused = 1;
-            return AFL_STORE_OK;
-        }
+/* Takes seq if it is the next sequence and stores the row with it; else tells
+ * the next one and writes nothing. The group committer may run it again in
+ * the same batch (AFL_STORE_LATER): it reads only what does not change. */
+static afl_store_status doc_body(apr_pool_t *p, afl_store *st, void *baton)
+{
+    doc_args *da = baton;
+    const afl_store_doc_row *row = da->row;
+    const char *seq = lld(p, da->seq);
+    int n = 0;
+
+    if (run(p, st, AFL_SQL_DOC_TAKE, &n, 1, &seq) != 0)
+        return AFL_STORE_ERROR;
+    if (n != 1) {
+        /* Not the next sequence: taken by another document (sign again), or
+         * one before it is still to be taken (try the same row later). */
+        if (afl_store_documento_next(p, st, da->next) != AFL_STORE_OK)
+            return AFL_STORE_ERROR;
+        return *da->next < da->seq ? AFL_STORE_LATER : AFL_STORE_USED;
     }
     {
-        doc_args da = {req, out};
-        s = txn(p, st, doc_body, &da);
-        if (s == AFL_STORE_OK)
-            AFL_CRASH_POINT("documento-row");
-        return s;
+        const char *args[] = {row->folio,    row->tipo,
+                              row->nss,      row->curp,
+                              row->nombre,   lld(p, row->emitido),
+                              row->cadena,   row->sello,
+                              row->no_serie, row->datos ? row->datos : ""};
+        if (run(p, st, AFL_SQL_DOC_ADD, NULL, 10, args) != 0)
+            return AFL_STORE_ERROR;
     }
+    return AFL_STORE_OK;
+}
+
+afl_store_status afl_store_documento_add(apr_pool_t *p, afl_store *st, long long *seq,
+                                         const afl_store_doc_row *row)
+{
+    doc_args da = {*seq, seq, row};
+
+    /* The folio ends with the sequence it was signed with (afl_folio_make). */
+    if (!row->folio || strlen(row->folio) != 21 || atoll(row->folio + 13) != *seq) {
+        afl_log(AFL_LOG_ERR, AFL_LOGNO(00096) "a documento row whose folio is not its sequence");
+        return AFL_STORE_ERROR;
+    }
+    return txn(p, st, doc_body, &da);
 }
 
 afl_store_status afl_store_documento_get(apr_pool_t *p, afl_store *st, const char *folio,
                                          afl_store_doc *out)
 {
     const char *v[7];
-    afl_store_status s = select_one(p, st, Q_DOC_GET, 1, &folio, 7, v);
+    afl_store_status s = select_one(p, st, AFL_SQL_DOC_GET, 1, &folio, 7, v);
 
     memset(out, 0, sizeof *out);
     if (s != AFL_STORE_OK)
@@ -1797,14 +1394,13 @@ typedef struct {
     int bad;
 } cobertura_rows;
 
-static void add_mov(apr_pool_t *p, afl_store *st, apr_dbd_row_t *row, void *baton)
+static void add_mov(apr_pool_t *p, const char *const *v, void *baton)
 {
     cobertura_rows *cr = baton;
     afl_movimiento m;
 
     /* Through pgsql a NULL fin comes back as "": an open alta. */
-    if (afl_vigencia_mov_from_row(col(p, st, row, 0), col(p, st, row, 1), col(p, st, row, 2), &m) !=
-        0) {
+    if (afl_vigencia_mov_from_row(col(p, v, 0), col(p, v, 1), col(p, v, 2), &m) != 0) {
         cr->bad++;
         return;
     }
@@ -1816,7 +1412,7 @@ afl_store_status afl_store_vigencia(apr_pool_t *p, afl_store *st, const char *ns
 {
     cobertura_rows cr = {apr_array_make(p, 4, sizeof(afl_movimiento)), 0};
 
-    if (query(p, st, Q_COBERTURA_NSS, 1, &nss, add_mov, &cr, NULL) != 0)
+    if (query(p, st, AFL_SQL_COBERTURA_NSS, 1, &nss, add_mov, &cr, NULL) != 0)
         return AFL_STORE_ERROR;
     if (cr.bad)
         afl_log(AFL_LOG_WARN, AFL_LOGNO(00033) "%d malformed cobertura row(s) ignored", cr.bad);
@@ -1830,7 +1426,7 @@ afl_store_status afl_store_asegurado_nss(apr_pool_t *p, afl_store *st, const cha
                                          afl_asegurado_nss *out)
 {
     const char *v[5];
-    afl_store_status s = select_one(p, st, Q_ASEGURADO_NSS, 1, &nss, 5, v);
+    afl_store_status s = select_one(p, st, AFL_SQL_ASEGURADO_NSS, 1, &nss, 5, v);
 
     if (s != AFL_STORE_OK)
         return s;
@@ -1850,7 +1446,7 @@ afl_store_status afl_store_renapo_consulta(apr_pool_t *p, afl_store *st, const c
                                            int *encontrado, long long *consultado)
 {
     const char *v[2];
-    afl_store_status s = select_one(p, st, Q_RENAPO_CONSULTA_GET, 1, &curp, 2, v);
+    afl_store_status s = select_one(p, st, AFL_SQL_RENAPO_CONSULTA_GET, 1, &curp, 2, v);
 
     if (s != AFL_STORE_OK)
         return s;
@@ -1883,11 +1479,11 @@ static afl_store_status renapo_put_body(apr_pool_t *p, afl_store *st, void *bato
                                  apr_pstrndup(p, &r->sexo, 1),
                                  r->entidad,
                                  r->status_curp};
-        if (run(p, st, Q_RENAPO_PERSONA_PUT, NULL, 8, persona) != 0)
+        if (run(p, st, AFL_SQL_RENAPO_PERSONA_PUT, NULL, 8, persona) != 0)
             return AFL_STORE_ERROR;
     }
-    if (run(p, st, Q_RENAPO_CONSULTA_PUT, NULL, 3, consulta) != 0 ||
-        run(p, st, Q_AUDIT_ADD, NULL, 4, audit) != 0)
+    if (run(p, st, AFL_SQL_RENAPO_CONSULTA_PUT, NULL, 3, consulta) != 0 ||
+        run(p, st, AFL_SQL_AUDIT_ADD, NULL, 4, audit) != 0)
         return AFL_STORE_ERROR;
     return AFL_STORE_OK;
 }

@@ -1,11 +1,11 @@
-/* afl_store: every database operation of the web procedure, on an apr_dbd
- * connection (driver, handle, prepared-statement hash). No httpd header: the
- * glue hands in mod_dbd's connection, afiliatectl and the tests their own.
+/* afl_store: every database operation of the web procedure, on an afl_db
+ * connection. No httpd header: the glue hands in mod_dbd's connection
+ * (afl_db_wrap), afiliatectl and the tests their own (afl_db_open).
  *
- * Statements are prepared once per connection by afl_store_prepare_all()
- * under lower-case labels (the pgsql driver folds labels), with SQL kept per
- * dialect in one table in afl_store.c. No PDF, mail or network work ever
- * happens while a transaction of this unit is open. */
+ * Its statements are rows of the one table of afl_sql.c (ids below
+ * AFL_SQL_STORE_END), prepared once per connection by afl_store_prepare_all()
+ * and run through afl_db. No PDF, mail or network work ever happens while a
+ * transaction of this unit is open. */
 #ifndef AFL_STORE_H
 #define AFL_STORE_H
 
@@ -14,17 +14,13 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-#include "afl_cadena.h"
-#include "afl_pdf.h"
-#include "afl_sign.h"
+#include "afl_db.h"
 #include "afl_vigencia.h"
 
 typedef struct afl_commit afl_commit; /* afl_commit.h */
 
 typedef struct {
-    const apr_dbd_driver_t *driver;
-    apr_dbd_t *handle;
-    apr_hash_t *prepared; /* label -> apr_dbd_prepared_t* */
+    afl_db *db; /* the connection, its prepared statements */
     /* SQLite in a server: the process's group committer (afl_commit.h); every
      * write goes through it. NULL: plain apr_dbd transactions (PostgreSQL,
      * which commits concurrently on its own, and the CLI). */
@@ -38,6 +34,9 @@ typedef enum {
     AFL_STORE_EXHAUSTED = 2, /* no folio left in any allowed prefix */
     AFL_STORE_LIMITED = 3,   /* a limit refused the operation; nothing was written */
     AFL_STORE_USED = 4,      /* the CAPTCHA id had been used already; nothing was written */
+    AFL_STORE_LATER = 5,     /* not yet: a document sequence before this one is not taken
+                                yet; nothing was written (the group committer runs such a
+                                body again after the other bodies of its batch) */
     AFL_STORE_ERROR = -1,    /* database failure: the caller answers 503 */
 } afl_store_status;
 
@@ -45,7 +44,9 @@ typedef enum {
  * return an error when the connection is unusable; the handler then finds no
  * prepared statements and answers 503. */
 apr_status_t afl_store_configure(apr_pool_t *p, afl_store *st);
-apr_status_t afl_store_prepare_all(apr_pool_t *pool, afl_store *st);
+/* Prepares the store's statements on st->db (a wrapper: with a pool that
+ * lives as long as the connection, afl_db_wrap). */
+apr_status_t afl_store_prepare_all(afl_store *st);
 /* True when every statement is prepared on this connection. */
 int afl_store_ready(const afl_store *st);
 
@@ -169,6 +170,23 @@ typedef struct {
     const char *cobertura_inicio, *cobertura_fin;
 } afl_assign_req;
 
+/* The one NSS folio allocator, of the web assignment and of afiliatectl
+ * demo-registry: the next free NSS of UMF serie for a person born in
+ * birth_year, in the prefix of registration year reg_year, falling back to
+ * earlier years down to min_year while a prefix is full (10000 folios). A
+ * folio whose NSS exists already (loaded from elsewhere) is skipped; the
+ * counter still moves. Runs inside the caller's write transaction, so a
+ * rollback gives the folio back: folio_contador has no gap. AFL_STORE_EXHAUSTED
+ * when no prefix has a folio left. */
+typedef struct {
+    const char *prefix; /* serie, registration year, birth year: six digits */
+    int folio;          /* 0..9999 */
+    const char *nss;    /* the eleven digits */
+} afl_nss_folio;
+
+afl_store_status afl_store_nss_take(apr_pool_t *p, afl_store *st, int serie, int reg_year,
+                                    int min_year, int birth_year, afl_nss_folio *out);
+
 /* One CURP gets exactly one NSS: inside one short transaction (BEGIN IMMEDIATE
  * on SQLite), returns the existing NSS or takes the next folio of the prefix
  * (falling back to previous registration years when it is full), inserts the
@@ -250,20 +268,6 @@ afl_store_status afl_store_audit_later(apr_pool_t *p, afl_store *st, long long n
                                        const char *evento, const char *curp_hmac,
                                        const char *detalle);
 
-/* The stored data of the comprobante of curp (RENAPO person, insured row and
- * UMF): everything but issued and the fonts, which are the caller's. The web
- * download and the e-mailed attachment both come from here. */
-afl_store_status afl_store_comprobante(apr_pool_t *p, afl_store *st, const char *curp,
-                                       afl_comprobante *c);
-
-/* The stored data of the constancia of curp and nss on the day of `when`
- * (UNIX seconds): person, UMF, subdelegación and coverage; issued = when.
- * Folio, firma and fonts are the caller's. AFL_STORE_NOTFOUND when the person
- * or the NSS is gone or the NSS is not curp's. The web download and the
- * e-mailed attachment both come from here. */
-afl_store_status afl_store_constancia(apr_pool_t *p, afl_store *st, const char *curp,
-                                      const char *nss, long long when, afl_constancia *c);
-
 /* "Reenviar": queues the comprobante (or, for kind "constancia", the constancia) again for the
  * trámite's e-mail, in one transaction with three limits, each checked atomically: the trámite's
  * own count (tramite.reenvios < limit_tramite, and the trámite must be at its result), then one
@@ -335,17 +339,7 @@ afl_store_status afl_store_outbox_counts(apr_pool_t *p, afl_store *st, afl_outbo
 afl_store_status afl_store_outbox_requeue(apr_pool_t *p, afl_store *st, long long id, long long now,
                                           int *count);
 
-/* ---- signed documents (docs/documents.md) */
-
-typedef struct {
-    const char *tipo;                      /* comprobante | tarjeta | constancia */
-    afl_cadena_tipo cadena_tipo;           /* layout of the cadena original */
-    const char *nss, *curp, *nombre, *rfc; /* rfc NULL for none */
-    long long emitido;                     /* UNIX seconds */
-    const char *datos; /* e.g. {"tramite":"<session id>"}; a row with the same nss, tipo
-                          and datos is reused instead of issuing a new one; NULL/"": never */
-    const afl_sign_key *key;
-} afl_store_doc_req;
+/* ---- signed documents (docs/documents.md; issued by afl_doc_issue) */
 
 typedef struct {
     const char *folio, *tipo, *nss, *nombre, *cadena, *sello, *no_serie;
@@ -353,11 +347,31 @@ typedef struct {
     int reused; /* the row existed already */
 } afl_store_doc;
 
-/* Issues a document: in one short transaction takes the sequence from
- * documento_contador, builds the folio and the cadena original, signs it and
- * inserts the documento row (or returns the stored row, see datos). */
-afl_store_status afl_store_documento_emitir(apr_pool_t *p, afl_store *st,
-                                            const afl_store_doc_req *req, afl_store_doc *out);
+/* The documento of this nss and tipo stored with these datos (the latest),
+ * for a document printed again: AFL_STORE_NOTFOUND when none. */
+afl_store_status afl_store_documento_reuse(apr_pool_t *p, afl_store *st, const char *nss,
+                                           const char *tipo, const char *datos, afl_store_doc *out);
+
+/* The sequence the next document folio takes (documento_contador), read
+ * outside any transaction: the cadena is signed with it before the row is
+ * stored (afl_store_documento_add). */
+afl_store_status afl_store_documento_next(apr_pool_t *p, afl_store *st, long long *seq);
+
+/* A whole documento row, signed: folio, cadena and sello made with a sequence. */
+typedef struct {
+    const char *folio, *tipo, *nss, *curp, *nombre, *cadena, *sello, *no_serie;
+    long long emitido;
+    const char *datos; /* "" or NULL: none */
+} afl_store_doc_row;
+
+/* In one short transaction: takes *seq from documento_contador if it is the
+ * next sequence, and inserts row with it (the folio's sequence is never lost,
+ * never given twice, and no row is ever without its sello). Else nothing is
+ * written and *seq is the next sequence now: AFL_STORE_USED when another
+ * document took the row's sequence (sign again), AFL_STORE_LATER when earlier
+ * sequences are still to be taken (the same row can be stored once they are). */
+afl_store_status afl_store_documento_add(apr_pool_t *p, afl_store *st, long long *seq,
+                                         const afl_store_doc_row *row);
 
 /* The documento with this folio (AFL_STORE_NOTFOUND when none). */
 afl_store_status afl_store_documento_get(apr_pool_t *p, afl_store *st, const char *folio,

@@ -122,7 +122,7 @@ static const char *migrate_cmd(apr_pool_t *p, const dbd_cfg_t *cfg);
  * PostgreSQL unreachable then, or migrated by a newer release since). */
 static int schema_current(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t *dbd)
 {
-    afl_db *db = afl_db_wrap(pool, dbd->driver, dbd->handle);
+    afl_db *db = afl_db_wrap(pool, dbd->driver, dbd->handle, dbd->prepared);
     const char *why = NULL;
     int ok = db && afl_migrate_check(db, pool, afl_migrate_latest(), &why) == 0;
 
@@ -174,7 +174,8 @@ static int pg_session_changed(ap_dbd_t *dbd)
  * the prepared statements. */
 static apr_status_t setup_session(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t *dbd)
 {
-    afl_store st = {dbd->driver, dbd->handle, dbd->prepared, NULL, 0};
+    /* pool is the connection's: the statements prepared below live as long. */
+    afl_store st = {afl_db_wrap(pool, dbd->driver, dbd->handle, dbd->prepared), NULL, 0};
 
     /* Pragmas first: busy_timeout lets the version check wait out another
      * child's connection opening (WAL recovery) instead of failing. */
@@ -182,7 +183,7 @@ static apr_status_t setup_session(apr_pool_t *pool, dbd_cfg_t *cfg, ap_dbd_t *db
         return APR_EGENERAL;
     if (!schema_current(pool, cfg, dbd))
         return APR_EGENERAL;
-    if (afl_store_prepare_all(pool, &st) != APR_SUCCESS)
+    if (afl_store_prepare_all(&st) != APR_SUCCESS)
         return APR_EGENERAL;
     if (is_pgsql(dbd))
         pg_remember_session(dbd);
@@ -252,9 +253,7 @@ static afl_store *store_of(apr_pool_t *p, server_rec *s, ap_dbd_t *dbd)
         return NULL;
     }
     st = apr_palloc(p, sizeof *st);
-    st->driver = dbd->driver;
-    st->handle = dbd->handle;
-    st->prepared = dbd->prepared;
+    st->db = afl_db_wrap(p, dbd->driver, dbd->handle, dbd->prepared);
     st->commit = strcmp(apr_dbd_name(dbd->driver), "sqlite3") ? NULL : committer;
     st->in_txn = 0;
     if (!afl_store_ready(st)) {

@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 
 from flows import Form, assigned_nss, domicilio, field, forge_captcha_id, nss_valid
-from harness import copy_jar
+from harness import CTL, copy_jar
 
 PDF_TEXT_CACHE = {}
 
@@ -431,6 +431,53 @@ def test_concurrent_assignment(server, curps):
                           "o.asegurado_id = a.id AND o.reason = 'asignacion' "
                           f"WHERE a.curp IN ({marks}) GROUP BY a.id", *chosen)
     assert len(per) == 50 and all(n == 1 for _, n in per), per
+
+
+def test_concurrent_documents(server, curps, tmp_path):
+    """20 trámites download their first comprobante at the same moment: each document is
+    signed outside the transaction with the sequence it read, so most find it taken and
+    sign again; in the end every one has its own folio, the sequence has no gap and each
+    file verifies against the public key."""
+    chosen = [curps["found"].pop() for _ in range(20)]
+    clients = []
+    for curp in chosen:
+        c = server.client()
+        r = Form(server, c).submit(curp)
+        assert r.status == 200 and r.url.endswith("/resultado"), (r.status, r.url)
+        clients.append(c)
+    before = db_rows(server, "SELECT count(*) FROM documento")[0][0]
+    barrier = threading.Barrier(len(clients))
+    got, errors = {}, []
+
+    def download(i, c):
+        try:
+            barrier.wait(timeout=60)
+            got[i] = c.get("/afiliate/comprobante?descargar=1")
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=download, args=(i, c)) for i, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert all(r.status == 200 and r.body.startswith(b"%PDF-") for r in got.values()), \
+        [r.status for r in got.values()]
+    marks = ",".join("?" * len(chosen))
+    rows = db_rows(server, f"SELECT folio, cadena, sello FROM documento WHERE curp IN ({marks}) "
+                           "AND tipo = 'comprobante'", *chosen)
+    assert len(rows) == len(chosen) and len({f for f, _, _ in rows}) == len(chosen)
+    assert all(folio in cadena and sello for folio, cadena, sello in rows)
+    assert db_rows(server, "SELECT count(*) FROM documento")[0][0] == before + len(chosen)
+    assert db_rows(server, "SELECT siguiente - 1 FROM documento_contador WHERE id = 1") == \
+        db_rows(server, "SELECT count(*) FROM documento")
+    for i, r in got.items():
+        path = tmp_path / f"c{i}.pdf"
+        path.write_bytes(r.body)
+        v = subprocess.run([str(CTL), "verify", str(path), "--pub", str(server.public_key_path)],
+                           capture_output=True, text=True)
+        assert v.returncode == 0 and v.stdout.startswith("valid"), v.stdout + v.stderr
 
 
 # ---------------------------------------------------------------- folio exhaustion

@@ -31,9 +31,7 @@ static afl_db *open_db(afl_store *st)
 
     ck_assert_msg(afl_db_open(pool, "sqlite3", dbpath, &db, &err) == 0, "open: %s", err ? err : "");
     memset(st, 0, sizeof *st);
-    st->driver = afl_db_driver(db);
-    st->handle = afl_db_handle(db);
-    st->prepared = apr_hash_make(pool);
+    st->db = db;
     st->commit = committer;
     return db;
 }
@@ -42,9 +40,8 @@ static long long count_rows(afl_db *db, const char *where)
 {
     const char *v = NULL;
     ck_assert_int_eq(
-        afl_db_prepare(db, "afl_count", apr_pstrcat(pool, "SELECT count(*) FROM t ", where, NULL)),
+        afl_db_value_sql(db, pool, apr_pstrcat(pool, "SELECT count(*) FROM t ", where, NULL), &v),
         0);
-    ck_assert_int_eq(afl_db_select_value(db, pool, "afl_count", 0, NULL, &v), 0);
     return v ? atoll(v) : -1;
 }
 
@@ -105,7 +102,7 @@ static afl_store_status insert_body(apr_pool_t *p, afl_store *st, void *baton)
     }
     (void)p;
     snprintf(sql, sizeof sql, "INSERT INTO t (k, thread) VALUES (%d, %d)", a->key, a->thread);
-    if (apr_dbd_query(st->driver, st->handle, &n, sql) != 0)
+    if (apr_dbd_query(afl_db_driver(st->db), afl_db_handle(st->db), &n, sql) != 0)
         return AFL_STORE_ERROR;
     return a->result;
 }
@@ -216,6 +213,92 @@ START_TEST(threads_share_transactions)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ bodies in order */
+
+/* Key k may be inserted only after key k - 1 (as a document's sequence after
+ * the one before it): otherwise the body answers AFL_STORE_LATER. */
+static afl_store_status chain_body(apr_pool_t *p, afl_store *st, void *baton)
+{
+    insert_args *a = baton;
+    char sql[96];
+    int n = 0;
+    const char *v = NULL;
+
+    if (a->wait_for) {
+        while (apr_atomic_read32(a->wait_for) < THREADS)
+            apr_sleep(1000);
+        apr_sleep(50000);
+    }
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM t WHERE k = %d", a->key - 1);
+    {
+        afl_db *db = st->db;
+        if (a->key > 0 && (afl_db_value_sql(db, p, sql, &v) != 0 || !v || atoi(v) != 1))
+            return AFL_STORE_LATER;
+    }
+    snprintf(sql, sizeof sql, "INSERT INTO t (k, thread) VALUES (%d, %d)", a->key, a->thread);
+    if (apr_dbd_query(afl_db_driver(st->db), afl_db_handle(st->db), &n, sql) != 0)
+        return AFL_STORE_ERROR;
+    return AFL_STORE_OK;
+}
+
+static void *APR_THREAD_FUNC work_chain(apr_thread_t *t, void *data)
+{
+    worker *w = data;
+    /* Thread 0 inserts key 0 and leads; thread i queues key THREADS - i, so
+     * the bodies are queued in the reverse of the order they must run in. */
+    insert_args a = {w->thread ? THREADS - w->thread : 0, w->thread, AFL_STORE_OK,
+                     w->thread == 0 ? &queuing : NULL};
+
+    apr_atomic_inc32(&queuing);
+    if (afl_commit_run(committer, w->p, &w->st, chain_body, &a) == AFL_STORE_OK)
+        w->ok++;
+    else
+        w->errors++;
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+START_TEST(later_bodies_run_after_the_others)
+{
+    worker w[THREADS];
+    apr_thread_t *t[THREADS];
+    afl_commit_stats stats;
+    afl_store st;
+    afl_db *db;
+
+    apr_atomic_set32(&queuing, 0);
+    for (int i = 0; i < THREADS; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].thread = i;
+        w[i].db = open_db(&w[i].st);
+        apr_pool_create(&w[i].p, pool);
+    }
+    ck_assert_int_eq(apr_thread_create(&t[0], NULL, work_chain, &w[0], pool), APR_SUCCESS);
+    apr_sleep(20000);
+    for (int i = 1; i < THREADS; i++) {
+        ck_assert_int_eq(apr_thread_create(&t[i], NULL, work_chain, &w[i], pool), APR_SUCCESS);
+        apr_sleep(2000);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        apr_status_t rv;
+        apr_thread_join(&rv, t[i]);
+    }
+    for (int i = 0; i < THREADS; i++)
+        ck_assert_msg(w[i].ok == 1, "thread %d: not stored", i);
+    db = open_db(&st);
+    ck_assert_int_eq(count_rows(db, ""), THREADS);
+    afl_commit_get_stats(committer, &stats);
+    ck_assert_uint_eq(stats.failed, 0);
+    /* Keys 1..7 were queued while key 0's body ran, last first: its batch took
+     * them and stored them all, in order, in one commit. */
+    ck_assert_uint_eq(stats.commits, 1);
+    ck_assert_uint_eq(stats.max_batch, THREADS);
+    afl_db_close(db);
+    for (int i = 0; i < THREADS; i++)
+        afl_db_close(w[i].db);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ posted bodies */
 
 /* A posted body with a malloc'd baton, as afl_store_audit_later makes it. */
@@ -313,6 +396,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, kept_only_when_ok);
     tcase_add_test(tc, threads_share_transactions);
+    tcase_add_test(tc, later_bodies_run_after_the_others);
     tcase_add_test(tc, posted_alone_commits_at_once);
     tcase_add_test(tc, posted_never_left_behind);
     suite_add_tcase(s, tc);

@@ -17,6 +17,7 @@
 #include "afl_curp.h"
 #include "afl_curp_build.h"
 #include "afl_db.h"
+#include "db_fixture.h"
 #include "afl_flow.h"
 #include "afl_nss.h"
 #include "afl_store.h"
@@ -45,24 +46,19 @@ static char nss_found[12], nss_other[12], nss_unknown[12];
 
 static void sql(const char *s)
 {
-    ck_assert_msg(afl_db_run_sql(db, pool, s) == 0, "SQL failed: %s", s);
+    fixture_sql(pool, db, s);
 }
 
 static long long count(const char *q)
 {
-    const char *v = NULL;
-
-    ck_assert(afl_db_prepare(db, "t_count", q) == 0);
-    ck_assert(afl_db_select_value(db, pool, "t_count", 0, NULL, &v) == 0);
-    return v ? atoll(v) : -1;
+    return fixture_count(pool, db, q);
 }
 
 static const char *value(const char *q)
 {
     const char *v = NULL;
 
-    ck_assert(afl_db_prepare(db, "t_value", q) == 0);
-    ck_assert(afl_db_select_value(db, pool, "t_value", 0, NULL, &v) == 0);
+    ck_assert(afl_db_value_sql(db, pool, q, &v) == 0);
     return v;
 }
 
@@ -101,18 +97,10 @@ static afl_store *get_store(void *baton)
 static void setup(void)
 {
     const char *err = NULL;
-    int fd;
 
     apr_pool_create(&pool, NULL);
     store_down = 0;
-    snprintf(dbpath, sizeof dbpath, "/tmp/afl_flow_XXXXXX");
-    fd = mkstemp(dbpath);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    unlink(dbpath);
-    ck_assert_int_eq(afl_db_open(pool, "sqlite3", dbpath, &db, &err), 0);
-    ck_assert_msg(afl_db_apply_schema_file(db, pool, "sql/sqlite/schema.sql", NULL, &err) == 0,
-                  "schema: %s", err ? err : "");
+    db = fixture_open(pool, dbpath, "flow", 1);
     ck_assert_msg(afl_tpl_load(pool, "htdocs/templates", afl_flow_templates, &templates, &err) ==
                       APR_SUCCESS,
                   "templates: %s", err ? err : "");
@@ -151,21 +139,12 @@ static void setup(void)
     for (int y = 14; y <= 30; y++)
         sql(apr_psprintf(pool, "INSERT INTO folio_contador VALUES ('01%02d24', 10000)", y));
 
-    st.driver = afl_db_driver(db);
-    st.handle = afl_db_handle(db);
-    st.prepared = apr_hash_make(pool);
-    st.commit = NULL;
-    st.in_txn = 0;
-    ck_assert_int_eq(afl_store_configure(pool, &st), APR_SUCCESS);
-    ck_assert_int_eq(afl_store_prepare_all(pool, &st), APR_SUCCESS);
+    fixture_store(pool, db, &st);
 }
 
 static void teardown(void)
 {
-    afl_db_close(db);
-    unlink(dbpath);
-    unlink(apr_pstrcat(pool, dbpath, "-wal", NULL));
-    unlink(apr_pstrcat(pool, dbpath, "-shm", NULL));
+    fixture_remove(pool, db, dbpath);
     apr_pool_destroy(pool);
 }
 

@@ -6,6 +6,7 @@
 #include "afl_identity.h"
 #include "afl_smtp.h"
 #include "afl_store.h"
+#include "db_fixture.h"
 
 #include <apr_general.h>
 #include <apr_strings.h>
@@ -27,40 +28,21 @@ static afl_identity id;
 
 static void sql(const char *s)
 {
-    ck_assert_msg(afl_db_run_sql(db, pool, s) == 0, "SQL failed: %s", s);
+    fixture_sql(pool, db, s);
 }
 
 static long long count(const char *q)
 {
-    const char *v = NULL;
-    ck_assert(afl_db_prepare(db, "t_count", q) == 0);
-    ck_assert(afl_db_select_value(db, pool, "t_count", 0, NULL, &v) == 0);
-    return v ? atoll(v) : -1;
+    return fixture_count(pool, db, q);
 }
 
 static void setup(void)
 {
-    const char *err = NULL;
-    int fd;
-
     apr_pool_create(&pool, NULL);
-    snprintf(dbpath, sizeof dbpath, "/tmp/afl_identity_XXXXXX");
-    fd = mkstemp(dbpath);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    unlink(dbpath);
-    ck_assert_int_eq(afl_db_open(pool, "sqlite3", dbpath, &db, &err), 0);
-    ck_assert_msg(afl_db_apply_schema_file(db, pool, "sql/sqlite/schema.sql", NULL, &err) == 0,
-                  "schema: %s", err ? err : "");
+    db = fixture_open(pool, dbpath, "identity", 1);
     sql("INSERT INTO renapo_persona VALUES ('" CURP "', 'ANA', 'GARCÍA', 'RUIZ', '2007-05-17', "
         "'M', 'DF', 'AN')");
-    st.driver = afl_db_driver(db);
-    st.handle = afl_db_handle(db);
-    st.prepared = apr_hash_make(pool);
-    st.commit = NULL;
-    st.in_txn = 0;
-    ck_assert_int_eq(afl_store_configure(pool, &st), APR_SUCCESS);
-    ck_assert_int_eq(afl_store_prepare_all(pool, &st), APR_SUCCESS);
+    fixture_store(pool, db, &st);
 
     memset(&id, 0, sizeof id);
     id.mode = AFL_IDENTITY_REMOTE;
@@ -74,10 +56,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    afl_db_close(db);
-    unlink(dbpath);
-    unlink(apr_pstrcat(pool, dbpath, "-wal", NULL));
-    unlink(apr_pstrcat(pool, dbpath, "-shm", NULL));
+    fixture_remove(pool, db, dbpath);
     apr_pool_destroy(pool);
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "afl_db.h"
+#include "db_fixture.h"
 #include "afl_migrate.h"
 
 static apr_pool_t *pool;
@@ -20,24 +21,13 @@ static afl_db *db;
 
 static void setup(void)
 {
-    const char *err = NULL;
-    int fd;
-
     apr_pool_create(&pool, NULL);
-    snprintf(dbpath, sizeof dbpath, "/tmp/afl_migrate_XXXXXX");
-    fd = mkstemp(dbpath);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    unlink(dbpath);
-    ck_assert_msg(afl_db_open(pool, "sqlite3", dbpath, &db, &err) == 0, "%s", err);
+    db = fixture_open(pool, dbpath, "migrate", 0);
 }
 
 static void teardown(void)
 {
-    afl_db_close(db);
-    unlink(dbpath);
-    unlink(apr_pstrcat(pool, dbpath, "-wal", NULL));
-    unlink(apr_pstrcat(pool, dbpath, "-shm", NULL));
+    fixture_remove(pool, db, dbpath);
     apr_pool_destroy(pool);
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "afl_db.h"
+#include "db_fixture.h"
 #include "afl_outbox.h"
 #include "afl_token.h"
 #include "afl_store.h"
@@ -96,30 +97,14 @@ static afl_db *open_store(afl_store *out)
     const char *err = NULL;
 
     ck_assert_int_eq(afl_db_open(pool, "sqlite3", dbpath, &d, &err), 0);
-    out->driver = afl_db_driver(d);
-    out->handle = afl_db_handle(d);
-    out->prepared = apr_hash_make(pool);
-    out->commit = NULL;
-    out->in_txn = 0;
-    ck_assert_int_eq(afl_store_configure(pool, out), APR_SUCCESS);
-    ck_assert_int_eq(afl_store_prepare_all(pool, out), APR_SUCCESS);
+    fixture_store(pool, d, out);
     return d;
 }
 
 static void setup(void)
 {
-    const char *err = NULL;
-    int fd;
-
     apr_pool_create(&pool, NULL);
-    snprintf(dbpath, sizeof dbpath, "/tmp/afl_outbox_XXXXXX");
-    fd = mkstemp(dbpath);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    unlink(dbpath);
-    ck_assert_int_eq(afl_db_open(pool, "sqlite3", dbpath, &db, &err), 0);
-    ck_assert_msg(afl_db_apply_schema_file(db, pool, "sql/sqlite/schema.sql", NULL, &err) == 0,
-                  "schema: %s", err ? err : "");
+    db = fixture_open(pool, dbpath, "outbox", 1);
     sql("INSERT INTO umf (clave, nombre, subdelegacion, serie) VALUES "
         "('UMF10', 'UMF No. 10 Cuauhtémoc', 'Centro', '01')");
     sql("INSERT INTO renapo_persona VALUES ('" CURP_A "', 'María José', 'Gómez', 'Ruiz', "
@@ -138,10 +123,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    afl_db_close(db);
-    unlink(dbpath);
-    unlink(apr_pstrcat(pool, dbpath, "-wal", NULL));
-    unlink(apr_pstrcat(pool, dbpath, "-shm", NULL));
+    fixture_remove(pool, db, dbpath);
     apr_pool_destroy(pool);
 }
 
@@ -171,19 +153,14 @@ static afl_store_status assign(const char *curp, const char *correo, const char 
 
 static long long count(const char *q)
 {
-    const char *v = NULL;
-
-    ck_assert(afl_db_prepare(db, "t_count", q) == 0);
-    ck_assert(afl_db_select_value(db, pool, "t_count", 0, NULL, &v) == 0);
-    return v ? atoll(v) : -1;
+    return fixture_count(pool, db, q);
 }
 
 static const char *value(const char *q)
 {
     const char *v = NULL;
 
-    ck_assert(afl_db_prepare(db, "t_value", q) == 0);
-    ck_assert(afl_db_select_value(db, pool, "t_value", 0, NULL, &v) == 0);
+    ck_assert(afl_db_value_sql(db, pool, q, &v) == 0);
     return v;
 }
 

@@ -1,0 +1,196 @@
+/* afl_doc: the signed documents over the store (see afl_doc.h). */
+#include "afl_doc.h"
+#include "afl_crash.h"
+#include "afl_curp.h"
+#include "afl_log.h"
+
+#include <apr_strings.h>
+#include <apr_time.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+afl_store_status afl_doc_comprobante(apr_pool_t *p, afl_store *st, const char *curp,
+                                     afl_comprobante *c)
+{
+    afl_persona per;
+    afl_asegurado aseg;
+    afl_store_status s;
+
+    memset(c, 0, sizeof *c);
+    s = afl_store_persona(p, st, curp, &per);
+    if (s != AFL_STORE_OK)
+        return s;
+    s = afl_store_asegurado(p, st, curp, &aseg);
+    if (s != AFL_STORE_OK)
+        return s;
+    c->localizacion = strcmp(aseg.origen, "asignado") != 0;
+    c->nombres = per.nombres;
+    c->primer_apellido = per.primer_apellido;
+    c->segundo_apellido = per.segundo_apellido;
+    c->curp = apr_pstrdup(p, curp);
+    c->nss = aseg.nss;
+    c->sexo = per.sexo;
+    c->entidad_nacimiento = afl_curp_state_name(per.entidad);
+    c->umf = aseg.umf_nombre;
+    c->folio = apr_psprintf(p, "%013" APR_INT64_T_FMT "%08" APR_INT64_T_FMT,
+                            (apr_int64_t)aseg.creado * 1000, (apr_int64_t)aseg.id);
+    return AFL_STORE_OK;
+}
+
+afl_store_status afl_doc_constancia(apr_pool_t *p, afl_store *st, const char *curp, const char *nss,
+                                    long long when, afl_constancia *c)
+{
+    afl_persona per;
+    afl_asegurado_nss aseg;
+    afl_vigencia vig;
+    afl_store_status s;
+
+    memset(c, 0, sizeof *c);
+    s = afl_store_persona(p, st, curp, &per);
+    if (s == AFL_STORE_OK)
+        s = afl_store_asegurado_nss(p, st, nss, &aseg);
+    if (s == AFL_STORE_OK && strcmp(aseg.curp, curp))
+        s = AFL_STORE_NOTFOUND; /* the NSS is not this person's */
+    if (s == AFL_STORE_OK)
+        s = afl_store_vigencia(p, st, nss, afl_vigencia_today(apr_time_from_sec(when)), &vig);
+    if (s != AFL_STORE_OK)
+        return s;
+    c->nombres = per.nombres;
+    c->primer_apellido = per.primer_apellido;
+    c->segundo_apellido = per.segundo_apellido;
+    c->curp = apr_pstrdup(p, curp);
+    c->nss = apr_pstrdup(p, nss);
+    c->vigencia = vig;
+    c->umf = aseg.umf_nombre;
+    c->umf_domicilio = aseg.umf_domicilio;
+    c->subdelegacion = aseg.subdelegacion;
+    c->issued = apr_time_from_sec(when);
+    return AFL_STORE_OK;
+}
+
+/* Sequences this process hands out: the next one not handed out yet. Threads
+ * that issue at the same moment sign consecutive sequences, and the group
+ * committer stores their rows in one batch, in order; another process (or a
+ * failure) only makes one of them sign again. A hint: the database's
+ * conditional UPDATE decides. */
+static pthread_mutex_t handout_mu = PTHREAD_MUTEX_INITIALIZER;
+static long long handout_next;
+
+/* The sequence to sign with, given the database's next. */
+static long long hand_out(long long db_next, int restart)
+{
+    long long seq;
+
+    pthread_mutex_lock(&handout_mu);
+    if (restart || handout_next < db_next)
+        handout_next = db_next;
+    seq = handout_next++;
+    pthread_mutex_unlock(&handout_mu);
+    return seq;
+}
+
+/* A sequence handed out and not stored: the next issuer takes it. */
+static void give_back(long long seq)
+{
+    pthread_mutex_lock(&handout_mu);
+    if (handout_next > seq)
+        handout_next = seq;
+    pthread_mutex_unlock(&handout_mu);
+}
+
+/* Folio, cadena original and sello of req with sequence seq, outside any
+ * transaction. */
+static afl_store_status sign(apr_pool_t *p, const afl_doc_req *req, long long seq,
+                             afl_store_doc_row *row)
+{
+    char folio[AFL_FOLIO_LEN + 1];
+    afl_cadena c = {
+        req->cadena_tipo, apr_time_from_sec(req->emitido), folio, req->rfc, req->nombre, req->curp,
+        req->nss};
+
+    memset(row, 0, sizeof *row);
+    if (seq < 0 || afl_folio_make(c.fecha, (apr_uint64_t)seq, folio) != 0 ||
+        !(row->cadena = afl_cadena_original(p, &c)) ||
+        afl_sign_sello(p, req->key, row->cadena, strlen(row->cadena), &row->sello) != APR_SUCCESS) {
+        afl_log(AFL_LOG_ERR,
+                AFL_LOGNO(00032) "cannot build or sign the cadena original of a document");
+        return AFL_STORE_ERROR;
+    }
+    row->folio = apr_pstrdup(p, folio);
+    row->tipo = req->tipo;
+    row->nss = req->nss;
+    row->curp = req->curp;
+    row->nombre = req->nombre;
+    row->emitido = req->emitido;
+    row->no_serie = afl_sign_serial(req->key);
+    row->datos = req->datos;
+    return AFL_STORE_OK;
+}
+
+afl_store_status afl_doc_issue(apr_pool_t *p, afl_store *st, const afl_doc_req *req,
+                               afl_store_doc *out)
+{
+    afl_store_status s;
+    afl_store_doc_row row;
+    long long next = 0, seq, waited_at = -1;
+    int stalls = 0;
+    apr_time_t until = apr_time_now() + apr_time_from_sec(AFL_DOC_PATIENCE);
+
+    memset(out, 0, sizeof *out);
+    if (req->datos && *req->datos) {
+        s = afl_store_documento_reuse(p, st, req->nss, req->tipo, req->datos, out);
+        if (s != AFL_STORE_NOTFOUND)
+            return s;
+    }
+    if ((s = afl_store_documento_next(p, st, &next)) != AFL_STORE_OK)
+        return s;
+    seq = hand_out(next, 0);
+    s = sign(p, req, seq, &row);
+    while (s == AFL_STORE_OK) {
+        next = seq;
+        s = afl_store_documento_add(p, st, &next, &row);
+        if (s == AFL_STORE_OK) {
+            AFL_CRASH_POINT("documento-row");
+            out->folio = row.folio;
+            out->tipo = row.tipo;
+            out->nss = row.nss;
+            out->nombre = row.nombre;
+            out->cadena = row.cadena;
+            out->sello = row.sello;
+            out->no_serie = row.no_serie;
+            out->emitido = row.emitido;
+            return AFL_STORE_OK;
+        }
+        if (s != AFL_STORE_USED && s != AFL_STORE_LATER)
+            break;
+        if (apr_time_now() > until) {
+            afl_log(AFL_LOG_ERR,
+                    AFL_LOGNO(00094) "no document folio after %d s: other documents took each",
+                              AFL_DOC_PATIENCE);
+            s = AFL_STORE_ERROR;
+            break;
+        }
+        if (s == AFL_STORE_LATER) {
+            /* Sequences before this one are handed out and not stored yet:
+             * the same row, once they are. When the database's next does not
+             * move, whoever held them gave up: start again from it. */
+            stalls = next == waited_at ? stalls + 1 : 0;
+            waited_at = next;
+            if (stalls < 3) {
+                apr_sleep(1000);
+                s = AFL_STORE_OK;
+                continue;
+            }
+            give_back(seq);
+            seq = hand_out(next, 1);
+        } else {
+            seq = hand_out(next, 0); /* another process took it: sign again */
+        }
+        stalls = 0;
+        waited_at = -1;
+        s = sign(p, req, seq, &row);
+    }
+    give_back(seq);
+    return s;
+}
