@@ -416,38 +416,60 @@ static const char *correo_hmac(afl_flow_env *env, const char *correo)
     return afl_token_hmac(env->pool, env->secret, env->secret_len, "correo", lower, 32);
 }
 
-static int over_identity_limits(afl_flow_env *env, const afl_solicitud *sol, afl_flow_out *out)
+/* The form's daily counts (NULL when both limits are off), moved in the
+ * transaction that records the form. */
+static afl_store_daily *daily_counts(afl_flow_env *env, const afl_solicitud *sol,
+                                     afl_store_daily *d)
 {
-    long long window = env->now - env->now % AFL_FLOW_DAY, by_curp = 0, by_correo = 0;
-    const char *kc, *km;
-
     if (!env->curp_limit && !env->email_limit)
+        return NULL;
+    memset(d, 0, sizeof *d);
+    d->window = env->now - env->now % AFL_FLOW_DAY;
+    d->curp_limit = env->curp_limit;
+    d->correo_limit = env->email_limit;
+    if (env->curp_limit)
+        d->curp_key = apr_pstrcat(env->pool, "curp-d:", curp_hmac(env, sol->curp), NULL);
+    if (env->email_limit)
+        d->correo_key = apr_pstrcat(env->pool, "correo-d:", correo_hmac(env, sol->correo), NULL);
+    return d;
+}
+
+/* The Spanish 429 of a daily limit, until the end of the day. */
+static void daily_refused(afl_flow_env *env, afl_flow_out *out, const afl_store_daily *d)
+{
+    aviso(env, out, AFL_FLOW_TOO_MANY, "Intenta de nuevo mañana",
+          d->by_curp ? "La CURP capturada ya se consultó muchas veces el día de hoy. Por la "
+                       "seguridad de sus datos, intenta de nuevo mañana o acude a tu "
+                       "Subdelegación del IMSS."
+                     : "El correo electrónico capturado ya se usó en muchos trámites el día de "
+                       "hoy. Captura tu propio correo electrónico o intenta de nuevo mañana.",
+          "/", "Volver al inicio");
+    out->retry_after = (int)(d->window + AFL_FLOW_DAY - env->now);
+    out->event = AFL_FLOW_EV_REFUSED_RATE;
+    out->log_level = AFL_FLOW_LOG_WARN;
+    out->log = d->by_curp
+        ? AFL_TAG ": " AFL_LOGNO(00007) "daily limit of forms for one CURP reached"
+        : AFL_TAG ": " AFL_LOGNO(00008) "daily limit of forms for one e-mail address reached";
+}
+
+/* A form whose CURP or address has used its day already is refused before any
+ * identity look-up, by a read; the counts themselves move (and are checked
+ * again, exactly) in the form's transaction. */
+static int over_daily_limits(afl_flow_env *env, afl_store_daily *d, afl_flow_out *out)
+{
+    long long by_curp = 0, by_correo = 0;
+
+    if (!d)
         return 0;
-    kc =
-        env->curp_limit ? apr_pstrcat(env->pool, "curp-d:", curp_hmac(env, sol->curp), NULL) : NULL;
-    km = env->email_limit ? apr_pstrcat(env->pool, "correo-d:", correo_hmac(env, sol->correo), NULL)
-                          : NULL;
-    if (!store(env) || afl_store_rate_hit_pair(env->pool, env->st, window, kc, km, &by_curp,
-                                               &by_correo) != AFL_STORE_OK) {
+    if (afl_store_rate_get_pair(env->pool, env->st, d->window, d->curp_key ? d->curp_key : "",
+                                d->correo_key ? d->correo_key : "", &by_curp,
+                                &by_correo) != AFL_STORE_OK) {
         busy(env, out);
         return 1;
     }
-    if ((env->curp_limit && by_curp > env->curp_limit) ||
-        (env->email_limit && by_correo > env->email_limit)) {
-        int curp = env->curp_limit && by_curp > env->curp_limit;
-        aviso(env, out, AFL_FLOW_TOO_MANY, "Intenta de nuevo mañana",
-              curp ? "La CURP capturada ya se consultó muchas veces el día de hoy. Por la "
-                     "seguridad de sus datos, intenta de nuevo mañana o acude a tu "
-                     "Subdelegación del IMSS."
-                   : "El correo electrónico capturado ya se usó en muchos trámites el día de hoy. "
-                     "Captura tu propio correo electrónico o intenta de nuevo mañana.",
-              "/", "Volver al inicio");
-        out->retry_after = (int)(window + AFL_FLOW_DAY - env->now);
-        out->event = AFL_FLOW_EV_REFUSED_RATE;
-        out->log_level = AFL_FLOW_LOG_WARN;
-        out->log = curp ? AFL_TAG ": " AFL_LOGNO(00007) "daily limit of forms for one CURP reached"
-                        : AFL_TAG
-            ": " AFL_LOGNO(00008) "daily limit of forms for one e-mail address reached";
+    d->by_curp = d->curp_key && by_curp >= d->curp_limit;
+    if (d->by_curp || (d->correo_key && by_correo >= d->correo_limit)) {
+        daily_refused(env, out, d);
         return 1;
     }
     return 0;
@@ -615,7 +637,7 @@ static long long confirm_row_expiry(const afl_flow_env *env, long long link_expi
 /* Paso 1's valid form with AfiliateConfirmarCorreo On: the trámite waits at
  * 'confirmacion' under the (rotated) session id, with the link queued. */
 static afl_store_status confirm_start(afl_flow_env *env, const afl_solicitud *sol,
-                                      long long captcha_expires)
+                                      long long captcha_expires, afl_store_daily *daily)
 {
     long long link_expires = env->now + 60LL * confirm_minutes(env);
     const char *enlace = confirm_link(env, env->sid, link_expires);
@@ -628,8 +650,8 @@ static afl_store_status confirm_start(afl_flow_env *env, const afl_solicitud *so
         afl_log(AFL_LOG_ERR, AFL_LOGNO(00085) "cannot build the e-mail confirmation link");
         return AFL_STORE_ERROR;
     }
-    return afl_store_confirm_start(env->pool, env->st, sol->captcha_id, captcha_expires, env->sid,
-                                   &t, enlace, env->mail_host, env->now);
+    return afl_store_confirm_start(env->pool, env->st, sol->captcha_id, captcha_expires, daily,
+                                   env->sid, &t, enlace, env->mail_host, env->now);
 }
 
 /* "Revisa tu correo": where the link went (masked), how long it lasts, resend
@@ -858,6 +880,7 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
     long long expires = 0;
     const char *token = NULL;
     int dberr = 0, id_valid, right, down = 0;
+    afl_store_daily daily_buf, *daily;
 
     if (!csrf_ok(env, in->form))
         return forbidden(env, out);
@@ -887,7 +910,8 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
     }
     if (!store(env))
         return busy(env, out);
-    if (over_identity_limits(env, &sol, out))
+    daily = daily_counts(env, &sol, &daily_buf);
+    if (over_daily_limits(env, daily, out))
         return;
     maybe_purge(env);
 
@@ -926,7 +950,7 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
         return failed(out, AFL_TAG ": " AFL_LOGNO(00010) "no random bytes available");
     if (env->confirm_email) {
         /* Nothing is shown or e-mailed but the link until the address is confirmed. */
-        s = confirm_start(env, &sol, expires);
+        s = confirm_start(env, &sol, expires, daily);
         if (s == AFL_STORE_OK) {
             out->mail = AFL_FLOW_MAIL_CONFIRMACION;
             out->session_token = token;
@@ -935,7 +959,7 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
     } else if (s == AFL_STORE_OK) {
         afl_tramite t = {env->csrf, AFL_PASO_RESULTADO, sol.curp, sol.correo,
                          aseg.nss,  "localizado",       0,        session_expiry(env)};
-        s = afl_store_locate_form(p, env->st, sol.captcha_id, expires, env->sid, &t,
+        s = afl_store_locate_form(p, env->st, sol.captcha_id, expires, daily, env->sid, &t,
                                   curp_hmac(env, sol.curp), env->mail_host, env->now);
         if (s == AFL_STORE_OK) {
             out->mail = AFL_FLOW_MAIL_COMPROBANTE;
@@ -946,13 +970,16 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
     } else {
         afl_tramite t = {env->csrf, AFL_PASO_DOMICILIO, sol.curp, sol.correo, "", "",
                          0,         session_expiry(env)};
-        s = afl_store_tramite_start(p, env->st, sol.captcha_id, expires, env->sid, &t, env->now);
+        s = afl_store_tramite_start(p, env->st, sol.captcha_id, expires, daily, env->sid, &t,
+                                    env->now);
         if (s == AFL_STORE_OK) {
             out->event = AFL_FLOW_EV_NEW_CURP;
             out->session_token = token;
             return redirect(out, "/domicilio");
         }
     }
+    if (s == AFL_STORE_LIMITED)
+        return daily_refused(env, out, daily);
     if (s == AFL_STORE_USED) {
         sol.err_captcha = MSG_CAPTCHA;
         form_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, NULL);
@@ -1564,6 +1591,7 @@ void afl_flow_vigencia_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow
     afl_store_status s;
     const char *nss, *err_nss;
     int dberr = 0, captcha_good, down = 0;
+    afl_store_daily daily_buf, *daily;
 
     if (!csrf_ok(env, in->form))
         return forbidden(env, out);
@@ -1588,7 +1616,8 @@ void afl_flow_vigencia_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow
             note_failure(env);
         return vigencia_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, nss, err_nss, NULL);
     }
-    if (over_identity_limits(env, &sol, out))
+    daily = daily_counts(env, &sol, &daily_buf);
+    if (over_daily_limits(env, daily, out))
         return;
     maybe_purge(env);
 
@@ -1617,10 +1646,11 @@ void afl_flow_vigencia_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow
         /* The session's result, its audit row and the constancia e-mail commit together. */
         afl_tramite t = {env->csrf, AFL_PASO_VIGENCIA,  sol.curp, sol.correo, nss, "",
                          0,         session_expiry(env)};
-        if (afl_store_vigencia_record(p, env->st, env->sid, &t, curp_hmac(env, sol.curp),
-                                      env->mail_host, env->now) != AFL_STORE_OK) {
+        s = afl_store_vigencia_record(p, env->st, daily, env->sid, &t, curp_hmac(env, sol.curp),
+                                      env->mail_host, env->now);
+        if (s != AFL_STORE_OK) {
             out->session_token = NULL;
-            return busy(env, out);
+            return s == AFL_STORE_LIMITED ? daily_refused(env, out, daily) : busy(env, out);
         }
     }
     out->mail = AFL_FLOW_MAIL_CONSTANCIA;

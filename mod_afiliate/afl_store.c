@@ -413,37 +413,6 @@ afl_store_status afl_store_rate_hits(apr_pool_t *p, afl_store *st, long long win
     return txn(p, st, hits_body, &h);
 }
 
-/* Counts a hit for each key of a pair (NULL skipped) and reads both counts, in
- * one transaction: two limits checked for the cost of one write. */
-typedef struct {
-    hits_args h;
-    pair_counts pc;
-} hit_pair_args;
-
-static afl_store_status hit_pair_body(apr_pool_t *p, afl_store *st, void *baton)
-{
-    hit_pair_args *hp = baton;
-    const char *args[] = {lld(p, hp->h.window), hp->h.keys[0] ? hp->h.keys[0] : "",
-                          hp->h.keys[1] ? hp->h.keys[1] : ""};
-
-    if (hits_body(p, st, &hp->h) != AFL_STORE_OK)
-        return AFL_STORE_ERROR;
-    *hp->pc.a = *hp->pc.b = 0;
-    return query(p, st, AFL_SQL_LIMITE_GET_PAIR, 3, args, take_pair, &hp->pc, NULL) == 0
-               ? AFL_STORE_OK
-               : AFL_STORE_ERROR;
-}
-
-afl_store_status afl_store_rate_hit_pair(apr_pool_t *p, afl_store *st, long long window,
-                                         const char *key_a, const char *key_b, long long *a,
-                                         long long *b)
-{
-    const char *keys[] = {key_a, key_b};
-    hit_pair_args hp = {{keys, 2, window}, {key_a ? key_a : "", a, b}};
-
-    return txn(p, st, hit_pair_body, &hp);
-}
-
 static const char *or_null(const char *s)
 {
     return s && *s ? s : NULL;
@@ -885,25 +854,51 @@ afl_store_status afl_store_assign(apr_pool_t *p, afl_store *st, const afl_assign
 typedef struct {
     const char *captcha_id; /* NULL: none */
     long long captcha_expires;
+    afl_store_daily *daily; /* NULL: none */
     const char *tramite_id;
     const afl_tramite *t;
     const char *curp_hmac, *msgid_host;
     long long now;
 } form_args;
 
-/* Burns the form's CAPTCHA id inside the form's transaction. */
+static afl_store_status bucket_over(apr_pool_t *p, afl_store *st, const char *key, long long window,
+                                    int limit, int *over);
+
+/* Moves the form's daily counts (afl_store_daily); AFL_STORE_LIMITED when one
+ * passes its limit, and the caller's transaction is then rolled back. */
+static afl_store_status count_daily(apr_pool_t *p, afl_store *st, afl_store_daily *d)
+{
+    afl_store_status s;
+    int over = 0;
+
+    if (!d)
+        return AFL_STORE_OK;
+    d->by_curp = 0;
+    s = bucket_over(p, st, d->curp_key, d->window, d->curp_limit, &over);
+    if (s == AFL_STORE_OK && over) {
+        d->by_curp = 1;
+        return AFL_STORE_LIMITED;
+    }
+    if (s == AFL_STORE_OK)
+        s = bucket_over(p, st, d->correo_key, d->window, d->correo_limit, &over);
+    return s == AFL_STORE_OK && over ? AFL_STORE_LIMITED : s;
+}
+
+/* Burns the form's CAPTCHA id and moves its daily counts inside the form's
+ * transaction. */
 static afl_store_status burn(apr_pool_t *p, afl_store *st, const form_args *fa)
 {
-    if (!fa->captcha_id)
-        return AFL_STORE_OK;
-    switch (afl_store_captcha_use(p, st, fa->captcha_id, fa->captcha_expires)) {
-    case AFL_STORE_OK:
-        return AFL_STORE_OK;
-    case AFL_STORE_NOTFOUND:
-        return AFL_STORE_USED;
-    default:
-        return AFL_STORE_ERROR;
+    if (fa->captcha_id) {
+        switch (afl_store_captcha_use(p, st, fa->captcha_id, fa->captcha_expires)) {
+        case AFL_STORE_OK:
+            break;
+        case AFL_STORE_NOTFOUND:
+            return AFL_STORE_USED;
+        default:
+            return AFL_STORE_ERROR;
+        }
     }
+    return count_daily(p, st, fa->daily);
 }
 
 static afl_store_status locate_body(apr_pool_t *p, afl_store *st, void *baton)
@@ -928,15 +923,15 @@ afl_store_status afl_store_locate(apr_pool_t *p, afl_store *st, const char *tram
                                   const afl_tramite *t, const char *curp_hmac,
                                   const char *msgid_host, long long now)
 {
-    return afl_store_locate_form(p, st, NULL, 0, tramite_id, t, curp_hmac, msgid_host, now);
+    return afl_store_locate_form(p, st, NULL, 0, NULL, tramite_id, t, curp_hmac, msgid_host, now);
 }
 
 afl_store_status afl_store_locate_form(apr_pool_t *p, afl_store *st, const char *captcha_id,
-                                       long long captcha_expires, const char *tramite_id,
-                                       const afl_tramite *t, const char *curp_hmac,
-                                       const char *msgid_host, long long now)
+                                       long long captcha_expires, afl_store_daily *daily,
+                                       const char *tramite_id, const afl_tramite *t,
+                                       const char *curp_hmac, const char *msgid_host, long long now)
 {
-    form_args fa = {captcha_id, captcha_expires, tramite_id, t, curp_hmac, msgid_host, now};
+    form_args fa = {captcha_id, captcha_expires, daily, tramite_id, t, curp_hmac, msgid_host, now};
     return txn(p, st, locate_body, &fa);
 }
 
@@ -951,10 +946,11 @@ static afl_store_status start_body(apr_pool_t *p, afl_store *st, void *baton)
 }
 
 afl_store_status afl_store_tramite_start(apr_pool_t *p, afl_store *st, const char *captcha_id,
-                                         long long captcha_expires, const char *tramite_id,
-                                         const afl_tramite *t, long long now)
+                                         long long captcha_expires, afl_store_daily *daily,
+                                         const char *tramite_id, const afl_tramite *t,
+                                         long long now)
 {
-    form_args fa = {captcha_id, captcha_expires, tramite_id, t, NULL, NULL, now};
+    form_args fa = {captcha_id, captcha_expires, daily, tramite_id, t, NULL, NULL, now};
     return txn(p, st, start_body, &fa);
 }
 
@@ -978,12 +974,12 @@ static afl_store_status confirm_start_body(apr_pool_t *p, afl_store *st, void *b
 }
 
 afl_store_status afl_store_confirm_start(apr_pool_t *p, afl_store *st, const char *captcha_id,
-                                         long long captcha_expires, const char *tramite_id,
-                                         const afl_tramite *t, const char *enlace,
-                                         const char *msgid_host, long long now)
+                                         long long captcha_expires, afl_store_daily *daily,
+                                         const char *tramite_id, const afl_tramite *t,
+                                         const char *enlace, const char *msgid_host, long long now)
 {
-    confirm_start_args ca = {{captcha_id, captcha_expires, tramite_id, t, NULL, msgid_host, now},
-                             enlace};
+    confirm_start_args ca = {
+        {captcha_id, captcha_expires, daily, tramite_id, t, NULL, msgid_host, now}, enlace};
     return txn(p, st, confirm_start_body, &ca);
 }
 
@@ -1008,7 +1004,8 @@ static afl_store_status confirm_use_body(apr_pool_t *p, afl_store *st, void *bat
     }
     if (req->t->paso == AFL_PASO_RESULTADO) {
         /* Located: recorded, audited and e-mailed only now, as without confirmation. */
-        form_args fa = {NULL, 0, req->new_id, req->t, req->curp_hmac, req->msgid_host, req->now};
+        form_args fa = {NULL,    0, NULL, req->new_id, req->t, req->curp_hmac, req->msgid_host,
+                        req->now};
         return locate_body(p, st, &fa);
     }
     return afl_store_tramite_put(p, st, req->new_id, req->t, req->now);
@@ -1029,7 +1026,10 @@ static afl_store_status vigencia_body(apr_pool_t *p, afl_store *st, void *baton)
 {
     form_args *fa = baton;
     const afl_tramite *t = fa->t;
+    afl_store_status s = burn(p, st, fa);
 
+    if (s != AFL_STORE_OK)
+        return s;
     if (afl_store_tramite_put(p, st, fa->tramite_id, t, fa->now) != AFL_STORE_OK ||
         afl_store_audit(p, st, fa->now, "vigencia", fa->curp_hmac, "") != AFL_STORE_OK ||
         outbox_add(p, st, "constancia", t->curp, t->correo, "vigencia", fa->msgid_host, fa->now) !=
@@ -1038,11 +1038,12 @@ static afl_store_status vigencia_body(apr_pool_t *p, afl_store *st, void *baton)
     return AFL_STORE_OK;
 }
 
-afl_store_status afl_store_vigencia_record(apr_pool_t *p, afl_store *st, const char *tramite_id,
-                                           const afl_tramite *t, const char *curp_hmac,
-                                           const char *msgid_host, long long now)
+afl_store_status afl_store_vigencia_record(apr_pool_t *p, afl_store *st, afl_store_daily *daily,
+                                           const char *tramite_id, const afl_tramite *t,
+                                           const char *curp_hmac, const char *msgid_host,
+                                           long long now)
 {
-    form_args fa = {NULL, 0, tramite_id, t, curp_hmac, msgid_host, now};
+    form_args fa = {NULL, 0, daily, tramite_id, t, curp_hmac, msgid_host, now};
     return txn(p, st, vigencia_body, &fa);
 }
 

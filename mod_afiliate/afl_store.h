@@ -95,12 +95,6 @@ afl_store_status afl_store_rate_get_pair(apr_pool_t *p, afl_store *st, long long
 afl_store_status afl_store_rate_hits(apr_pool_t *p, afl_store *st, long long window,
                                      const char *const *keys, int n);
 
-/* Counts one hit in window for each key of the pair (a NULL key is skipped and
- * reads 0) and gives both counts so far, in one transaction. */
-afl_store_status afl_store_rate_hit_pair(apr_pool_t *p, afl_store *st, long long window,
-                                         const char *key_a, const char *key_b, long long *a,
-                                         long long *b);
-
 /* The step a trámite has reached. The database keeps the names below
  * (tramite.paso); afl_store converts at its boundary only. */
 typedef enum {
@@ -197,46 +191,65 @@ afl_store_status afl_store_nss_take(apr_pool_t *p, afl_store *st, int serie, int
 afl_store_status afl_store_assign(apr_pool_t *p, afl_store *st, const afl_assign_req *req,
                                   const char **nss, int *assigned);
 
+/* The daily counts an accepted form adds to (docs/directives.md, "Limits"): one
+ * per CURP and one per e-mail address (keys are HMACs; NULL counts nothing),
+ * moved and checked in the form's own transaction. When a count would pass its
+ * limit the form answers AFL_STORE_LIMITED and writes nothing, no count moves,
+ * and by_curp tells whether the CURP's limit refused (else the address's). */
+typedef struct {
+    long long window; /* start of the day */
+    const char *curp_key, *correo_key;
+    int curp_limit, correo_limit;
+    int by_curp; /* out */
+} afl_store_daily;
+
 /* Records a located NSS on the session (and the e-mail given), with its audit row
  * and the comprobante queued for t->correo, in one transaction. */
 afl_store_status afl_store_locate(apr_pool_t *p, afl_store *st, const char *tramite_id,
                                   const afl_tramite *t, const char *curp_hmac,
                                   const char *msgid_host, long long now);
 
-/* afl_store_locate with the form's CAPTCHA id burned in the same transaction
- * (one commit for the whole POST). AFL_STORE_USED when the id had been used
- * already: then nothing is written. */
+/* afl_store_locate with the form's CAPTCHA id burned and its daily counts
+ * (daily, NULL: none) moved in the same transaction (one commit for the whole
+ * POST). AFL_STORE_USED when the id had been used already, AFL_STORE_LIMITED
+ * when a daily limit refuses: then nothing is written. */
 afl_store_status afl_store_locate_form(apr_pool_t *p, afl_store *st, const char *captcha_id,
-                                       long long captcha_expires, const char *tramite_id,
-                                       const afl_tramite *t, const char *curp_hmac,
-                                       const char *msgid_host, long long now);
+                                       long long captcha_expires, afl_store_daily *daily,
+                                       const char *tramite_id, const afl_tramite *t,
+                                       const char *curp_hmac, const char *msgid_host,
+                                       long long now);
 
-/* A new trámite at its next step: burns the form's CAPTCHA id and stores the
- * session row in one transaction. AFL_STORE_USED as above. */
+/* A new trámite at its next step: burns the form's CAPTCHA id, moves its daily
+ * counts and stores the session row in one transaction. AFL_STORE_USED and
+ * AFL_STORE_LIMITED as above. */
 afl_store_status afl_store_tramite_start(apr_pool_t *p, afl_store *st, const char *captcha_id,
-                                         long long captcha_expires, const char *tramite_id,
-                                         const afl_tramite *t, long long now);
+                                         long long captcha_expires, afl_store_daily *daily,
+                                         const char *tramite_id, const afl_tramite *t,
+                                         long long now);
 
 /* Paso 2 succeeded: records it on the session (paso 'vigencia'), with its
  * audit row and the constancia queued for t->correo (outbox kind
- * 'constancia', reason 'vigencia'), in one transaction. */
-afl_store_status afl_store_vigencia_record(apr_pool_t *p, afl_store *st, const char *tramite_id,
-                                           const afl_tramite *t, const char *curp_hmac,
-                                           const char *msgid_host, long long now);
+ * 'constancia', reason 'vigencia'), and moves its daily counts, in one
+ * transaction. AFL_STORE_LIMITED as above. */
+afl_store_status afl_store_vigencia_record(apr_pool_t *p, afl_store *st, afl_store_daily *daily,
+                                           const char *tramite_id, const afl_tramite *t,
+                                           const char *curp_hmac, const char *msgid_host,
+                                           long long now);
 
 afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now, const char *evento,
                                  const char *curp_hmac, const char *detalle);
 
 /* ---- e-mail confirmation (AfiliateConfirmarCorreo, docs/mail.md) */
 
-/* Paso 1's form with confirmation: burns the CAPTCHA id, stores the session row
- * (t->paso AFL_PASO_CONFIRMACION) and queues the message with the link (outbox
- * kind 'confirmacion') for t->correo, in one transaction. AFL_STORE_USED when
- * the CAPTCHA id had been used already: then nothing is written. */
+/* Paso 1's form with confirmation: burns the CAPTCHA id, moves the daily
+ * counts, stores the session row (t->paso AFL_PASO_CONFIRMACION) and queues the
+ * message with the link (outbox kind 'confirmacion') for t->correo, in one
+ * transaction. AFL_STORE_USED when the CAPTCHA id had been used already,
+ * AFL_STORE_LIMITED when a daily limit refuses: then nothing is written. */
 afl_store_status afl_store_confirm_start(apr_pool_t *p, afl_store *st, const char *captcha_id,
-                                         long long captcha_expires, const char *tramite_id,
-                                         const afl_tramite *t, const char *enlace,
-                                         const char *msgid_host, long long now);
+                                         long long captcha_expires, afl_store_daily *daily,
+                                         const char *tramite_id, const afl_tramite *t,
+                                         const char *enlace, const char *msgid_host, long long now);
 
 typedef struct {
     const char *tramite_id; /* the trámite the link names (its session row id) */

@@ -663,17 +663,28 @@ START_TEST(daily_limits_per_curp_and_email)
     ck_assert_int_gt(o->retry_after, 0);
     ck_assert_int_le(o->retry_after, AFL_FLOW_DAY);
     ck_assert_int_eq(o->event, AFL_FLOW_EV_REFUSED_RATE);
-    /* A wrong CAPTCHA is not counted... */
+    /* A wrong CAPTCHA is not counted, nor a CURP the registry does not know
+     * (nothing is recorded or mailed for it)... */
     ck_assert_int_eq(
         step(&b[3], afl_flow_nss_submit, paso1_form(&b[3], curp_found, 0), NULL)->status,
         AFL_FLOW_BAD_REQUEST);
-    /* ...the fourth form naming the e-mail address is refused, whatever the CURP. */
-    o = step(&b[3], afl_flow_nss_submit, paso1_form(&b[3], curp_unknown, 1), NULL);
+    ck_assert_int_eq(
+        step(&b[3], afl_flow_nss_submit, paso1_form(&b[3], curp_unknown, 1), NULL)->status,
+        AFL_FLOW_UNPROCESSABLE);
+    ck_assert_str_eq(
+        step(&b[3], afl_flow_nss_submit, paso1_form(&b[3], curp_new, 1), NULL)->location,
+        "/domicilio");
+    /* ...so the fourth accepted form naming the e-mail address is refused,
+     * whatever the CURP. */
+    o = step(&b[4], afl_flow_nss_submit, paso1_form(&b[4], curp_new, 1), NULL);
     ck_assert_int_eq(o->status, AFL_FLOW_TOO_MANY);
     ck_page_has(o, "El correo electrónico capturado ya se usó");
     /* Paso 2 counts the same. */
     o = step(&b[4], afl_flow_vigencia_submit, paso2_form(&b[4], curp_found, nss_found, 1), NULL);
     ck_assert_int_eq(o->status, AFL_FLOW_TOO_MANY);
+    /* Refused forms moved no count: 2 + 1 per CURP, 3 for the address. */
+    ck_assert_int_eq(count("SELECT sum(cuenta) FROM limite WHERE clave LIKE 'curp-d:%'"), 3);
+    ck_assert_int_eq(count("SELECT sum(cuenta) FROM limite WHERE clave LIKE 'correo-d:%'"), 3);
     /* The next day starts afresh; the keys are pseudonyms. */
     b[5].env.now += AFL_FLOW_DAY;
     ck_assert_str_eq(
@@ -681,6 +692,38 @@ START_TEST(daily_limits_per_curp_and_email)
         "/resultado");
     ck_assert_ptr_null(strstr(value("SELECT group_concat(clave) FROM limite"), curp_found));
     ck_assert_ptr_null(strstr(value("SELECT group_concat(clave) FROM limite"), "alumno"));
+}
+END_TEST
+
+/* The daily counts move in the form's own transaction and are checked there
+ * again: a form that would pass a limit (two browsers that both read "one
+ * left") writes nothing, not even its CAPTCHA id, and moves no count. */
+START_TEST(daily_limit_checked_in_the_forms_transaction)
+{
+    afl_tramite t = {"csrf", AFL_PASO_DOMICILIO, curp_new, "alumno@example.mx", "", "",
+                     0,      1800003600LL};
+    afl_store_daily d = {
+        1800000000LL - 1800000000LL % AFL_FLOW_DAY, "curp-d:k", "correo-d:k", 1, 5, 0};
+
+    ck_assert_int_eq(afl_store_tramite_start(pool, &st, "captcha-a", 1800000600LL, &d, "sesion-a",
+                                             &t, 1800000000LL),
+                     AFL_STORE_OK);
+    ck_assert_int_eq(afl_store_tramite_start(pool, &st, "captcha-b", 1800000600LL, &d, "sesion-b",
+                                             &t, 1800000000LL),
+                     AFL_STORE_LIMITED);
+    ck_assert_int_eq(d.by_curp, 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM tramite WHERE id = 'sesion-b'"), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM captcha_usado WHERE id = 'captcha-b'"), 0);
+    ck_assert_int_eq(count("SELECT cuenta FROM limite WHERE clave = 'curp-d:k'"), 1);
+    ck_assert_int_eq(count("SELECT cuenta FROM limite WHERE clave = 'correo-d:k'"), 1);
+    /* The address's limit, on its own. */
+    d.curp_key = "curp-d:otra";
+    d.correo_limit = 1;
+    ck_assert_int_eq(afl_store_tramite_start(pool, &st, "captcha-c", 1800000600LL, &d, "sesion-c",
+                                             &t, 1800000000LL),
+                     AFL_STORE_LIMITED);
+    ck_assert_int_eq(d.by_curp, 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM limite WHERE clave = 'curp-d:otra'"), 0);
 }
 END_TEST
 
@@ -1157,6 +1200,7 @@ static Suite *flow_suite(void)
     tcase_add_test(tc, database_down_and_rate_limit);
     tcase_add_test(tc, failure_budget);
     tcase_add_test(tc, daily_limits_per_curp_and_email);
+    tcase_add_test(tc, daily_limit_checked_in_the_forms_transaction);
     tcase_add_test(tc, session_rotates_on_success_only);
     tcase_add_test(tc, identity_source_unavailable);
     tcase_add_test(tc, resend_and_finish);

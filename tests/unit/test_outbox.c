@@ -584,20 +584,20 @@ START_TEST(confirmation_link_is_sent_without_attachment)
                      0,      fake_now + 1800};
 
     /* No insured row yet: the message needs none. */
-    ck_assert_int_eq(afl_store_confirm_start(pool, &st, "captcha-1", fake_now + 600, sid, &t, link,
-                                             "imss.example.mx", fake_now),
+    ck_assert_int_eq(afl_store_confirm_start(pool, &st, "captcha-1", fake_now + 600, NULL, sid, &t,
+                                             link, "imss.example.mx", fake_now),
                      AFL_STORE_OK);
     ck_assert_int_eq(count("SELECT count(*) FROM outbox WHERE kind = 'confirmacion' AND "
                            "asegurado_id IS NULL"),
                      1);
     /* The CAPTCHA id is burned with it: a replay writes nothing. */
-    ck_assert_int_eq(afl_store_confirm_start(pool, &st, "captcha-1", fake_now + 600, "otra", &t,
-                                             link, "imss.example.mx", fake_now),
+    ck_assert_int_eq(afl_store_confirm_start(pool, &st, "captcha-1", fake_now + 600, NULL, "otra",
+                                             &t, link, "imss.example.mx", fake_now),
                      AFL_STORE_USED);
     ck_assert_int_eq(count("SELECT count(*) FROM outbox"), 1);
     /* A link that reaches nobody is not queued, and nothing is kept. */
-    ck_assert_int_eq(afl_store_confirm_start(pool, &st, "captcha-2", fake_now + 600, "otra", &t, "",
-                                             "imss.example.mx", fake_now),
+    ck_assert_int_eq(afl_store_confirm_start(pool, &st, "captcha-2", fake_now + 600, NULL, "otra",
+                                             &t, "", "imss.example.mx", fake_now),
                      AFL_STORE_ERROR);
     ck_assert_int_eq(count("SELECT count(*) FROM tramite WHERE id = 'otra'"), 0);
     /* The schema refuses a confirmation message tied to an insured row, and the reverse. */
