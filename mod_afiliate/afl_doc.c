@@ -3,6 +3,7 @@
 #include "afl_crash.h"
 #include "afl_curp.h"
 #include "afl_log.h"
+#include "afl_qr.h"
 
 #include <apr_strings.h>
 #include <apr_time.h>
@@ -193,4 +194,21 @@ afl_store_status afl_doc_issue(apr_pool_t *p, afl_store *st, const afl_doc_req *
     }
     give_back(seq);
     return s;
+}
+
+afl_store_status afl_doc_issue_firma(apr_pool_t *p, afl_store *st, const afl_doc_req *req,
+                                     const char *verify_base, afl_store_doc *out,
+                                     afl_pdf_firma *firma)
+{
+    afl_store_status s = afl_doc_issue(p, st, req, out);
+
+    memset(firma, 0, sizeof *firma);
+    if (s != AFL_STORE_OK)
+        return s;
+    firma->cadena_original = out->cadena;
+    firma->sello = out->sello;
+    firma->no_serie = out->no_serie;
+    firma->verify_url = afl_qr_verify_url(p, verify_base, out->folio);
+    firma->key = req->key;
+    return AFL_STORE_OK;
 }

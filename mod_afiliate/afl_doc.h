@@ -50,4 +50,11 @@ typedef struct {
 afl_store_status afl_doc_issue(apr_pool_t *p, afl_store *st, const afl_doc_req *req,
                                afl_store_doc *out);
 
+/* afl_doc_issue for a PDF: also fills firma from the issued row (cadena
+ * original, sello, No. de serie, req->key, and the verification URL under
+ * verify_base: NULL or "" gives no URL). firma is zeroed first. */
+afl_store_status afl_doc_issue_firma(apr_pool_t *p, afl_store *st, const afl_doc_req *req,
+                                     const char *verify_base, afl_store_doc *out,
+                                     afl_pdf_firma *firma);
+
 #endif

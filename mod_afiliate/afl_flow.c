@@ -22,7 +22,6 @@
 #include "afl_log.h"
 #include "afl_nss.h"
 #include "afl_pdf.h"
-#include "afl_qr.h"
 #include "afl_token.h"
 #include "afl_vigencia.h"
 
@@ -416,13 +415,10 @@ static const char *correo_hmac(afl_flow_env *env, const char *correo)
     return afl_token_hmac(env->pool, env->secret, env->secret_len, "correo", lower, 32);
 }
 
-/* The form's daily counts (NULL when both limits are off), moved in the
- * transaction that records the form. */
-static afl_store_daily *daily_counts(afl_flow_env *env, const afl_solicitud *sol,
-                                     afl_store_daily *d)
+/* The form's daily counts, moved in the transaction that records the form
+ * (a limit of 0 leaves its key NULL: nothing counted). */
+static void daily_counts(afl_flow_env *env, const afl_solicitud *sol, afl_store_daily *d)
 {
-    if (!env->curp_limit && !env->email_limit)
-        return NULL;
     memset(d, 0, sizeof *d);
     d->window = env->now - env->now % AFL_FLOW_DAY;
     d->curp_limit = env->curp_limit;
@@ -431,7 +427,6 @@ static afl_store_daily *daily_counts(afl_flow_env *env, const afl_solicitud *sol
         d->curp_key = apr_pstrcat(env->pool, "curp-d:", curp_hmac(env, sol->curp), NULL);
     if (env->email_limit)
         d->correo_key = apr_pstrcat(env->pool, "correo-d:", correo_hmac(env, sol->correo), NULL);
-    return d;
 }
 
 /* The Spanish 429 of a daily limit, until the end of the day. */
@@ -455,11 +450,13 @@ static void daily_refused(afl_flow_env *env, afl_flow_out *out, const afl_store_
 /* A form whose CURP or address has used its day already is refused before any
  * identity look-up, by a read; the counts themselves move (and are checked
  * again, exactly) in the form's transaction. */
-static int over_daily_limits(afl_flow_env *env, afl_store_daily *d, afl_flow_out *out)
+static int over_daily_limits(afl_flow_env *env, const afl_solicitud *sol, afl_store_daily *d,
+                             afl_flow_out *out)
 {
     long long by_curp = 0, by_correo = 0;
 
-    if (!d)
+    daily_counts(env, sol, d);
+    if (!d->curp_key && !d->correo_key)
         return 0;
     if (afl_store_rate_get_pair(env->pool, env->st, d->window, d->curp_key ? d->curp_key : "",
                                 d->correo_key ? d->correo_key : "", &by_curp,
@@ -509,6 +506,25 @@ static void add_error(afl_tpl_ctx *ctx, const char *campo, const char *mensaje)
     afl_tpl_set_bool(ctx, "errores", 1);
 }
 
+/* One field of a form page: what the student typed (echo 0: not shown
+ * again), its message, and its entry in the list of errors. */
+typedef struct {
+    const char *campo, *err_campo; /* template names: literals */
+    const char *value, *err;
+    int echo;
+} form_field;
+
+/* The fields in the form's order (the list of errors follows it). */
+static void form_fields(afl_tpl_ctx *ctx, const form_field *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].echo)
+            afl_tpl_set_strn(ctx, f[i].campo, f[i].value);
+        afl_tpl_set_strn(ctx, f[i].err_campo, f[i].err);
+        add_error(ctx, f[i].campo, f[i].err);
+    }
+}
+
 /* A new CAPTCHA id for a form page; 0 (outcome FAILED) without random bytes. */
 static int issue_captcha(afl_flow_env *env, afl_flow_out *out, const char **id)
 {
@@ -555,19 +571,6 @@ static int burn_captcha(afl_flow_env *env, const afl_solicitud *sol, long long e
     return s == AFL_STORE_OK;
 }
 
-/* Checks and burns the CAPTCHA: one attempt per id, across every server. */
-static int captcha_ok(afl_flow_env *env, const afl_solicitud *sol, int *db_error)
-{
-    long long expires = 0;
-
-    *db_error = 0;
-    if (!captcha_id_valid(env, sol, &expires))
-        return 0;
-    if (!burn_captcha(env, sol, expires, db_error))
-        return 0; /* replay, or *db_error */
-    return captcha_answer_ok(env, sol);
-}
-
 /* The CURP of the form, validated and normalised (sol->err_curp otherwise). */
 static void check_curp(apr_pool_t *p, afl_solicitud *sol)
 {
@@ -581,6 +584,33 @@ static void check_curp(apr_pool_t *p, afl_solicitud *sol)
         sol->err_curp = afl_form_curp_message(reason);
     else
         sol->curp = apr_pstrdup(p, info.curp);
+}
+
+/* What the POST of a CAPTCHA form (Paso 1 or Paso 2) works with. */
+typedef struct {
+    afl_solicitud sol;
+    long long expires;   /* the CAPTCHA id's */
+    int id_valid, right; /* the id is ours and alive; the answer is right */
+    afl_store_daily daily;
+} form_post_state;
+
+/* The start of both CAPTCHA forms' POST: the CSRF check, the form read with
+ * its CURP checked, the CAPTCHA id and answer judged (nothing burned yet), then
+ * the failure budget and the flood limit. 0 when out is answered already. */
+static int form_post(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out,
+                     form_post_state *f)
+{
+    memset(f, 0, sizeof *f);
+    if (!csrf_ok(env, in->form)) {
+        forbidden(env, out);
+        return 0;
+    }
+    afl_form_solicitud(env->pool, in->form, &f->sol);
+    check_curp(env->pool, &f->sol);
+    f->id_valid = captcha_id_valid(env, &f->sol, &f->expires);
+    f->right = f->id_valid && captcha_answer_ok(env, &f->sol);
+    /* What the failure budget refuses costs no write and no flood count. */
+    return !over_budget(env, f->right, out) && !refused_by_rate(env, out);
 }
 
 const char *afl_flow_inactive_message(apr_pool_t *p, const char *status)
@@ -828,23 +858,15 @@ static afl_tpl_ctx *captcha_form(afl_flow_env *env, afl_flow_out *out, const cha
     afl_tpl_set_strn(ctx, "csrf", env->csrf);
     afl_tpl_set_strn(ctx, "captcha_id", captcha_id);
     if (sol) {
-        afl_tpl_set_strn(ctx, "curp", sol->curp);
-        if (with_nss)
-            afl_tpl_set_strn(ctx, "nss", nss);
-        afl_tpl_set_strn(ctx, "correo", sol->correo);
-        afl_tpl_set_strn(ctx, "correo_confirmacion", sol->correo_confirmacion);
-        afl_tpl_set_strn(ctx, "err_curp", sol->err_curp);
-        if (with_nss)
-            afl_tpl_set_strn(ctx, "err_nss", err_nss);
-        afl_tpl_set_strn(ctx, "err_correo", sol->err_correo);
-        afl_tpl_set_strn(ctx, "err_correo_confirmacion", sol->err_correo_confirmacion);
-        afl_tpl_set_strn(ctx, "err_captcha", sol->err_captcha);
-        add_error(ctx, "curp", sol->err_curp);
-        if (with_nss)
-            add_error(ctx, "nss", err_nss);
-        add_error(ctx, "correo", sol->err_correo);
-        add_error(ctx, "correo_confirmacion", sol->err_correo_confirmacion);
-        add_error(ctx, "captcha", sol->err_captcha);
+        const form_field f[] = {{"curp", "err_curp", sol->curp, sol->err_curp, 1},
+                                {"nss", "err_nss", nss, err_nss, 1},
+                                {"correo", "err_correo", sol->correo, sol->err_correo, 1},
+                                {"correo_confirmacion", "err_correo_confirmacion",
+                                 sol->correo_confirmacion, sol->err_correo_confirmacion, 1},
+                                {"captcha", "err_captcha", NULL, sol->err_captcha, 0}};
+        /* Paso 1 has no NSS field. */
+        form_fields(ctx, f, 1);
+        form_fields(ctx, f + (with_nss ? 1 : 2), with_nss ? 4 : 3);
     }
     if (aviso_text)
         afl_tpl_set_strn(ctx, "aviso", aviso_text);
@@ -873,49 +895,38 @@ void afl_flow_nss_form(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *o
 void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
 {
     apr_pool_t *p = env->pool;
-    afl_solicitud sol;
+    form_post_state f;
     afl_persona per;
     afl_asegurado aseg;
     afl_store_status s;
-    long long expires = 0;
     const char *token = NULL;
-    int dberr = 0, id_valid, right, down = 0;
-    afl_store_daily daily_buf, *daily;
+    int dberr = 0, down = 0;
 
-    if (!csrf_ok(env, in->form))
-        return forbidden(env, out);
-
-    afl_form_solicitud(p, in->form, &sol);
-    check_curp(p, &sol);
-    id_valid = captcha_id_valid(env, &sol, &expires);
-    right = id_valid && captcha_answer_ok(env, &sol);
-    /* What the failure budget refuses costs no write and no flood count. */
-    if (over_budget(env, right, out) || refused_by_rate(env, out))
+    if (!form_post(env, in, out, &f))
         return;
-    if (!right)
-        sol.err_captcha = MSG_CAPTCHA;
-    if (sol.err_curp || sol.err_correo || sol.err_correo_confirmacion || sol.err_captcha) {
-        if (id_valid && !burn_captcha(env, &sol, expires, &dberr)) {
+    if (!f.right)
+        f.sol.err_captcha = MSG_CAPTCHA;
+    if (f.sol.err_curp || f.sol.err_correo || f.sol.err_correo_confirmacion || f.sol.err_captcha) {
+        if (f.id_valid && !burn_captcha(env, &f.sol, f.expires, &dberr)) {
             if (dberr)
                 return busy(env, out);
-            sol.err_captcha = MSG_CAPTCHA; /* replay */
+            f.sol.err_captcha = MSG_CAPTCHA; /* replay */
         }
-        if (sol.err_captcha || sol.err_curp)
+        if (f.sol.err_captcha || f.sol.err_curp)
             note_failure(env);
-        form_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, NULL);
-        out->event = sol.err_captcha ? AFL_FLOW_EV_REFUSED_CAPTCHA
-                     : sol.err_curp  ? AFL_FLOW_EV_INVALID_CURP
-                                     : AFL_FLOW_EV_NONE;
+        form_page(env, out, AFL_FLOW_BAD_REQUEST, &f.sol, NULL);
+        out->event = f.sol.err_captcha ? AFL_FLOW_EV_REFUSED_CAPTCHA
+                     : f.sol.err_curp  ? AFL_FLOW_EV_INVALID_CURP
+                                       : AFL_FLOW_EV_NONE;
         return;
     }
     if (!store(env))
         return busy(env, out);
-    daily = daily_counts(env, &sol, &daily_buf);
-    if (over_daily_limits(env, daily, out))
+    if (over_daily_limits(env, &f.sol, &f.daily, out))
         return;
     maybe_purge(env);
 
-    s = identity(env, sol.curp, &per, &down);
+    s = identity(env, f.sol.curp, &per, &down);
     if (s == AFL_STORE_ERROR) {
         if (down)
             renapo_down(env, out);
@@ -925,20 +936,20 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
         return;
     }
     if (s == AFL_STORE_OK && afl_store_status_active(per.status_curp))
-        s = afl_store_asegurado(p, env->st, sol.curp, &aseg);
+        s = afl_store_asegurado(p, env->st, f.sol.curp, &aseg);
     else {
         /* The form goes no further: the CAPTCHA is burned on its own. */
-        if (!burn_captcha(env, &sol, expires, &dberr)) {
+        if (!burn_captcha(env, &f.sol, f.expires, &dberr)) {
             if (dberr)
                 return busy(env, out);
-            sol.err_captcha = MSG_CAPTCHA;
+            f.sol.err_captcha = MSG_CAPTCHA;
             note_failure(env);
-            form_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, NULL);
+            form_page(env, out, AFL_FLOW_BAD_REQUEST, &f.sol, NULL);
             out->event = AFL_FLOW_EV_REFUSED_CAPTCHA;
             return;
         }
         note_failure(env);
-        form_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol,
+        form_page(env, out, AFL_FLOW_UNPROCESSABLE, &f.sol,
                   s == AFL_STORE_NOTFOUND ? MSG_RENAPO
                                           : afl_flow_inactive_message(p, per.status_curp));
         out->event = AFL_FLOW_EV_NOT_IN_REGISTRY;
@@ -950,17 +961,17 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
         return failed(out, AFL_TAG ": " AFL_LOGNO(00010) "no random bytes available");
     if (env->confirm_email) {
         /* Nothing is shown or e-mailed but the link until the address is confirmed. */
-        s = confirm_start(env, &sol, expires, daily);
+        s = confirm_start(env, &f.sol, f.expires, &f.daily);
         if (s == AFL_STORE_OK) {
             out->mail = AFL_FLOW_MAIL_CONFIRMACION;
             out->session_token = token;
             return redirect(out, "/confirmar");
         }
     } else if (s == AFL_STORE_OK) {
-        afl_tramite t = {env->csrf, AFL_PASO_RESULTADO, sol.curp, sol.correo,
-                         aseg.nss,  "localizado",       0,        session_expiry(env)};
-        s = afl_store_locate_form(p, env->st, sol.captcha_id, expires, daily, env->sid, &t,
-                                  curp_hmac(env, sol.curp), env->mail_host, env->now);
+        afl_tramite t = {env->csrf, AFL_PASO_RESULTADO, f.sol.curp, f.sol.correo,
+                         aseg.nss,  "localizado",       0,          session_expiry(env)};
+        s = afl_store_locate_form(p, env->st, f.sol.captcha_id, f.expires, &f.daily, env->sid, &t,
+                                  curp_hmac(env, f.sol.curp), env->mail_host, env->now);
         if (s == AFL_STORE_OK) {
             out->mail = AFL_FLOW_MAIL_COMPROBANTE;
             out->event = AFL_FLOW_EV_LOCATED;
@@ -968,9 +979,9 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
             return redirect(out, "/resultado");
         }
     } else {
-        afl_tramite t = {env->csrf, AFL_PASO_DOMICILIO, sol.curp, sol.correo, "", "",
+        afl_tramite t = {env->csrf, AFL_PASO_DOMICILIO, f.sol.curp, f.sol.correo, "", "",
                          0,         session_expiry(env)};
-        s = afl_store_tramite_start(p, env->st, sol.captcha_id, expires, daily, env->sid, &t,
+        s = afl_store_tramite_start(p, env->st, f.sol.captcha_id, f.expires, &f.daily, env->sid, &t,
                                     env->now);
         if (s == AFL_STORE_OK) {
             out->event = AFL_FLOW_EV_NEW_CURP;
@@ -979,10 +990,10 @@ void afl_flow_nss_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
         }
     }
     if (s == AFL_STORE_LIMITED)
-        return daily_refused(env, out, daily);
+        return daily_refused(env, out, &f.daily);
     if (s == AFL_STORE_USED) {
-        sol.err_captcha = MSG_CAPTCHA;
-        form_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, NULL);
+        f.sol.err_captcha = MSG_CAPTCHA;
+        form_page(env, out, AFL_FLOW_BAD_REQUEST, &f.sol, NULL);
         out->event = AFL_FLOW_EV_REFUSED_CAPTCHA;
         return;
     }
@@ -1009,20 +1020,15 @@ static void domicilio_page(afl_flow_env *env, afl_flow_out *out, int status, con
     afl_tpl_set_strn(ctx, "nombre_completo", nombre_completo(env->pool, &per));
     afl_tpl_set_strn(ctx, "curp", t->curp);
     if (v) {
-        afl_tpl_set_strn(ctx, "cp", v->addr.cp);
-        afl_tpl_set_strn(ctx, "calle", v->addr.calle);
-        afl_tpl_set_strn(ctx, "numero_exterior", v->addr.numero_exterior);
-        afl_tpl_set_strn(ctx, "numero_interior", v->addr.numero_interior);
-        afl_tpl_set_strn(ctx, "err_cp", v->addr.err_cp);
-        afl_tpl_set_strn(ctx, "err_colonia", v->addr.err_colonia);
-        afl_tpl_set_strn(ctx, "err_calle", v->addr.err_calle);
-        afl_tpl_set_strn(ctx, "err_numero_exterior", v->addr.err_numero_exterior);
-        afl_tpl_set_strn(ctx, "err_numero_interior", v->addr.err_numero_interior);
-        add_error(ctx, "cp", v->addr.err_cp);
-        add_error(ctx, "colonia", v->addr.err_colonia);
-        add_error(ctx, "calle", v->addr.err_calle);
-        add_error(ctx, "numero_exterior", v->addr.err_numero_exterior);
-        add_error(ctx, "numero_interior", v->addr.err_numero_interior);
+        const form_field f[] = {{"cp", "err_cp", v->addr.cp, v->addr.err_cp, 1},
+                                {"colonia", "err_colonia", NULL, v->addr.err_colonia, 0},
+                                {"calle", "err_calle", v->addr.calle, v->addr.err_calle, 1},
+                                {"numero_exterior", "err_numero_exterior", v->addr.numero_exterior,
+                                 v->addr.err_numero_exterior, 1},
+                                {"numero_interior", "err_numero_interior", v->addr.numero_interior,
+                                 v->addr.err_numero_interior, 1}};
+        /* The colonia is echoed as the selected item of its list below. */
+        form_fields(ctx, f, sizeof f / sizeof f[0]);
         if (v->cp_found) {
             afl_tpl_set_strn(ctx, "estado", v->cp.estado);
             afl_tpl_set_strn(ctx, "municipio", v->cp.municipio);
@@ -1254,41 +1260,32 @@ static int wants_download(const afl_flow_in *in)
 /* Issues (or, for a re-download in the same trámite, finds again) a signed
  * document and fills firma for the PDF. Without a signing key the document
  * is not signed: an unrecorded folio (sequence 0), firma zeroed. */
-static afl_store_status issue_document(afl_flow_env *env, const char *tipo, afl_cadena_tipo ct,
-                                       const char *nss, const char *curp, const char *nombre,
-                                       afl_store_doc *doc, afl_pdf_firma *firma)
+static afl_store_status issue_signed(afl_flow_env *env, const char *tipo, afl_cadena_tipo ct,
+                                     const char *nss, const char *curp, const char *nombre,
+                                     afl_store_doc *doc, afl_pdf_firma *firma)
 {
     apr_pool_t *p = env->pool;
     afl_doc_req req;
-    afl_store_status s;
 
-    memset(firma, 0, sizeof *firma);
     if (!env->sign_key) {
         char folio[AFL_FOLIO_LEN + 1];
+        memset(firma, 0, sizeof *firma);
         memset(doc, 0, sizeof *doc);
         afl_folio_make(apr_time_from_sec(env->now), 0, folio);
         doc->folio = apr_pstrdup(p, folio);
         doc->emitido = env->now;
         return AFL_STORE_OK;
     }
-    memset(&req, 0, sizeof req);
-    req.tipo = tipo;
-    req.cadena_tipo = ct;
-    req.nss = nss;
-    req.curp = curp;
-    req.nombre = nombre;
-    req.emitido = env->now; /* whole seconds: the cadena's Fecha */
-    req.datos = env->sid ? apr_pstrcat(p, "{\"tramite\":\"", env->sid, "\"}", NULL) : NULL;
-    req.key = env->sign_key;
-    s = afl_doc_issue(p, env->st, &req, doc);
-    if (s != AFL_STORE_OK)
-        return s;
-    firma->cadena_original = doc->cadena;
-    firma->sello = doc->sello;
-    firma->no_serie = doc->no_serie;
-    firma->verify_url = afl_qr_verify_url(p, env->public_base, doc->folio);
-    firma->key = env->sign_key;
-    return AFL_STORE_OK;
+    req = (afl_doc_req){.tipo = tipo,
+                        .cadena_tipo = ct,
+                        .nss = nss,
+                        .curp = curp,
+                        .nombre = nombre,
+                        .emitido = env->now, /* whole seconds: the cadena's Fecha */
+                        .datos = env->sid ? apr_pstrcat(p, "{\"tramite\":\"", env->sid, "\"}", NULL)
+                                          : NULL,
+                        .key = env->sign_key};
+    return afl_doc_issue_firma(p, env->st, &req, env->public_base, doc, firma);
 }
 
 static void pdf(afl_flow_out *out, const unsigned char *body, size_t len, const char *filename,
@@ -1304,7 +1301,10 @@ static void pdf(afl_flow_out *out, const unsigned char *body, size_t len, const 
 }
 
 /* What each document step (comprobante, tarjeta, constancia) works with. */
+typedef struct doc_kind doc_kind;
+
 typedef struct {
+    const doc_kind *kind;
     afl_tramite t;             /* the session's trámite */
     int descargar;             /* ?descargar=1: an attachment, else shown inline */
     afl_store_doc doc;         /* the issued document */
@@ -1313,94 +1313,124 @@ typedef struct {
     char err[256]; /* why the PDF could not be built */
 } doc_step;
 
-/* The session for a document: at paso, else the notice (404). 1 when d->t is set. */
+/* The three documents: the step whose result offers each, and the notice
+ * (404) for a session elsewhere. */
+struct doc_kind {
+    const char *tipo; /* documento.tipo, audit detail, log word */
+    afl_paso paso;
+    const char *mensaje, *inicio;
+};
+
+static const doc_kind COMPROBANTE = {
+    "comprobante", AFL_PASO_RESULTADO,
+    "El comprobante solo está disponible al concluir el Paso 1 en esta sesión.", "/nss"};
+static const doc_kind TARJETA = {
+    "tarjeta", AFL_PASO_RESULTADO,
+    "La tarjeta solo está disponible al concluir el Paso 1 en esta sesión.", "/nss"};
+static const doc_kind CONSTANCIA = {
+    "constancia", AFL_PASO_VIGENCIA,
+    "La constancia solo está disponible al concluir el Paso 2 en esta sesión.", "/vigencia"};
+
+/* The session for a document of kind k, else the notice. 1 when d->t is set. */
 static int document_session(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out,
-                            afl_paso paso, doc_step *d, const char *mensaje, const char *inicio)
+                            const doc_kind *k, doc_step *d)
 {
+    d->kind = k;
     d->descargar = wants_download(in);
-    return session_at(env, out, paso, &d->t, NULL, mensaje, inicio);
+    return session_at(env, out, k->paso, &d->t, NULL, k->mensaje, k->inicio);
 }
 
-static void audit_download(afl_flow_env *env, const doc_step *d, const char *what)
+static void audit_download(afl_flow_env *env, const doc_step *d)
 {
     /* posted: the document does not wait for this row's fsync (afl_store.h) */
     afl_store_audit_later(env->pool, env->st, env->now, d->descargar ? "descarga" : "impresion",
-                          curp_hmac(env, d->t.curp), what);
+                          curp_hmac(env, d->t.curp), d->kind->tipo);
 }
 
-/* The outcome of building the PDF what (rv, d->body, d->err), sent as filename. */
+/* The step's document issued under the person's name (issue_signed) into
+ * d->doc and firma; 0 after the 503 page when the store fails. */
+static int issue_document(afl_flow_env *env, afl_flow_out *out, doc_step *d, afl_cadena_tipo ct,
+                          const char *nss, const char *curp, const char *nombres,
+                          const char *primer_apellido, const char *segundo_apellido,
+                          afl_pdf_firma *firma)
+{
+    const char *nombre = afl_cadena_nombre(env->pool, nombres, primer_apellido, segundo_apellido);
+
+    if (issue_signed(env, d->kind->tipo, ct, nss, curp, nombre, &d->doc, firma) == AFL_STORE_OK)
+        return 1;
+    busy(env, out);
+    return 0;
+}
+
+/* The outcome of building the step's PDF (rv, d->body, d->err): the download
+ * recorded and the PDF sent as filename. */
 static void send_pdf(afl_flow_env *env, afl_flow_out *out, const doc_step *d, apr_status_t rv,
-                     const char *what, const char *filename)
+                     const char *filename)
 {
     if (rv != APR_SUCCESS)
-        return failed(out,
-                      apr_psprintf(env->pool, AFL_TAG
-                                   ": " AFL_LOGNO(00012) "cannot build the %s: %s", what, d->err));
+        return failed(
+            out, apr_psprintf(env->pool, AFL_TAG ": " AFL_LOGNO(00012) "cannot build the %s: %s",
+                                                                d->kind->tipo, d->err));
+    audit_download(env, d);
     pdf(out, d->body, d->len, filename, d->descargar);
 }
 
-void afl_flow_comprobante(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+/* The comprobante and the tarjeta of the session that reached the Paso 1
+ * result: the same stored data as the e-mailed attachments (afl_outbox). */
+static void paso1_document(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out,
+                           const doc_kind *k)
 {
     apr_pool_t *p = env->pool;
+    int tarjeta = k == &TARJETA;
     doc_step d;
     afl_comprobante c;
+    apr_status_t rv;
 
-    if (!document_session(env, in, out, AFL_PASO_RESULTADO, &d,
-                          "El comprobante solo está disponible al concluir el Paso 1 en esta "
-                          "sesión.",
-                          "/nss"))
+    if (!document_session(env, in, out, k, &d))
         return;
-    /* The same stored data as the e-mailed attachment (afl_outbox). */
     if (afl_doc_comprobante(p, env->st, d.t.curp, &c) != AFL_STORE_OK)
         return busy(env, out);
-    if (issue_document(
-            env, "comprobante", c.localizacion ? AFL_CADENA_LOCALIZACION : AFL_CADENA_ASIGNACION,
-            c.nss, c.curp, afl_cadena_nombre(p, c.nombres, c.primer_apellido, c.segundo_apellido),
-            &d.doc, &c.firma) != AFL_STORE_OK)
-        return busy(env, out);
-    if (env->sign_key)
-        c.folio = d.doc.folio;
-    audit_download(env, &d, "comprobante");
-
+    if (!issue_document(env, out, &d,
+                        tarjeta          ? AFL_CADENA_TARJETA
+                        : c.localizacion ? AFL_CADENA_LOCALIZACION
+                                         : AFL_CADENA_ASIGNACION,
+                        c.nss, c.curp, c.nombres, c.primer_apellido, c.segundo_apellido, &c.firma))
+        return;
     /* Built after the database work: no transaction is open here. */
     c.issued = apr_time_from_sec(d.doc.emitido);
     c.font = env->font;
     c.font_bold = env->font_bold;
-    send_pdf(env, out, &d, afl_pdf_comprobante(p, &c, &d.body, &d.len, d.err, sizeof d.err),
-             "comprobante", apr_psprintf(p, "comprobanteNSS%s.pdf", c.nss));
+    if (tarjeta) {
+        /* The card always shows its folio; unsigned, the unrecorded one. */
+        afl_tarjeta tj = {.nombres = c.nombres,
+                          .primer_apellido = c.primer_apellido,
+                          .segundo_apellido = c.segundo_apellido,
+                          .curp = c.curp,
+                          .nss = c.nss,
+                          .folio = d.doc.folio,
+                          .issued = c.issued,
+                          .font = c.font,
+                          .font_bold = c.font_bold,
+                          .firma = c.firma};
+        rv = afl_pdf_tarjeta(p, &tj, &d.body, &d.len, d.err, sizeof d.err);
+    } else {
+        if (env->sign_key)
+            c.folio = d.doc.folio;
+        rv = afl_pdf_comprobante(p, &c, &d.body, &d.len, d.err, sizeof d.err);
+    }
+    send_pdf(env, out, &d, rv,
+             apr_psprintf(p, tarjeta ? "tarjetaNSS%s.pdf" : "comprobanteNSS%s.pdf", c.nss));
+}
+
+void afl_flow_comprobante(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
+{
+    paso1_document(env, in, out, &COMPROBANTE);
 }
 
 /* The Tarjeta de NSS, for the session that reached the Paso 1 result. */
 void afl_flow_tarjeta(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
 {
-    apr_pool_t *p = env->pool;
-    doc_step d;
-    afl_comprobante c;
-    afl_tarjeta tj;
-
-    if (!document_session(env, in, out, AFL_PASO_RESULTADO, &d,
-                          "La tarjeta solo está disponible al concluir el Paso 1 en esta sesión.",
-                          "/nss"))
-        return;
-    if (afl_doc_comprobante(p, env->st, d.t.curp, &c) != AFL_STORE_OK)
-        return busy(env, out);
-    memset(&tj, 0, sizeof tj);
-    if (issue_document(env, "tarjeta", AFL_CADENA_TARJETA, c.nss, c.curp,
-                       afl_cadena_nombre(p, c.nombres, c.primer_apellido, c.segundo_apellido),
-                       &d.doc, &tj.firma) != AFL_STORE_OK)
-        return busy(env, out);
-    audit_download(env, &d, "tarjeta");
-    tj.nombres = c.nombres;
-    tj.primer_apellido = c.primer_apellido;
-    tj.segundo_apellido = c.segundo_apellido;
-    tj.curp = c.curp;
-    tj.nss = c.nss;
-    tj.folio = d.doc.folio;
-    tj.issued = apr_time_from_sec(d.doc.emitido);
-    tj.font = env->font;
-    tj.font_bold = env->font_bold;
-    send_pdf(env, out, &d, afl_pdf_tarjeta(p, &tj, &d.body, &d.len, d.err, sizeof d.err), "tarjeta",
-             apr_psprintf(p, "tarjetaNSS%s.pdf", c.nss));
+    paso1_document(env, in, out, &TARJETA);
 }
 
 /* "Reenviar": the document of the session's result goes again to the e-mail of
@@ -1585,72 +1615,63 @@ static const char *read_nss(apr_pool_t *p, apr_table_t *form, const char **err)
 void afl_flow_vigencia_submit(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
 {
     apr_pool_t *p = env->pool;
-    afl_solicitud sol;
+    form_post_state f;
+    const char *nss, *err_nss;
     afl_persona per;
     afl_asegurado_nss aseg;
     afl_store_status s;
-    const char *nss, *err_nss;
     int dberr = 0, captcha_good, down = 0;
-    afl_store_daily daily_buf, *daily;
 
-    if (!csrf_ok(env, in->form))
-        return forbidden(env, out);
-
-    afl_form_solicitud(p, in->form, &sol);
+    if (!form_post(env, in, out, &f))
+        return;
     nss = read_nss(p, in->form, &err_nss);
-    check_curp(p, &sol);
-    {
-        long long expires = 0;
-        int right = captcha_id_valid(env, &sol, &expires) && captcha_answer_ok(env, &sol);
-        if (over_budget(env, right, out) || refused_by_rate(env, out))
-            return;
-    }
-    captcha_good = captcha_ok(env, &sol, &dberr);
+    /* The CAPTCHA id is burned at once: one attempt per id, whatever follows. */
+    captcha_good = f.id_valid && burn_captcha(env, &f.sol, f.expires, &dberr) && f.right;
     if (dberr)
         return busy(env, out);
     if (!captcha_good)
-        sol.err_captcha = MSG_CAPTCHA;
-    if (sol.err_curp || err_nss || sol.err_correo || sol.err_correo_confirmacion ||
-        sol.err_captcha) {
-        if (sol.err_captcha || sol.err_curp || err_nss)
+        f.sol.err_captcha = MSG_CAPTCHA;
+    if (f.sol.err_curp || err_nss || f.sol.err_correo || f.sol.err_correo_confirmacion ||
+        f.sol.err_captcha) {
+        if (f.sol.err_captcha || f.sol.err_curp || err_nss)
             note_failure(env);
-        return vigencia_page(env, out, AFL_FLOW_BAD_REQUEST, &sol, nss, err_nss, NULL);
+        return vigencia_page(env, out, AFL_FLOW_BAD_REQUEST, &f.sol, nss, err_nss, NULL);
     }
-    daily = daily_counts(env, &sol, &daily_buf);
-    if (over_daily_limits(env, daily, out))
+    if (over_daily_limits(env, &f.sol, &f.daily, out))
         return;
     maybe_purge(env);
 
-    s = identity(env, sol.curp, &per, &down);
+    s = identity(env, f.sol.curp, &per, &down);
     if (s == AFL_STORE_ERROR)
         return down ? renapo_down(env, out) : busy(env, out);
     if (s == AFL_STORE_NOTFOUND || (s == AFL_STORE_OK && !afl_store_status_active(per.status_curp)))
         note_failure(env);
     if (s == AFL_STORE_NOTFOUND)
-        return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol, nss, NULL, MSG_RENAPO);
+        return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &f.sol, nss, NULL, MSG_RENAPO);
     if (!afl_store_status_active(per.status_curp))
-        return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol, nss, NULL,
+        return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &f.sol, nss, NULL,
                              afl_flow_inactive_message(p, per.status_curp));
     s = afl_store_asegurado_nss(p, env->st, nss, &aseg);
     if (s == AFL_STORE_ERROR)
         return busy(env, out);
-    if (s == AFL_STORE_NOTFOUND || (s == AFL_STORE_OK && strcmp(aseg.curp, sol.curp)))
+    if (s == AFL_STORE_NOTFOUND || (s == AFL_STORE_OK && strcmp(aseg.curp, f.sol.curp)))
         note_failure(env);
     if (s == AFL_STORE_NOTFOUND)
-        return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol, nss, NULL, MSG_NSS_NO);
-    if (strcmp(aseg.curp, sol.curp))
-        return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &sol, nss, NULL, MSG_INCONSISTENTE);
+        return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &f.sol, nss, NULL, MSG_NSS_NO);
+    if (strcmp(aseg.curp, f.sol.curp))
+        return vigencia_page(env, out, AFL_FLOW_UNPROCESSABLE, &f.sol, nss, NULL,
+                             MSG_INCONSISTENTE);
     if (!rotate_session(env, &out->session_token))
         return failed(out, AFL_TAG ": " AFL_LOGNO(00014) "no random bytes available");
     {
         /* The session's result, its audit row and the constancia e-mail commit together. */
-        afl_tramite t = {env->csrf, AFL_PASO_VIGENCIA,  sol.curp, sol.correo, nss, "",
+        afl_tramite t = {env->csrf, AFL_PASO_VIGENCIA,  f.sol.curp, f.sol.correo, nss, "",
                          0,         session_expiry(env)};
-        s = afl_store_vigencia_record(p, env->st, daily, env->sid, &t, curp_hmac(env, sol.curp),
-                                      env->mail_host, env->now);
+        s = afl_store_vigencia_record(p, env->st, &f.daily, env->sid, &t,
+                                      curp_hmac(env, f.sol.curp), env->mail_host, env->now);
         if (s != AFL_STORE_OK) {
             out->session_token = NULL;
-            return s == AFL_STORE_LIMITED ? daily_refused(env, out, daily) : busy(env, out);
+            return s == AFL_STORE_LIMITED ? daily_refused(env, out, &f.daily) : busy(env, out);
         }
     }
     out->mail = AFL_FLOW_MAIL_CONSTANCIA;
@@ -1714,35 +1735,30 @@ void afl_flow_vigencia_resultado(afl_flow_env *env, const afl_flow_in *in, afl_f
 
 void afl_flow_constancia(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
 {
-    apr_pool_t *p = env->pool;
     doc_step d;
-    afl_constancia c;
     afl_persona per;
     afl_pdf_firma firma;
+    afl_constancia c;
 
-    if (!document_session(env, in, out, AFL_PASO_VIGENCIA, &d,
-                          "La constancia solo está disponible al concluir el Paso 2 en esta "
-                          "sesión.",
-                          "/vigencia"))
+    if (!document_session(env, in, out, &CONSTANCIA, &d))
         return;
-    if (afl_store_persona(p, env->st, d.t.curp, &per) != AFL_STORE_OK)
+    if (afl_store_persona(env->pool, env->st, d.t.curp, &per) != AFL_STORE_OK)
         return busy(env, out);
-    if (issue_document(env, "constancia", AFL_CADENA_CONSTANCIA, d.t.nss, d.t.curp,
-                       afl_cadena_nombre(p, per.nombres, per.primer_apellido, per.segundo_apellido),
-                       &d.doc, &firma) != AFL_STORE_OK)
-        return busy(env, out);
+    if (!issue_document(env, out, &d, AFL_CADENA_CONSTANCIA, d.t.nss, d.t.curp, per.nombres,
+                        per.primer_apellido, per.segundo_apellido, &firma))
+        return;
     /* Coverage on the day of issue: a re-download shows the same answer. The
      * same stored data as the e-mailed attachment (afl_outbox). */
-    if (afl_doc_constancia(p, env->st, d.t.curp, d.t.nss, d.doc.emitido, &c) != AFL_STORE_OK)
+    if (afl_doc_constancia(env->pool, env->st, d.t.curp, d.t.nss, d.doc.emitido, &c) !=
+        AFL_STORE_OK)
         return busy(env, out);
-    audit_download(env, &d, "constancia");
     c.firma = firma;
     c.folio = d.doc.folio;
     c.issued = apr_time_from_sec(d.doc.emitido);
     c.font = env->font;
     c.font_bold = env->font_bold;
-    send_pdf(env, out, &d, afl_pdf_constancia(p, &c, &d.body, &d.len, d.err, sizeof d.err),
-             "constancia", apr_psprintf(p, "comprobanteVigenciaDerechos%s.pdf", d.t.nss));
+    send_pdf(env, out, &d, afl_pdf_constancia(env->pool, &c, &d.body, &d.len, d.err, sizeof d.err),
+             apr_psprintf(env->pool, "comprobanteVigenciaDerechos%s.pdf", d.t.nss));
 }
 
 /* ------------------------------------------------------------------ verification */

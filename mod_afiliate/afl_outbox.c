@@ -4,7 +4,6 @@
 #include "afl_confirm.h"
 #include "afl_crash.h"
 #include "afl_doc.h"
-#include "afl_qr.h"
 #include "afl_form.h"
 #include "afl_log.h"
 #include "afl_mime.h"
@@ -152,27 +151,22 @@ static apr_status_t seal(apr_pool_t *p, afl_store *st, const afl_outbox_conf *c,
     memset(firma, 0, sizeof *firma);
     if (!c->sign_key)
         return APR_SUCCESS;
-    memset(&req, 0, sizeof req);
-    req.tipo = tipo;
-    req.cadena_tipo = ct;
-    req.nss = nss;
-    req.curp = curp;
-    req.nombre = nombre;
-    req.emitido = row->created;
-    /* A retry of this message finds the same document (same folio and sello). */
-    req.datos = apr_psprintf(p, "{\"outbox\":\"%" APR_INT64_T_FMT "\"}", (apr_int64_t)row->id);
-    req.key = c->sign_key;
-    if (afl_doc_issue(p, st, &req, &doc) != AFL_STORE_OK) {
+    req = (afl_doc_req){
+        .tipo = tipo,
+        .cadena_tipo = ct,
+        .nss = nss,
+        .curp = curp,
+        .nombre = nombre,
+        .emitido = row->created,
+        /* A retry of this message finds the same document (same folio and sello). */
+        .datos = apr_psprintf(p, "{\"outbox\":\"%" APR_INT64_T_FMT "\"}", (apr_int64_t)row->id),
+        .key = c->sign_key};
+    if (afl_doc_issue_firma(p, st, &req, c->verify_base, &doc, firma) != AFL_STORE_OK) {
         apr_snprintf(err, errlen, "database error while issuing the %s", tipo);
         return APR_EGENERAL;
     }
     *folio = doc.folio;
     *emitido = apr_time_from_sec(doc.emitido);
-    firma->cadena_original = doc.cadena;
-    firma->sello = doc.sello;
-    firma->no_serie = doc.no_serie;
-    firma->verify_url = c->verify_base ? afl_qr_verify_url(p, c->verify_base, doc.folio) : NULL;
-    firma->key = c->sign_key;
     return APR_SUCCESS;
 }
 

@@ -1,6 +1,11 @@
 /* afl_store: database operations of the web procedure (see afl_store.h).
  * Its statements are rows of the one table of afl_sql.c, run through afl_db;
- * this file holds the transaction bodies that use them. */
+ * this file holds the transaction bodies that use them. One file on purpose,
+ * longer than most: its runners (run, query, select_into, txn) and the
+ * observer's counters stay private to it, so that no other unit can reach a
+ * connection except through a whole operation; its sections (identity,
+ * limits, trámite, assignment, outbox, documents, coverage, RENAPO answers)
+ * follow afl_store.h. */
 #include "afl_store.h"
 #include "afl_commit.h"
 #include "afl_crash.h"
@@ -12,6 +17,7 @@
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +279,50 @@ static afl_store_status select_one(apr_pool_t *p, afl_store *st, afl_sql_id q, i
     return fr.seen ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
 }
 
+/* Where a column of a one-row select goes in the caller's struct. */
+typedef enum { COL_STR, COL_LLONG, COL_INT, COL_CHAR, COL_PASO } col_kind;
+typedef struct {
+    size_t offset;
+    col_kind kind;
+} col_field;
+#define COL(type, member, kind)                                                                    \
+    {                                                                                              \
+        offsetof(type, member), kind                                                               \
+    }
+
+/* select_one with each column stored in its field of out (ncols <= 16). */
+static afl_store_status select_into(apr_pool_t *p, afl_store *st, afl_sql_id q, int nargs,
+                                    const char **args, const col_field *f, int ncols, void *out)
+{
+    const char *v[16];
+    afl_store_status s;
+
+    if (ncols > 16)
+        return AFL_STORE_ERROR;
+    s = select_one(p, st, q, nargs, args, ncols, v);
+    for (int i = 0; s == AFL_STORE_OK && i < ncols; i++) {
+        char *at = (char *)out + f[i].offset;
+        switch (f[i].kind) {
+        case COL_STR:
+            *(const char **)at = v[i];
+            break;
+        case COL_LLONG:
+            *(long long *)at = atoll(v[i]);
+            break;
+        case COL_INT:
+            *(int *)at = atoi(v[i]);
+            break;
+        case COL_CHAR:
+            *at = v[i][0];
+            break;
+        case COL_PASO:
+            *(afl_paso *)at = afl_paso_parse(v[i]);
+            break;
+        }
+    }
+    return s;
+}
+
 static const char *lld(apr_pool_t *p, long long v)
 {
     /* apr_psprintf has no %lld: use APR's 64-bit format. */
@@ -290,36 +340,24 @@ int afl_store_status_active(const char *status)
 
 afl_store_status afl_store_persona(apr_pool_t *p, afl_store *st, const char *curp, afl_persona *out)
 {
-    const char *v[7];
-    afl_store_status s = select_one(p, st, AFL_SQL_PERSONA, 1, &curp, 7, v);
-
-    if (s != AFL_STORE_OK)
-        return s;
-    out->nombres = v[0];
-    out->primer_apellido = v[1];
-    out->segundo_apellido = v[2];
-    out->fecha_nacimiento = v[3];
-    out->sexo = v[4][0];
-    out->entidad = v[5];
-    out->status_curp = v[6];
-    return AFL_STORE_OK;
+    static const col_field f[] = {COL(afl_persona, nombres, COL_STR),
+                                  COL(afl_persona, primer_apellido, COL_STR),
+                                  COL(afl_persona, segundo_apellido, COL_STR),
+                                  COL(afl_persona, fecha_nacimiento, COL_STR),
+                                  COL(afl_persona, sexo, COL_CHAR),
+                                  COL(afl_persona, entidad, COL_STR),
+                                  COL(afl_persona, status_curp, COL_STR)};
+    return select_into(p, st, AFL_SQL_PERSONA, 1, &curp, f, 7, out);
 }
 
 afl_store_status afl_store_asegurado(apr_pool_t *p, afl_store *st, const char *curp,
                                      afl_asegurado *out)
 {
-    const char *v[6];
-    afl_store_status s = select_one(p, st, AFL_SQL_ASEGURADO, 1, &curp, 6, v);
-
-    if (s != AFL_STORE_OK)
-        return s;
-    out->nss = v[0];
-    out->origen = v[1];
-    out->id = atoll(v[2]);
-    out->creado = atoll(v[3]);
-    out->umf_clave = v[4];
-    out->umf_nombre = v[5];
-    return AFL_STORE_OK;
+    static const col_field f[] = {
+        COL(afl_asegurado, nss, COL_STR),       COL(afl_asegurado, origen, COL_STR),
+        COL(afl_asegurado, id, COL_LLONG),      COL(afl_asegurado, creado, COL_LLONG),
+        COL(afl_asegurado, umf_clave, COL_STR), COL(afl_asegurado, umf_nombre, COL_STR)};
+    return select_into(p, st, AFL_SQL_ASEGURADO, 1, &curp, f, 6, out);
 }
 
 afl_store_status afl_store_captcha_use(apr_pool_t *p, afl_store *st, const char *id,
@@ -458,21 +496,13 @@ afl_store_status afl_store_tramite_put(apr_pool_t *p, afl_store *st, const char 
 afl_store_status afl_store_tramite_get(apr_pool_t *p, afl_store *st, const char *id, long long now,
                                        afl_tramite *out)
 {
+    static const col_field f[] = {
+        COL(afl_tramite, csrf, COL_STR),     COL(afl_tramite, paso, COL_PASO),
+        COL(afl_tramite, curp, COL_STR),     COL(afl_tramite, correo, COL_STR),
+        COL(afl_tramite, nss, COL_STR),      COL(afl_tramite, origen, COL_STR),
+        COL(afl_tramite, reenvios, COL_INT), COL(afl_tramite, expira, COL_LLONG)};
     const char *args[] = {id, lld(p, now)};
-    const char *v[8];
-    afl_store_status s = select_one(p, st, AFL_SQL_TRAMITE_GET, 2, args, 8, v);
-
-    if (s != AFL_STORE_OK)
-        return s;
-    out->csrf = v[0];
-    out->paso = afl_paso_parse(v[1]);
-    out->curp = v[2];
-    out->correo = v[3];
-    out->nss = v[4];
-    out->origen = v[5];
-    out->reenvios = atoi(v[6]);
-    out->expira = atoll(v[7]);
-    return AFL_STORE_OK;
+    return select_into(p, st, AFL_SQL_TRAMITE_GET, 2, args, f, 8, out);
 }
 
 afl_store_status afl_store_tramite_touch(apr_pool_t *p, afl_store *st, const char *id,
@@ -497,14 +527,21 @@ static void add_colonia(apr_pool_t *p, const char *const *v, void *baton)
     }
 }
 
-afl_store_status afl_store_cp(apr_pool_t *p, afl_store *st, const char *cp, afl_cp_info *out)
+/* The colonias of cp through statement q, each row handed to fn. */
+static afl_store_status cp_rows(apr_pool_t *p, afl_store *st, afl_sql_id q, const char *cp,
+                                row_fn *fn, afl_cp_info *out)
 {
     memset(out, 0, sizeof *out);
     out->cp = cp;
     out->colonias = apr_array_make(p, 16, sizeof(const char *));
-    if (query(p, st, AFL_SQL_CP_COLONIAS, 1, &cp, add_colonia, out, NULL) != 0)
+    if (query(p, st, q, 1, &cp, fn, out, NULL) != 0)
         return AFL_STORE_ERROR;
     return out->colonias->nelts ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
+}
+
+afl_store_status afl_store_cp(apr_pool_t *p, afl_store *st, const char *cp, afl_cp_info *out)
+{
+    return cp_rows(p, st, AFL_SQL_CP_COLONIAS, cp, add_colonia, out);
 }
 
 static void add_colonia_umf(apr_pool_t *p, const char *const *v, void *baton)
@@ -520,12 +557,7 @@ static void add_colonia_umf(apr_pool_t *p, const char *const *v, void *baton)
 
 afl_store_status afl_store_cp_lookup(apr_pool_t *p, afl_store *st, const char *cp, afl_cp_info *out)
 {
-    memset(out, 0, sizeof *out);
-    out->cp = cp;
-    out->colonias = apr_array_make(p, 16, sizeof(const char *));
-    if (query(p, st, AFL_SQL_CP_LOOKUP, 1, &cp, add_colonia_umf, out, NULL) != 0)
-        return AFL_STORE_ERROR;
-    return out->colonias->nelts ? AFL_STORE_OK : AFL_STORE_NOTFOUND;
+    return cp_rows(p, st, AFL_SQL_CP_LOOKUP, cp, add_colonia_umf, out);
 }
 
 static void add_umf(apr_pool_t *p, const char *const *v, void *baton)
@@ -686,6 +718,32 @@ static afl_store_status txn(apr_pool_t *p, afl_store *st, afl_commit_body *body,
     }
 }
 
+/* A random token for a new outbox row, the Message-ID's unique part; NULL
+ * (logged) without random bytes. */
+static const char *outbox_token(apr_pool_t *p)
+{
+    const char *token = afl_token_random(p);
+
+    if (!token)
+        afl_log(AFL_LOG_ERR, AFL_LOGNO(00031) "no random bytes for an outbox Message-ID");
+    return token;
+}
+
+/* Inserts an outbox row by q (its args carry token) and turns the token into
+ * the final Message-ID, which holds the row id, inside the caller's
+ * transaction. */
+static afl_store_status outbox_insert(apr_pool_t *p, afl_store *st, afl_sql_id q, int nargs,
+                                      const char **args, const char *token, const char *msgid_host)
+{
+    const char *msgid[] = {msgid_host && *msgid_host ? msgid_host : "localhost", token};
+    int n = 0;
+
+    if (run(p, st, q, &n, nargs, args) != 0 || n != 1 ||
+        run(p, st, AFL_SQL_OUTBOX_MSGID, &n, 2, msgid) != 0 || n != 1)
+        return AFL_STORE_ERROR;
+    return AFL_STORE_OK;
+}
+
 /* Queues a message of this kind (comprobante | constancia) for curp to
  * recipient, inside the caller's transaction. Nothing is queued without a
  * recipient. */
@@ -693,56 +751,34 @@ static afl_store_status outbox_add(apr_pool_t *p, afl_store *st, const char *kin
                                    const char *recipient, const char *reason,
                                    const char *msgid_host, long long now)
 {
-    const char *token = afl_token_random(p);
-    const char *host = msgid_host && *msgid_host ? msgid_host : "localhost";
-    int n = 0;
+    const char *token;
 
     if (!recipient || !*recipient)
         return AFL_STORE_OK;
-    if (!token) {
-        afl_log(AFL_LOG_ERR, AFL_LOGNO(00031) "no random bytes for an outbox Message-ID");
+    if (!(token = outbox_token(p)))
         return AFL_STORE_ERROR;
-    }
     {
         const char *args[] = {kind, reason, recipient, lld(p, now), token, lld(p, now), curp};
-        if (run(p, st, AFL_SQL_OUTBOX_ADD, &n, 7, args) != 0 || n != 1)
-            return AFL_STORE_ERROR;
+        return outbox_insert(p, st, AFL_SQL_OUTBOX_ADD, 7, args, token, msgid_host);
     }
-    {
-        const char *args[] = {host, token};
-        if (run(p, st, AFL_SQL_OUTBOX_MSGID, &n, 2, args) != 0 || n != 1)
-            return AFL_STORE_ERROR;
-    }
-    return AFL_STORE_OK;
 }
 
 /* Queues the message with the e-mail confirmation link, inside the caller's
- * transaction (the Message-ID as for every outbox row). */
+ * transaction. */
 static afl_store_status confirm_outbox_add(apr_pool_t *p, afl_store *st, const char *recipient,
                                            const char *enlace, const char *msgid_host,
                                            long long now)
 {
-    const char *token = afl_token_random(p);
-    const char *host = msgid_host && *msgid_host ? msgid_host : "localhost";
-    int n = 0;
+    const char *token;
 
     if (!recipient || !*recipient || !enlace || !*enlace)
         return AFL_STORE_ERROR; /* a link that reaches nobody would strand the trámite */
-    if (!token) {
-        afl_log(AFL_LOG_ERR, AFL_LOGNO(00087) "no random bytes for an outbox Message-ID");
+    if (!(token = outbox_token(p)))
         return AFL_STORE_ERROR;
-    }
     {
         const char *args[] = {recipient, lld(p, now), token, lld(p, now), enlace};
-        if (run(p, st, AFL_SQL_CONFIRM_OUTBOX_ADD, &n, 5, args) != 0 || n != 1)
-            return AFL_STORE_ERROR;
+        return outbox_insert(p, st, AFL_SQL_CONFIRM_OUTBOX_ADD, 5, args, token, msgid_host);
     }
-    {
-        const char *args[] = {host, token};
-        if (run(p, st, AFL_SQL_OUTBOX_MSGID, &n, 2, args) != 0 || n != 1)
-            return AFL_STORE_ERROR;
-    }
-    return AFL_STORE_OK;
 }
 
 typedef struct {
@@ -1154,12 +1190,18 @@ afl_store_status afl_store_outbox_due(apr_pool_t *p, afl_store *st, long long no
                                                                               : AFL_STORE_ERROR;
 }
 
+static const col_field outbox_fields[] = {
+    COL(afl_outbox_row, reason, COL_STR),     COL(afl_outbox_row, recipient, COL_STR),
+    COL(afl_outbox_row, message_id, COL_STR), COL(afl_outbox_row, attempts, COL_INT),
+    COL(afl_outbox_row, created, COL_LLONG),  COL(afl_outbox_row, curp, COL_STR),
+    COL(afl_outbox_row, kind, COL_STR),       COL(afl_outbox_row, nss, COL_STR),
+    COL(afl_outbox_row, enlace, COL_STR)};
+
 afl_store_status afl_store_outbox_claim(apr_pool_t *p, afl_store *st, long long id, long long now,
                                         long long lease_until, afl_outbox_row *out)
 {
     const char *sid = lld(p, id);
     const char *args[] = {lld(p, lease_until), sid, lld(p, now), lld(p, now)};
-    const char *v[9];
     int n = 0;
     afl_store_status s;
 
@@ -1167,19 +1209,10 @@ afl_store_status afl_store_outbox_claim(apr_pool_t *p, afl_store *st, long long 
         return AFL_STORE_ERROR;
     if (n != 1)
         return AFL_STORE_NOTFOUND; /* another sender has it, or it is no longer due */
-    s = select_one(p, st, AFL_SQL_OUTBOX_GET, 1, &sid, 9, v);
+    s = select_into(p, st, AFL_SQL_OUTBOX_GET, 1, &sid, outbox_fields, 9, out);
     if (s != AFL_STORE_OK)
         return AFL_STORE_ERROR;
     out->id = id;
-    out->reason = v[0];
-    out->recipient = v[1];
-    out->message_id = v[2];
-    out->attempts = atoi(v[3]);
-    out->created = atoll(v[4]);
-    out->curp = v[5];
-    out->kind = v[6];
-    out->nss = v[7];
-    out->enlace = v[8];
     return AFL_STORE_OK;
 }
 
@@ -1287,20 +1320,17 @@ afl_store_status afl_store_outbox_requeue(apr_pool_t *p, afl_store *st, long lon
 afl_store_status afl_store_documento_reuse(apr_pool_t *p, afl_store *st, const char *nss,
                                            const char *tipo, const char *datos, afl_store_doc *out)
 {
+    static const col_field f[] = {
+        COL(afl_store_doc, folio, COL_STR), COL(afl_store_doc, emitido, COL_LLONG),
+        COL(afl_store_doc, cadena, COL_STR), COL(afl_store_doc, sello, COL_STR),
+        COL(afl_store_doc, no_serie, COL_STR)};
     const char *args[] = {nss, tipo, datos};
-    const char *v[5];
-    afl_store_status s = select_one(p, st, AFL_SQL_DOC_REUSE, 3, args, 5, v);
+    afl_store_status s;
 
     memset(out, 0, sizeof *out);
-    if (s != AFL_STORE_OK)
-        return s;
-    out->folio = v[0];
-    out->emitido = atoll(v[1]);
-    out->cadena = v[2];
-    out->sello = v[3];
-    out->no_serie = v[4];
-    out->reused = 1;
-    return AFL_STORE_OK;
+    s = select_into(p, st, AFL_SQL_DOC_REUSE, 3, args, f, 5, out);
+    out->reused = s == AFL_STORE_OK;
+    return s;
 }
 
 afl_store_status afl_store_documento_next(apr_pool_t *p, afl_store *st, long long *seq)
@@ -1371,21 +1401,18 @@ afl_store_status afl_store_documento_add(apr_pool_t *p, afl_store *st, long long
 afl_store_status afl_store_documento_get(apr_pool_t *p, afl_store *st, const char *folio,
                                          afl_store_doc *out)
 {
-    const char *v[7];
-    afl_store_status s = select_one(p, st, AFL_SQL_DOC_GET, 1, &folio, 7, v);
+    static const col_field f[] = {
+        COL(afl_store_doc, tipo, COL_STR),    COL(afl_store_doc, nss, COL_STR),
+        COL(afl_store_doc, nombre, COL_STR),  COL(afl_store_doc, emitido, COL_LLONG),
+        COL(afl_store_doc, cadena, COL_STR),  COL(afl_store_doc, sello, COL_STR),
+        COL(afl_store_doc, no_serie, COL_STR)};
+    afl_store_status s;
 
     memset(out, 0, sizeof *out);
-    if (s != AFL_STORE_OK)
-        return s;
-    out->folio = apr_pstrdup(p, folio);
-    out->tipo = v[0];
-    out->nss = v[1];
-    out->nombre = v[2];
-    out->emitido = atoll(v[3]);
-    out->cadena = v[4];
-    out->sello = v[5];
-    out->no_serie = v[6];
-    return AFL_STORE_OK;
+    s = select_into(p, st, AFL_SQL_DOC_GET, 1, &folio, f, 7, out);
+    if (s == AFL_STORE_OK)
+        out->folio = apr_pstrdup(p, folio);
+    return s;
 }
 
 /* ------------------------------------------------------------------ coverage */
@@ -1426,17 +1453,11 @@ afl_store_status afl_store_vigencia(apr_pool_t *p, afl_store *st, const char *ns
 afl_store_status afl_store_asegurado_nss(apr_pool_t *p, afl_store *st, const char *nss,
                                          afl_asegurado_nss *out)
 {
-    const char *v[5];
-    afl_store_status s = select_one(p, st, AFL_SQL_ASEGURADO_NSS, 1, &nss, 5, v);
-
-    if (s != AFL_STORE_OK)
-        return s;
-    out->curp = v[0];
-    out->umf_clave = v[1];
-    out->umf_nombre = v[2];
-    out->umf_domicilio = v[3];
-    out->subdelegacion = v[4];
-    return AFL_STORE_OK;
+    static const col_field f[] = {
+        COL(afl_asegurado_nss, curp, COL_STR), COL(afl_asegurado_nss, umf_clave, COL_STR),
+        COL(afl_asegurado_nss, umf_nombre, COL_STR), COL(afl_asegurado_nss, umf_domicilio, COL_STR),
+        COL(afl_asegurado_nss, subdelegacion, COL_STR)};
+    return select_into(p, st, AFL_SQL_ASEGURADO_NSS, 1, &nss, f, 5, out);
 }
 
 /* ------------------------------------------------------------------ RENAPO answers */
