@@ -161,17 +161,30 @@ static const char *parse_int(cmd_parms *cmd, const char *arg, int lo, int hi, in
     return NULL;
 }
 
-static const char *set_server_path(cmd_parms *cmd, void *dummy, const char *arg)
+/* arg relative to the server root into *slot; NULL, or the directive's error. */
+static const char *server_path_into(cmd_parms *cmd, const char *arg, const char **slot)
 {
-    afl_server_conf *c = server_conf(cmd);
     const char *path = ap_server_root_relative(cmd->pool, arg);
-    const char **slot;
-    (void)dummy;
 
     if (!path)
         return apr_psprintf(cmd->pool, "%s: invalid path '%s'", cmd->directive->directive, arg);
-    slot = (const char **)((char *)c + (apr_size_t)cmd->info);
     *slot = path;
+    return NULL;
+}
+
+/* A path directive: the afl_server_conf member's offset in the command's info. */
+static const char *set_server_path(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    (void)dummy;
+    return server_path_into(cmd, arg,
+                            (const char **)((char *)server_conf(cmd) + (apr_size_t)cmd->info));
+}
+
+/* An On/Off directive: the afl_server_conf int member's offset in the command's info. */
+static const char *set_server_flag(cmd_parms *cmd, void *dummy, int on)
+{
+    (void)dummy;
+    *(int *)((char *)server_conf(cmd) + (apr_size_t)cmd->info) = on ? 1 : 0;
     return NULL;
 }
 
@@ -259,13 +272,6 @@ static const char *set_smtp_url(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
-static const char *set_smtp_require_tls(cmd_parms *cmd, void *dummy, int on)
-{
-    (void)dummy;
-    server_conf(cmd)->smtp_require_tls = on;
-    return NULL;
-}
-
 static const char *set_mail_from(cmd_parms *cmd, void *dummy, const char *addr, const char *name)
 {
     afl_server_conf *c = server_conf(cmd);
@@ -280,13 +286,6 @@ static const char *set_mail_from(cmd_parms *cmd, void *dummy, const char *addr, 
         return "AfiliateMailFrom: the display name must be one line of UTF-8 text";
     c->mail_from = addr;
     c->mail_from_name = name;
-    return NULL;
-}
-
-static const char *set_confirm_email(cmd_parms *cmd, void *dummy, int on)
-{
-    (void)dummy;
-    server_conf(cmd)->confirm_email = on ? 1 : 0;
     return NULL;
 }
 
@@ -314,12 +313,12 @@ static const char *set_outbox_backoff(cmd_parms *cmd, void *dummy, const char *l
 static const char *set_signing_key(cmd_parms *cmd, void *dummy, const char *arg)
 {
     afl_server_conf *c = server_conf(cmd);
-    const char *path = ap_server_root_relative(cmd->pool, arg);
+    const char *path = NULL, *bad = server_path_into(cmd, arg, &path);
     char err[256];
     (void)dummy;
 
-    if (!path)
-        return apr_psprintf(cmd->pool, "AfiliateSigningKey: invalid path '%s'", arg);
+    if (bad)
+        return bad;
     if (afl_sign_load_private(cmd->pool, path, &c->sign_key, err, sizeof err) != APR_SUCCESS)
         return apr_psprintf(cmd->pool,
                             "AfiliateSigningKey %s is not a usable private key: %s (make one "
@@ -396,28 +395,12 @@ static const char *set_renapo_client_cert(cmd_parms *cmd, void *dummy, const cha
                                           const char *key)
 {
     afl_server_conf *c = server_conf(cmd);
+    const char *err = server_path_into(cmd, cert, &c->renapo_client_cert);
     (void)dummy;
 
-    c->renapo_client_cert = ap_server_root_relative(cmd->pool, cert);
-    if (!c->renapo_client_cert)
-        return apr_psprintf(cmd->pool, "AfiliateRenapoClientCert: invalid path '%s'", cert);
-    if (key) {
-        c->renapo_client_key = ap_server_root_relative(cmd->pool, key);
-        if (!c->renapo_client_key)
-            return apr_psprintf(cmd->pool, "AfiliateRenapoClientCert: invalid path '%s'", key);
-    }
-    return NULL;
-}
-
-static const char *set_renapo_client_key(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    afl_server_conf *c = server_conf(cmd);
-    (void)dummy;
-
-    c->renapo_client_key = ap_server_root_relative(cmd->pool, arg);
-    if (!c->renapo_client_key)
-        return apr_psprintf(cmd->pool, "AfiliateRenapoClientKey: invalid path '%s'", arg);
-    return NULL;
+    if (!err && key)
+        err = server_path_into(cmd, key, &c->renapo_client_key);
+    return err;
 }
 
 static const char *set_renapo_breaker(cmd_parms *cmd, void *dummy, const char *args)
@@ -508,7 +491,8 @@ const command_rec afl_cmds[] = {
                   (void *)APR_OFFSETOF(afl_server_conf, smtp_ca_file), RSRC_CONF,
                   "PEM file with the CA certificates that sign the relay's certificate "
                   "(default: the system's trust store)"),
-    AP_INIT_FLAG("AfiliateSMTPRequireTLS", set_smtp_require_tls, NULL, RSRC_CONF,
+    AP_INIT_FLAG("AfiliateSMTPRequireTLS", set_server_flag,
+                 (void *)APR_OFFSETOF(afl_server_conf, smtp_require_tls), RSRC_CONF,
                  "On: smtp:// must switch to TLS with STARTTLS or nothing is sent (default "
                  "Off; use On in production)"),
     AP_INIT_TAKE12("AfiliateMailFrom", set_mail_from, NULL, RSRC_CONF,
@@ -547,7 +531,8 @@ const command_rec afl_cmds[] = {
                   "PEM file with the CA certificates of RENAPO's server (default: the system's)"),
     AP_INIT_TAKE12("AfiliateRenapoClientCert", set_renapo_client_cert, NULL, RSRC_CONF,
                    "PEM client certificate for mutual TLS with RENAPO, and optionally its key"),
-    AP_INIT_TAKE1("AfiliateRenapoClientKey", set_renapo_client_key, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("AfiliateRenapoClientKey", set_server_path,
+                  (void *)APR_OFFSETOF(afl_server_conf, renapo_client_key), RSRC_CONF,
                   "PEM private key of AfiliateRenapoClientCert"),
     AP_INIT_TAKE1("AfiliateRenapoCredentialsFile", set_server_path,
                   (void *)APR_OFFSETOF(afl_server_conf, renapo_credentials), RSRC_CONF,
@@ -559,7 +544,8 @@ const command_rec afl_cmds[] = {
     AP_INIT_RAW_ARGS("AfiliateRenapoBreaker", set_renapo_breaker, NULL, RSRC_CONF,
                      "Circuit breaker: failures window-seconds cooldown-seconds [max-in-flight] "
                      "(default 5 30 30 16)"),
-    AP_INIT_FLAG("AfiliateConfirmarCorreo", set_confirm_email, NULL, RSRC_CONF,
+    AP_INIT_FLAG("AfiliateConfirmarCorreo", set_server_flag,
+                 (void *)APR_OFFSETOF(afl_server_conf, confirm_email), RSRC_CONF,
                  "On: Paso 1 shows or e-mails nothing until the student opens the link sent "
                  "to the e-mail address given (default Off)"),
     AP_INIT_TAKE1("AfiliateConfirmarCorreoVigencia", set_int, (void *)&int_confirm_minutes,
