@@ -11,6 +11,7 @@
 #include "afl_curp.h"
 #include "afl_nss.h"
 #include "afl_sepomex.h"
+#include "afl_vigencia.h"
 
 #include <apr_file_info.h>
 #include <apr_file_io.h>
@@ -609,28 +610,14 @@ static const char *curp_reason_text(afl_curp_reason r)
     return "unknown";
 }
 
-static int days_in_month(int y, int m)
-{
-    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return d[m - 1];
-}
-
-/* YYYY-MM-DD, a real date. */
+/* YYYY-MM-DD, a real date (afl_vigencia's years). */
 static int parse_date(const char *s, int *y, int *m, int *d)
 {
-    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+    int day;
+
+    if (afl_vigencia_parse_date(s, &day))
         return -1;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            return -1;
-    *y = atoi(s);
-    *m = atoi(s + 5);
-    *d = atoi(s + 8);
-    if (*y < 1900 || *m < 1 || *m > 12 || *d < 1 || *d > days_in_month(*y, *m))
-        return -1;
+    afl_vigencia_civil(day, y, m, d);
     return 0;
 }
 
