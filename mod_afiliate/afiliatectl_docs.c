@@ -33,52 +33,45 @@
 /* ================================================================ options */
 
 typedef struct {
-    const char *name;  /* "--db" */
-    const char **slot; /* where the value goes */
-} opt_def;
+    const ctl_value_opt *opts;
+    const char *usage;
+} doc_opts;
+
+/* One option of a document command: a value ("--x V" or "--x=V") of its
+ * table (ctl_option_fn). */
+static int doc_option(void *baton, int argc, const char *const *argv, int *i, const char *a)
+{
+    const doc_opts *x = baton;
+    const ctl_value_opt *o;
+    const char *val;
+
+    for (o = x->opts; o->name; o++) {
+        if (afiliatectl_opt_value(argc, argv, i, o->name, &val)) {
+            if (!val) {
+                afiliatectl_err(argv[0], "missing value for %s", a);
+                return 2;
+            }
+            *o->slot = val;
+            return 0;
+        }
+    }
+    afiliatectl_err(argv[0], "unknown option: %s", a);
+    fputs(x->usage, stderr);
+    return 2;
+}
 
 /* argv[0] is the command. Options take a value ("--x V" or "--x=V"); the
  * rest are positional (at most max_pos, at least min_pos). Returns 0 to run,
  * 1 after --help, 2 on a usage error (message printed). */
-static int parse(int argc, const char *const *argv, const opt_def *opts, const char **pos,
+static int parse(int argc, const char *const *argv, const ctl_value_opt *opts, const char **pos,
                  int min_pos, int max_pos, const char *usage)
 {
+    doc_opts x = {opts, usage};
     int npos = 0;
+    int rc = afiliatectl_walk_args(argc, argv, usage, pos, &npos, max_pos, doc_option, &x);
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val;
-        const opt_def *o;
-        int kind;
-
-        if (afiliatectl_is_help(a)) {
-            fputs(usage, stdout);
-            return 1;
-        }
-        kind = afiliatectl_next_arg(argc, argv, &i, &a);
-        if (kind < 0)
-            break;
-        if (kind > 0) {
-            if (npos >= max_pos)
-                return afiliatectl_usage_error(argv[0], usage, "unexpected argument: %s", a);
-            pos[npos++] = a;
-            continue;
-        }
-        for (o = opts; o->name; o++) {
-            if (afiliatectl_opt_value(argc, argv, &i, o->name, &val)) {
-                if (!val) {
-                    afiliatectl_err(argv[0], "missing value for %s", a);
-                    return 2;
-                }
-                *o->slot = val;
-                break;
-            }
-        }
-        if (!o->name) {
-            afiliatectl_err(argv[0], "unknown option: %s", a);
-            fputs(usage, stderr);
-            return 2;
-        }
-    }
+    if (rc)
+        return rc;
     if (npos < min_pos) {
         afiliatectl_err(argv[0], "missing argument");
         fputs(usage, stderr);
@@ -101,7 +94,7 @@ static const char usage_keygen[] =
 int afiliatectl_keygen(apr_pool_t *pool, int argc, const char *const *argv)
 {
     const char *dir = NULL, *pos[1];
-    const opt_def opts[] = {{"--out-dir", &dir}, {NULL, NULL}};
+    const ctl_value_opt opts[] = {{"--out-dir", &dir}, {NULL, NULL}};
     const char *priv, *pub;
     const afl_sign_key *key;
     char e[256];
@@ -145,7 +138,7 @@ static const char usage_verify[] =
 int afiliatectl_verify(apr_pool_t *pool, int argc, const char *const *argv)
 {
     const char *pubpath = NULL, *pos[1] = {NULL};
-    const opt_def opts[] = {{"--pub", &pubpath}, {NULL, NULL}};
+    const ctl_value_opt opts[] = {{"--pub", &pubpath}, {NULL, NULL}};
     const afl_sign_key *key;
     afl_pdf_sellado s;
     const char *reason = NULL, *fecha, *tramite;
@@ -308,7 +301,7 @@ static const char usage_import_vigencia[] =
 int afiliatectl_import_vigencia(apr_pool_t *pool, int argc, const char *const *argv)
 {
     const char *db_arg = NULL, *driver = "sqlite3", *pos[1] = {NULL};
-    const opt_def opts[] = {{"--db", &db_arg}, {"--driver", &driver}, {NULL, NULL}};
+    const ctl_value_opt opts[] = {{"--db", &db_arg}, {"--driver", &driver}, {NULL, NULL}};
     afl_vigencia_error ve;
     vig_ctx x;
     char *data;
@@ -412,10 +405,10 @@ int afiliatectl_demo_doc(apr_pool_t *pool, int argc, const char *const *argv)
     const char *keypath = NULL, *out = NULL, *base = "https://localhost/afiliate", *vigente = "si",
                *font = NULL, *font_bold = NULL;
     const char *pos[1] = {NULL};
-    const opt_def opts[] = {{"--key", &keypath},   {"--out", &out},
-                            {"--base-url", &base}, {"--vigente", &vigente},
-                            {"--font", &font},     {"--font-bold", &font_bold},
-                            {NULL, NULL}};
+    const ctl_value_opt opts[] = {{"--key", &keypath},   {"--out", &out},
+                                  {"--base-url", &base}, {"--vigente", &vigente},
+                                  {"--font", &font},     {"--font-bold", &font_bold},
+                                  {NULL, NULL}};
     const afl_sign_key *key;
     const afl_pdf_font *ttf = NULL, *ttf_bold = NULL;
     afl_pdf_firma firma;

@@ -172,36 +172,18 @@ int afiliatectl_stats(apr_pool_t *pool, int argc, const char *const *argv)
         {C_COMPROBANTE, 0, AFL_SQL_STATS_COMPROBANTE}, {C_TARJETA, 0, AFL_SQL_STATS_TARJETA},
         {C_CONSTANCIA, 0, AFL_SQL_STATS_CONSTANCIA},   {0, 1, AFL_SQL_STATS_OUTBOX},
     };
+    const ctl_value_opt values[] = {{"--db", &db_path},
+                                    {"--driver", &driver},
+                                    {"--since", &since},
+                                    {"--format", &format},
+                                    {NULL, NULL}};
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+    int rc = afiliatectl_scan_args(argc, argv, "stats", usage, values, NULL, NULL);
 
-        if (afiliatectl_is_help(a)) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(a, "--db") || !strcmp(a, "--driver") || !strcmp(a, "--since") ||
-                   !strcmp(a, "--format")) {
-            if (!next)
-                return afiliatectl_usage_error("stats", usage, "%s needs a value", a);
-            if (!strcmp(a, "--db"))
-                db_path = next;
-            else if (!strcmp(a, "--driver"))
-                driver = next;
-            else if (!strcmp(a, "--since"))
-                since = next;
-            else
-                format = next;
-            i++;
-        } else {
-            return afiliatectl_usage_error("stats", usage, "unknown argument '%s'", a);
-        }
-    }
-    if (!db_path)
-        return afiliatectl_usage_error("stats", usage, "%s", "--db is required");
-    if (strcmp(driver, "sqlite3") && strcmp(driver, "pgsql"))
-        return afiliatectl_usage_error("stats", usage,
-                                       "--driver must be sqlite3 or pgsql, not '%s'", driver);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    if (afiliatectl_db_args("stats", usage, db_path, driver))
+        return 2;
     if (strcmp(format, "text") && strcmp(format, "csv") && strcmp(format, "json"))
         return afiliatectl_usage_error("stats", usage,
                                        "--format must be text, csv or json, not '%s'", format);
