@@ -11,6 +11,7 @@
 #include "afl_curp.h"
 #include "afl_nss.h"
 #include "afl_sepomex.h"
+#include "afl_utf8.h"
 #include "afl_vigencia.h"
 
 #include <apr_file_info.h>
@@ -153,6 +154,24 @@ static int csv_import(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const cha
     }
     apr_pool_destroy(iter);
     return import_end(db, o, rc);
+}
+
+/* An import command: FILE --db PATH [--driver D], the file imported by
+ * do_import. Returns the exit status. */
+static int run_import(apr_pool_t *pool, int argc, const char *const *argv, const char *usage,
+                      int (*do_import)(apr_pool_t *, afl_db *, const ctl_opts *, const char *))
+{
+    ctl_opts o;
+    afl_db *db;
+    int rc = ctl_parse_opts(argc, argv, OPT_DB | OPT_DRIVER, 1, 1, usage, &o);
+
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    if (!(db = ctl_open_db(pool, &o, 1)))
+        return 1;
+    rc = do_import(pool, db, &o, o.pos[0]);
+    afl_db_close(db);
+    return rc;
 }
 
 /* ================================================================ import-sepomex */
@@ -379,17 +398,7 @@ static const char usage_import_sepomex[] =
 
 int afiliatectl_import_sepomex(apr_pool_t *pool, int argc, const char *const *argv)
 {
-    ctl_opts o;
-    afl_db *db;
-    int rc = ctl_parse_opts(argc, argv, OPT_DB | OPT_DRIVER, 1, 1, usage_import_sepomex, &o);
-
-    if (rc)
-        return rc == 1 ? 0 : 2;
-    if (!(db = ctl_open_db(pool, &o, 1)))
-        return 1;
-    rc = ctl_do_import_sepomex(pool, db, &o, o.pos[0]);
-    afl_db_close(db);
-    return rc;
+    return run_import(pool, argc, argv, usage_import_sepomex, ctl_do_import_sepomex);
 }
 
 /* ================================================================ import-umf */
@@ -415,7 +424,7 @@ static int valid_clave(const char *s)
 
 static int text_ok(const char *s, int required, size_t max)
 {
-    return (!required || *s) && strlen(s) <= max && ctl_clean_utf8(s);
+    return (!required || *s) && strlen(s) <= max && afl_utf8_printable(s, 1);
 }
 
 typedef struct {
@@ -534,17 +543,7 @@ static const char usage_import_umf[] =
 
 int afiliatectl_import_umf(apr_pool_t *pool, int argc, const char *const *argv)
 {
-    ctl_opts o;
-    afl_db *db;
-    int rc = ctl_parse_opts(argc, argv, OPT_DB | OPT_DRIVER, 1, 1, usage_import_umf, &o);
-
-    if (rc)
-        return rc == 1 ? 0 : 2;
-    if (!(db = ctl_open_db(pool, &o, 1)))
-        return 1;
-    rc = ctl_do_import_umf(pool, db, &o, o.pos[0]);
-    afl_db_close(db);
-    return rc;
+    return run_import(pool, argc, argv, usage_import_umf, ctl_do_import_umf);
 }
 
 /* ================================================================ import-registry */
@@ -703,6 +702,11 @@ static int do_import_registry(apr_pool_t *pool, afl_db *db, const ctl_opts *o, c
     unsigned long rows;
     long long total, active;
 
+    if (afl_curp_init() != 0) {
+        afiliatectl_err(o->cmd, "cannot initialise CURP validation");
+        return 1;
+    }
+
     if (csv_import(pool, db, o, path, registry_stmts, COUNT(registry_stmts), registry_cols, 8,
                    registry_row, &x, &rows))
         return 1;
@@ -726,19 +730,5 @@ static const char usage_import_registry[] =
 
 int afiliatectl_import_registry(apr_pool_t *pool, int argc, const char *const *argv)
 {
-    ctl_opts o;
-    afl_db *db;
-    int rc = ctl_parse_opts(argc, argv, OPT_DB | OPT_DRIVER, 1, 1, usage_import_registry, &o);
-
-    if (rc)
-        return rc == 1 ? 0 : 2;
-    if (afl_curp_init() != 0) {
-        afiliatectl_err(o.cmd, "cannot initialise CURP validation");
-        return 1;
-    }
-    if (!(db = ctl_open_db(pool, &o, 1)))
-        return 1;
-    rc = do_import_registry(pool, db, &o, o.pos[0]);
-    afl_db_close(db);
-    return rc;
+    return run_import(pool, argc, argv, usage_import_registry, do_import_registry);
 }

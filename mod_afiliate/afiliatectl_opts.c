@@ -329,46 +329,6 @@ int ctl_all_digits(const char *s, size_t n)
     return s[i] == '\0';
 }
 
-/* Well-formed UTF-8 without control characters (tab allowed). */
-int ctl_clean_utf8(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-
-    while (*p) {
-        unsigned c = *p;
-        int n;
-        unsigned cp;
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\t') || c == 0x7f)
-                return 0;
-            p++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        for (int k = 1; k <= n; k++) {
-            if ((p[k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[k] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp < 0xA0))
-            return 0;
-        p += n + 1;
-    }
-    return 1;
-}
-
 /* Directory of the running executable ("" if unknown). */
 static const char *exe_dir(apr_pool_t *pool)
 {

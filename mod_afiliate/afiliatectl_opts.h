@@ -122,9 +122,6 @@ long long ctl_count_of(afl_db *db, apr_pool_t *pool, afl_sql_id id, int nargs,
 /* s has exactly n characters, all ASCII digits. */
 int ctl_all_digits(const char *s, size_t n);
 
-/* Well-formed UTF-8 without control characters (tab allowed). */
-int ctl_clean_utf8(const char *s);
-
 /* sql/<rel> next to the executable (build/afiliatectl -> ../sql), else
  * under the current directory. NULL if neither exists. */
 const char *ctl_find_sql_file(apr_pool_t *pool, const char *rel);

@@ -105,42 +105,32 @@ static const char *date_of(apr_pool_t *p, long long day)
     return apr_pstrdup(p, buf);
 }
 
-static void print_text(apr_array_header_t *rows)
+/* The text and CSV tables: the first column's and the counts' formats, and
+ * whether a total row ends the table. */
+static void print_table(apr_array_header_t *rows, const char *first, const char *name,
+                        const char *count, int totals)
 {
     long long total[C_COUNT] = {0};
 
-    printf("%-10s", "day");
+    printf(first, "day");
     for (int i = 0; i < C_COUNT; i++)
-        printf(" %12s", names[i]);
+        printf(name, names[i]);
     putchar('\n');
     for (int r = 0; r < rows->nelts; r++) {
         day_row *d = APR_ARRAY_IDX(rows, r, day_row *);
-        printf("%-10s", date_of(rows->pool, d->day));
+        printf(first, date_of(rows->pool, d->day));
         for (int i = 0; i < C_COUNT; i++) {
-            printf(" %12lld", d->n[i]);
+            printf(count, d->n[i]);
             total[i] += d->n[i];
         }
         putchar('\n');
     }
-    printf("%-10s", "total");
+    if (!totals)
+        return;
+    printf(first, "total");
     for (int i = 0; i < C_COUNT; i++)
-        printf(" %12lld", total[i]);
+        printf(count, total[i]);
     putchar('\n');
-}
-
-static void print_csv(apr_array_header_t *rows)
-{
-    printf("day");
-    for (int i = 0; i < C_COUNT; i++)
-        printf(",%s", names[i]);
-    putchar('\n');
-    for (int r = 0; r < rows->nelts; r++) {
-        day_row *d = APR_ARRAY_IDX(rows, r, day_row *);
-        printf("%s", date_of(rows->pool, d->day));
-        for (int i = 0; i < C_COUNT; i++)
-            printf(",%lld", d->n[i]);
-        putchar('\n');
-    }
 }
 
 static void print_json(apr_array_header_t *rows)
@@ -222,10 +212,10 @@ int afiliatectl_stats(apr_pool_t *pool, int argc, const char *const *argv)
         APR_ARRAY_PUSH(rows, day_row *) = apr_hash_this_val(hi);
     qsort(rows->elts, (size_t)rows->nelts, sizeof(day_row *), cmp_day);
     if (!strcmp(format, "csv"))
-        print_csv(rows);
+        print_table(rows, "%s", ",%s", ",%lld", 0);
     else if (!strcmp(format, "json"))
         print_json(rows);
     else
-        print_text(rows);
+        print_table(rows, "%-10s", " %12s", " %12lld", 1);
     return 0;
 }

@@ -83,27 +83,17 @@ void *afl_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(renapo_timeout);
     MERGE_PTR(renapo_ca_file);
     /* The key goes with the certificate it was given with. */
-    if (add->renapo_client_cert) {
-        c->renapo_client_cert = add->renapo_client_cert;
-        c->renapo_client_key = add->renapo_client_key;
-    } else {
-        c->renapo_client_cert = base->renapo_client_cert;
-        c->renapo_client_key = base->renapo_client_key;
-    }
+    from = add->renapo_client_cert ? add : base;
+    c->renapo_client_cert = from->renapo_client_cert;
+    c->renapo_client_key = from->renapo_client_key;
     MERGE_PTR(renapo_credentials);
     MERGE_INT(renapo_cache_ttl);
     /* The three knobs of the breaker go together. */
-    if (add->breaker_failures != AFL_UNSET) {
-        c->breaker_failures = add->breaker_failures;
-        c->breaker_window = add->breaker_window;
-        c->breaker_cooldown = add->breaker_cooldown;
-        c->breaker_max_inflight = add->breaker_max_inflight;
-    } else {
-        c->breaker_failures = base->breaker_failures;
-        c->breaker_window = base->breaker_window;
-        c->breaker_cooldown = base->breaker_cooldown;
-        c->breaker_max_inflight = base->breaker_max_inflight;
-    }
+    from = add->breaker_failures != AFL_UNSET ? add : base;
+    c->breaker_failures = from->breaker_failures;
+    c->breaker_window = from->breaker_window;
+    c->breaker_cooldown = from->breaker_cooldown;
+    c->breaker_max_inflight = from->breaker_max_inflight;
     MERGE_INT(confirm_email);
     MERGE_INT(confirm_minutes);
     return c;
