@@ -11,18 +11,16 @@ import re
 import shutil
 import time
 import urllib.parse
-import uuid
 
 import pytest
 
 from captcha_answer import captcha_answer
 from flows import Form, assigned_nss, domicilio, field, sample
 from harness import Apache
-from smtp_sink import SmtpSink
+from mail_fixtures import SENDER, address, delivered, mail_lines, watched
 
 MATRIX = os.environ.get("AFILIATE_MATRIX",
                         "event-sqlite3,prefork-sqlite3,event-pgsql,prefork-pgsql").split(",")
-SENDER = "no-reply@imss.example.mx"
 SUBJECT = "Confirma tu correo electrónico para continuar tu trámite"
 SUBJECT_NSS = "Comprobante de tu Número de Seguridad Social (NSS)"
 VIGENCIA = 1  # minutes: the expiry test waits it out
@@ -34,21 +32,11 @@ REFUSED_LINK = r"mod_afiliate: AFL\d{5}: (an expired|a forged or damaged) e-mail
 
 
 def conf_lines(sink):
-    return [f"AfiliateSMTPURL {sink.url}",
-            "AfiliateOutboxInterval 1",
-            "AfiliateOutboxBackoff 1 2",
-            f'AfiliateMailFrom {SENDER} "IMSS Digital"',
+    return mail_lines(sink) + [
             "AfiliateConfirmarCorreo On",
             f"AfiliateConfirmarCorreoVigencia {VIGENCIA}",
             f"<Location {OTHER}>", "    SetHandler afiliate", "    AfiliateMaxBody 16384",
             "</Location>"]
-
-
-@pytest.fixture(scope="module")
-def sink():
-    s = SmtpSink().start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope="module", params=MATRIX)
@@ -71,13 +59,8 @@ def srv(request, sink):
 @pytest.fixture
 def server(srv, sink):
     """The server; fails the test on an unexpected [warn]/[error] line."""
-    sink.mode = "accept"
-    sink.start()
-    srv.new_log_lines()
-    srv.expected = []
-    yield srv
-    bad = srv.unexpected_log_lines()
-    assert not bad, "unexpected error_log lines:\n" + "\n".join(bad)
+    with watched(srv, sink) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
@@ -85,17 +68,9 @@ def pool(srv):
     return {kind: sample(srv, kind, n) for kind, n in (("new", 40), ("found", 40))}
 
 
-def address(tag):
-    return f"{tag}-{uuid.uuid4().hex[:10]}@ejemplo.mx"
-
-
-def messages(sink, to, n, timeout=30, settle=1.0):
-    """Waits for n messages to `to`, then makes sure no further one comes."""
-    sink.wait_for(lambda msgs: sum(to in m.rcpt_tos for m in msgs) >= n, timeout=timeout)
-    time.sleep(settle)
-    got = sink.to(to)
-    assert len(got) == n, f"{len(got)} messages to one address, expected {n}"
-    return got
+def messages(sink, to, n):
+    """The n messages to `to`, and no further one."""
+    return delivered(sink, to, n, settle=1.0)
 
 
 def text_of(msg):
