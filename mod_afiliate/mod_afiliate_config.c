@@ -13,89 +13,129 @@
 #include "afl_smtp.h"
 #include "afl_vigencia.h"
 
+/* A member of a configuration struct and how it merges. */
+typedef enum {
+    M_PTR,       /* a pointer, NULL unset: the added one when set, else the base's */
+    M_INT,       /* an int, AFL_UNSET unset: likewise */
+    M_GROUP_INT, /* an int merged with its group (below); AFL_UNSET at creation */
+} member_kind;
+
+typedef struct {
+    apr_size_t offset;
+    member_kind kind;
+} member;
+
+#define S_(kind, f)                                                                                \
+    {                                                                                              \
+        APR_OFFSETOF(afl_server_conf, f), kind                                                     \
+    }
+#define D_(kind, f)                                                                                \
+    {                                                                                              \
+        APR_OFFSETOF(afl_dir_conf, f), kind                                                        \
+    }
+
+static const member server_members[] = {
+    S_(M_PTR, template_dir),
+    S_(M_PTR, secret_file),
+    S_(M_PTR, font),
+    S_(M_PTR, font_bold),
+    S_(M_PTR, captcha_font),
+    S_(M_PTR, trusted_proxies),
+    S_(M_INT, session_timeout),
+    S_(M_PTR, smtp_url),
+    S_(M_PTR, smtp_credentials),
+    S_(M_PTR, smtp_ca_file),
+    S_(M_INT, smtp_require_tls),
+    S_(M_INT, outbox_interval),
+    S_(M_INT, outbox_max_attempts),
+    S_(M_GROUP_INT, outbox_backoff_min),
+    S_(M_GROUP_INT, outbox_backoff_max),
+    S_(M_INT, resend_limit),
+    S_(M_INT, resend_daily_curp),
+    S_(M_INT, resend_daily_address),
+    S_(M_PTR, public_url),
+    S_(M_PTR, periodo_fin),
+    S_(M_INT, identity_source),
+    S_(M_PTR, renapo_url),
+    S_(M_INT, renapo_timeout),
+    S_(M_PTR, renapo_ca_file),
+    S_(M_PTR, renapo_credentials),
+    S_(M_INT, renapo_cache_ttl),
+    S_(M_GROUP_INT, breaker_failures),
+    S_(M_GROUP_INT, breaker_window),
+    S_(M_GROUP_INT, breaker_cooldown),
+    S_(M_GROUP_INT, breaker_max_inflight),
+    S_(M_INT, confirm_email),
+    S_(M_INT, confirm_minutes),
+};
+
+static const member dir_members[] = {
+    D_(M_PTR, base),       D_(M_INT, rate_limit),
+    D_(M_INT, fail_limit), D_(M_INT, address_fail_limit),
+    D_(M_INT, curp_limit), D_(M_INT, email_limit),
+    D_(M_INT, max_body),
+};
+
+/* The int members of a new configuration: AFL_UNSET. */
+static void unset_members(void *conf, const member *m, size_t n)
+{
+    for (; n--; m++)
+        if (m->kind != M_PTR)
+            *(int *)((char *)conf + m->offset) = AFL_UNSET;
+}
+
+/* The members that merge on their own: the added configuration's when set. */
+static void merge_members(void *c, const void *base, const void *add, const member *m, size_t n)
+{
+    for (; n--; m++) {
+        const char *a = (const char *)add + m->offset, *b = (const char *)base + m->offset;
+        char *to = (char *)c + m->offset;
+
+        if (m->kind == M_PTR)
+            *(const void **)to =
+                *(const void *const *)a ? *(const void *const *)a : *(const void *const *)b;
+        else if (m->kind == M_INT)
+            *(int *)to = *(const int *)a != AFL_UNSET ? *(const int *)a : *(const int *)b;
+    }
+}
+
 void *afl_create_server_conf(apr_pool_t *p, server_rec *s)
 {
     afl_server_conf *c = apr_pcalloc(p, sizeof *c);
     (void)s;
-    c->session_timeout = AFL_UNSET;
-    c->smtp_require_tls = AFL_UNSET;
-    c->outbox_interval = AFL_UNSET;
-    c->outbox_max_attempts = AFL_UNSET;
-    c->outbox_backoff_min = AFL_UNSET;
-    c->outbox_backoff_max = AFL_UNSET;
-    c->resend_limit = AFL_UNSET;
-    c->resend_daily_curp = AFL_UNSET;
-    c->resend_daily_address = AFL_UNSET;
-    c->identity_source = AFL_UNSET;
-    c->renapo_timeout = AFL_UNSET;
-    c->renapo_cache_ttl = AFL_UNSET;
-    c->breaker_failures = AFL_UNSET;
-    c->breaker_window = AFL_UNSET;
-    c->breaker_cooldown = AFL_UNSET;
-    c->breaker_max_inflight = AFL_UNSET;
-    c->confirm_email = AFL_UNSET;
-    c->confirm_minutes = AFL_UNSET;
+    unset_members(c, server_members, sizeof server_members / sizeof *server_members);
     return c;
 }
-
-#define MERGE_PTR(f) c->f = add->f ? add->f : base->f
-#define MERGE_INT(f) c->f = add->f != AFL_UNSET ? add->f : base->f
 
 void *afl_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
 {
     afl_server_conf *base = basev, *add = addv;
     afl_server_conf *c = apr_pcalloc(p, sizeof *c);
-
     const afl_server_conf *from;
 
-    MERGE_PTR(template_dir);
-    MERGE_PTR(secret_file);
-    MERGE_PTR(font);
-    MERGE_PTR(font_bold);
-    MERGE_PTR(captcha_font);
-    MERGE_PTR(trusted_proxies);
-    MERGE_INT(session_timeout);
-    MERGE_PTR(smtp_url);
-    MERGE_PTR(smtp_credentials);
-    MERGE_PTR(smtp_ca_file);
-    MERGE_INT(smtp_require_tls);
+    merge_members(c, base, add, server_members, sizeof server_members / sizeof *server_members);
     /* The display name goes with the address it was given with. */
     from = add->mail_from ? add : base;
     c->mail_from = from->mail_from;
     c->mail_from_name = from->mail_from_name;
-    MERGE_INT(outbox_interval);
-    MERGE_INT(outbox_max_attempts);
     /* Both bounds of the back-off from the one AfiliateOutboxBackoff that set them. */
     from = add->outbox_backoff_min != AFL_UNSET ? add : base;
     c->outbox_backoff_min = from->outbox_backoff_min;
     c->outbox_backoff_max = from->outbox_backoff_max;
-    MERGE_INT(resend_limit);
-    MERGE_INT(resend_daily_curp);
-    MERGE_INT(resend_daily_address);
     /* The key loaded from the file named in the same configuration. */
     from = add->signing_key_file ? add : base;
     c->signing_key_file = from->signing_key_file;
     c->sign_key = from->sign_key;
-    MERGE_PTR(public_url);
-    MERGE_PTR(periodo_fin);
-    MERGE_INT(identity_source);
-    MERGE_PTR(renapo_url);
-    MERGE_INT(renapo_timeout);
-    MERGE_PTR(renapo_ca_file);
     /* The key goes with the certificate it was given with. */
     from = add->renapo_client_cert ? add : base;
     c->renapo_client_cert = from->renapo_client_cert;
     c->renapo_client_key = from->renapo_client_key;
-    MERGE_PTR(renapo_credentials);
-    MERGE_INT(renapo_cache_ttl);
-    /* The three knobs of the breaker go together. */
+    /* The knobs of the breaker go together. */
     from = add->breaker_failures != AFL_UNSET ? add : base;
     c->breaker_failures = from->breaker_failures;
     c->breaker_window = from->breaker_window;
     c->breaker_cooldown = from->breaker_cooldown;
     c->breaker_max_inflight = from->breaker_max_inflight;
-    MERGE_INT(confirm_email);
-    MERGE_INT(confirm_minutes);
     return c;
 }
 
@@ -109,27 +149,15 @@ void *afl_create_dir_conf(apr_pool_t *p, char *dir)
             n--;
         c->base = n == 1 ? "" : apr_pstrmemdup(p, dir, n);
     }
-    c->rate_limit = AFL_UNSET;
-    c->fail_limit = AFL_UNSET;
-    c->address_fail_limit = AFL_UNSET;
-    c->curp_limit = AFL_UNSET;
-    c->email_limit = AFL_UNSET;
-    c->max_body = AFL_UNSET;
+    unset_members(c, dir_members, sizeof dir_members / sizeof *dir_members);
     return c;
 }
 
 void *afl_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
-    afl_dir_conf *base = basev, *add = addv;
     afl_dir_conf *c = apr_pcalloc(p, sizeof *c);
 
-    MERGE_PTR(base);
-    MERGE_INT(rate_limit);
-    MERGE_INT(fail_limit);
-    MERGE_INT(address_fail_limit);
-    MERGE_INT(curp_limit);
-    MERGE_INT(email_limit);
-    MERGE_INT(max_body);
+    merge_members(c, basev, addv, dir_members, sizeof dir_members / sizeof *dir_members);
     return c;
 }
 

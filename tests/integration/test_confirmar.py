@@ -68,11 +68,6 @@ def pool(srv):
     return {kind: sample(srv, kind, n) for kind, n in (("new", 40), ("found", 40))}
 
 
-def messages(sink, to, n):
-    """The n messages to `to`, and no further one."""
-    return delivered(sink, to, n, settle=1.0)
-
-
 def text_of(msg):
     return msg.parsed.get_body(preferencelist=("plain",)).get_content()
 
@@ -150,7 +145,7 @@ def test_found_nss_only_after_the_link_on_another_phone(server, sink, pool, earl
     assert "co***@ej***.mx" in r.text and to not in r.text
     assert f"vigencia de {VIGENCIA} minuto" in r.text
     no_nss_anywhere(server, c, nss, r)
-    (msg,) = messages(sink, to, 1)
+    (msg,) = delivered(sink, to, 1)
     assert nss not in msg.data.decode("utf-8", "replace") and curp not in text_of(msg)
     assert server.query("SELECT count(*) FROM outbox WHERE recipient = ? AND kind = "
                         "'comprobante'", to) == [(0,)]
@@ -164,7 +159,7 @@ def test_found_nss_only_after_the_link_on_another_phone(server, sink, pool, earl
     doc = phone.get("/afiliate/comprobante")
     assert doc.status == 200 and doc.body.startswith(b"%PDF")
     # Only now the comprobante goes out, to the confirmed address.
-    got = messages(sink, to, 2)
+    got = delivered(sink, to, 2)
     assert got[1].parsed["Subject"] == SUBJECT_NSS
     assert [a.get_filename() for a in got[1].parsed.iter_attachments()] == \
         [f"comprobanteNSS{nss}.pdf", f"tarjetaNSS{nss}.pdf"]
@@ -182,7 +177,7 @@ def test_new_curp_goes_on_to_the_address_after_the_link(server, sink, pool):
     to = address("nuevo")
     c, r = submit(server, curp, to)
     assert server.query("SELECT count(*) FROM asegurado WHERE curp = ?", curp) == [(0,)]
-    (msg,) = messages(sink, to, 1)
+    (msg,) = delivered(sink, to, 1)
     assert c.get("/afiliate/domicilio").text.count("Revisa tu correo electrónico") >= 1
     # The same browser opens it: its cookie is replaced by the link's.
     r = c.get(path_of(link_of(msg), server))
@@ -192,7 +187,7 @@ def test_new_curp_goes_on_to_the_address_after_the_link(server, sink, pool):
     nss = assigned_nss(r.text)
     assert r.status == 200 and nss, r.status
     assert server.query("SELECT nss FROM asegurado WHERE curp = ?", curp) == [(nss,)]
-    got = messages(sink, to, 2)
+    got = delivered(sink, to, 2)
     assert got[1].parsed["Subject"] == SUBJECT_NSS
 
 
@@ -203,7 +198,7 @@ def test_forged_and_tampered_links_are_refused(server, sink, pool):
     curp = pool["found"].pop()
     to = address("forja")
     submit(server, curp, to)
-    path = path_of(link_of(messages(sink, to, 1)[0]), server)
+    path = path_of(link_of(delivered(sink, to, 1)[0]), server)
     base, token = path.split("?t=")
     tramite, expiry, mac = token.split(".")
     flip = "0" if mac[-1] != "0" else "1"
@@ -237,7 +232,7 @@ def test_resend_is_bounded_and_any_one_link_works_once(server, sink, pool):
     server.expect_log(r"mod_afiliate: AFL\d{5}: resend limit reached")
     r = c.post("/afiliate/reenviar", {"csrf": csrf})
     assert r.status == 429 and "Ya no es posible reenviar la liga" in r.text
-    got = messages(sink, to, 4)
+    got = delivered(sink, to, 4)
     paths = [path_of(link_of(m), server) for m in got]
     phone, _, nxt = open_link(server, paths[-1])
     assert phone.get(nxt).status == 200
@@ -245,7 +240,7 @@ def test_resend_is_bounded_and_any_one_link_works_once(server, sink, pool):
     for p in paths:
         r = server.client().get(p)
         assert r.status == 410 and "Esta liga ya fue usada" in r.text
-    assert len(messages(sink, to, 5)) == 5   # the comprobante, once
+    assert len(delivered(sink, to, 5)) == 5   # the comprobante, once
 
 
 def test_link_names_the_location_the_form_was_sent_to(server, sink, pool):
@@ -260,7 +255,7 @@ def test_link_names_the_location_the_form_was_sent_to(server, sink, pool):
                                 "correo_confirmacion": to, "csrf": csrf, "captcha_id": cid,
                                 "captcha": captcha_answer(server.secret, cid)})
     assert r.status == 200 and r.url.endswith(f"{OTHER}/confirmar"), (r.status, r.url)
-    path = path_of(link_of(messages(sink, to, 1)[0]), server, OTHER)
+    path = path_of(link_of(delivered(sink, to, 1)[0]), server, OTHER)
     phone, _, nxt = open_link(server, path, OTHER)
     assert nxt == f"{OTHER}/resultado"
     assert "ha sido localizado" in phone.get(nxt).text
@@ -285,7 +280,7 @@ def test_link_opened_on_a_second_server_once(server, sink, pool):
         to = address("nodo")
         (nss,), = server.query("SELECT nss FROM asegurado WHERE curp = ?", curp)
         submit(server, curp, to)
-        path = path_of(link_of(messages(sink, to, 1)[0]), server)
+        path = path_of(link_of(delivered(sink, to, 1)[0]), server)
         phone, _, nxt = open_link(node2, path)
         assert "Tu Número de Seguridad Social ha sido localizado" in phone.get(nxt).text
         assert server.query("SELECT count(*) FROM auditoria WHERE evento = 'localizacion' "
@@ -294,7 +289,7 @@ def test_link_opened_on_a_second_server_once(server, sink, pool):
         for node in (server, node2):
             r = node.client().get(path)
             assert r.status == 410 and "Esta liga ya fue usada" in r.text
-        got = messages(sink, to, 2)
+        got = delivered(sink, to, 2)
         assert got[1].parsed["Subject"] == SUBJECT_NSS
         bad = [ln for ln in node2.read_log().splitlines()
                if re.search(r":(error|crit|alert|emerg)\]", ln)]
@@ -317,7 +312,7 @@ def early(srv, sink, pool):
 
 def test_expired_link_is_refused(server, sink, early):
     to, started = early
-    (msg,) = messages(sink, to, 1, settle=0)
+    (msg,) = delivered(sink, to, 1, settle=0)
     path = path_of(link_of(msg), server)
     time.sleep(max(0.0, started + VIGENCIA * 60 + 2 - time.time()))
     server.expect_log(REFUSED_LINK)
