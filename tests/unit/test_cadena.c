@@ -1,5 +1,6 @@
 /* Unit tests for afl_cadena: the exact cadena original of each document
  * (docs/domain.md, Cadena original), the escaping of values and the document folio. */
+#include "check_run.h"
 #include <check.h>
 
 #include <stdio.h>
@@ -272,16 +273,12 @@ static Suite *cadena_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
     int failed;
 
     setenv("TZ", "America/Mexico_City", 1);
     tzset();
     apr_initialize();
-    sr = srunner_create(cadena_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(cadena_suite());
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,6 +1,7 @@
 /* Unit tests for the signed documents of afl_pdf: comprobante with
  * sello digital and QR, tarjeta, constancia, the document seal and
  * afl_pdf_verify; checked with poppler's pdftotext and qpdf --check. */
+#include "check_run.h"
 #include <check.h>
 
 #include <pthread.h>
@@ -1024,7 +1025,6 @@ static Suite *docs_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
     int failed;
     char cmd[128];
 
@@ -1035,10 +1035,7 @@ int main(void)
         return EXIT_FAILURE;
     }
     apr_initialize();
-    sr = srunner_create(docs_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(docs_suite());
     apr_terminate();
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)

@@ -17,6 +17,7 @@
 #include "afl_curp.h"
 #include "afl_curp_build.h"
 #include "afl_db.h"
+#include "check_run.h"
 #include "db_fixture.h"
 #include "afl_flow.h"
 #include "afl_nss.h"
@@ -1176,7 +1177,6 @@ static Suite *flow_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
     int failed;
 
     /* Dates are local time in the module: the tests pin the zone. */
@@ -1187,10 +1187,7 @@ int main(void)
         fprintf(stderr, "cannot compile the CURP pattern\n");
         return EXIT_FAILURE;
     }
-    sr = srunner_create(flow_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(flow_suite());
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -3,6 +3,7 @@
 #include "afl_form.h"
 #include "afl_curp.h"
 
+#include "check_run.h"
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -835,14 +836,10 @@ static Suite *form_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
     int failed;
 
     apr_initialize();
-    sr = srunner_create(form_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(form_suite());
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "afl_db.h"
+#include "check_run.h"
 #include "db_fixture.h"
 #include "afl_outbox.h"
 #include "afl_token.h"
@@ -637,7 +638,6 @@ int main(void)
 {
     Suite *s = suite_create("outbox");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     apr_initialize();
@@ -657,10 +657,7 @@ int main(void)
     tcase_add_test(tc, backlog_and_observer);
     tcase_add_test(tc, confirmation_link_is_sent_without_attachment);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -2,6 +2,7 @@
  * pdffonts and qpdf --check (installed by scripts/deps.sh test); a TrueType
  * font reduced with fontTools' pyftsubset (python3-fonttools) as
  * docs/documents.md tells. */
+#include "check_run.h"
 #include <check.h>
 
 #include <pthread.h>
@@ -575,7 +576,6 @@ static Suite *pdf_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
     int failed;
     char cmd[128];
 
@@ -586,10 +586,7 @@ int main(void)
         return EXIT_FAILURE;
     }
     apr_initialize();
-    sr = srunner_create(pdf_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(pdf_suite());
     apr_terminate();
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)

@@ -1,5 +1,6 @@
 /* Unit tests for afl_sign: Ed25519 (and RSA) sellos through OpenSSL, the key
  * files keygen writes, the No. de serie. */
+#include "check_run.h"
 #include <check.h>
 
 #include <pthread.h>
@@ -445,7 +446,6 @@ static Suite *sign_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
     int failed;
     char cmd[128];
 
@@ -454,10 +454,7 @@ int main(void)
         return EXIT_FAILURE;
     }
     apr_initialize();
-    sr = srunner_create(sign_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(sign_suite());
     apr_terminate();
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)

@@ -1,4 +1,5 @@
 /* Unit tests: afl_hmac, afl_token, afl_json. */
+#include "check_run.h"
 #include <check.h>
 #include <apr_general.h>
 #include <stdio.h>
@@ -108,7 +109,6 @@ int main(void)
 {
     Suite *s = suite_create("token");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     apr_initialize();
@@ -119,10 +119,7 @@ int main(void)
     tcase_add_test(tc, json_strings);
     tcase_add_test(tc, splitmix64_reference);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

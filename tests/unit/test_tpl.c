@@ -1,6 +1,7 @@
 /* Unit tests: afl_tpl (HTML templates; output encoding, OWASP ASVS 5.3.1-5.3.3). */
 #include "afl_tpl.h"
 
+#include "check_run.h"
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -666,14 +667,10 @@ static Suite *tpl_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
     int failed;
 
     apr_initialize();
-    sr = srunner_create(tpl_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(tpl_suite());
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,5 +1,6 @@
 /* Unit tests for afl_vigencia: coverage from altas and bajas, dates, and the
  * schools' CSV report (validation, line numbers, idempotency keys). */
+#include "check_run.h"
 #include <check.h>
 
 #include <stdio.h>
@@ -524,16 +525,12 @@ static Suite *vigencia_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
     int failed;
 
     setenv("TZ", "America/Mexico_City", 1);
     tzset();
     apr_initialize();
-    sr = srunner_create(vigencia_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(vigencia_suite());
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
