@@ -1,8 +1,8 @@
 /* Unit tests: afl_access judges what the server user may do from owner, group and
  * mode bits of a path and of every directory above it. Runs as any user: the
  * files are judged for made-up uids and gids, not opened. */
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <stdio.h>

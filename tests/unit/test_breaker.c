@@ -2,8 +2,8 @@
  * injected time. */
 #include "afl_breaker.h"
 
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 
 static const afl_breaker_conf conf = {3, 10, 30, 2}; /* 3 failures in 10 s; 30 s open; 2 out */
 

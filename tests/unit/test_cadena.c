@@ -1,7 +1,7 @@
 /* Unit tests for afl_cadena: the exact cadena original of each document
  * (docs/domain.md, Cadena original), the escaping of values and the document folio. */
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* Unit tests for afl_captcha (ids, answers, PNG) and afl_secret. */
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -2,8 +2,8 @@
  * writes are kept only when it returns AFL_STORE_OK, a failing body is rolled
  * back alone while the others of its batch commit, and the bodies of several
  * threads, each with its own connection, share transactions. */
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <apr_atomic.h>
 #include <apr_general.h>
 #include <apr_hash.h>

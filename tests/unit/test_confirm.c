@@ -1,8 +1,8 @@
 /* Unit tests: afl_confirm, the e-mail confirmation link's token (signed,
  * expiring, bound to one trámite, refused when forged or altered) and the
  * masked address on the "revisa tu correo" page. */
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <stdlib.h>

@@ -3,8 +3,8 @@
 #include "afl_csv.h"
 
 #include <apr_general.h>
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <stdlib.h>
 #include <string.h>
 

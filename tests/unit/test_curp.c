@@ -1,8 +1,8 @@
 /* Unit tests: afl_curp (docs/domain.md, CURP). */
 #include "afl_curp.h"
 
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

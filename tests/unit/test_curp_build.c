@@ -2,8 +2,8 @@
 #include "afl_curp.h"
 #include "afl_curp_build.h"
 
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,6 +7,7 @@
  * demo-registry) takes folios in order, skips an NSS that exists and falls
  * back to earlier registration years. */
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <stdio.h>
@@ -16,7 +17,6 @@
 
 #include "afl_cadena.h"
 #include "afl_db.h"
-#include "check_run.h"
 #include "db_fixture.h"
 #include "afl_doc.h"
 #include "afl_nss.h"

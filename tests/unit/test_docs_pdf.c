@@ -1,8 +1,8 @@
 /* Unit tests for the signed documents of afl_pdf: comprobante with
  * sello digital and QR, tarjeta, constancia, the document seal and
  * afl_pdf_verify; checked with poppler's pdftotext and qpdf --check. */
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 
 #include <pthread.h>
 #include <stdio.h>

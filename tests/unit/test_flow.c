@@ -4,6 +4,7 @@
  * wrong or replayed, expired session, CSRF, rate limit, resend, each Paso 2
  * outcome, the coverage rule and the masking of the verification page. */
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -17,7 +18,6 @@
 #include "afl_curp.h"
 #include "afl_curp_build.h"
 #include "afl_db.h"
-#include "check_run.h"
 #include "db_fixture.h"
 #include "afl_flow.h"
 #include "afl_nss.h"

@@ -3,8 +3,8 @@
 #include "afl_form.h"
 #include "afl_curp.h"
 
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -4,6 +4,7 @@
  * rebuilds a table with its rows, a failing step rolled back, foreign keys, and the
  * refusals (partial, newer, bad sets) with the module's version check. */
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <stdio.h>
@@ -12,7 +13,6 @@
 #include <unistd.h>
 
 #include "afl_db.h"
-#include "check_run.h"
 #include "db_fixture.h"
 #include "afl_migrate.h"
 

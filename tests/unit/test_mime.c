@@ -1,7 +1,7 @@
 /* Unit tests: afl_mime (RFC 2047 headers, base64, quoted-printable, the whole
  * message: CRLF, line lengths, boundaries, header injection). */
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <apr_base64.h>
 #include <apr_general.h>
 #include <apr_strings.h>

@@ -1,8 +1,8 @@
 /* Unit tests: afl_nss (docs/domain.md, NSS). */
 #include "afl_nss.h"
 
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <stdlib.h>
 #include <string.h>
 

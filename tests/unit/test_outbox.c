@@ -4,6 +4,7 @@
  * Message-IDs, claims and leases, fencing, backoff, failure states, resend
  * limits, counts and requeue. */
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -13,7 +14,6 @@
 #include <unistd.h>
 
 #include "afl_db.h"
-#include "check_run.h"
 #include "db_fixture.h"
 #include "afl_outbox.h"
 #include "afl_token.h"

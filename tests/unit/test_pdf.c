@@ -2,8 +2,8 @@
  * pdffonts and qpdf --check (installed by scripts/deps.sh test); a TrueType
  * font reduced with fontTools' pyftsubset (python3-fonttools) as
  * docs/documents.md tells. */
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* Unit tests: afl_sepomex, the SEPOMEX catalog parser (docs/domain.md, SEPOMEX catalog format). */
 #include "afl_sepomex.h"
 
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

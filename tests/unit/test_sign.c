@@ -1,7 +1,7 @@
 /* Unit tests for afl_sign: Ed25519 (and RSA) sellos through OpenSSL, the key
  * files keygen writes, the No. de serie. */
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* Unit tests: afl_smtp against a real SMTP server on loopback (tests/smtp_sink.py,
  * Debian's python3-aiosmtpd): delivery byte for byte, reply classes, refused
  * connections, mandatory STARTTLS; URL and credentials-file checks. */
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <dirent.h>

@@ -4,8 +4,8 @@
 #include <apr_general.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>

@@ -1,6 +1,6 @@
 /* Unit tests: afl_hmac, afl_token, afl_json. */
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* Unit tests: afl_tpl (HTML templates; output encoding, OWASP ASVS 5.3.1-5.3.3). */
 #include "afl_tpl.h"
 
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,8 +3,8 @@
  * runs this binary against its PostgreSQL): a BEGIN on a session the server
  * ended must fail cleanly (apr-util's own transaction start crashes there),
  * and a COMMIT after a failed statement must not report success. */
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <apr_dbd.h>
 #include <apr_general.h>
 #include <stdio.h>

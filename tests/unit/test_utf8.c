@@ -1,6 +1,6 @@
 /* Unit tests: afl_utf8, the one strict UTF-8 decoder. */
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <stdlib.h>
 #include <string.h>
 

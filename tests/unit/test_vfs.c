@@ -3,8 +3,8 @@
  * A real file the test's user may read but not write (mode 0444; as root the
  * checks run in a child process with the euid of nobody, since root writes any
  * file). */
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 #include <apr_dbd.h>
 #include <apr_general.h>
 #include <apr_strings.h>

@@ -1,7 +1,7 @@
 /* Unit tests for afl_vigencia: coverage from altas and bajas, dates, and the
  * schools' CSV report (validation, line numbers, idempotency keys). */
-#include "check_run.h"
 #include <check.h>
+#include "check_run.h"
 
 #include <stdio.h>
 #include <stdlib.h>
