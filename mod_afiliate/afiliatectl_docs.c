@@ -11,6 +11,7 @@
  * Diagnostics never quote a CURP, an NSS or an e-mail address. Exit status:
  * 0 ok (verify: valid), 1 error (verify: invalid), 2 usage or setup error. */
 #include "afiliatectl.h"
+#include "afiliatectl_import.h"
 #include "afiliatectl_opts.h"
 #include "afl_cadena.h"
 #include "afl_db.h"
@@ -307,8 +308,8 @@ int afiliatectl_import_vigencia(apr_pool_t *pool, int argc, const char *const *a
     char *data;
     apr_size_t len = 0;
     unsigned long rows = 0;
-    const char *e = NULL;
-    int rc = parse(argc, argv, opts, pos, 1, 1, usage_import_vigencia), txn;
+    ctl_opts o;
+    int rc = parse(argc, argv, opts, pos, 1, 1, usage_import_vigencia);
 
     if (rc)
         return rc == 1 ? 0 : 2;
@@ -330,52 +331,26 @@ int afiliatectl_import_vigencia(apr_pool_t *pool, int argc, const char *const *a
         return 1;
     }
 
+    memset(&o, 0, sizeof o);
+    o.cmd = argv[0];
+    o.db = db_arg;
+    o.driver = driver;
     memset(&x, 0, sizeof x);
     x.cmd = argv[0];
     x.path = pos[0];
     x.pool = pool;
     x.now = apr_psprintf(pool, "%" APR_INT64_T_FMT, (apr_int64_t)apr_time_sec(apr_time_now()));
-    if (!strcmp(driver, "sqlite3")) {
-        apr_finfo_t fi;
-        if (apr_stat(&fi, db_arg, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
-            afiliatectl_err(
-                argv[0], "database %s does not exist; create it with 'afiliatectl migrate --db %s'",
-                db_arg, db_arg);
-            return 1;
-        }
-    }
-    if (afl_db_open(pool, driver, db_arg, &x.db, &e)) {
-        afiliatectl_err(argv[0], "%s", e ? e : "cannot open the database");
+    if (!(x.db = ctl_open_db(pool, &o, 1)))
         return 1;
-    }
-    for (size_t i = 0; i < sizeof vig_stmts / sizeof *vig_stmts; i++) {
-        int rv = afl_db_prepare(x.db, vig_stmts[i]);
-        if (rv) {
-            afiliatectl_err(
-                argv[0], "cannot prepare %s: %s (was the database made with afiliatectl migrate?)",
-                afl_sql_get(vig_stmts[i])->label, afl_db_errmsg(x.db, rv));
-            afl_db_close(x.db);
-            return 1;
-        }
-    }
-    /* Pass 2, in one transaction: registry checks and upserts. */
-    txn = afl_db_begin(x.db, pool);
-    if (txn) {
-        afiliatectl_err(argv[0], "cannot start the transaction: %s", afl_db_errmsg(x.db, txn));
-        afl_db_end(x.db, 1);
+    if (ctl_prepare_all(x.db, &o, vig_stmts, COUNT(vig_stmts)) || ctl_begin_txn(x.db, pool, &o)) {
         afl_db_close(x.db);
         return 1;
     }
+    /* Pass 2, in one transaction: registry checks and upserts. */
     rc = afl_vigencia_csv(pool, data, len, vig_row, &x, &rows, &ve);
     if (rc == -1) /* cannot happen after pass 1, but never write half a file */
         afiliatectl_err(argv[0], "%s: %s", pos[0], ve.msg);
-    txn = afl_db_end(x.db, rc != 0 || x.failed);
-    if (rc == 0 && !x.failed && txn) {
-        afiliatectl_err(argv[0], "cannot commit: %s", afl_db_errmsg(x.db, txn));
-        rc = 1;
-    }
-    if (rc != 0 || x.failed) {
-        afiliatectl_err(argv[0], "nothing was imported");
+    if (ctl_end_import(x.db, &o, rc != 0 || x.failed)) {
         afl_db_close(x.db);
         return 1;
     }

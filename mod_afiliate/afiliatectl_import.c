@@ -93,9 +93,7 @@ static int csv_open(apr_pool_t *pool, const ctl_opts *o, const char *path, const
     return csv_header(c, pool, o, path, names, ncols) ? 1 : 0;
 }
 
-/* Ends an import's transaction: commits when rc is 0, else rolls back and
- * says so. Returns rc, or 1 when the commit failed. */
-static int import_end(afl_db *db, const ctl_opts *o, int rc)
+int ctl_end_import(afl_db *db, const ctl_opts *o, int rc)
 {
     rc = ctl_end_txn(db, o, rc);
     if (rc)
@@ -153,7 +151,7 @@ static int csv_import(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const cha
         rc = 1;
     }
     apr_pool_destroy(iter);
-    return import_end(db, o, rc);
+    return ctl_end_import(db, o, rc);
 }
 
 /* An import command: FILE --db PATH [--driver D], the file imported by
@@ -366,7 +364,7 @@ int ctl_do_import_sepomex(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const
         afiliatectl_err(o->cmd, "%s: the file has no data rows", path);
         rc = 1;
     }
-    rc = import_end(db, o, rc);
+    rc = ctl_end_import(db, o, rc);
     afl_sepomex_destroy(p);
     apr_pool_destroy(ctx.keys);
     apr_pool_destroy(ctx.iter);
