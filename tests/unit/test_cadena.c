@@ -273,12 +273,7 @@ static Suite *cadena_suite(void)
 
 int main(void)
 {
-    int failed;
-
     setenv("TZ", "America/Mexico_City", 1);
     tzset();
-    apr_initialize();
-    failed = check_run(cadena_suite());
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main(cadena_suite());
 }

@@ -1025,20 +1025,7 @@ static Suite *docs_suite(void)
 
 int main(void)
 {
-    int failed;
-    char cmd[128];
-
     setenv("TZ", "America/Mexico_City", 1);
     tzset();
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return EXIT_FAILURE;
-    }
-    apr_initialize();
-    failed = check_run(docs_suite());
-    apr_terminate();
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "test_docs_pdf: could not remove %s\n", tmpdir);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main_tmpdir(docs_suite, tmpdir, "test_docs_pdf");
 }

@@ -836,10 +836,5 @@ static Suite *form_suite(void)
 
 int main(void)
 {
-    int failed;
-
-    apr_initialize();
-    failed = check_run(form_suite());
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main(form_suite());
 }

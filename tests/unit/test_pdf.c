@@ -576,20 +576,7 @@ static Suite *pdf_suite(void)
 
 int main(void)
 {
-    int failed;
-    char cmd[128];
-
     setenv("TZ", "America/Mexico_City", 1);
     tzset();
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return EXIT_FAILURE;
-    }
-    apr_initialize();
-    failed = check_run(pdf_suite());
-    apr_terminate();
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "test_pdf: could not remove %s\n", tmpdir);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main_tmpdir(pdf_suite, tmpdir, "test_pdf");
 }

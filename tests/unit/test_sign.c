@@ -446,18 +446,5 @@ static Suite *sign_suite(void)
 
 int main(void)
 {
-    int failed;
-    char cmd[128];
-
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return EXIT_FAILURE;
-    }
-    apr_initialize();
-    failed = check_run(sign_suite());
-    apr_terminate();
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "test_sign: could not remove %s\n", tmpdir);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main_tmpdir(sign_suite, tmpdir, "test_sign");
 }

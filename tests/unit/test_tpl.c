@@ -667,10 +667,5 @@ static Suite *tpl_suite(void)
 
 int main(void)
 {
-    int failed;
-
-    apr_initialize();
-    failed = check_run(tpl_suite());
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main(tpl_suite());
 }

@@ -525,12 +525,7 @@ static Suite *vigencia_suite(void)
 
 int main(void)
 {
-    int failed;
-
     setenv("TZ", "America/Mexico_City", 1);
     tzset();
-    apr_initialize();
-    failed = check_run(vigencia_suite());
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main(vigencia_suite());
 }
