@@ -111,6 +111,26 @@ static char *field(apr_array_header_t *f, int i)
     return afl_csv_trim(APR_ARRAY_IDX(f, i, char *));
 }
 
+/* A CSV importer's state for its rows. */
+typedef struct {
+    afl_db *db;
+    const ctl_opts *o;
+    const char *path;
+    apr_pool_t *pool;
+    apr_hash_t *seen; /* the rows' keys (clave, CURP) -> the line they appeared on */
+} import_ctx;
+
+/* The line key appeared on before, or NULL; and key remembered at line. */
+static const char *seen_at(import_ctx *x, const char *key, unsigned long line)
+{
+    const char *prev = apr_hash_get(x->seen, key, APR_HASH_KEY_STRING);
+
+    if (!prev)
+        apr_hash_set(x->seen, apr_pstrdup(x->pool, key), APR_HASH_KEY_STRING,
+                     apr_psprintf(x->pool, "%lu", line));
+    return prev;
+}
+
 /* The CSV importers' skeleton: prepares stmts, reads path with the header
  * cols, and hands every row of ncols fields to row inside one transaction.
  * *rows: the data rows read. 0 ok, 1 after a message (nothing written). */
@@ -425,20 +445,12 @@ static int text_ok(const char *s, int required, size_t max)
     return (!required || *s) && strlen(s) <= max && afl_utf8_printable(s, 1);
 }
 
-typedef struct {
-    afl_db *db;
-    const ctl_opts *o;
-    const char *path;
-    apr_pool_t *pool;
-    apr_hash_t *claves; /* clave -> the line it appeared on */
-} umf_ctx;
-
 static int umf_row(void *baton, apr_array_header_t *f, unsigned long line, apr_pool_t *iter)
 {
-    umf_ctx *x = baton;
+    import_ctx *x = baton;
     const ctl_opts *o = x->o;
     const char *path = x->path;
-    const char *clave, *nombre, *subdel, *serie, *dom;
+    const char *clave, *nombre, *subdel, *serie, *dom, *prev;
     char *cps, *tok, *save = NULL;
     const char *args[5];
     int rv;
@@ -455,9 +467,9 @@ static int umf_row(void *baton, apr_array_header_t *f, unsigned long line, apr_p
             path, line);
         return 1;
     }
-    if (apr_hash_get(x->claves, clave, APR_HASH_KEY_STRING)) {
+    if ((prev = seen_at(x, clave, line))) {
         afiliatectl_err(o->cmd, "%s: line %lu: clave %s already appeared on line %s", path, line,
-                        clave, (const char *)apr_hash_get(x->claves, clave, APR_HASH_KEY_STRING));
+                        clave, prev);
         return 1;
     }
     if (!text_ok(nombre, 1, 200)) {
@@ -481,8 +493,6 @@ static int umf_row(void *baton, apr_array_header_t *f, unsigned long line, apr_p
                         path, line);
         return 1;
     }
-    apr_hash_set(x->claves, apr_pstrdup(x->pool, clave), APR_HASH_KEY_STRING,
-                 apr_psprintf(x->pool, "%lu", line));
     args[0] = clave;
     args[1] = nombre;
     args[2] = subdel;
@@ -511,7 +521,7 @@ static int umf_row(void *baton, apr_array_header_t *f, unsigned long line, apr_p
 
 int ctl_do_import_umf(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const char *path)
 {
-    umf_ctx x = {db, o, path, pool, apr_hash_make(pool)};
+    import_ctx x = {db, o, path, pool, apr_hash_make(pool)};
     unsigned long units;
     long long n_umf, n_cps, n_unknown;
 
@@ -618,24 +628,16 @@ static int parse_date(const char *s, int *y, int *m, int *d)
     return 0;
 }
 
-typedef struct {
-    afl_db *db;
-    const ctl_opts *o;
-    const char *path;
-    apr_pool_t *pool;
-    apr_hash_t *seen; /* CURP -> the line it appeared on */
-} registry_ctx;
-
 /* Why a registry row is refused, or NULL. */
-static const char *registry_refusal(registry_ctx *x, const afl_curp_info *info, apr_pool_t *iter,
-                                    const char *nombres, const char *ap1, const char *ap2,
-                                    const char *fecha, const char *sexo, const char *ent,
-                                    const char *status)
+static const char *registry_refusal(import_ctx *x, unsigned long line, const afl_curp_info *info,
+                                    apr_pool_t *iter, const char *nombres, const char *ap1,
+                                    const char *ap2, const char *fecha, const char *sexo,
+                                    const char *ent, const char *status)
 {
     const char *prev;
     int y, m, d;
 
-    if ((prev = apr_hash_get(x->seen, info->curp, APR_HASH_KEY_STRING)))
+    if ((prev = seen_at(x, info->curp, line)))
         return apr_psprintf(iter, "duplicate CURP (already on line %s)", prev);
     if (!text_ok(nombres, 1, 200) || !text_ok(ap1, 1, 200) || !text_ok(ap2, 0, 200))
         return "nombres, primer_apellido or segundo_apellido: empty, too long or invalid";
@@ -658,7 +660,7 @@ static const char *registry_refusal(registry_ctx *x, const afl_curp_info *info, 
 
 static int registry_row(void *baton, apr_array_header_t *f, unsigned long line, apr_pool_t *iter)
 {
-    registry_ctx *x = baton;
+    import_ctx *x = baton;
     const char *curp = field(f, 0), *nombres = field(f, 1), *ap1 = field(f, 2), *ap2 = field(f, 3),
                *fecha = field(f, 4), *sexo = field(f, 5), *ent = field(f, 6), *status = field(f, 7);
     const char *why_not, *args[8];
@@ -671,13 +673,11 @@ static int registry_row(void *baton, apr_array_header_t *f, unsigned long line, 
                         curp_reason_text(why));
         return 1;
     }
-    why_not = registry_refusal(x, &info, iter, nombres, ap1, ap2, fecha, sexo, ent, status);
+    why_not = registry_refusal(x, line, &info, iter, nombres, ap1, ap2, fecha, sexo, ent, status);
     if (why_not) {
         afiliatectl_err(x->o->cmd, "%s: line %lu: %s", x->path, line, why_not);
         return 1;
     }
-    apr_hash_set(x->seen, apr_pstrdup(x->pool, info.curp), APR_HASH_KEY_STRING,
-                 apr_psprintf(x->pool, "%lu", line));
     args[0] = info.curp;
     args[1] = nombres;
     args[2] = ap1;
@@ -696,7 +696,7 @@ static int registry_row(void *baton, apr_array_header_t *f, unsigned long line, 
 
 static int do_import_registry(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const char *path)
 {
-    registry_ctx x = {db, o, path, pool, apr_hash_make(pool)};
+    import_ctx x = {db, o, path, pool, apr_hash_make(pool)};
     unsigned long rows;
     long long total, active;
 

@@ -13,25 +13,30 @@
 #include "afl_smtp.h"
 #include "afl_vigencia.h"
 
-/* A member of a configuration struct and how it merges. */
+/* A member of a configuration struct and how it merges: from the added
+ * configuration when its leader is set there, else from the base. A member
+ * leads itself, or follows the member given with it in one directive. */
 typedef enum {
-    M_PTR,       /* a pointer, NULL unset: the added one when set, else the base's */
-    M_INT,       /* an int, AFL_UNSET unset: likewise */
-    M_GROUP_INT, /* an int merged with its group (below); AFL_UNSET at creation */
+    M_PTR, /* a pointer, NULL when unset */
+    M_INT, /* an int, AFL_UNSET when unset */
 } member_kind;
 
 typedef struct {
-    apr_size_t offset;
-    member_kind kind;
+    apr_size_t offset, leader;
+    member_kind kind, leader_kind;
 } member;
 
 #define S_(kind, f)                                                                                \
     {                                                                                              \
-        APR_OFFSETOF(afl_server_conf, f), kind                                                     \
+        APR_OFFSETOF(afl_server_conf, f), APR_OFFSETOF(afl_server_conf, f), kind, kind             \
+    }
+#define S_WITH(kind, f, lkind, lead)                                                               \
+    {                                                                                              \
+        APR_OFFSETOF(afl_server_conf, f), APR_OFFSETOF(afl_server_conf, lead), kind, lkind         \
     }
 #define D_(kind, f)                                                                                \
     {                                                                                              \
-        APR_OFFSETOF(afl_dir_conf, f), kind                                                        \
+        APR_OFFSETOF(afl_dir_conf, f), APR_OFFSETOF(afl_dir_conf, f), kind, kind                   \
     }
 
 static const member server_members[] = {
@@ -46,25 +51,36 @@ static const member server_members[] = {
     S_(M_PTR, smtp_credentials),
     S_(M_PTR, smtp_ca_file),
     S_(M_INT, smtp_require_tls),
+    /* The display name goes with the address it was given with. */
+    S_(M_PTR, mail_from),
+    S_WITH(M_PTR, mail_from_name, M_PTR, mail_from),
     S_(M_INT, outbox_interval),
     S_(M_INT, outbox_max_attempts),
-    S_(M_GROUP_INT, outbox_backoff_min),
-    S_(M_GROUP_INT, outbox_backoff_max),
+    /* Both bounds of the back-off from the one AfiliateOutboxBackoff that set them. */
+    S_(M_INT, outbox_backoff_min),
+    S_WITH(M_INT, outbox_backoff_max, M_INT, outbox_backoff_min),
     S_(M_INT, resend_limit),
     S_(M_INT, resend_daily_curp),
     S_(M_INT, resend_daily_address),
+    /* The key loaded from the file named in the same configuration. */
+    S_(M_PTR, signing_key_file),
+    S_WITH(M_PTR, sign_key, M_PTR, signing_key_file),
     S_(M_PTR, public_url),
     S_(M_PTR, periodo_fin),
     S_(M_INT, identity_source),
     S_(M_PTR, renapo_url),
     S_(M_INT, renapo_timeout),
     S_(M_PTR, renapo_ca_file),
+    /* The key goes with the certificate it was given with. */
+    S_(M_PTR, renapo_client_cert),
+    S_WITH(M_PTR, renapo_client_key, M_PTR, renapo_client_cert),
     S_(M_PTR, renapo_credentials),
     S_(M_INT, renapo_cache_ttl),
-    S_(M_GROUP_INT, breaker_failures),
-    S_(M_GROUP_INT, breaker_window),
-    S_(M_GROUP_INT, breaker_cooldown),
-    S_(M_GROUP_INT, breaker_max_inflight),
+    /* The knobs of the breaker go together. */
+    S_(M_INT, breaker_failures),
+    S_WITH(M_INT, breaker_window, M_INT, breaker_failures),
+    S_WITH(M_INT, breaker_cooldown, M_INT, breaker_failures),
+    S_WITH(M_INT, breaker_max_inflight, M_INT, breaker_failures),
     S_(M_INT, confirm_email),
     S_(M_INT, confirm_minutes),
 };
@@ -80,22 +96,27 @@ static const member dir_members[] = {
 static void unset_members(void *conf, const member *m, size_t n)
 {
     for (; n--; m++)
-        if (m->kind != M_PTR)
+        if (m->kind == M_INT)
             *(int *)((char *)conf + m->offset) = AFL_UNSET;
 }
 
-/* The members that merge on their own: the added configuration's when set. */
+static int member_set(const void *conf, apr_size_t offset, member_kind kind)
+{
+    const char *at = (const char *)conf + offset;
+
+    return kind == M_INT ? *(const int *)at != AFL_UNSET : *(const void *const *)at != NULL;
+}
+
+/* c: every member from add or base (see member). */
 static void merge_members(void *c, const void *base, const void *add, const member *m, size_t n)
 {
     for (; n--; m++) {
-        const char *a = (const char *)add + m->offset, *b = (const char *)base + m->offset;
-        char *to = (char *)c + m->offset;
+        const char *from = member_set(add, m->leader, m->leader_kind) ? add : base;
 
-        if (m->kind == M_PTR)
-            *(const void **)to =
-                *(const void *const *)a ? *(const void *const *)a : *(const void *const *)b;
-        else if (m->kind == M_INT)
-            *(int *)to = *(const int *)a != AFL_UNSET ? *(const int *)a : *(const int *)b;
+        if (m->kind == M_INT)
+            *(int *)((char *)c + m->offset) = *(const int *)(from + m->offset);
+        else
+            *(const void **)((char *)c + m->offset) = *(const void *const *)(from + m->offset);
     }
 }
 
@@ -109,33 +130,9 @@ void *afl_create_server_conf(apr_pool_t *p, server_rec *s)
 
 void *afl_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
 {
-    afl_server_conf *base = basev, *add = addv;
     afl_server_conf *c = apr_pcalloc(p, sizeof *c);
-    const afl_server_conf *from;
 
-    merge_members(c, base, add, server_members, sizeof server_members / sizeof *server_members);
-    /* The display name goes with the address it was given with. */
-    from = add->mail_from ? add : base;
-    c->mail_from = from->mail_from;
-    c->mail_from_name = from->mail_from_name;
-    /* Both bounds of the back-off from the one AfiliateOutboxBackoff that set them. */
-    from = add->outbox_backoff_min != AFL_UNSET ? add : base;
-    c->outbox_backoff_min = from->outbox_backoff_min;
-    c->outbox_backoff_max = from->outbox_backoff_max;
-    /* The key loaded from the file named in the same configuration. */
-    from = add->signing_key_file ? add : base;
-    c->signing_key_file = from->signing_key_file;
-    c->sign_key = from->sign_key;
-    /* The key goes with the certificate it was given with. */
-    from = add->renapo_client_cert ? add : base;
-    c->renapo_client_cert = from->renapo_client_cert;
-    c->renapo_client_key = from->renapo_client_key;
-    /* The knobs of the breaker go together. */
-    from = add->breaker_failures != AFL_UNSET ? add : base;
-    c->breaker_failures = from->breaker_failures;
-    c->breaker_window = from->breaker_window;
-    c->breaker_cooldown = from->breaker_cooldown;
-    c->breaker_max_inflight = from->breaker_max_inflight;
+    merge_members(c, basev, addv, server_members, sizeof server_members / sizeof *server_members);
     return c;
 }
 
