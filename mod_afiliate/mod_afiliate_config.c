@@ -39,6 +39,8 @@ typedef struct {
         APR_OFFSETOF(afl_dir_conf, f), APR_OFFSETOF(afl_dir_conf, f), kind, kind                   \
     }
 
+#define COUNT(a) (sizeof(a) / sizeof *(a))
+
 static const member server_members[] = {
     S_(M_PTR, template_dir),
     S_(M_PTR, secret_file),
@@ -92,12 +94,15 @@ static const member dir_members[] = {
     D_(M_INT, max_body),
 };
 
-/* The int members of a new configuration: AFL_UNSET. */
-static void unset_members(void *conf, const member *m, size_t n)
+/* A new configuration of size bytes: its int members AFL_UNSET, the rest 0. */
+static void *created(apr_pool_t *p, apr_size_t size, const member *m, size_t n)
 {
+    char *conf = apr_pcalloc(p, size);
+
     for (; n--; m++)
         if (m->kind == M_INT)
-            *(int *)((char *)conf + m->offset) = AFL_UNSET;
+            *(int *)(conf + m->offset) = AFL_UNSET;
+    return conf;
 }
 
 static int member_set(const void *conf, apr_size_t offset, member_kind kind)
@@ -107,38 +112,37 @@ static int member_set(const void *conf, apr_size_t offset, member_kind kind)
     return kind == M_INT ? *(const int *)at != AFL_UNSET : *(const void *const *)at != NULL;
 }
 
-/* c: every member from add or base (see member). */
-static void merge_members(void *c, const void *base, const void *add, const member *m, size_t n)
+/* A configuration of size bytes: every member from add or base (see member). */
+static void *merged(apr_pool_t *p, apr_size_t size, const void *base, const void *add,
+                    const member *m, size_t n)
 {
+    char *c = apr_pcalloc(p, size);
+
     for (; n--; m++) {
         const char *from = member_set(add, m->leader, m->leader_kind) ? add : base;
 
         if (m->kind == M_INT)
-            *(int *)((char *)c + m->offset) = *(const int *)(from + m->offset);
+            *(int *)(c + m->offset) = *(const int *)(from + m->offset);
         else
-            *(const void **)((char *)c + m->offset) = *(const void *const *)(from + m->offset);
+            *(const void **)(c + m->offset) = *(const void *const *)(from + m->offset);
     }
+    return c;
 }
 
 void *afl_create_server_conf(apr_pool_t *p, server_rec *s)
 {
-    afl_server_conf *c = apr_pcalloc(p, sizeof *c);
     (void)s;
-    unset_members(c, server_members, sizeof server_members / sizeof *server_members);
-    return c;
+    return created(p, sizeof(afl_server_conf), server_members, COUNT(server_members));
 }
 
 void *afl_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
 {
-    afl_server_conf *c = apr_pcalloc(p, sizeof *c);
-
-    merge_members(c, basev, addv, server_members, sizeof server_members / sizeof *server_members);
-    return c;
+    return merged(p, sizeof(afl_server_conf), basev, addv, server_members, COUNT(server_members));
 }
 
 void *afl_create_dir_conf(apr_pool_t *p, char *dir)
 {
-    afl_dir_conf *c = apr_pcalloc(p, sizeof *c);
+    afl_dir_conf *c = created(p, sizeof *c, dir_members, COUNT(dir_members));
     /* Routes are relative to the <Location> path; strip a trailing slash. */
     if (dir && *dir == '/') {
         apr_size_t n = strlen(dir);
@@ -146,16 +150,12 @@ void *afl_create_dir_conf(apr_pool_t *p, char *dir)
             n--;
         c->base = n == 1 ? "" : apr_pstrmemdup(p, dir, n);
     }
-    unset_members(c, dir_members, sizeof dir_members / sizeof *dir_members);
     return c;
 }
 
 void *afl_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
-    afl_dir_conf *c = apr_pcalloc(p, sizeof *c);
-
-    merge_members(c, basev, addv, dir_members, sizeof dir_members / sizeof *dir_members);
-    return c;
+    return merged(p, sizeof(afl_dir_conf), basev, addv, dir_members, COUNT(dir_members));
 }
 
 static afl_server_conf *server_conf(cmd_parms *cmd)
