@@ -7,6 +7,7 @@
 #include "afl_curp_build.h"
 #include "afl_nss.h"
 #include "afl_store.h"
+#include "afl_token.h"
 #include "afl_vigencia.h"
 
 #include <apr_file_info.h>
@@ -29,17 +30,14 @@
 
 /* ================================================================ demo-registry */
 
-/* splitmix64: small, fast, good enough for synthetic data, same everywhere. */
+/* splitmix64 (afl_token_splitmix64): same data everywhere for a seed. */
 typedef struct {
     uint64_t s;
 } rng;
 
 static uint64_t rng_next(rng *r)
 {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
+    return afl_token_splitmix64(&r->s);
 }
 
 /* Uniform in [0, n). */
@@ -200,34 +198,6 @@ static const char *const state_codes[] = {
     "QR", "SP", "SL", "SR", "TC", "TS", "TL", "VZ", "YN", "ZS", "NE",
 };
 
-/* Days since 1970-01-01 -> civil date (Howard Hinnant's algorithm). */
-static void civil_from_days(long z, int *y, int *m, int *d)
-{
-    long era, doe, yoe, doy, mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-static long days_from_civil(int y, int m, int d)
-{
-    long era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* ASCII e-mail part from a UTF-8 name: first word (or whole, for a surname
  * with particles), lowercase, accents dropped, Ñ -> n. */
 static void ascii_slug(const char *in, int first_word_only, char *out, size_t cap)
@@ -338,7 +308,7 @@ typedef struct {
 static void make_person(rng *r, demo_person *p)
 {
     unsigned u = rng_below(r, 1000);
-    long day0 = days_from_civil(1995, 1, 1), day1 = days_from_civil(2010, 12, 31);
+    int day0 = afl_vigencia_day(1995, 1, 1), day1 = afl_vigencia_day(2010, 12, 31);
     const char *given;
 
     p->sex = u < 3 ? 'X' : (u < 502 ? 'H' : 'M');
@@ -358,7 +328,7 @@ static void make_person(rng *r, demo_person *p)
     }
     if (rng_below(r, 100) < 3)
         p->ap2[0] = '\0'; /* ~3% without a second surname */
-    civil_from_days(day0 + (long)rng_below(r, (unsigned)(day1 - day0 + 1)), &p->y, &p->m, &p->d);
+    afl_vigencia_civil(day0 + (int)rng_below(r, (unsigned)(day1 - day0 + 1)), &p->y, &p->m, &p->d);
     snprintf(p->fecha, sizeof p->fecha, "%04d-%02d-%02d", p->y, p->m, p->d);
     p->state = state_codes[rng_below(r, COUNT(state_codes))];
     u = rng_below(r, 1000);

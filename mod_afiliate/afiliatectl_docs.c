@@ -11,6 +11,7 @@
  * Diagnostics never quote a CURP, an NSS or an e-mail address. Exit status:
  * 0 ok (verify: valid), 1 error (verify: invalid), 2 usage or setup error. */
 #include "afiliatectl.h"
+#include "afiliatectl_import.h"
 #include "afiliatectl_opts.h"
 #include "afl_cadena.h"
 #include "afl_db.h"
@@ -33,52 +34,45 @@
 /* ================================================================ options */
 
 typedef struct {
-    const char *name;  /* "--db" */
-    const char **slot; /* where the value goes */
-} opt_def;
+    const ctl_value_opt *opts;
+    const char *usage;
+} doc_opts;
+
+/* One option of a document command: a value ("--x V" or "--x=V") of its
+ * table (ctl_option_fn). */
+static int doc_option(void *baton, int argc, const char *const *argv, int *i, const char *a)
+{
+    const doc_opts *x = baton;
+    const ctl_value_opt *o;
+    const char *val;
+
+    for (o = x->opts; o->name; o++) {
+        if (afiliatectl_opt_value(argc, argv, i, o->name, &val)) {
+            if (!val) {
+                afiliatectl_err(argv[0], "missing value for %s", a);
+                return 2;
+            }
+            *o->slot = val;
+            return 0;
+        }
+    }
+    afiliatectl_err(argv[0], "unknown option: %s", a);
+    fputs(x->usage, stderr);
+    return 2;
+}
 
 /* argv[0] is the command. Options take a value ("--x V" or "--x=V"); the
  * rest are positional (at most max_pos, at least min_pos). Returns 0 to run,
  * 1 after --help, 2 on a usage error (message printed). */
-static int parse(int argc, const char *const *argv, const opt_def *opts, const char **pos,
+static int parse(int argc, const char *const *argv, const ctl_value_opt *opts, const char **pos,
                  int min_pos, int max_pos, const char *usage)
 {
+    doc_opts x = {opts, usage};
     int npos = 0;
+    int rc = afiliatectl_walk_args(argc, argv, usage, pos, &npos, max_pos, doc_option, &x);
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val;
-        const opt_def *o;
-        int kind;
-
-        if (afiliatectl_is_help(a)) {
-            fputs(usage, stdout);
-            return 1;
-        }
-        kind = afiliatectl_next_arg(argc, argv, &i, &a);
-        if (kind < 0)
-            break;
-        if (kind > 0) {
-            if (npos >= max_pos)
-                return afiliatectl_usage_error(argv[0], usage, "unexpected argument: %s", a);
-            pos[npos++] = a;
-            continue;
-        }
-        for (o = opts; o->name; o++) {
-            if (afiliatectl_opt_value(argc, argv, &i, o->name, &val)) {
-                if (!val) {
-                    afiliatectl_err(argv[0], "missing value for %s", a);
-                    return 2;
-                }
-                *o->slot = val;
-                break;
-            }
-        }
-        if (!o->name) {
-            afiliatectl_err(argv[0], "unknown option: %s", a);
-            fputs(usage, stderr);
-            return 2;
-        }
-    }
+    if (rc)
+        return rc;
     if (npos < min_pos) {
         afiliatectl_err(argv[0], "missing argument");
         fputs(usage, stderr);
@@ -101,7 +95,7 @@ static const char usage_keygen[] =
 int afiliatectl_keygen(apr_pool_t *pool, int argc, const char *const *argv)
 {
     const char *dir = NULL, *pos[1];
-    const opt_def opts[] = {{"--out-dir", &dir}, {NULL, NULL}};
+    const ctl_value_opt opts[] = {{"--out-dir", &dir}, {NULL, NULL}};
     const char *priv, *pub;
     const afl_sign_key *key;
     char e[256];
@@ -145,7 +139,7 @@ static const char usage_verify[] =
 int afiliatectl_verify(apr_pool_t *pool, int argc, const char *const *argv)
 {
     const char *pubpath = NULL, *pos[1] = {NULL};
-    const opt_def opts[] = {{"--pub", &pubpath}, {NULL, NULL}};
+    const ctl_value_opt opts[] = {{"--pub", &pubpath}, {NULL, NULL}};
     const afl_sign_key *key;
     afl_pdf_sellado s;
     const char *reason = NULL, *fecha, *tramite;
@@ -308,14 +302,14 @@ static const char usage_import_vigencia[] =
 int afiliatectl_import_vigencia(apr_pool_t *pool, int argc, const char *const *argv)
 {
     const char *db_arg = NULL, *driver = "sqlite3", *pos[1] = {NULL};
-    const opt_def opts[] = {{"--db", &db_arg}, {"--driver", &driver}, {NULL, NULL}};
+    const ctl_value_opt opts[] = {{"--db", &db_arg}, {"--driver", &driver}, {NULL, NULL}};
     afl_vigencia_error ve;
     vig_ctx x;
     char *data;
     apr_size_t len = 0;
     unsigned long rows = 0;
-    const char *e = NULL;
-    int rc = parse(argc, argv, opts, pos, 1, 1, usage_import_vigencia), txn;
+    ctl_opts o;
+    int rc = parse(argc, argv, opts, pos, 1, 1, usage_import_vigencia);
 
     if (rc)
         return rc == 1 ? 0 : 2;
@@ -337,52 +331,26 @@ int afiliatectl_import_vigencia(apr_pool_t *pool, int argc, const char *const *a
         return 1;
     }
 
+    memset(&o, 0, sizeof o);
+    o.cmd = argv[0];
+    o.db = db_arg;
+    o.driver = driver;
     memset(&x, 0, sizeof x);
     x.cmd = argv[0];
     x.path = pos[0];
     x.pool = pool;
     x.now = apr_psprintf(pool, "%" APR_INT64_T_FMT, (apr_int64_t)apr_time_sec(apr_time_now()));
-    if (!strcmp(driver, "sqlite3")) {
-        apr_finfo_t fi;
-        if (apr_stat(&fi, db_arg, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
-            afiliatectl_err(
-                argv[0], "database %s does not exist; create it with 'afiliatectl migrate --db %s'",
-                db_arg, db_arg);
-            return 1;
-        }
-    }
-    if (afl_db_open(pool, driver, db_arg, &x.db, &e)) {
-        afiliatectl_err(argv[0], "%s", e ? e : "cannot open the database");
+    if (!(x.db = ctl_open_db(pool, &o, 1)))
         return 1;
-    }
-    for (size_t i = 0; i < sizeof vig_stmts / sizeof *vig_stmts; i++) {
-        int rv = afl_db_prepare(x.db, vig_stmts[i]);
-        if (rv) {
-            afiliatectl_err(
-                argv[0], "cannot prepare %s: %s (was the database made with afiliatectl migrate?)",
-                afl_sql_get(vig_stmts[i])->label, afl_db_errmsg(x.db, rv));
-            afl_db_close(x.db);
-            return 1;
-        }
-    }
-    /* Pass 2, in one transaction: registry checks and upserts. */
-    txn = afl_db_begin(x.db, pool);
-    if (txn) {
-        afiliatectl_err(argv[0], "cannot start the transaction: %s", afl_db_errmsg(x.db, txn));
-        afl_db_end(x.db, 1);
+    if (ctl_prepare_all(x.db, &o, vig_stmts, COUNT(vig_stmts)) || ctl_begin_txn(x.db, pool, &o)) {
         afl_db_close(x.db);
         return 1;
     }
+    /* Pass 2, in one transaction: registry checks and upserts. */
     rc = afl_vigencia_csv(pool, data, len, vig_row, &x, &rows, &ve);
     if (rc == -1) /* cannot happen after pass 1, but never write half a file */
         afiliatectl_err(argv[0], "%s: %s", pos[0], ve.msg);
-    txn = afl_db_end(x.db, rc != 0 || x.failed);
-    if (rc == 0 && !x.failed && txn) {
-        afiliatectl_err(argv[0], "cannot commit: %s", afl_db_errmsg(x.db, txn));
-        rc = 1;
-    }
-    if (rc != 0 || x.failed) {
-        afiliatectl_err(argv[0], "nothing was imported");
+    if (ctl_end_import(x.db, &o, rc != 0 || x.failed)) {
         afl_db_close(x.db);
         return 1;
     }
@@ -412,10 +380,10 @@ int afiliatectl_demo_doc(apr_pool_t *pool, int argc, const char *const *argv)
     const char *keypath = NULL, *out = NULL, *base = "https://localhost/afiliate", *vigente = "si",
                *font = NULL, *font_bold = NULL;
     const char *pos[1] = {NULL};
-    const opt_def opts[] = {{"--key", &keypath},   {"--out", &out},
-                            {"--base-url", &base}, {"--vigente", &vigente},
-                            {"--font", &font},     {"--font-bold", &font_bold},
-                            {NULL, NULL}};
+    const ctl_value_opt opts[] = {{"--key", &keypath},   {"--out", &out},
+                                  {"--base-url", &base}, {"--vigente", &vigente},
+                                  {"--font", &font},     {"--font-bold", &font_bold},
+                                  {NULL, NULL}};
     const afl_sign_key *key;
     const afl_pdf_font *ttf = NULL, *ttf_bold = NULL;
     afl_pdf_firma firma;

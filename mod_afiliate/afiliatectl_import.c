@@ -11,6 +11,8 @@
 #include "afl_curp.h"
 #include "afl_nss.h"
 #include "afl_sepomex.h"
+#include "afl_utf8.h"
+#include "afl_vigencia.h"
 
 #include <apr_file_info.h>
 #include <apr_file_io.h>
@@ -89,6 +91,105 @@ static int csv_open(apr_pool_t *pool, const ctl_opts *o, const char *path, const
         return 1;
     afl_csv_init(c, text, len);
     return csv_header(c, pool, o, path, names, ncols) ? 1 : 0;
+}
+
+int ctl_end_import(afl_db *db, const ctl_opts *o, int rc)
+{
+    rc = ctl_end_txn(db, o, rc);
+    if (rc)
+        afiliatectl_err(o->cmd, "nothing was imported");
+    return rc;
+}
+
+/* One CSV row of an importer: the fields (trimmed with field()), its line,
+ * a pool cleared after the row. 0 ok, 1 after a message. */
+typedef int (*csv_row_fn)(void *baton, apr_array_header_t *f, unsigned long line, apr_pool_t *iter);
+
+/* Field i with its surrounding blanks trimmed in place. */
+static char *field(apr_array_header_t *f, int i)
+{
+    return afl_csv_trim(APR_ARRAY_IDX(f, i, char *));
+}
+
+/* A CSV importer's state for its rows. */
+typedef struct {
+    afl_db *db;
+    const ctl_opts *o;
+    const char *path;
+    apr_pool_t *pool;
+    apr_hash_t *seen; /* the rows' keys (clave, CURP) -> the line they appeared on */
+} import_ctx;
+
+/* The line key appeared on before, or NULL; and key remembered at line. */
+static const char *seen_at(import_ctx *x, const char *key, unsigned long line)
+{
+    const char *prev = apr_hash_get(x->seen, key, APR_HASH_KEY_STRING);
+
+    if (!prev)
+        apr_hash_set(x->seen, apr_pstrdup(x->pool, key), APR_HASH_KEY_STRING,
+                     apr_psprintf(x->pool, "%lu", line));
+    return prev;
+}
+
+/* The CSV importers' skeleton: prepares stmts, reads path with the header
+ * cols, and hands every row of ncols fields to row inside one transaction.
+ * *rows: the data rows read. 0 ok, 1 after a message (nothing written). */
+static int csv_import(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const char *path,
+                      const afl_sql_id *stmts, size_t nstmts, const char *const *cols, int ncols,
+                      csv_row_fn row, void *baton, unsigned long *rows)
+{
+    afl_csv c;
+    apr_array_header_t *f;
+    apr_pool_t *iter;
+    int rc = 0, r;
+
+    *rows = 0;
+    if (ctl_prepare_all(db, o, stmts, nstmts))
+        return 1;
+    if (csv_open(pool, o, path, cols, ncols, &c))
+        return 1;
+    f = apr_array_make(pool, ncols, sizeof(char *));
+    apr_pool_create(&iter, pool);
+    if (ctl_begin_txn(db, pool, o))
+        return 1;
+    while (rc == 0 && (r = afl_csv_next(&c, iter, f)) == 1) {
+        if (f->nelts != ncols) {
+            afiliatectl_err(o->cmd, "%s: line %lu: expected %d columns, found %d", path, c.rec_line,
+                            ncols, f->nelts);
+            rc = 1;
+            break;
+        }
+        rc = row(baton, f, c.rec_line, iter);
+        ++*rows;
+        apr_pool_clear(iter);
+    }
+    if (rc == 0 && r < 0) {
+        afiliatectl_err(o->cmd, "%s: %s", path, csv_error(pool, &c));
+        rc = 1;
+    } else if (rc == 0 && *rows == 0) {
+        afiliatectl_err(o->cmd, "%s: the file has no data rows", path);
+        rc = 1;
+    }
+    apr_pool_destroy(iter);
+    return ctl_end_import(db, o, rc);
+}
+
+/* An import command: FILE --db PATH [--driver D], the file imported by
+ * do_import. Returns the exit status. */
+static int run_import(apr_pool_t *pool, int argc, const char *const *argv, const char *usage,
+                      int (*do_import)(apr_pool_t *, afl_db *, const ctl_opts *, const char *))
+{
+    ctl_opts o;
+    afl_db *db;
+    int rc = ctl_parse_opts(argc, argv, OPT_DB | OPT_DRIVER, 1, 1, usage, &o);
+
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    if (!(db = ctl_open_db(pool, &o, 1)))
+        return 1;
+    rc = do_import(pool, db, &o, o.pos[0]);
+    afl_db_close(db);
+    return rc;
 }
 
 /* ================================================================ import-sepomex */
@@ -283,14 +384,12 @@ int ctl_do_import_sepomex(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const
         afiliatectl_err(o->cmd, "%s: the file has no data rows", path);
         rc = 1;
     }
-    rc = ctl_end_txn(db, o, rc);
+    rc = ctl_end_import(db, o, rc);
     afl_sepomex_destroy(p);
     apr_pool_destroy(ctx.keys);
     apr_pool_destroy(ctx.iter);
-    if (rc) {
-        afiliatectl_err(o->cmd, "nothing was imported");
+    if (rc)
         return rc;
-    }
     nrows = ctl_count_of(db, pool, AFL_SQL_SEPOMEX_COUNT, 0, NULL);
     ncps = ctl_count_of(db, pool, AFL_SQL_SEPOMEX_CPS, 0, NULL);
     if (ctx.dups)
@@ -317,17 +416,7 @@ static const char usage_import_sepomex[] =
 
 int afiliatectl_import_sepomex(apr_pool_t *pool, int argc, const char *const *argv)
 {
-    ctl_opts o;
-    afl_db *db;
-    int rc = ctl_parse_opts(argc, argv, OPT_DB | OPT_DRIVER, 1, 1, usage_import_sepomex, &o);
-
-    if (rc)
-        return rc == 1 ? 0 : 2;
-    if (!(db = ctl_open_db(pool, &o, 1)))
-        return 1;
-    rc = ctl_do_import_sepomex(pool, db, &o, o.pos[0]);
-    afl_db_close(db);
-    return rc;
+    return run_import(pool, argc, argv, usage_import_sepomex, ctl_do_import_sepomex);
 }
 
 /* ================================================================ import-umf */
@@ -351,142 +440,94 @@ static int valid_clave(const char *s)
     return n >= 1 && n <= 32;
 }
 
-/* After the last record: the reader's error, or a file without data rows.
- * 0 ok, 1 after a message. */
-static int csv_end(const ctl_opts *o, apr_pool_t *pool, const char *path, const afl_csv *c, int r,
-                   unsigned long rows)
+static int text_ok(const char *s, int required, size_t max)
 {
-    if (r < 0) {
-        afiliatectl_err(o->cmd, "%s: %s", path, csv_error(pool, c));
+    return (!required || *s) && strlen(s) <= max && afl_utf8_printable(s, 1);
+}
+
+static int umf_row(void *baton, apr_array_header_t *f, unsigned long line, apr_pool_t *iter)
+{
+    import_ctx *x = baton;
+    const ctl_opts *o = x->o;
+    const char *path = x->path;
+    const char *clave, *nombre, *subdel, *serie, *dom, *prev;
+    char *cps, *tok, *save = NULL;
+    const char *args[5];
+    int rv;
+
+    clave = field(f, 0);
+    nombre = field(f, 1);
+    subdel = field(f, 2);
+    serie = field(f, 3);
+    dom = field(f, 4);
+    cps = field(f, 5);
+    if (!valid_clave(clave)) {
+        afiliatectl_err(
+            o->cmd, "%s: line %lu: invalid clave (1 to 32 ASCII letters, digits, '-', '_', '.')",
+            path, line);
         return 1;
     }
-    if (rows == 0) {
-        afiliatectl_err(o->cmd, "%s: the file has no data rows", path);
+    if ((prev = seen_at(x, clave, line))) {
+        afiliatectl_err(o->cmd, "%s: line %lu: clave %s already appeared on line %s", path, line,
+                        clave, prev);
+        return 1;
+    }
+    if (!text_ok(nombre, 1, 200)) {
+        afiliatectl_err(o->cmd, "%s: line %lu: nombre is empty, too long or has invalid characters",
+                        path, line);
+        return 1;
+    }
+    if (!text_ok(subdel, 1, 200)) {
+        afiliatectl_err(o->cmd,
+                        "%s: line %lu: subdelegacion is empty, too long or has invalid characters",
+                        path, line);
+        return 1;
+    }
+    if (!ctl_all_digits(serie, 2)) {
+        afiliatectl_err(o->cmd, "%s: line %lu: invalid serie (must be 2 digits, e.g. 01)", path,
+                        line);
+        return 1;
+    }
+    if (!text_ok(dom, 0, 400)) {
+        afiliatectl_err(o->cmd, "%s: line %lu: domicilio is too long or has invalid characters",
+                        path, line);
+        return 1;
+    }
+    args[0] = clave;
+    args[1] = nombre;
+    args[2] = subdel;
+    args[3] = serie;
+    args[4] = dom;
+    rv = afl_db_exec(x->db, iter, AFL_SQL_UMF_UPSERT, NULL, 5, args);
+    if (!rv)
+        rv = afl_db_exec(x->db, iter, AFL_SQL_UMF_CP_CLEAR, NULL, 1, args);
+    for (tok = apr_strtok(cps, " \t", &save); !rv && tok; tok = apr_strtok(NULL, " \t", &save)) {
+        const char *a2[2] = {tok, clave};
+        if (!ctl_all_digits(tok, 5)) {
+            afiliatectl_err(o->cmd,
+                            "%s: line %lu: invalid postal code in codigos_postales: '%.12s' "
+                            "(5-digit codes separated by spaces)",
+                            path, line, tok);
+            return 1;
+        }
+        rv = afl_db_exec(x->db, iter, AFL_SQL_UMF_CP_ADD, NULL, 2, a2);
+    }
+    if (rv) {
+        afiliatectl_err(o->cmd, "%s: line %lu: %s", path, line, afl_db_errmsg(x->db, rv));
         return 1;
     }
     return 0;
 }
 
-/* Field i with its surrounding blanks trimmed in place. */
-static char *field(apr_array_header_t *f, int i)
-{
-    return afl_csv_trim(APR_ARRAY_IDX(f, i, char *));
-}
-
-static int text_ok(const char *s, int required, size_t max)
-{
-    return (!required || *s) && strlen(s) <= max && ctl_clean_utf8(s);
-}
-
 int ctl_do_import_umf(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const char *path)
 {
-    afl_csv c;
-    apr_array_header_t *f;
-    apr_hash_t *claves;
-    apr_pool_t *iter;
-    int rc = 0, r;
-    unsigned long units = 0;
+    import_ctx x = {db, o, path, pool, apr_hash_make(pool)};
+    unsigned long units;
     long long n_umf, n_cps, n_unknown;
 
-    if (ctl_prepare_all(db, o, umf_stmts, sizeof umf_stmts / sizeof *umf_stmts))
+    if (csv_import(pool, db, o, path, umf_stmts, COUNT(umf_stmts), umf_cols, 6, umf_row, &x,
+                   &units))
         return 1;
-    if (csv_open(pool, o, path, umf_cols, 6, &c))
-        return 1;
-    f = apr_array_make(pool, 6, sizeof(char *));
-    claves = apr_hash_make(pool);
-    apr_pool_create(&iter, pool);
-    if (ctl_begin_txn(db, pool, o))
-        return 1;
-    while (rc == 0 && (r = afl_csv_next(&c, iter, f)) == 1) {
-        unsigned long line = c.rec_line;
-        const char *clave, *nombre, *subdel, *serie, *dom;
-        char *cps, *tok, *save = NULL;
-        const char *args[5];
-        int rv, ncp = 0;
-
-        if (f->nelts != 6) {
-            afiliatectl_err(o->cmd, "%s: line %lu: expected 6 columns, found %d", path, line,
-                            f->nelts);
-            rc = 1;
-            break;
-        }
-        clave = field(f, 0);
-        nombre = field(f, 1);
-        subdel = field(f, 2);
-        serie = field(f, 3);
-        dom = field(f, 4);
-        cps = field(f, 5);
-        if (!valid_clave(clave)) {
-            afiliatectl_err(
-                o->cmd,
-                "%s: line %lu: invalid clave (1 to 32 ASCII letters, digits, '-', '_', '.')", path,
-                line);
-            rc = 1;
-        } else if (apr_hash_get(claves, clave, APR_HASH_KEY_STRING)) {
-            afiliatectl_err(o->cmd, "%s: line %lu: clave %s already appeared on line %s", path,
-                            line, clave,
-                            (const char *)apr_hash_get(claves, clave, APR_HASH_KEY_STRING));
-            rc = 1;
-        } else if (!text_ok(nombre, 1, 200)) {
-            afiliatectl_err(o->cmd,
-                            "%s: line %lu: nombre is empty, too long or has invalid characters",
-                            path, line);
-            rc = 1;
-        } else if (!text_ok(subdel, 1, 200)) {
-            afiliatectl_err(
-                o->cmd, "%s: line %lu: subdelegacion is empty, too long or has invalid characters",
-                path, line);
-            rc = 1;
-        } else if (!ctl_all_digits(serie, 2)) {
-            afiliatectl_err(o->cmd, "%s: line %lu: invalid serie (must be 2 digits, e.g. 01)", path,
-                            line);
-            rc = 1;
-        } else if (!text_ok(dom, 0, 400)) {
-            afiliatectl_err(o->cmd, "%s: line %lu: domicilio is too long or has invalid characters",
-                            path, line);
-            rc = 1;
-        }
-        if (rc)
-            break;
-        apr_hash_set(claves, apr_pstrdup(pool, clave), APR_HASH_KEY_STRING,
-                     apr_psprintf(pool, "%lu", line));
-        args[0] = clave;
-        args[1] = nombre;
-        args[2] = subdel;
-        args[3] = serie;
-        args[4] = dom;
-        rv = afl_db_exec(db, iter, AFL_SQL_UMF_UPSERT, NULL, 5, args);
-        if (!rv)
-            rv = afl_db_exec(db, iter, AFL_SQL_UMF_CP_CLEAR, NULL, 1, args);
-        for (tok = apr_strtok(cps, " \t", &save); !rv && tok;
-             tok = apr_strtok(NULL, " \t", &save)) {
-            const char *a2[2] = {tok, clave};
-            if (!ctl_all_digits(tok, 5)) {
-                afiliatectl_err(o->cmd,
-                                "%s: line %lu: invalid postal code in codigos_postales: '%.12s' "
-                                "(5-digit codes separated by spaces)",
-                                path, line, tok);
-                rc = 1;
-                break;
-            }
-            rv = afl_db_exec(db, iter, AFL_SQL_UMF_CP_ADD, NULL, 2, a2);
-            ncp++;
-        }
-        if (rv) {
-            afiliatectl_err(o->cmd, "%s: line %lu: %s", path, line, afl_db_errmsg(db, rv));
-            rc = 1;
-        }
-        units++;
-        apr_pool_clear(iter);
-    }
-    if (rc == 0)
-        rc = csv_end(o, pool, path, &c, r, units);
-    rc = ctl_end_txn(db, o, rc);
-    apr_pool_destroy(iter);
-    if (rc) {
-        afiliatectl_err(o->cmd, "nothing was imported");
-        return rc;
-    }
     n_umf = ctl_count_of(db, pool, AFL_SQL_UMF_COUNT, 0, NULL);
     n_cps = ctl_count_of(db, pool, AFL_SQL_UMF_CPS, 0, NULL);
     n_unknown = ctl_count_of(db, pool, AFL_SQL_UMF_CPS_UNKNOWN, 0, NULL);
@@ -510,17 +551,7 @@ static const char usage_import_umf[] =
 
 int afiliatectl_import_umf(apr_pool_t *pool, int argc, const char *const *argv)
 {
-    ctl_opts o;
-    afl_db *db;
-    int rc = ctl_parse_opts(argc, argv, OPT_DB | OPT_DRIVER, 1, 1, usage_import_umf, &o);
-
-    if (rc)
-        return rc == 1 ? 0 : 2;
-    if (!(db = ctl_open_db(pool, &o, 1)))
-        return 1;
-    rc = ctl_do_import_umf(pool, db, &o, o.pos[0]);
-    afl_db_close(db);
-    return rc;
+    return run_import(pool, argc, argv, usage_import_umf, ctl_do_import_umf);
 }
 
 /* ================================================================ import-registry */
@@ -586,148 +617,97 @@ static const char *curp_reason_text(afl_curp_reason r)
     return "unknown";
 }
 
-static int days_in_month(int y, int m)
-{
-    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return d[m - 1];
-}
-
-/* YYYY-MM-DD, a real date. */
+/* YYYY-MM-DD, a real date (afl_vigencia's years). */
 static int parse_date(const char *s, int *y, int *m, int *d)
 {
-    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+    int day;
+
+    if (afl_vigencia_parse_date(s, &day))
         return -1;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            return -1;
-    *y = atoi(s);
-    *m = atoi(s + 5);
-    *d = atoi(s + 8);
-    if (*y < 1900 || *m < 1 || *m > 12 || *d < 1 || *d > days_in_month(*y, *m))
-        return -1;
+    afl_vigencia_civil(day, y, m, d);
+    return 0;
+}
+
+/* Why a registry row is refused, or NULL. */
+static const char *registry_refusal(import_ctx *x, unsigned long line, const afl_curp_info *info,
+                                    apr_pool_t *iter, const char *nombres, const char *ap1,
+                                    const char *ap2, const char *fecha, const char *sexo,
+                                    const char *ent, const char *status)
+{
+    const char *prev;
+    int y, m, d;
+
+    if ((prev = seen_at(x, info->curp, line)))
+        return apr_psprintf(iter, "duplicate CURP (already on line %s)", prev);
+    if (!text_ok(nombres, 1, 200) || !text_ok(ap1, 1, 200) || !text_ok(ap2, 0, 200))
+        return "nombres, primer_apellido or segundo_apellido: empty, too long or invalid";
+    if (parse_date(fecha, &y, &m, &d))
+        return "invalid fecha_nacimiento (YYYY-MM-DD)";
+    if (y != info->birth_year || m != info->birth_month || d != info->birth_day)
+        return "fecha_nacimiento does not match the CURP";
+    if (strlen(sexo) != 1 || (sexo[0] != 'H' && sexo[0] != 'M' && sexo[0] != 'X'))
+        return "invalid sexo (H, M or X)";
+    if (sexo[0] != info->sex)
+        return "sexo does not match the CURP";
+    if (!afl_curp_state_name(ent))
+        return "invalid entidad_nacimiento (2-letter state code or NE)";
+    if (strcmp(ent, info->state))
+        return "entidad_nacimiento does not match the CURP";
+    if (!status_known(status))
+        return "unknown status_curp (AN AH CRA RCN RCC BD BDA BCC BCN BAP BSU BDM BDP BJD)";
+    return NULL;
+}
+
+static int registry_row(void *baton, apr_array_header_t *f, unsigned long line, apr_pool_t *iter)
+{
+    import_ctx *x = baton;
+    const char *curp = field(f, 0), *nombres = field(f, 1), *ap1 = field(f, 2), *ap2 = field(f, 3),
+               *fecha = field(f, 4), *sexo = field(f, 5), *ent = field(f, 6), *status = field(f, 7);
+    const char *why_not, *args[8];
+    afl_curp_info info;
+    afl_curp_reason why = afl_curp_validate(curp, strlen(curp), &info);
+    int rv;
+
+    if (why != AFL_CURP_OK) {
+        afiliatectl_err(x->o->cmd, "%s: line %lu: invalid CURP (%s)", x->path, line,
+                        curp_reason_text(why));
+        return 1;
+    }
+    why_not = registry_refusal(x, line, &info, iter, nombres, ap1, ap2, fecha, sexo, ent, status);
+    if (why_not) {
+        afiliatectl_err(x->o->cmd, "%s: line %lu: %s", x->path, line, why_not);
+        return 1;
+    }
+    args[0] = info.curp;
+    args[1] = nombres;
+    args[2] = ap1;
+    args[3] = *ap2 ? ap2 : NULL;
+    args[4] = fecha;
+    args[5] = sexo;
+    args[6] = ent;
+    args[7] = status;
+    rv = afl_db_exec(x->db, iter, AFL_SQL_PERSONA_UPSERT, NULL, 8, args);
+    if (rv) {
+        afiliatectl_err(x->o->cmd, "%s: line %lu: %s", x->path, line, afl_db_errmsg(x->db, rv));
+        return 1;
+    }
     return 0;
 }
 
 static int do_import_registry(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const char *path)
 {
-    afl_csv c;
-    apr_array_header_t *f;
-    apr_hash_t *seen;
-    apr_pool_t *iter;
-    int rc = 0, r;
-    unsigned long rows = 0;
+    import_ctx x = {db, o, path, pool, apr_hash_make(pool)};
+    unsigned long rows;
     long long total, active;
 
-    if (ctl_prepare_all(db, o, registry_stmts, sizeof registry_stmts / sizeof *registry_stmts))
+    if (afl_curp_init() != 0) {
+        afiliatectl_err(o->cmd, "cannot initialise CURP validation");
         return 1;
-    if (csv_open(pool, o, path, registry_cols, 8, &c))
-        return 1;
-    f = apr_array_make(pool, 8, sizeof(char *));
-    seen = apr_hash_make(pool);
-    apr_pool_create(&iter, pool);
-    if (ctl_begin_txn(db, pool, o))
-        return 1;
-    while (rc == 0 && (r = afl_csv_next(&c, iter, f)) == 1) {
-        unsigned long line = c.rec_line;
-        const char *curp, *nombres, *ap1, *ap2, *fecha, *sexo, *ent, *status;
-        afl_curp_info info;
-        afl_curp_reason why;
-        int y, m, d, rv;
-        const char *args[8];
-        const char *prev;
+    }
 
-        if (f->nelts != 8) {
-            afiliatectl_err(o->cmd, "%s: line %lu: expected 8 columns, found %d", path, line,
-                            f->nelts);
-            rc = 1;
-            break;
-        }
-        curp = field(f, 0);
-        nombres = field(f, 1);
-        ap1 = field(f, 2);
-        ap2 = field(f, 3);
-        fecha = field(f, 4);
-        sexo = field(f, 5);
-        ent = field(f, 6);
-        status = field(f, 7);
-        why = afl_curp_validate(curp, strlen(curp), &info);
-        if (why != AFL_CURP_OK) {
-            afiliatectl_err(o->cmd, "%s: line %lu: invalid CURP (%s)", path, line,
-                            curp_reason_text(why));
-            rc = 1;
-        } else if ((prev = apr_hash_get(seen, info.curp, APR_HASH_KEY_STRING))) {
-            afiliatectl_err(o->cmd, "%s: line %lu: duplicate CURP (already on line %s)", path, line,
-                            prev);
-            rc = 1;
-        } else if (!text_ok(nombres, 1, 200) || !text_ok(ap1, 1, 200) || !text_ok(ap2, 0, 200)) {
-            afiliatectl_err(
-                o->cmd,
-                "%s: line %lu: nombres, primer_apellido or segundo_apellido: empty, too long or "
-                "invalid",
-                path, line);
-            rc = 1;
-        } else if (parse_date(fecha, &y, &m, &d)) {
-            afiliatectl_err(o->cmd, "%s: line %lu: invalid fecha_nacimiento (YYYY-MM-DD)", path,
-                            line);
-            rc = 1;
-        } else if (y != info.birth_year || m != info.birth_month || d != info.birth_day) {
-            afiliatectl_err(o->cmd, "%s: line %lu: fecha_nacimiento does not match the CURP", path,
-                            line);
-            rc = 1;
-        } else if (strlen(sexo) != 1 || (sexo[0] != 'H' && sexo[0] != 'M' && sexo[0] != 'X')) {
-            afiliatectl_err(o->cmd, "%s: line %lu: invalid sexo (H, M or X)", path, line);
-            rc = 1;
-        } else if (sexo[0] != info.sex) {
-            afiliatectl_err(o->cmd, "%s: line %lu: sexo does not match the CURP", path, line);
-            rc = 1;
-        } else if (!afl_curp_state_name(ent)) {
-            afiliatectl_err(o->cmd,
-                            "%s: line %lu: invalid entidad_nacimiento (2-letter state code or NE)",
-                            path, line);
-            rc = 1;
-        } else if (strcmp(ent, info.state)) {
-            afiliatectl_err(o->cmd, "%s: line %lu: entidad_nacimiento does not match the CURP",
-                            path, line);
-            rc = 1;
-        } else if (!status_known(status)) {
-            afiliatectl_err(
-                o->cmd,
-                "%s: line %lu: unknown status_curp (AN AH CRA RCN RCC BD BDA BCC BCN BAP "
-                "BSU BDM BDP BJD)",
-                path, line);
-            rc = 1;
-        }
-        if (rc)
-            break;
-        apr_hash_set(seen, apr_pstrdup(pool, info.curp), APR_HASH_KEY_STRING,
-                     apr_psprintf(pool, "%lu", line));
-        args[0] = info.curp;
-        args[1] = nombres;
-        args[2] = ap1;
-        args[3] = *ap2 ? ap2 : NULL;
-        args[4] = fecha;
-        args[5] = sexo;
-        args[6] = ent;
-        args[7] = status;
-        rv = afl_db_exec(db, iter, AFL_SQL_PERSONA_UPSERT, NULL, 8, args);
-        if (rv) {
-            afiliatectl_err(o->cmd, "%s: line %lu: %s", path, line, afl_db_errmsg(db, rv));
-            rc = 1;
-        }
-        rows++;
-        apr_pool_clear(iter);
-    }
-    if (rc == 0)
-        rc = csv_end(o, pool, path, &c, r, rows);
-    rc = ctl_end_txn(db, o, rc);
-    apr_pool_destroy(iter);
-    if (rc) {
-        afiliatectl_err(o->cmd, "nothing was imported");
-        return rc;
-    }
+    if (csv_import(pool, db, o, path, registry_stmts, COUNT(registry_stmts), registry_cols, 8,
+                   registry_row, &x, &rows))
+        return 1;
     total = ctl_count_of(db, pool, AFL_SQL_PERSONA_COUNT, 0, NULL);
     active = ctl_count_of(db, pool, AFL_SQL_PERSONA_ACTIVE, 0, NULL);
     fprintf(stderr, "import-registry: %lu rows read from %s\n", rows, path);
@@ -748,19 +728,5 @@ static const char usage_import_registry[] =
 
 int afiliatectl_import_registry(apr_pool_t *pool, int argc, const char *const *argv)
 {
-    ctl_opts o;
-    afl_db *db;
-    int rc = ctl_parse_opts(argc, argv, OPT_DB | OPT_DRIVER, 1, 1, usage_import_registry, &o);
-
-    if (rc)
-        return rc == 1 ? 0 : 2;
-    if (afl_curp_init() != 0) {
-        afiliatectl_err(o.cmd, "cannot initialise CURP validation");
-        return 1;
-    }
-    if (!(db = ctl_open_db(pool, &o, 1)))
-        return 1;
-    rc = do_import_registry(pool, db, &o, o.pos[0]);
-    afl_db_close(db);
-    return rc;
+    return run_import(pool, argc, argv, usage_import_registry, do_import_registry);
 }

@@ -16,4 +16,9 @@ int ctl_do_import_sepomex(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const
 int ctl_do_import_umf(apr_pool_t *pool, afl_db *db, const ctl_opts *o, const char *path);
 int ctl_status_active(const char *s);
 
+/* Ends an import's transaction (ctl_begin_txn): commits when rc is 0, else
+ * rolls back and says "nothing was imported" (also when the commit fails).
+ * Returns rc, or 1 when the commit failed. */
+int ctl_end_import(afl_db *db, const ctl_opts *o, int rc);
+
 #endif

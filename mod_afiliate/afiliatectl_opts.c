@@ -59,21 +59,71 @@ int afiliatectl_parse_long(const char *s, long min, long max, long *out)
     return 0;
 }
 
-int afiliatectl_next_arg(int argc, const char *const *argv, int *i, const char **arg)
+int afiliatectl_walk_args(int argc, const char *const *argv, const char *usage, const char **pos,
+                          int *npos, int max_pos, ctl_option_fn option, void *baton)
 {
-    const char *a = argv[*i];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int rc;
 
-    if (a[0] == '-' && a[1] != '\0' && strcmp(a, "--")) {
-        *arg = a;
-        return 0;
+        if (afiliatectl_is_help(a)) {
+            fputs(usage, stdout);
+            return 1;
+        }
+        if (a[0] == '-' && a[1] != '\0' && strcmp(a, "--")) {
+            if ((rc = option(baton, argc, argv, &i, a)) != 0)
+                return rc;
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            if (++i >= argc)
+                break;
+            a = argv[i];
+        }
+        if (*npos >= max_pos)
+            return afiliatectl_usage_error(argv[0], usage, "unexpected argument: %s", a);
+        pos[(*npos)++] = a;
     }
-    if (!strcmp(a, "--")) {
-        if (++*i >= argc)
-            return -1;
-        a = argv[*i];
+    return 0;
+}
+
+int afiliatectl_scan_args(int argc, const char *const *argv, const char *cmd, const char *usage,
+                          const ctl_value_opt *values, ctl_option_fn other, void *baton)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const ctl_value_opt *v = values;
+        int rc;
+
+        if (afiliatectl_is_help(a)) {
+            fputs(usage, stdout);
+            return 1;
+        }
+        while (v->name && strcmp(a, v->name))
+            v++;
+        if (v->name) {
+            if (i + 1 >= argc)
+                return afiliatectl_usage_error(cmd, usage, "%s needs a value", a);
+            *v->slot = argv[++i];
+            continue;
+        }
+        rc = other ? other(baton, argc, argv, &i, a) : -1;
+        if (rc < 0)
+            return afiliatectl_usage_error(cmd, usage, "unknown argument '%s'", a);
+        if (rc)
+            return rc;
     }
-    *arg = a;
-    return 1;
+    return 0;
+}
+
+int afiliatectl_db_args(const char *cmd, const char *usage, const char *db, const char *driver)
+{
+    if (!db)
+        return afiliatectl_usage_error(cmd, usage, "%s", "--db is required");
+    if (strcmp(driver, "sqlite3") && strcmp(driver, "pgsql"))
+        return afiliatectl_usage_error(cmd, usage, "--driver must be sqlite3 or pgsql, not '%s'",
+                                       driver);
+    return 0;
 }
 
 int afiliatectl_opt_value(int argc, const char *const *argv, int *i, const char *name,
@@ -93,90 +143,93 @@ int afiliatectl_opt_value(int argc, const char *const *argv, int *i, const char 
     return 1;
 }
 
+typedef struct {
+    ctl_opts *o;
+    unsigned allowed;
+    const char *usage;
+} ctl_parse;
+
+/* One option of the data commands (ctl_option_fn). */
+static int ctl_option(void *baton, int argc, const char *const *argv, int *i, const char *a)
+{
+    ctl_parse *x = baton;
+    ctl_opts *o = x->o;
+    const char *val = NULL;
+    unsigned which = 0;
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"--db", OPT_DB},     {"--driver", OPT_DRIVER}, {"--schema", OPT_SCHEMA},
+                 {"--data", OPT_DATA}, {"--count", OPT_COUNT},   {"--seed", OPT_SEED}};
+
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        if (afiliatectl_opt_value(argc, argv, i, names[k].name, &val)) {
+            which = names[k].bit;
+            break;
+        }
+    }
+    if (!which || !(x->allowed & which)) {
+        afiliatectl_err(o->cmd, "unknown option: %s", a);
+        fputs(x->usage, stderr);
+        return 2;
+    }
+    if (!val) {
+        afiliatectl_err(o->cmd, "option %s needs a value", a);
+        return 2;
+    }
+    switch (which) {
+    case OPT_DB:
+        o->db = val;
+        break;
+    case OPT_DRIVER:
+        if (strcmp(val, "sqlite3") && strcmp(val, "pgsql")) {
+            afiliatectl_err(o->cmd, "--driver must be sqlite3 or pgsql");
+            return 2;
+        }
+        o->driver = val;
+        break;
+    case OPT_SCHEMA:
+        o->schema = val;
+        break;
+    case OPT_DATA:
+        o->data = val;
+        break;
+    case OPT_COUNT:
+        if (afiliatectl_parse_long(val, 0, 10000000, &o->count)) {
+            afiliatectl_err(o->cmd, "--count must be an integer from 0 to 10000000");
+            return 2;
+        }
+        o->count_set = 1;
+        break;
+    case OPT_SEED: {
+        char *end;
+        errno = 0;
+        o->seed = strtoull(val, &end, 10);
+        if (errno || end == val || *end || val[0] == '-') {
+            afiliatectl_err(o->cmd, "--seed must be a non-negative integer");
+            return 2;
+        }
+        o->seed_set = 1;
+        break;
+    }
+    }
+    return 0;
+}
+
 /* Parses argv (argv[0] is the command). Returns 0 to run, 1 after --help
  * (usage printed), 2 on a usage error (message printed). */
 int ctl_parse_opts(int argc, const char *const *argv, unsigned allowed, int min_pos, int max_pos,
                    const char *usage, ctl_opts *o)
 {
+    ctl_parse x = {o, allowed, usage};
+    int rc;
+
     memset(o, 0, sizeof(*o));
     o->cmd = argv[0];
     o->driver = "sqlite3";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = NULL;
-        unsigned which = 0;
-        int kind;
-        static const struct {
-            const char *name;
-            unsigned bit;
-        } names[] = {{"--db", OPT_DB},     {"--driver", OPT_DRIVER}, {"--schema", OPT_SCHEMA},
-                     {"--data", OPT_DATA}, {"--count", OPT_COUNT},   {"--seed", OPT_SEED}};
-
-        if (afiliatectl_is_help(a)) {
-            fputs(usage, stdout);
-            return 1;
-        }
-        kind = afiliatectl_next_arg(argc, argv, &i, &a);
-        if (kind < 0)
-            break;
-        if (kind > 0) {
-            if (o->npos >= max_pos)
-                return afiliatectl_usage_error(o->cmd, usage, "unexpected argument: %s", a);
-            o->pos[o->npos++] = a;
-            continue;
-        }
-        for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
-            if (afiliatectl_opt_value(argc, argv, &i, names[k].name, &val)) {
-                which = names[k].bit;
-                break;
-            }
-        }
-        if (!which || !(allowed & which)) {
-            afiliatectl_err(o->cmd, "unknown option: %s", a);
-            fputs(usage, stderr);
-            return 2;
-        }
-        if (!val) {
-            afiliatectl_err(o->cmd, "option %s needs a value", a);
-            return 2;
-        }
-        switch (which) {
-        case OPT_DB:
-            o->db = val;
-            break;
-        case OPT_DRIVER:
-            if (strcmp(val, "sqlite3") && strcmp(val, "pgsql")) {
-                afiliatectl_err(o->cmd, "--driver must be sqlite3 or pgsql");
-                return 2;
-            }
-            o->driver = val;
-            break;
-        case OPT_SCHEMA:
-            o->schema = val;
-            break;
-        case OPT_DATA:
-            o->data = val;
-            break;
-        case OPT_COUNT:
-            if (afiliatectl_parse_long(val, 0, 10000000, &o->count)) {
-                afiliatectl_err(o->cmd, "--count must be an integer from 0 to 10000000");
-                return 2;
-            }
-            o->count_set = 1;
-            break;
-        case OPT_SEED: {
-            char *end;
-            errno = 0;
-            o->seed = strtoull(val, &end, 10);
-            if (errno || end == val || *end || val[0] == '-') {
-                afiliatectl_err(o->cmd, "--seed must be a non-negative integer");
-                return 2;
-            }
-            o->seed_set = 1;
-            break;
-        }
-        }
-    }
+    rc = afiliatectl_walk_args(argc, argv, usage, o->pos, &o->npos, max_pos, ctl_option, &x);
+    if (rc)
+        return rc;
     if (o->npos < min_pos) {
         afiliatectl_err(o->cmd, "missing FILE argument");
         fputs(usage, stderr);
@@ -274,46 +327,6 @@ int ctl_all_digits(const char *s, size_t n)
         if (s[i] < '0' || s[i] > '9')
             return 0;
     return s[i] == '\0';
-}
-
-/* Well-formed UTF-8 without control characters (tab allowed). */
-int ctl_clean_utf8(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-
-    while (*p) {
-        unsigned c = *p;
-        int n;
-        unsigned cp;
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\t') || c == 0x7f)
-                return 0;
-            p++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        for (int k = 1; k <= n; k++) {
-            if ((p[k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[k] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp < 0xA0))
-            return 0;
-        p += n + 1;
-    }
-    return 1;
 }
 
 /* Directory of the running executable ("" if unknown). */

@@ -49,9 +49,36 @@ int afiliatectl_usage_error(const char *cmd, const char *usage, const char *fmt,
 /* A decimal integer in [min, max], nothing else. 0 ok, -1 not. */
 int afiliatectl_parse_long(const char *s, long min, long max, long *out);
 
-/* argv[*i] as an option (0) or a positional argument (1, in *arg; after
- * "--" the next argument, *i moving to it); -1 for a "--" that ends argv. */
-int afiliatectl_next_arg(int argc, const char *const *argv, int *i, const char **arg);
+/* One option of a command, argv[*i] (also in a): 0 taken (*i moved past
+ * any value it took), 2 after a usage error (message printed); for
+ * afiliatectl_scan_args also -1, not one of the command's. */
+typedef int (*ctl_option_fn)(void *baton, int argc, const char *const *argv, int *i, const char *a);
+
+/* The walk of the option parsers over argv (argv[0] the command): --help
+ * prints usage on stdout; an argument not starting with '-' (or any after
+ * "--") goes to pos[(*npos)++], more than max_pos being a usage error; an
+ * option to option(). Returns 0 to run, 1 after --help, 2 after a usage
+ * error. */
+int afiliatectl_walk_args(int argc, const char *const *argv, const char *usage, const char **pos,
+                          int *npos, int max_pos, ctl_option_fn option, void *baton);
+
+/* A string option "NAME VALUE" of a command's table (ended by a NULL name). */
+typedef struct {
+    const char *name;
+    const char **slot;
+} ctl_value_opt;
+
+/* The walk of the commands without positional arguments (outbox, stats):
+ * --help prints usage on stdout; an option of values takes the next argument
+ * as its value ("NAME needs a value" without one); any other argument goes
+ * to other (NULL: none), and one it does not take is an "unknown argument".
+ * Returns 0 to run, 1 after --help, 2 after a usage error. */
+int afiliatectl_scan_args(int argc, const char *const *argv, const char *cmd, const char *usage,
+                          const ctl_value_opt *values, ctl_option_fn other, void *baton);
+
+/* The --db and --driver of a command: db given, driver sqlite3 or pgsql.
+ * 0 ok, 2 after a usage error. */
+int afiliatectl_db_args(const char *cmd, const char *usage, const char *db, const char *driver);
 
 /* Whether argv[*i] is the option name, alone or as "name=value": 1 with
  * *val the value after '=' or the next argument (*i moving to it), or NULL
@@ -94,9 +121,6 @@ long long ctl_count_of(afl_db *db, apr_pool_t *pool, afl_sql_id id, int nargs,
 
 /* s has exactly n characters, all ASCII digits. */
 int ctl_all_digits(const char *s, size_t n);
-
-/* Well-formed UTF-8 without control characters (tab allowed). */
-int ctl_clean_utf8(const char *s);
 
 /* sql/<rel> next to the executable (build/afiliatectl -> ../sql), else
  * under the current directory. NULL if neither exists. */

@@ -68,94 +68,92 @@ static afl_db *open_store(apr_pool_t *pool, const char *driver, const char *path
     return db;
 }
 
-int afiliatectl_outbox(apr_pool_t *pool, int argc, const char *const *argv)
+/* The outbox options that are no plain string value. */
+typedef struct {
+    const char *mode;
+    long max_attempts, backoff_min, backoff_max, id;
+    int require_tls, failed;
+} outbox_args;
+
+/* One of them (ctl_option_fn). */
+static int outbox_option(void *baton, int argc, const char *const *argv, int *i, const char *a)
 {
-    const char *mode = NULL, *db_path = NULL, *driver = "sqlite3", *smtp = NULL;
-    const char *credentials = NULL, *font = NULL, *font_bold = NULL, *ca_file = NULL;
-    const char *from = NULL, *from_name = NULL;
-    long max_attempts = -1, backoff_min = -1, backoff_max = -1, id = 0;
-    int require_tls = 0, failed = 0, rc = 0;
-    afl_store st;
-    afl_db *db;
+    outbox_args *x = baton;
+    const char *next = *i + 1 < argc ? argv[*i + 1] : NULL;
 
-    afl_log_set(log_stderr, NULL);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-
-        if (afiliatectl_is_help(a)) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(a, "--once") || !strcmp(a, "status") || !strcmp(a, "requeue")) {
-            if (mode)
-                return afiliatectl_usage_error("outbox", usage,
-                                               "choose one of --once, status and requeue (%s)", a);
-            mode = a;
-        } else if (!strcmp(a, "--require-tls")) {
-            require_tls = 1;
-        } else if (!strcmp(a, "--failed")) {
-            failed = 1;
-        } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
-            verbose = 1;
-        } else if (!strcmp(a, "--db") || !strcmp(a, "--driver") || !strcmp(a, "--smtp") ||
-                   !strcmp(a, "--from") || !strcmp(a, "--from-name") ||
-                   !strcmp(a, "--credentials") || !strcmp(a, "--font") || !strcmp(a, "--ca-file") ||
-                   !strcmp(a, "--font-bold") || !strcmp(a, "--max-attempts") ||
-                   !strcmp(a, "--backoff") || !strcmp(a, "--id")) {
-            if (!next)
-                return afiliatectl_usage_error("outbox", usage, "%s needs a value", a);
-            i++;
-            if (!strcmp(a, "--db"))
-                db_path = next;
-            else if (!strcmp(a, "--driver"))
-                driver = next;
-            else if (!strcmp(a, "--smtp"))
-                smtp = next;
-            else if (!strcmp(a, "--from"))
-                from = next;
-            else if (!strcmp(a, "--from-name"))
-                from_name = next;
-            else if (!strcmp(a, "--credentials"))
-                credentials = next;
-            else if (!strcmp(a, "--ca-file"))
-                ca_file = next;
-            else if (!strcmp(a, "--font"))
-                font = next;
-            else if (!strcmp(a, "--font-bold"))
-                font_bold = next;
-            else if (!strcmp(a, "--max-attempts")) {
-                if (afiliatectl_parse_long(next, 1, 10000, &max_attempts))
-                    return afiliatectl_usage_error(
-                        "outbox", usage, "--max-attempts must be 1-10000, not '%s'", next);
-            } else if (!strcmp(a, "--id")) {
-                if (afiliatectl_parse_long(next, 1, 0x7fffffffL, &id))
-                    return afiliatectl_usage_error("outbox", usage,
-                                                   "--id must be an outbox id, not '%s'", next);
-            } else {
-                if (afiliatectl_parse_long(next, 1, 86400, &backoff_min))
-                    return afiliatectl_usage_error(
-                        "outbox", usage, "--backoff takes seconds (1-86400), not '%s'", next);
-                backoff_max = backoff_min;
-                if (i + 1 < argc && argv[i + 1][0] != '-') {
-                    if (afiliatectl_parse_long(argv[++i], backoff_min, 86400, &backoff_max))
-                        return afiliatectl_usage_error(
-                            "outbox", usage, "--backoff MAX must be MIN-86400, not '%s'", argv[i]);
-                }
-            }
-        } else {
-            return afiliatectl_usage_error("outbox", usage, "unknown argument '%s'", a);
+    if (!strcmp(a, "--once") || !strcmp(a, "status") || !strcmp(a, "requeue")) {
+        if (x->mode)
+            return afiliatectl_usage_error("outbox", usage,
+                                           "choose one of --once, status and requeue (%s)", a);
+        x->mode = a;
+        return 0;
+    }
+    if (!strcmp(a, "--require-tls")) {
+        x->require_tls = 1;
+        return 0;
+    }
+    if (!strcmp(a, "--failed")) {
+        x->failed = 1;
+        return 0;
+    }
+    if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+        verbose = 1;
+        return 0;
+    }
+    if (strcmp(a, "--max-attempts") && strcmp(a, "--backoff") && strcmp(a, "--id"))
+        return -1;
+    if (!next)
+        return afiliatectl_usage_error("outbox", usage, "%s needs a value", a);
+    ++*i;
+    if (!strcmp(a, "--max-attempts")) {
+        if (afiliatectl_parse_long(next, 1, 10000, &x->max_attempts))
+            return afiliatectl_usage_error("outbox", usage,
+                                           "--max-attempts must be 1-10000, not '%s'", next);
+    } else if (!strcmp(a, "--id")) {
+        if (afiliatectl_parse_long(next, 1, 0x7fffffffL, &x->id))
+            return afiliatectl_usage_error("outbox", usage, "--id must be an outbox id, not '%s'",
+                                           next);
+    } else {
+        if (afiliatectl_parse_long(next, 1, 86400, &x->backoff_min))
+            return afiliatectl_usage_error("outbox", usage,
+                                           "--backoff takes seconds (1-86400), not '%s'", next);
+        x->backoff_max = x->backoff_min;
+        if (*i + 1 < argc && argv[*i + 1][0] != '-') {
+            ++*i;
+            if (afiliatectl_parse_long(argv[*i], x->backoff_min, 86400, &x->backoff_max))
+                return afiliatectl_usage_error(
+                    "outbox", usage, "--backoff MAX must be MIN-86400, not '%s'", argv[*i]);
         }
     }
-    if (!mode)
+    return 0;
+}
+
+int afiliatectl_outbox(apr_pool_t *pool, int argc, const char *const *argv)
+{
+    const char *db_path = NULL, *driver = "sqlite3", *smtp = NULL;
+    const char *credentials = NULL, *font = NULL, *font_bold = NULL, *ca_file = NULL;
+    const char *from = NULL, *from_name = NULL;
+    outbox_args x = {NULL, -1, -1, -1, 0, 0, 0};
+    int rc = 0;
+    afl_store st;
+    afl_db *db;
+    const ctl_value_opt values[] = {{"--db", &db_path},          {"--driver", &driver},
+                                    {"--smtp", &smtp},           {"--from", &from},
+                                    {"--from-name", &from_name}, {"--credentials", &credentials},
+                                    {"--ca-file", &ca_file},     {"--font", &font},
+                                    {"--font-bold", &font_bold}, {NULL, NULL}};
+
+    afl_log_set(log_stderr, NULL);
+    rc = afiliatectl_scan_args(argc, argv, "outbox", usage, values, outbox_option, &x);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    if (!x.mode)
         return afiliatectl_usage_error("outbox", usage, "%s", "say --once, status or requeue");
-    if (!db_path)
-        return afiliatectl_usage_error("outbox", usage, "%s", "--db is required");
-    if (strcmp(driver, "sqlite3") && strcmp(driver, "pgsql"))
-        return afiliatectl_usage_error("outbox", usage,
-                                       "--driver must be sqlite3 or pgsql, not '%s'", driver);
-    if (!strcmp(mode, "requeue") && !failed && !id)
+    if (afiliatectl_db_args("outbox", usage, db_path, driver))
+        return 2;
+    if (!strcmp(x.mode, "requeue") && !x.failed && !x.id)
         return afiliatectl_usage_error("outbox", usage, "%s", "requeue needs --id N or --failed");
-    if (!strcmp(mode, "--once")) {
+    if (!strcmp(x.mode, "--once")) {
         const char *why = NULL;
         if (!smtp)
             return afiliatectl_usage_error("outbox", usage, "%s", "--once needs --smtp URL");
@@ -173,20 +171,20 @@ int afiliatectl_outbox(apr_pool_t *pool, int argc, const char *const *argv)
     if (!db)
         return 1;
 
-    if (!strcmp(mode, "status")) {
+    if (!strcmp(x.mode, "status")) {
         afl_outbox_counts n;
         if (afl_store_outbox_counts(pool, &st, &n) != AFL_STORE_OK)
             return 1;
         printf("pending %lld\nsending %lld\nsent %lld\nfailed %lld\n", n.pending, n.sending, n.sent,
                n.failed);
-    } else if (!strcmp(mode, "requeue")) {
+    } else if (!strcmp(x.mode, "requeue")) {
         int count = 0;
-        if (afl_store_outbox_requeue(pool, &st, failed ? 0 : id, (long long)time(NULL), &count) !=
-            AFL_STORE_OK)
+        if (afl_store_outbox_requeue(pool, &st, x.failed ? 0 : x.id, (long long)time(NULL),
+                                     &count) != AFL_STORE_OK)
             return 1;
         printf("requeued %d\n", count);
-        if (id && !count) {
-            fprintf(stderr, "afiliatectl outbox: message %ld is not in state failed\n", id);
+        if (x.id && !count) {
+            fprintf(stderr, "afiliatectl outbox: message %ld is not in state failed\n", x.id);
             rc = 1;
         }
     } else {
@@ -195,17 +193,17 @@ int afiliatectl_outbox(apr_pool_t *pool, int argc, const char *const *argv)
 
         afl_outbox_conf_defaults(&c);
         c.smtp.url = smtp;
-        c.smtp.require_tls = require_tls;
+        c.smtp.require_tls = x.require_tls;
         c.smtp.ca_file = ca_file;
         if (from) {
             c.from = from;
             c.from_name = from_name;
         }
-        if (max_attempts > 0)
-            c.max_attempts = (int)max_attempts;
-        if (backoff_min > 0) {
-            c.backoff_min = (int)backoff_min;
-            c.backoff_max = (int)backoff_max;
+        if (x.max_attempts > 0)
+            c.max_attempts = (int)x.max_attempts;
+        if (x.backoff_min > 0) {
+            c.backoff_min = (int)x.backoff_min;
+            c.backoff_max = (int)x.backoff_max;
         }
         if ((font && afl_pdf_font_load(pool, font, &c.font) != APR_SUCCESS) ||
             (font_bold && afl_pdf_font_load(pool, font_bold, &c.font_bold) != APR_SUCCESS)) {

@@ -105,42 +105,32 @@ static const char *date_of(apr_pool_t *p, long long day)
     return apr_pstrdup(p, buf);
 }
 
-static void print_text(apr_array_header_t *rows)
+/* The text and CSV tables: the first column's and the counts' formats, and
+ * whether a total row ends the table. */
+static void print_table(apr_array_header_t *rows, const char *first, const char *name,
+                        const char *count, int totals)
 {
     long long total[C_COUNT] = {0};
 
-    printf("%-10s", "day");
+    printf(first, "day");
     for (int i = 0; i < C_COUNT; i++)
-        printf(" %12s", names[i]);
+        printf(name, names[i]);
     putchar('\n');
     for (int r = 0; r < rows->nelts; r++) {
         day_row *d = APR_ARRAY_IDX(rows, r, day_row *);
-        printf("%-10s", date_of(rows->pool, d->day));
+        printf(first, date_of(rows->pool, d->day));
         for (int i = 0; i < C_COUNT; i++) {
-            printf(" %12lld", d->n[i]);
+            printf(count, d->n[i]);
             total[i] += d->n[i];
         }
         putchar('\n');
     }
-    printf("%-10s", "total");
+    if (!totals)
+        return;
+    printf(first, "total");
     for (int i = 0; i < C_COUNT; i++)
-        printf(" %12lld", total[i]);
+        printf(count, total[i]);
     putchar('\n');
-}
-
-static void print_csv(apr_array_header_t *rows)
-{
-    printf("day");
-    for (int i = 0; i < C_COUNT; i++)
-        printf(",%s", names[i]);
-    putchar('\n');
-    for (int r = 0; r < rows->nelts; r++) {
-        day_row *d = APR_ARRAY_IDX(rows, r, day_row *);
-        printf("%s", date_of(rows->pool, d->day));
-        for (int i = 0; i < C_COUNT; i++)
-            printf(",%lld", d->n[i]);
-        putchar('\n');
-    }
 }
 
 static void print_json(apr_array_header_t *rows)
@@ -172,36 +162,18 @@ int afiliatectl_stats(apr_pool_t *pool, int argc, const char *const *argv)
         {C_COMPROBANTE, 0, AFL_SQL_STATS_COMPROBANTE}, {C_TARJETA, 0, AFL_SQL_STATS_TARJETA},
         {C_CONSTANCIA, 0, AFL_SQL_STATS_CONSTANCIA},   {0, 1, AFL_SQL_STATS_OUTBOX},
     };
+    const ctl_value_opt values[] = {{"--db", &db_path},
+                                    {"--driver", &driver},
+                                    {"--since", &since},
+                                    {"--format", &format},
+                                    {NULL, NULL}};
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+    int rc = afiliatectl_scan_args(argc, argv, "stats", usage, values, NULL, NULL);
 
-        if (afiliatectl_is_help(a)) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(a, "--db") || !strcmp(a, "--driver") || !strcmp(a, "--since") ||
-                   !strcmp(a, "--format")) {
-            if (!next)
-                return afiliatectl_usage_error("stats", usage, "%s needs a value", a);
-            if (!strcmp(a, "--db"))
-                db_path = next;
-            else if (!strcmp(a, "--driver"))
-                driver = next;
-            else if (!strcmp(a, "--since"))
-                since = next;
-            else
-                format = next;
-            i++;
-        } else {
-            return afiliatectl_usage_error("stats", usage, "unknown argument '%s'", a);
-        }
-    }
-    if (!db_path)
-        return afiliatectl_usage_error("stats", usage, "%s", "--db is required");
-    if (strcmp(driver, "sqlite3") && strcmp(driver, "pgsql"))
-        return afiliatectl_usage_error("stats", usage,
-                                       "--driver must be sqlite3 or pgsql, not '%s'", driver);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    if (afiliatectl_db_args("stats", usage, db_path, driver))
+        return 2;
     if (strcmp(format, "text") && strcmp(format, "csv") && strcmp(format, "json"))
         return afiliatectl_usage_error("stats", usage,
                                        "--format must be text, csv or json, not '%s'", format);
@@ -240,10 +212,10 @@ int afiliatectl_stats(apr_pool_t *pool, int argc, const char *const *argv)
         APR_ARRAY_PUSH(rows, day_row *) = apr_hash_this_val(hi);
     qsort(rows->elts, (size_t)rows->nelts, sizeof(day_row *), cmp_day);
     if (!strcmp(format, "csv"))
-        print_csv(rows);
+        print_table(rows, "%s", ",%s", ",%lld", 0);
     else if (!strcmp(format, "json"))
         print_json(rows);
     else
-        print_text(rows);
+        print_table(rows, "%-10s", " %12s", " %12lld", 1);
     return 0;
 }

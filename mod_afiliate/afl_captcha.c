@@ -1,5 +1,6 @@
 #include "afl_captcha.h"
 #include "afl_hmac.h"
+#include "afl_token.h"
 
 #include <limits.h>
 #include <math.h>
@@ -192,10 +193,7 @@ typedef struct {
 
 static uint64_t rng_next(rng_t *r)
 {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
+    return afl_token_splitmix64(&r->s);
 }
 
 /* Uniform integer in [lo, hi]. */

@@ -69,3 +69,12 @@ int afl_token_is_hex(const char *s, size_t n)
             return 0;
     return s[i] == '\0';
 }
+
+uint64_t afl_token_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}

@@ -4,6 +4,7 @@
 
 #include <apr_pools.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* 16 random bytes (128 bits) from the OS CSPRNG, as 32 lower-case hex digits. */
 const char *afl_token_random(apr_pool_t *p);
@@ -23,5 +24,10 @@ int afl_token_equal(const char *a, const char *b);
 
 /* 1 if s is exactly n lower-case hex digits. */
 int afl_token_is_hex(const char *s, size_t n);
+
+/* splitmix64: the next of a seeded sequence of 64-bit values (advances
+ * *state). Not for secrets: for data that must repeat for a seed (the demo
+ * registry) or noise (the CAPTCHA image). */
+uint64_t afl_token_splitmix64(uint64_t *state);
 
 #endif

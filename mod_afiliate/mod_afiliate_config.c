@@ -13,105 +13,136 @@
 #include "afl_smtp.h"
 #include "afl_vigencia.h"
 
-void *afl_create_server_conf(apr_pool_t *p, server_rec *s)
+/* A member of a configuration struct and how it merges: from the added
+ * configuration when its leader is set there, else from the base. A member
+ * leads itself, or follows the member given with it in one directive. */
+typedef enum {
+    M_PTR, /* a pointer, NULL when unset */
+    M_INT, /* an int, AFL_UNSET when unset */
+} member_kind;
+
+typedef struct {
+    apr_size_t offset, leader;
+    member_kind kind, leader_kind;
+} member;
+
+#define S_(kind, f)                                                                                \
+    {                                                                                              \
+        APR_OFFSETOF(afl_server_conf, f), APR_OFFSETOF(afl_server_conf, f), kind, kind             \
+    }
+#define S_WITH(kind, f, lkind, lead)                                                               \
+    {                                                                                              \
+        APR_OFFSETOF(afl_server_conf, f), APR_OFFSETOF(afl_server_conf, lead), kind, lkind         \
+    }
+#define D_(kind, f)                                                                                \
+    {                                                                                              \
+        APR_OFFSETOF(afl_dir_conf, f), APR_OFFSETOF(afl_dir_conf, f), kind, kind                   \
+    }
+
+#define COUNT(a) (sizeof(a) / sizeof *(a))
+
+static const member server_members[] = {
+    S_(M_PTR, template_dir),
+    S_(M_PTR, secret_file),
+    S_(M_PTR, font),
+    S_(M_PTR, font_bold),
+    S_(M_PTR, captcha_font),
+    S_(M_PTR, trusted_proxies),
+    S_(M_INT, session_timeout),
+    S_(M_PTR, smtp_url),
+    S_(M_PTR, smtp_credentials),
+    S_(M_PTR, smtp_ca_file),
+    S_(M_INT, smtp_require_tls),
+    /* The display name goes with the address it was given with. */
+    S_(M_PTR, mail_from),
+    S_WITH(M_PTR, mail_from_name, M_PTR, mail_from),
+    S_(M_INT, outbox_interval),
+    S_(M_INT, outbox_max_attempts),
+    /* Both bounds of the back-off from the one AfiliateOutboxBackoff that set them. */
+    S_(M_INT, outbox_backoff_min),
+    S_WITH(M_INT, outbox_backoff_max, M_INT, outbox_backoff_min),
+    S_(M_INT, resend_limit),
+    S_(M_INT, resend_daily_curp),
+    S_(M_INT, resend_daily_address),
+    /* The key loaded from the file named in the same configuration. */
+    S_(M_PTR, signing_key_file),
+    S_WITH(M_PTR, sign_key, M_PTR, signing_key_file),
+    S_(M_PTR, public_url),
+    S_(M_PTR, periodo_fin),
+    S_(M_INT, identity_source),
+    S_(M_PTR, renapo_url),
+    S_(M_INT, renapo_timeout),
+    S_(M_PTR, renapo_ca_file),
+    /* The key goes with the certificate it was given with. */
+    S_(M_PTR, renapo_client_cert),
+    S_WITH(M_PTR, renapo_client_key, M_PTR, renapo_client_cert),
+    S_(M_PTR, renapo_credentials),
+    S_(M_INT, renapo_cache_ttl),
+    /* The knobs of the breaker go together. */
+    S_(M_INT, breaker_failures),
+    S_WITH(M_INT, breaker_window, M_INT, breaker_failures),
+    S_WITH(M_INT, breaker_cooldown, M_INT, breaker_failures),
+    S_WITH(M_INT, breaker_max_inflight, M_INT, breaker_failures),
+    S_(M_INT, confirm_email),
+    S_(M_INT, confirm_minutes),
+};
+
+static const member dir_members[] = {
+    D_(M_PTR, base),       D_(M_INT, rate_limit),
+    D_(M_INT, fail_limit), D_(M_INT, address_fail_limit),
+    D_(M_INT, curp_limit), D_(M_INT, email_limit),
+    D_(M_INT, max_body),
+};
+
+/* A new configuration of size bytes: its int members AFL_UNSET, the rest 0. */
+static void *created(apr_pool_t *p, apr_size_t size, const member *m, size_t n)
 {
-    afl_server_conf *c = apr_pcalloc(p, sizeof *c);
-    (void)s;
-    c->session_timeout = AFL_UNSET;
-    c->smtp_require_tls = AFL_UNSET;
-    c->outbox_interval = AFL_UNSET;
-    c->outbox_max_attempts = AFL_UNSET;
-    c->outbox_backoff_min = AFL_UNSET;
-    c->outbox_backoff_max = AFL_UNSET;
-    c->resend_limit = AFL_UNSET;
-    c->resend_daily_curp = AFL_UNSET;
-    c->resend_daily_address = AFL_UNSET;
-    c->identity_source = AFL_UNSET;
-    c->renapo_timeout = AFL_UNSET;
-    c->renapo_cache_ttl = AFL_UNSET;
-    c->breaker_failures = AFL_UNSET;
-    c->breaker_window = AFL_UNSET;
-    c->breaker_cooldown = AFL_UNSET;
-    c->breaker_max_inflight = AFL_UNSET;
-    c->confirm_email = AFL_UNSET;
-    c->confirm_minutes = AFL_UNSET;
+    char *conf = apr_pcalloc(p, size);
+
+    for (; n--; m++)
+        if (m->kind == M_INT)
+            *(int *)(conf + m->offset) = AFL_UNSET;
+    return conf;
+}
+
+static int member_set(const void *conf, apr_size_t offset, member_kind kind)
+{
+    const char *at = (const char *)conf + offset;
+
+    return kind == M_INT ? *(const int *)at != AFL_UNSET : *(const void *const *)at != NULL;
+}
+
+/* A configuration of size bytes: every member from add or base (see member). */
+static void *merged(apr_pool_t *p, apr_size_t size, const void *base, const void *add,
+                    const member *m, size_t n)
+{
+    char *c = apr_pcalloc(p, size);
+
+    for (; n--; m++) {
+        const char *from = member_set(add, m->leader, m->leader_kind) ? add : base;
+
+        if (m->kind == M_INT)
+            *(int *)(c + m->offset) = *(const int *)(from + m->offset);
+        else
+            *(const void **)(c + m->offset) = *(const void *const *)(from + m->offset);
+    }
     return c;
 }
 
-#define MERGE_PTR(f) c->f = add->f ? add->f : base->f
-#define MERGE_INT(f) c->f = add->f != AFL_UNSET ? add->f : base->f
+void *afl_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    (void)s;
+    return created(p, sizeof(afl_server_conf), server_members, COUNT(server_members));
+}
 
 void *afl_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
 {
-    afl_server_conf *base = basev, *add = addv;
-    afl_server_conf *c = apr_pcalloc(p, sizeof *c);
-
-    const afl_server_conf *from;
-
-    MERGE_PTR(template_dir);
-    MERGE_PTR(secret_file);
-    MERGE_PTR(font);
-    MERGE_PTR(font_bold);
-    MERGE_PTR(captcha_font);
-    MERGE_PTR(trusted_proxies);
-    MERGE_INT(session_timeout);
-    MERGE_PTR(smtp_url);
-    MERGE_PTR(smtp_credentials);
-    MERGE_PTR(smtp_ca_file);
-    MERGE_INT(smtp_require_tls);
-    /* The display name goes with the address it was given with. */
-    from = add->mail_from ? add : base;
-    c->mail_from = from->mail_from;
-    c->mail_from_name = from->mail_from_name;
-    MERGE_INT(outbox_interval);
-    MERGE_INT(outbox_max_attempts);
-    /* Both bounds of the back-off from the one AfiliateOutboxBackoff that set them. */
-    from = add->outbox_backoff_min != AFL_UNSET ? add : base;
-    c->outbox_backoff_min = from->outbox_backoff_min;
-    c->outbox_backoff_max = from->outbox_backoff_max;
-    MERGE_INT(resend_limit);
-    MERGE_INT(resend_daily_curp);
-    MERGE_INT(resend_daily_address);
-    /* The key loaded from the file named in the same configuration. */
-    from = add->signing_key_file ? add : base;
-    c->signing_key_file = from->signing_key_file;
-    c->sign_key = from->sign_key;
-    MERGE_PTR(public_url);
-    MERGE_PTR(periodo_fin);
-    MERGE_INT(identity_source);
-    MERGE_PTR(renapo_url);
-    MERGE_INT(renapo_timeout);
-    MERGE_PTR(renapo_ca_file);
-    /* The key goes with the certificate it was given with. */
-    if (add->renapo_client_cert) {
-        c->renapo_client_cert = add->renapo_client_cert;
-        c->renapo_client_key = add->renapo_client_key;
-    } else {
-        c->renapo_client_cert = base->renapo_client_cert;
-        c->renapo_client_key = base->renapo_client_key;
-    }
-    MERGE_PTR(renapo_credentials);
-    MERGE_INT(renapo_cache_ttl);
-    /* The three knobs of the breaker go together. */
-    if (add->breaker_failures != AFL_UNSET) {
-        c->breaker_failures = add->breaker_failures;
-        c->breaker_window = add->breaker_window;
-        c->breaker_cooldown = add->breaker_cooldown;
-        c->breaker_max_inflight = add->breaker_max_inflight;
-    } else {
-        c->breaker_failures = base->breaker_failures;
-        c->breaker_window = base->breaker_window;
-        c->breaker_cooldown = base->breaker_cooldown;
-        c->breaker_max_inflight = base->breaker_max_inflight;
-    }
-    MERGE_INT(confirm_email);
-    MERGE_INT(confirm_minutes);
-    return c;
+    return merged(p, sizeof(afl_server_conf), basev, addv, server_members, COUNT(server_members));
 }
 
 void *afl_create_dir_conf(apr_pool_t *p, char *dir)
 {
-    afl_dir_conf *c = apr_pcalloc(p, sizeof *c);
+    afl_dir_conf *c = created(p, sizeof *c, dir_members, COUNT(dir_members));
     /* Routes are relative to the <Location> path; strip a trailing slash. */
     if (dir && *dir == '/') {
         apr_size_t n = strlen(dir);
@@ -119,28 +150,12 @@ void *afl_create_dir_conf(apr_pool_t *p, char *dir)
             n--;
         c->base = n == 1 ? "" : apr_pstrmemdup(p, dir, n);
     }
-    c->rate_limit = AFL_UNSET;
-    c->fail_limit = AFL_UNSET;
-    c->address_fail_limit = AFL_UNSET;
-    c->curp_limit = AFL_UNSET;
-    c->email_limit = AFL_UNSET;
-    c->max_body = AFL_UNSET;
     return c;
 }
 
 void *afl_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
-    afl_dir_conf *base = basev, *add = addv;
-    afl_dir_conf *c = apr_pcalloc(p, sizeof *c);
-
-    MERGE_PTR(base);
-    MERGE_INT(rate_limit);
-    MERGE_INT(fail_limit);
-    MERGE_INT(address_fail_limit);
-    MERGE_INT(curp_limit);
-    MERGE_INT(email_limit);
-    MERGE_INT(max_body);
-    return c;
+    return merged(p, sizeof(afl_dir_conf), basev, addv, dir_members, COUNT(dir_members));
 }
 
 static afl_server_conf *server_conf(cmd_parms *cmd)
@@ -161,17 +176,30 @@ static const char *parse_int(cmd_parms *cmd, const char *arg, int lo, int hi, in
     return NULL;
 }
 
-static const char *set_server_path(cmd_parms *cmd, void *dummy, const char *arg)
+/* arg relative to the server root into *slot; NULL, or the directive's error. */
+static const char *server_path_into(cmd_parms *cmd, const char *arg, const char **slot)
 {
-    afl_server_conf *c = server_conf(cmd);
     const char *path = ap_server_root_relative(cmd->pool, arg);
-    const char **slot;
-    (void)dummy;
 
     if (!path)
         return apr_psprintf(cmd->pool, "%s: invalid path '%s'", cmd->directive->directive, arg);
-    slot = (const char **)((char *)c + (apr_size_t)cmd->info);
     *slot = path;
+    return NULL;
+}
+
+/* A path directive: the afl_server_conf member's offset in the command's info. */
+static const char *set_server_path(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    (void)dummy;
+    return server_path_into(cmd, arg,
+                            (const char **)((char *)server_conf(cmd) + (apr_size_t)cmd->info));
+}
+
+/* An On/Off directive: the afl_server_conf int member's offset in the command's info. */
+static const char *set_server_flag(cmd_parms *cmd, void *dummy, int on)
+{
+    (void)dummy;
+    *(int *)((char *)server_conf(cmd) + (apr_size_t)cmd->info) = on ? 1 : 0;
     return NULL;
 }
 
@@ -259,13 +287,6 @@ static const char *set_smtp_url(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
-static const char *set_smtp_require_tls(cmd_parms *cmd, void *dummy, int on)
-{
-    (void)dummy;
-    server_conf(cmd)->smtp_require_tls = on;
-    return NULL;
-}
-
 static const char *set_mail_from(cmd_parms *cmd, void *dummy, const char *addr, const char *name)
 {
     afl_server_conf *c = server_conf(cmd);
@@ -280,13 +301,6 @@ static const char *set_mail_from(cmd_parms *cmd, void *dummy, const char *addr, 
         return "AfiliateMailFrom: the display name must be one line of UTF-8 text";
     c->mail_from = addr;
     c->mail_from_name = name;
-    return NULL;
-}
-
-static const char *set_confirm_email(cmd_parms *cmd, void *dummy, int on)
-{
-    (void)dummy;
-    server_conf(cmd)->confirm_email = on ? 1 : 0;
     return NULL;
 }
 
@@ -314,12 +328,12 @@ static const char *set_outbox_backoff(cmd_parms *cmd, void *dummy, const char *l
 static const char *set_signing_key(cmd_parms *cmd, void *dummy, const char *arg)
 {
     afl_server_conf *c = server_conf(cmd);
-    const char *path = ap_server_root_relative(cmd->pool, arg);
+    const char *path = NULL, *bad = server_path_into(cmd, arg, &path);
     char err[256];
     (void)dummy;
 
-    if (!path)
-        return apr_psprintf(cmd->pool, "AfiliateSigningKey: invalid path '%s'", arg);
+    if (bad)
+        return bad;
     if (afl_sign_load_private(cmd->pool, path, &c->sign_key, err, sizeof err) != APR_SUCCESS)
         return apr_psprintf(cmd->pool,
                             "AfiliateSigningKey %s is not a usable private key: %s (make one "
@@ -396,28 +410,12 @@ static const char *set_renapo_client_cert(cmd_parms *cmd, void *dummy, const cha
                                           const char *key)
 {
     afl_server_conf *c = server_conf(cmd);
+    const char *err = server_path_into(cmd, cert, &c->renapo_client_cert);
     (void)dummy;
 
-    c->renapo_client_cert = ap_server_root_relative(cmd->pool, cert);
-    if (!c->renapo_client_cert)
-        return apr_psprintf(cmd->pool, "AfiliateRenapoClientCert: invalid path '%s'", cert);
-    if (key) {
-        c->renapo_client_key = ap_server_root_relative(cmd->pool, key);
-        if (!c->renapo_client_key)
-            return apr_psprintf(cmd->pool, "AfiliateRenapoClientCert: invalid path '%s'", key);
-    }
-    return NULL;
-}
-
-static const char *set_renapo_client_key(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    afl_server_conf *c = server_conf(cmd);
-    (void)dummy;
-
-    c->renapo_client_key = ap_server_root_relative(cmd->pool, arg);
-    if (!c->renapo_client_key)
-        return apr_psprintf(cmd->pool, "AfiliateRenapoClientKey: invalid path '%s'", arg);
-    return NULL;
+    if (!err && key)
+        err = server_path_into(cmd, key, &c->renapo_client_key);
+    return err;
 }
 
 static const char *set_renapo_breaker(cmd_parms *cmd, void *dummy, const char *args)
@@ -508,7 +506,8 @@ const command_rec afl_cmds[] = {
                   (void *)APR_OFFSETOF(afl_server_conf, smtp_ca_file), RSRC_CONF,
                   "PEM file with the CA certificates that sign the relay's certificate "
                   "(default: the system's trust store)"),
-    AP_INIT_FLAG("AfiliateSMTPRequireTLS", set_smtp_require_tls, NULL, RSRC_CONF,
+    AP_INIT_FLAG("AfiliateSMTPRequireTLS", set_server_flag,
+                 (void *)APR_OFFSETOF(afl_server_conf, smtp_require_tls), RSRC_CONF,
                  "On: smtp:// must switch to TLS with STARTTLS or nothing is sent (default "
                  "Off; use On in production)"),
     AP_INIT_TAKE12("AfiliateMailFrom", set_mail_from, NULL, RSRC_CONF,
@@ -547,7 +546,8 @@ const command_rec afl_cmds[] = {
                   "PEM file with the CA certificates of RENAPO's server (default: the system's)"),
     AP_INIT_TAKE12("AfiliateRenapoClientCert", set_renapo_client_cert, NULL, RSRC_CONF,
                    "PEM client certificate for mutual TLS with RENAPO, and optionally its key"),
-    AP_INIT_TAKE1("AfiliateRenapoClientKey", set_renapo_client_key, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("AfiliateRenapoClientKey", set_server_path,
+                  (void *)APR_OFFSETOF(afl_server_conf, renapo_client_key), RSRC_CONF,
                   "PEM private key of AfiliateRenapoClientCert"),
     AP_INIT_TAKE1("AfiliateRenapoCredentialsFile", set_server_path,
                   (void *)APR_OFFSETOF(afl_server_conf, renapo_credentials), RSRC_CONF,
@@ -559,7 +559,8 @@ const command_rec afl_cmds[] = {
     AP_INIT_RAW_ARGS("AfiliateRenapoBreaker", set_renapo_breaker, NULL, RSRC_CONF,
                      "Circuit breaker: failures window-seconds cooldown-seconds [max-in-flight] "
                      "(default 5 30 30 16)"),
-    AP_INIT_FLAG("AfiliateConfirmarCorreo", set_confirm_email, NULL, RSRC_CONF,
+    AP_INIT_FLAG("AfiliateConfirmarCorreo", set_server_flag,
+                 (void *)APR_OFFSETOF(afl_server_conf, confirm_email), RSRC_CONF,
                  "On: Paso 1 shows or e-mails nothing until the student opens the link sent "
                  "to the e-mail address given (default Off)"),
     AP_INIT_TAKE1("AfiliateConfirmarCorreoVigencia", set_int, (void *)&int_confirm_minutes,

@@ -4,7 +4,8 @@ defaulted and documented directive.
 
 Reads mod_afiliate/mod_afiliate_config.h (the structs afl_server_conf and
 afl_dir_conf), mod_afiliate/mod_afiliate_config.c (afl_cmds, the create and
-merge functions), the other mod_afiliate/*.c files (where int defaults are
+merge functions and the member tables they pass on: an entry merges the
+member, an M_INT entry also starts it as AFL_UNSET), the other mod_afiliate/*.c files (where int defaults are
 applied) and docs/directives.md (one table row per directive). A member
 belongs to the directives when it sits above the struct's "Loaded in
 post_config" comment; its comment names the directive(s) that set it
@@ -65,6 +66,19 @@ def function_body(source, name):
     return m.group(1)
 
 
+MEMBER_TABLE = re.compile(r"\nstatic const member (\w+)\[\] = \{(.*?)\n\};", re.S)
+TABLE_ENTRY = re.compile(r"\b[A-Z]\w*\(\s*(M_\w+),\s*(\w+)")
+
+
+def table_entries(config_c, body):
+    """{member: kind} of the member tables that a function body passes on."""
+    out = {}
+    for name, text in MEMBER_TABLE.findall(config_c):
+        if re.search(r"\b" + name + r"\b", body):
+            out.update({member: kind for kind, member in TABLE_ENTRY.findall(text)})
+    return out
+
+
 def documented(doc):
     """{directive: default cell} from every table of docs/directives.md."""
     rows, default_col = {}, None
@@ -90,6 +104,7 @@ def check(header, config_c, others, doc):
     for struct, (create, merge) in STRUCTS.items():
         create_body = function_body(config_c, create)
         merge_body = function_body(config_c, merge)
+        created, merged = table_entries(config_c, create_body), table_entries(config_c, merge_body)
         for member, ctype, comment in struct_members(header, struct):
             checked += 1
             where = f"{struct}.{member}"
@@ -101,11 +116,12 @@ def check(header, config_c, others, doc):
                 named.add(d)
                 if d not in commands:
                     findings.append(f"{where}: names {d}, which afl_cmds does not define")
-            if not re.search(r"c->" + member + r"\s*=|MERGE_\w+\(" + member + r"\)",
-                             merge_body):
+            if member not in merged and \
+                    not re.search(r"c->" + member + r"\s*=|MERGE_\w+\(" + member + r"\)", merge_body):
                 findings.append(f"{where}: {merge} never assigns it (no merge rule)")
             if ctype == "int":
-                if not re.search(r"c->" + member + r"\s*=\s*AFL_UNSET", create_body):
+                if created.get(member) != "M_INT" and \
+                        not re.search(r"c->" + member + r"\s*=\s*AFL_UNSET", create_body):
                     findings.append(f"{where}: {create} does not start it as AFL_UNSET")
                 applied = re.search(r"AFL_SC_INT\(\s*[\w>-]+,\s*" + member + r"\b", others) or \
                     re.search(r"->" + member + r"\s*==\s*AFL_UNSET\s*\?", others + header)
@@ -141,9 +157,9 @@ def self_test():
     """Each spoiled copy must produce a finding; the real sources none."""
     header, config_c, others, doc = sources()
     spoils = {
-        "merge rule removed": (header, re.sub(r"\n\s*MERGE_INT\(resend_limit\);", "", config_c),
+        "merge rule removed": (header, re.sub(r"\n\s*S_\(M_INT, resend_limit\),", "", config_c),
                                others, doc),
-        "AFL_UNSET removed": (header, config_c.replace("c->max_body = AFL_UNSET;", ""),
+        "AFL_UNSET removed": (header, config_c.replace("D_(M_INT, max_body)", "D_(M_PTR, max_body)"),
                               others, doc),
         "default not applied": (header, config_c,
                                 others.replace("resend_limit, AFL_DEFAULT_RESEND_LIMIT)",

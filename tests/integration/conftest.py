@@ -53,6 +53,15 @@ def pytest_collection_modifyitems(items):
     items[:] = ordered + tail
 
 
+@pytest.fixture(scope="module")
+def sink():
+    """One real SMTP sink on loopback (tests/smtp_sink.py) for the test module."""
+    from smtp_sink import SmtpSink
+    s = SmtpSink().start()
+    yield s
+    s.stop()
+
+
 @pytest.fixture(scope="session")
 def pg_cluster():
     """Started only when a pgsql combination of the matrix is used."""

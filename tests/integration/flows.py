@@ -21,10 +21,12 @@ def field(html, name):
 class Form:
     """The Paso 1 form as served: its CSRF token and CAPTCHA id."""
 
+    PATH = "/afiliate/nss"
+
     def __init__(self, server, client):
         self.server = server
         self.client = client
-        r = client.get("/afiliate/nss")
+        r = client.get(self.PATH)
         assert r.status == 200, r.status
         self.html = r.text
         self.csrf = field(self.html, "csrf")
@@ -46,7 +48,7 @@ class Form:
         }
         data.update(overrides)
         data = {k: v for k, v in data.items() if v is not None}
-        return self.client.post("/afiliate/nss", data)
+        return self.client.post(self.PATH, data)
 
 
 def domicilio(client, cp="06700", colonia="Roma Norte", calle="Orizaba",

@@ -140,6 +140,18 @@ class Client:
         return self.request("POST", path, data=data, **kw)
 
 
+def wait_exit(pid, seconds=15, step=0.05):
+    """Whether the process pid has gone within seconds."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(step)
+    return False
+
+
 class Apache:
     def __init__(self, name, mpm="event", db=None, extra=None, rate_limit=1000000,
                  driver="sqlite3", failure_limits=(0, 0), identity_limits=(0, 0)):
@@ -267,14 +279,8 @@ class Apache:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             return
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
-        os.kill(pid, signal.SIGKILL)
+        if not wait_exit(pid):
+            os.kill(pid, signal.SIGKILL)
 
     def restart(self):
         self.stop()

@@ -35,14 +35,6 @@ class Endpoint:
 
 
 @pytest.fixture(scope="module")
-def sink():
-    from smtp_sink import SmtpSink
-    s = SmtpSink().start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope="module")
 def cluster(sink):
     # Both nodes run the outbox sender against the same sink.
     mail = [f"AfiliateSMTPURL smtp://127.0.0.1:{sink.port}", "AfiliateOutboxInterval 1",

@@ -11,18 +11,16 @@ import re
 import shutil
 import time
 import urllib.parse
-import uuid
 
 import pytest
 
 from captcha_answer import captcha_answer
 from flows import Form, assigned_nss, domicilio, field, sample
 from harness import Apache
-from smtp_sink import SmtpSink
+from mail_fixtures import SENDER, address, delivered, mail_lines, watched
 
 MATRIX = os.environ.get("AFILIATE_MATRIX",
                         "event-sqlite3,prefork-sqlite3,event-pgsql,prefork-pgsql").split(",")
-SENDER = "no-reply@imss.example.mx"
 SUBJECT = "Confirma tu correo electrónico para continuar tu trámite"
 SUBJECT_NSS = "Comprobante de tu Número de Seguridad Social (NSS)"
 VIGENCIA = 1  # minutes: the expiry test waits it out
@@ -34,21 +32,11 @@ REFUSED_LINK = r"mod_afiliate: AFL\d{5}: (an expired|a forged or damaged) e-mail
 
 
 def conf_lines(sink):
-    return [f"AfiliateSMTPURL {sink.url}",
-            "AfiliateOutboxInterval 1",
-            "AfiliateOutboxBackoff 1 2",
-            f'AfiliateMailFrom {SENDER} "IMSS Digital"',
+    return mail_lines(sink) + [
             "AfiliateConfirmarCorreo On",
             f"AfiliateConfirmarCorreoVigencia {VIGENCIA}",
             f"<Location {OTHER}>", "    SetHandler afiliate", "    AfiliateMaxBody 16384",
             "</Location>"]
-
-
-@pytest.fixture(scope="module")
-def sink():
-    s = SmtpSink().start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope="module", params=MATRIX)
@@ -71,31 +59,13 @@ def srv(request, sink):
 @pytest.fixture
 def server(srv, sink):
     """The server; fails the test on an unexpected [warn]/[error] line."""
-    sink.mode = "accept"
-    sink.start()
-    srv.new_log_lines()
-    srv.expected = []
-    yield srv
-    bad = srv.unexpected_log_lines()
-    assert not bad, "unexpected error_log lines:\n" + "\n".join(bad)
+    with watched(srv, sink) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
 def pool(srv):
     return {kind: sample(srv, kind, n) for kind, n in (("new", 40), ("found", 40))}
-
-
-def address(tag):
-    return f"{tag}-{uuid.uuid4().hex[:10]}@ejemplo.mx"
-
-
-def messages(sink, to, n, timeout=30, settle=1.0):
-    """Waits for n messages to `to`, then makes sure no further one comes."""
-    sink.wait_for(lambda msgs: sum(to in m.rcpt_tos for m in msgs) >= n, timeout=timeout)
-    time.sleep(settle)
-    got = sink.to(to)
-    assert len(got) == n, f"{len(got)} messages to one address, expected {n}"
-    return got
 
 
 def text_of(msg):
@@ -175,7 +145,7 @@ def test_found_nss_only_after_the_link_on_another_phone(server, sink, pool, earl
     assert "co***@ej***.mx" in r.text and to not in r.text
     assert f"vigencia de {VIGENCIA} minuto" in r.text
     no_nss_anywhere(server, c, nss, r)
-    (msg,) = messages(sink, to, 1)
+    (msg,) = delivered(sink, to, 1)
     assert nss not in msg.data.decode("utf-8", "replace") and curp not in text_of(msg)
     assert server.query("SELECT count(*) FROM outbox WHERE recipient = ? AND kind = "
                         "'comprobante'", to) == [(0,)]
@@ -189,7 +159,7 @@ def test_found_nss_only_after_the_link_on_another_phone(server, sink, pool, earl
     doc = phone.get("/afiliate/comprobante")
     assert doc.status == 200 and doc.body.startswith(b"%PDF")
     # Only now the comprobante goes out, to the confirmed address.
-    got = messages(sink, to, 2)
+    got = delivered(sink, to, 2)
     assert got[1].parsed["Subject"] == SUBJECT_NSS
     assert [a.get_filename() for a in got[1].parsed.iter_attachments()] == \
         [f"comprobanteNSS{nss}.pdf", f"tarjetaNSS{nss}.pdf"]
@@ -207,7 +177,7 @@ def test_new_curp_goes_on_to_the_address_after_the_link(server, sink, pool):
     to = address("nuevo")
     c, r = submit(server, curp, to)
     assert server.query("SELECT count(*) FROM asegurado WHERE curp = ?", curp) == [(0,)]
-    (msg,) = messages(sink, to, 1)
+    (msg,) = delivered(sink, to, 1)
     assert c.get("/afiliate/domicilio").text.count("Revisa tu correo electrónico") >= 1
     # The same browser opens it: its cookie is replaced by the link's.
     r = c.get(path_of(link_of(msg), server))
@@ -217,7 +187,7 @@ def test_new_curp_goes_on_to_the_address_after_the_link(server, sink, pool):
     nss = assigned_nss(r.text)
     assert r.status == 200 and nss, r.status
     assert server.query("SELECT nss FROM asegurado WHERE curp = ?", curp) == [(nss,)]
-    got = messages(sink, to, 2)
+    got = delivered(sink, to, 2)
     assert got[1].parsed["Subject"] == SUBJECT_NSS
 
 
@@ -228,7 +198,7 @@ def test_forged_and_tampered_links_are_refused(server, sink, pool):
     curp = pool["found"].pop()
     to = address("forja")
     submit(server, curp, to)
-    path = path_of(link_of(messages(sink, to, 1)[0]), server)
+    path = path_of(link_of(delivered(sink, to, 1)[0]), server)
     base, token = path.split("?t=")
     tramite, expiry, mac = token.split(".")
     flip = "0" if mac[-1] != "0" else "1"
@@ -262,7 +232,7 @@ def test_resend_is_bounded_and_any_one_link_works_once(server, sink, pool):
     server.expect_log(r"mod_afiliate: AFL\d{5}: resend limit reached")
     r = c.post("/afiliate/reenviar", {"csrf": csrf})
     assert r.status == 429 and "Ya no es posible reenviar la liga" in r.text
-    got = messages(sink, to, 4)
+    got = delivered(sink, to, 4)
     paths = [path_of(link_of(m), server) for m in got]
     phone, _, nxt = open_link(server, paths[-1])
     assert phone.get(nxt).status == 200
@@ -270,7 +240,7 @@ def test_resend_is_bounded_and_any_one_link_works_once(server, sink, pool):
     for p in paths:
         r = server.client().get(p)
         assert r.status == 410 and "Esta liga ya fue usada" in r.text
-    assert len(messages(sink, to, 5)) == 5   # the comprobante, once
+    assert len(delivered(sink, to, 5)) == 5   # the comprobante, once
 
 
 def test_link_names_the_location_the_form_was_sent_to(server, sink, pool):
@@ -285,7 +255,7 @@ def test_link_names_the_location_the_form_was_sent_to(server, sink, pool):
                                 "correo_confirmacion": to, "csrf": csrf, "captcha_id": cid,
                                 "captcha": captcha_answer(server.secret, cid)})
     assert r.status == 200 and r.url.endswith(f"{OTHER}/confirmar"), (r.status, r.url)
-    path = path_of(link_of(messages(sink, to, 1)[0]), server, OTHER)
+    path = path_of(link_of(delivered(sink, to, 1)[0]), server, OTHER)
     phone, _, nxt = open_link(server, path, OTHER)
     assert nxt == f"{OTHER}/resultado"
     assert "ha sido localizado" in phone.get(nxt).text
@@ -310,7 +280,7 @@ def test_link_opened_on_a_second_server_once(server, sink, pool):
         to = address("nodo")
         (nss,), = server.query("SELECT nss FROM asegurado WHERE curp = ?", curp)
         submit(server, curp, to)
-        path = path_of(link_of(messages(sink, to, 1)[0]), server)
+        path = path_of(link_of(delivered(sink, to, 1)[0]), server)
         phone, _, nxt = open_link(node2, path)
         assert "Tu Número de Seguridad Social ha sido localizado" in phone.get(nxt).text
         assert server.query("SELECT count(*) FROM auditoria WHERE evento = 'localizacion' "
@@ -319,7 +289,7 @@ def test_link_opened_on_a_second_server_once(server, sink, pool):
         for node in (server, node2):
             r = node.client().get(path)
             assert r.status == 410 and "Esta liga ya fue usada" in r.text
-        got = messages(sink, to, 2)
+        got = delivered(sink, to, 2)
         assert got[1].parsed["Subject"] == SUBJECT_NSS
         bad = [ln for ln in node2.read_log().splitlines()
                if re.search(r":(error|crit|alert|emerg)\]", ln)]
@@ -342,7 +312,7 @@ def early(srv, sink, pool):
 
 def test_expired_link_is_refused(server, sink, early):
     to, started = early
-    (msg,) = messages(sink, to, 1, settle=0)
+    (msg,) = delivered(sink, to, 1, settle=0)
     path = path_of(link_of(msg), server)
     time.sleep(max(0.0, started + VIGENCIA * 60 + 2 - time.time()))
     server.expect_log(REFUSED_LINK)

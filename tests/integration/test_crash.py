@@ -30,6 +30,7 @@ import pytest
 
 from flows import Form, assigned_nss, consistent, domicilio, sample
 from harness import TOP, Apache
+from mail_fixtures import mail_lines
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("AFILIATE_CRASH_POINTS") != "1",
@@ -67,8 +68,7 @@ def srv(request):
     if driver == "pgsql":
         db = request.getfixturevalue("pg_cluster").create_db(name.replace("-", "_"))
     s = Apache(name, mpm=mpm, db=db, driver=driver)
-    s.mail = [f"AfiliateSMTPURL {sink.url}", "AfiliateOutboxInterval 1",
-              "AfiliateOutboxBackoff 1 2", "AfiliateMailFrom no-reply@afiliate.example.mx"]
+    s.mail = mail_lines(sink, "no-reply@afiliate.example.mx")
     s.setup(seed_count=300)
     s.curps = sample(s, "new", 60)
     s.sink = sink

@@ -39,7 +39,7 @@ import pytest
 
 from captcha_answer import load_secret
 from flows import Form, assigned_nss, domicilio
-from harness import TOP, Client, free_port
+from harness import TOP, Client, free_port, wait_exit
 
 PKG = "libapache2-mod-afiliate"
 CTL = "/usr/sbin/afiliatectl"
@@ -185,13 +185,8 @@ def stop_instance():
         run("apache2ctl", "stop", env=instance_env(), check=False)
     if pid is None:
         return
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
+    if wait_exit(pid, step=0.1):
+        return
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:

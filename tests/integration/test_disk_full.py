@@ -18,6 +18,7 @@ import pytest
 
 from flows import Form, assigned_nss, domicilio, sample
 from harness import GEN, Apache
+from mail_fixtures import mail_lines
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 
@@ -36,17 +37,8 @@ def disk():
 
 
 @pytest.fixture(scope="module")
-def sink():
-    from smtp_sink import SmtpSink
-    s = SmtpSink().start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope="module")
 def srv(disk, sink):
-    mail = [f"AfiliateSMTPURL {sink.url}", "AfiliateOutboxInterval 1",
-            "AfiliateOutboxBackoff 1 2", "AfiliateMailFrom no-reply@afiliate.example.mx"]
+    mail = mail_lines(sink, "no-reply@afiliate.example.mx")
     s = Apache("it-disk-full", db=str(disk / "afiliate.db"), extra=mail)
     s.setup(seed_count=300)
     s.start()

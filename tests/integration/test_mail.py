@@ -7,39 +7,21 @@ import re
 import subprocess
 import threading
 import time
-import uuid
 
 import pytest
 
 from captcha_answer import captcha_answer
 from flows import Form, assigned_nss, domicilio, field, sample
 from harness import CTL, Apache
-from smtp_sink import SmtpSink
+from mail_fixtures import SENDER, address, delivered, mail_lines, watched
 
 SUBJECT = "Comprobante de tu Número de Seguridad Social (NSS)"
 SUBJECT_CONSTANCIA = "IMSS DIGITAL REPORTE DE VIGENCIA DE DERECHOS"
-SENDER = "no-reply@imss.example.mx"
 FAILED_LINE = r"mod_afiliate: AFL\d{5}: outbox \d+: delivery failed \(attempt \d+ of \d+\)"
 
 CURP_RE = re.compile(r"[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[0-9A-Z]\d")
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 NSS_RE = re.compile(r"(?<!\d)\d{11}(?!\d)")
-
-
-def mail_lines(sink, **more):
-    lines = [f"AfiliateSMTPURL {sink.url}",
-             "AfiliateOutboxInterval 1",
-             "AfiliateOutboxBackoff 1 2",
-             f'AfiliateMailFrom {SENDER} "IMSS Digital"']
-    lines += [f"{k} {v}" for k, v in more.items()]
-    return lines
-
-
-@pytest.fixture(scope="session")
-def sink():
-    s = SmtpSink().start()
-    yield s
-    s.stop()
 
 
 DRIVERS = os.environ.get("AFILIATE_MAIL_DRIVERS", "sqlite3,pgsql").split(",")
@@ -70,22 +52,13 @@ def mail_apache(request, sink):
 @pytest.fixture
 def mail(mail_apache, sink):
     """The mail server; fails the test on an unexpected [warn]/[error] line."""
-    sink.mode = "accept"
-    sink.start()
-    mail_apache.new_log_lines()
-    mail_apache.expected = []
-    yield mail_apache
-    bad = mail_apache.unexpected_log_lines()
-    assert not bad, "unexpected error_log lines:\n" + "\n".join(bad)
+    with watched(mail_apache, sink) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
 def pool(mail_apache):
     return {kind: sample(mail_apache, kind, n) for kind, n in (("new", 200), ("found", 60))}
-
-
-def address(tag):
-    return f"{tag}-{uuid.uuid4().hex[:10]}@ejemplo.mx"
 
 
 def rows(server, sql, *args):
@@ -107,15 +80,6 @@ def assign_flow(server, curp, correo):
     r = domicilio(c)
     assert r.status == 200 and assigned_nss(r.text), r.status
     return c, r
-
-
-def delivered(sink, to, n=1, timeout=30, settle=1.5):
-    """Waits for n messages to `to`, then makes sure no further one comes."""
-    sink.wait_for(lambda msgs: sum(to in m.rcpt_tos for m in msgs) >= n, timeout=timeout)
-    time.sleep(settle)
-    got = sink.to(to)
-    assert len(got) == n, f"{len(got)} messages to one address, expected {n}"
-    return got
 
 
 def pdf_text(data, tmp_path, name):

@@ -11,8 +11,6 @@ import pytest
 from flows import Form, assigned_nss, domicilio, field
 from harness import CTL, Apache
 
-from captcha_answer import captcha_answer
-
 MSG_NSS_NO = "El Instituto (IMSS) no ha podido localizar tu Número de Seguridad Social (NSS)"
 MSG_INCONSISTENTE = "El Instituto (IMSS) ha localizado inconsistencias en tus datos"
 
@@ -83,26 +81,17 @@ def new_assignment(server, curps):
     return c, curp, nss
 
 
-class Paso2:
+class Paso2(Form):
     """The Paso 2 form as served."""
 
-    def __init__(self, server, client):
-        self.server = server
-        self.client = client
-        r = client.get("/afiliate/vigencia")
-        assert r.status == 200, r.status
-        self.html = r.text
-        self.csrf = field(self.html, "csrf")
-        self.captcha_id = field(self.html, "captcha_id")
-        assert self.csrf and self.captcha_id
+    PATH = "/afiliate/vigencia"
 
     def submit(self, curp, nss, correo="estudiante@ejemplo.mx", captcha=None, **overrides):
         data = {"curp": curp, "nss": nss, "correo": correo, "correo_confirmacion": correo,
-                "captcha": captcha if captcha is not None else
-                captcha_answer(self.server.secret, self.captcha_id),
+                "captcha": captcha if captcha is not None else self.answer(),
                 "captcha_id": self.captcha_id, "csrf": self.csrf}
         data.update(overrides)
-        return self.client.post("/afiliate/vigencia", data)
+        return self.client.post(self.PATH, data)
 
 
 def lapsed_insured(server):

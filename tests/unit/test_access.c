@@ -2,6 +2,7 @@
  * mode bits of a path and of every directory above it. Runs as any user: the
  * files are judged for made-up uids and gids, not opened. */
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <stdio.h>
@@ -117,7 +118,6 @@ int main(void)
 {
     Suite *s = suite_create("access");
     TCase *tc = tcase_create("modes");
-    SRunner *sr;
     int failed;
 
     apr_initialize();
@@ -126,10 +126,7 @@ int main(void)
     tcase_add_test(tc, every_folder_above_needs_search);
     tcase_add_test(tc, missing_path);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -3,6 +3,7 @@
 #include "afl_breaker.h"
 
 #include <check.h>
+#include "check_run.h"
 
 static const afl_breaker_conf conf = {3, 10, 30, 2}; /* 3 failures in 10 s; 30 s open; 2 out */
 
@@ -122,7 +123,6 @@ int main(void)
 {
     Suite *s = suite_create("afl_breaker");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     tcase_add_test(tc, closed_until_n_failures_in_the_window);
@@ -133,9 +133,6 @@ int main(void)
     tcase_add_test(tc, a_late_failure_while_open_changes_nothing);
     tcase_add_test(tc, at_most_max_inflight_out_at_once);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     return failed != 0;
 }

@@ -1,6 +1,7 @@
 /* Unit tests for afl_cadena: the exact cadena original of each document
  * (docs/domain.md, Cadena original), the escaping of values and the document folio. */
 #include <check.h>
+#include "check_run.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,16 +273,7 @@ static Suite *cadena_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
     setenv("TZ", "America/Mexico_City", 1);
     tzset();
-    apr_initialize();
-    sr = srunner_create(cadena_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main(cadena_suite());
 }

@@ -1,5 +1,6 @@
 /* Unit tests for afl_captcha (ids, answers, PNG) and afl_secret. */
 #include <check.h>
+#include "check_run.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -415,15 +416,11 @@ static Suite *captcha_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
     int failed;
 
     apr_initialize();
     afl_captcha_global_init();
-    sr = srunner_create(captcha_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(captcha_suite());
     afl_captcha_global_cleanup();
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

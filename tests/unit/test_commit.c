@@ -3,6 +3,7 @@
  * back alone while the others of its batch commit, and the bodies of several
  * threads, each with its own connection, share transactions. */
 #include <check.h>
+#include "check_run.h"
 #include <apr_atomic.h>
 #include <apr_general.h>
 #include <apr_hash.h>
@@ -388,7 +389,6 @@ int main(void)
 {
     Suite *s = suite_create("commit");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     apr_initialize();
@@ -400,10 +400,7 @@ int main(void)
     tcase_add_test(tc, posted_alone_commits_at_once);
     tcase_add_test(tc, posted_never_left_behind);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -2,6 +2,7 @@
  * expiring, bound to one trámite, refused when forged or altered) and the
  * masked address on the "revisa tu correo" page. */
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <stdlib.h>
@@ -138,7 +139,6 @@ int main(void)
 {
     Suite *s = suite_create("confirm");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     apr_initialize();
@@ -148,10 +148,7 @@ int main(void)
     tcase_add_test(tc, forgery);
     tcase_add_test(tc, masked_address);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

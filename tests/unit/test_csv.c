@@ -4,6 +4,7 @@
 
 #include <apr_general.h>
 #include <check.h>
+#include "check_run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,7 +191,6 @@ int main(void)
 {
     Suite *s = suite_create("afl_csv");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -205,9 +205,6 @@ int main(void)
     tcase_add_test(tc, trim);
     suite_add_tcase(s, tc);
 
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     return failed != 0;
 }

@@ -2,6 +2,7 @@
 #include "afl_curp.h"
 
 #include <check.h>
+#include "check_run.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -593,7 +594,6 @@ int main(void)
 {
     Suite *s = suite_create("afl_curp");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     tcase_set_timeout(tc, 60);
@@ -620,9 +620,6 @@ int main(void)
     tcase_add_test(tc, init_idempotent);
     suite_add_tcase(s, tc);
 
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     return failed != 0;
 }

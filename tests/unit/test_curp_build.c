@@ -3,6 +3,7 @@
 #include "afl_curp_build.h"
 
 #include <check.h>
+#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,7 +316,6 @@ int main(void)
 {
     Suite *s = suite_create("afl_curp_build");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     tcase_set_timeout(tc, 60);
@@ -334,9 +334,6 @@ int main(void)
     tcase_add_test(tc, every_build_validates);
     suite_add_tcase(s, tc);
 
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     return failed != 0;
 }

@@ -7,6 +7,7 @@
  * demo-registry) takes folios in order, skips an NSS that exists and falls
  * back to earlier registration years. */
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <stdio.h>
@@ -251,7 +252,6 @@ int main(void)
 {
     Suite *s = suite_create("afl_doc");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     apr_initialize();
@@ -262,10 +262,7 @@ int main(void)
     tcase_add_test(tc, test_nss_take);
     tcase_add_test(tc, test_nss_take_rollback);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     apr_terminate();
     return failed ? 1 : 0;
 }

@@ -2,6 +2,7 @@
  * sello digital and QR, tarjeta, constancia, the document seal and
  * afl_pdf_verify; checked with poppler's pdftotext and qpdf --check. */
 #include <check.h>
+#include "check_run.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -1024,24 +1025,7 @@ static Suite *docs_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-    char cmd[128];
-
     setenv("TZ", "America/Mexico_City", 1);
     tzset();
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return EXIT_FAILURE;
-    }
-    apr_initialize();
-    sr = srunner_create(docs_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "test_docs_pdf: could not remove %s\n", tmpdir);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main_tmpdir(docs_suite, tmpdir, "test_docs_pdf");
 }

@@ -4,6 +4,7 @@
  * wrong or replayed, expired session, CSRF, rate limit, resend, each Paso 2
  * outcome, the coverage rule and the masking of the verification page. */
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -1220,7 +1221,6 @@ static Suite *flow_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
     int failed;
 
     /* Dates are local time in the module: the tests pin the zone. */
@@ -1231,10 +1231,7 @@ int main(void)
         fprintf(stderr, "cannot compile the CURP pattern\n");
         return EXIT_FAILURE;
     }
-    sr = srunner_create(flow_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(flow_suite());
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

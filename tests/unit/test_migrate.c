@@ -4,6 +4,7 @@
  * rebuilds a table with its rows, a failing step rolled back, foreign keys, and the
  * refusals (partial, newer, bad sets) with the module's version check. */
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <stdio.h>
@@ -310,7 +311,6 @@ int main(void)
 {
     Suite *s = suite_create("migrate");
     TCase *tc = tcase_create("sqlite");
-    SRunner *sr;
     int failed;
 
     apr_initialize();
@@ -321,10 +321,7 @@ int main(void)
     tcase_add_test(tc, dangling_foreign_keys_are_refused);
     tcase_add_test(tc, partial_newer_and_bad_sets_are_refused);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

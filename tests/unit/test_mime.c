@@ -1,6 +1,7 @@
 /* Unit tests: afl_mime (RFC 2047 headers, base64, quoted-printable, the whole
  * message: CRLF, line lengths, boundaries, header injection). */
 #include <check.h>
+#include "check_run.h"
 #include <apr_base64.h>
 #include <apr_general.h>
 #include <apr_strings.h>
@@ -433,7 +434,6 @@ int main(void)
 {
     Suite *s = suite_create("mime");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     apr_initialize();
@@ -450,10 +450,7 @@ int main(void)
     tcase_add_test(tc, header_injection_refused);
     tcase_add_test(tc, several_attachments);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

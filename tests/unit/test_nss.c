@@ -2,6 +2,7 @@
 #include "afl_nss.h"
 
 #include <check.h>
+#include "check_run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,7 +255,6 @@ int main(void)
 {
     Suite *s = suite_create("afl_nss");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     tcase_add_test(tc, documented_vectors);
@@ -270,9 +270,6 @@ int main(void)
     tcase_add_test(tc, parse);
     suite_add_tcase(s, tc);
 
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     return failed != 0;
 }

@@ -4,6 +4,7 @@
  * Message-IDs, claims and leases, fencing, backoff, failure states, resend
  * limits, counts and requeue. */
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -637,7 +638,6 @@ int main(void)
 {
     Suite *s = suite_create("outbox");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     apr_initialize();
@@ -657,10 +657,7 @@ int main(void)
     tcase_add_test(tc, backlog_and_observer);
     tcase_add_test(tc, confirmation_link_is_sent_without_attachment);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -3,6 +3,7 @@
  * font reduced with fontTools' pyftsubset (python3-fonttools) as
  * docs/documents.md tells. */
 #include <check.h>
+#include "check_run.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -575,24 +576,7 @@ static Suite *pdf_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-    char cmd[128];
-
     setenv("TZ", "America/Mexico_City", 1);
     tzset();
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return EXIT_FAILURE;
-    }
-    apr_initialize();
-    sr = srunner_create(pdf_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "test_pdf: could not remove %s\n", tmpdir);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main_tmpdir(pdf_suite, tmpdir, "test_pdf");
 }

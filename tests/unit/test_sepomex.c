@@ -2,6 +2,7 @@
 #include "afl_sepomex.h"
 
 #include <check.h>
+#include "check_run.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,7 +368,6 @@ int main(void)
 {
     Suite *s = suite_create("afl_sepomex");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     tcase_add_test(tc, latin1_to_utf8_crlf);
@@ -384,9 +384,6 @@ int main(void)
     tcase_add_test(tc, header_constant);
     suite_add_tcase(s, tc);
 
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     return failed != 0;
 }

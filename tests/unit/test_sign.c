@@ -1,6 +1,7 @@
 /* Unit tests for afl_sign: Ed25519 (and RSA) sellos through OpenSSL, the key
  * files keygen writes, the No. de serie. */
 #include <check.h>
+#include "check_run.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -445,22 +446,5 @@ static Suite *sign_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-    char cmd[128];
-
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return EXIT_FAILURE;
-    }
-    apr_initialize();
-    sr = srunner_create(sign_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "test_sign: could not remove %s\n", tmpdir);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main_tmpdir(sign_suite, tmpdir, "test_sign");
 }

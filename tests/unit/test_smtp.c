@@ -2,6 +2,7 @@
  * Debian's python3-aiosmtpd): delivery byte for byte, reply classes, refused
  * connections, mandatory STARTTLS; URL and credentials-file checks. */
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <dirent.h>
@@ -425,7 +426,6 @@ int main(void)
 {
     Suite *s = suite_create("smtp");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
     char keyfile[64];
     const char *tls_args[] = {
@@ -456,10 +456,7 @@ int main(void)
     tcase_add_test(tc, urls);
     tcase_add_test(tc, credentials_file);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     stop_sink(&plain);
     stop_sink(&tls);
     unlink(cert);

@@ -5,6 +5,7 @@
 #include <apr_shm.h>
 #include <apr_strings.h>
 #include <check.h>
+#include "check_run.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -147,7 +148,6 @@ int main(void)
 {
     Suite *s = suite_create("afl_stats");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -157,9 +157,6 @@ int main(void)
     tcase_add_test(tc, shared_between_processes);
     suite_add_tcase(s, tc);
 
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     return failed != 0;
 }

@@ -1,5 +1,6 @@
 /* Unit tests: afl_hmac, afl_token, afl_json. */
 #include <check.h>
+#include "check_run.h"
 #include <apr_general.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,11 +92,23 @@ START_TEST(json_strings)
 }
 END_TEST
 
+/* The reference sequence of splitmix64 (Vigna's splitmix64.c) for seed
+ * 1234567, and the state advancing by the golden-ratio increment. */
+START_TEST(splitmix64_reference)
+{
+    uint64_t st = 1234567;
+
+    ck_assert_uint_eq(afl_token_splitmix64(&st), 6457827717110365317ULL);
+    ck_assert_uint_eq(afl_token_splitmix64(&st), 3203168211198807973ULL);
+    ck_assert_uint_eq(afl_token_splitmix64(&st), 9817491932198370423ULL);
+    ck_assert_uint_eq(st, 1234567ULL + 3 * 0x9E3779B97F4A7C15ULL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("token");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     apr_initialize();
@@ -104,11 +117,9 @@ int main(void)
     tcase_add_test(tc, hmac_long_key);
     tcase_add_test(tc, token_random_and_digests);
     tcase_add_test(tc, json_strings);
+    tcase_add_test(tc, splitmix64_reference);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

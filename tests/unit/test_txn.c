@@ -4,6 +4,7 @@
  * ended must fail cleanly (apr-util's own transaction start crashes there),
  * and a COMMIT after a failed statement must not report success. */
 #include <check.h>
+#include "check_run.h"
 #include <apr_dbd.h>
 #include <apr_general.h>
 #include <stdio.h>
@@ -140,7 +141,6 @@ int main(void)
 {
     Suite *s = suite_create("txn");
     TCase *tc = tcase_create("txn");
-    SRunner *sr;
     int failed;
 
     apr_initialize();
@@ -153,10 +153,7 @@ int main(void)
         tcase_add_test(tc, pgsql_begin_on_an_ended_session_fails);
     }
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,5 +1,6 @@
 /* Unit tests: afl_utf8, the one strict UTF-8 decoder. */
 #include <check.h>
+#include "check_run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,7 +106,6 @@ int main(void)
 {
     Suite *s = suite_create("utf8");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     tcase_add_test(tc, decodes_each_length);
@@ -113,9 +113,6 @@ int main(void)
     tcase_add_test(tc, controls_and_printable);
     tcase_add_test(tc, trims_ascii_space_only);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -4,6 +4,7 @@
  * checks run in a child process with the euid of nobody, since root writes any
  * file). */
 #include <check.h>
+#include "check_run.h"
 #include <apr_dbd.h>
 #include <apr_general.h>
 #include <apr_strings.h>
@@ -160,7 +161,6 @@ int main(void)
 {
     Suite *s = suite_create("vfs");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
     int failed;
 
     apr_initialize();
@@ -169,10 +169,7 @@ int main(void)
     tcase_add_test(tc, read_only_fallback_is_refused);
     tcase_add_test(tc, writable_file_is_served);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = check_run(s);
     apr_terminate();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

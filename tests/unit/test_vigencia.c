@@ -1,6 +1,7 @@
 /* Unit tests for afl_vigencia: coverage from altas and bajas, dates, and the
  * schools' CSV report (validation, line numbers, idempotency keys). */
 #include <check.h>
+#include "check_run.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -524,16 +525,7 @@ static Suite *vigencia_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
     setenv("TZ", "America/Mexico_City", 1);
     tzset();
-    apr_initialize();
-    sr = srunner_create(vigencia_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_main(vigencia_suite());
 }
