@@ -26,7 +26,9 @@ SUBJECT_NSS = "Comprobante de tu Número de Seguridad Social (NSS)"
 VIGENCIA = 1  # minutes: the expiry test waits it out
 LINK_RE = re.compile(r"https?://\S+/confirmar\?t=[0-9a-f]{64}\.\d+\.[0-9a-f]{32}")
 OTHER = "/tramite-nss"  # a second <Location> of the same server
-NSS_RE = re.compile(r"(?<!\d)\d{11}(?!\d)")
+# Eleven digits on their own, as a page shows an NSS: not a run of digits inside a
+# random hex token (the CSRF token holds one in about one page in ten).
+NSS_RE = re.compile(r"(?<![0-9A-Za-z])\d{11}(?![0-9A-Za-z])")
 REFUSED_LINK = r"mod_afiliate: AFL\d{5}: (an expired|a forged or damaged) e-mail confirmation link|" \
                r"mod_afiliate: AFL\d{5}: an e-mail confirmation link was opened again"
 
