@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 afl_store_status afl_doc_comprobante(apr_pool_t *p, afl_store *st, const char *curp,
                                      afl_comprobante *c)
@@ -77,6 +78,8 @@ afl_store_status afl_doc_constancia(apr_pool_t *p, afl_store *st, const char *cu
  * conditional UPDATE decides. */
 static pthread_mutex_t handout_mu = PTHREAD_MUTEX_INITIALIZER;
 static long long handout_next;
+static pthread_cond_t turn_cv = PTHREAD_COND_INITIALIZER;
+static long long turn_next; /* sequences below it are on their way to the store */
 
 /* The sequence to sign with, given the database's next. */
 static long long hand_out(long long db_next, int restart)
@@ -84,11 +87,40 @@ static long long hand_out(long long db_next, int restart)
     long long seq;
 
     pthread_mutex_lock(&handout_mu);
-    if (restart || handout_next < db_next)
+    if (restart || handout_next < db_next) {
         handout_next = db_next;
+        if (restart || turn_next < db_next)
+            turn_next = db_next;
+    }
     seq = handout_next++;
     pthread_mutex_unlock(&handout_mu);
     return seq;
+}
+
+/* Rows go to the store in the order of their sequences: a thread whose
+ * signing ended early waits (briefly) until the rows before its own are on
+ * their way, so the group committer takes them in one batch in order and none
+ * has to wait for a later commit (AFL_STORE_LATER). Only an ordering hint: on
+ * time-out the row goes anyway, and the store still decides. */
+#define TURN_WAIT_NS 2000000L
+
+static void wait_turn(long long seq)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += TURN_WAIT_NS;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&handout_mu);
+    while (turn_next < seq && pthread_cond_timedwait(&turn_cv, &handout_mu, &until) == 0)
+        ;
+    if (turn_next <= seq)
+        turn_next = seq + 1;
+    pthread_cond_broadcast(&turn_cv);
+    pthread_mutex_unlock(&handout_mu);
 }
 
 /* A sequence handed out and not stored: the next issuer takes it. */
@@ -150,6 +182,7 @@ afl_store_status afl_doc_issue(apr_pool_t *p, afl_store *st, const afl_doc_req *
     s = sign(p, req, seq, &row);
     while (s == AFL_STORE_OK) {
         next = seq;
+        wait_turn(seq);
         s = afl_store_documento_add(p, st, &next, &row);
         if (s == AFL_STORE_OK) {
             AFL_CRASH_POINT("documento-row");
