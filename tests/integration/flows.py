@@ -53,7 +53,13 @@ class Form:
 
 def domicilio(client, cp="06700", colonia="Roma Norte", calle="Orizaba",
               numero_exterior="101", numero_interior="", **extra):
+    """The address form fetched and sent, as a browser does. When the server refuses
+    the page itself (a 5xx: e.g. a child that cannot reach the database) there is no
+    form to send: that page is what the student sees, and it is returned. Sending the
+    form anyway would post no CSRF token and be refused (403) as a forged request."""
     page = client.get("/afiliate/domicilio")
+    if page.status >= 500:
+        return page
     csrf = field(page.text, "csrf")
     data = {"cp": cp, "colonia": colonia, "calle": calle, "numero_exterior": numero_exterior,
             "numero_interior": numero_interior, "csrf": csrf}

@@ -59,7 +59,12 @@ READ_ONLY_LOG = [
 # A child that cannot open its connection while the file system is read-only
 # (mod_afiliate/afl_vfs.h): mod_dbd's lines, the module's, and the 503's.
 CANNOT_OPEN_LOG = [
-    r"mod_afiliate: AFL\d{5}: the SQLite database cannot be opened for writing",
+    r"mod_afiliate: AFL\d{5}: the SQLite (database|write-ahead log) cannot be opened for "
+    r"writing",
+    # The database file opened for writing, its WAL then refused: the connection's
+    # first statement fails and mod_dbd keeps nothing.
+    r"mod_afiliate: AFL\d{5}: cannot run 'PRAGMA [a-z_]+ = [A-Z0-9]+' on the SQLite",
+    r"mod_afiliate: AFL\d{5}: the database connection has no prepared statements",
     r"AH00629: Can't connect to sqlite3",
     r"AH00633: failed to initialise",
     r"AH00636: child init failed",
@@ -174,18 +179,15 @@ class PgFault:
         self._wait("off")
 
 
-# SQLite's faults. EIO always. EROFS (opens for writing refused too, so children
-# recycled during the fault cannot connect: mod_afiliate/afl_vfs.h) on request
-# (AFILIATE_READ_ONLY_MODES=EIO,EROFS): in about one run in ten under event it has
-# shown one student a 403 "Sesión no válida" on the address form during the fault
-# (the session row written by the previous step not found), not yet explained (this
-# FUSE layer's handling of SQLite's shared-memory index, or the module).
-SQLITE_MODES = tuple(os.environ.get("AFILIATE_READ_ONLY_MODES", "EIO").split(","))
+# SQLite's faults: a disk whose writes fail (EIO) and a file system gone read-only
+# (EROFS: opens for writing refused too, so children recycled during the fault cannot
+# connect: mod_afiliate/afl_vfs.h). AFILIATE_READ_ONLY_MODES picks some (EIO,EROFS).
+SQLITE_MODES = tuple(os.environ.get("AFILIATE_READ_ONLY_MODES", "EIO,EROFS").split(","))
 
 
 def pytest_generate_tests(metafunc):
     """One server per (MPM, driver) of the matrix and kind of fault: on SQLite a disk
-    whose writes fail (EIO) and, on request, a file system gone read-only (EROFS); on
+    whose writes fail (EIO) and a file system gone read-only (EROFS); on
     PostgreSQL a cluster gone read-only."""
     if "srv" in metafunc.fixturenames:
         cases = [(combo, mode) for combo in MATRIX
@@ -323,27 +325,47 @@ def test_writes_refused_under_load_give_503_and_the_service_resumes(srv):
         assert nss is None and r.status == 503, (seen, r.url)
         assert "Servicio no disponible" in r.text
     time.sleep(2.5)      # the outbox sender meets the refused writes too
-    # Nothing half-written while refused: a refused student has no NSS, a shown one is stored.
-    for curp in refused:
-        assert srv.query("SELECT count(*) FROM asegurado WHERE curp = ?", curp) == [(0,)], curp
-    for curp, nss in got.items():
-        assert srv.query("SELECT nss FROM asegurado WHERE curp = ?", curp) == [(nss,)], curp
-    sql_check(srv)
     refused_during = len(refused)
     fault_seconds = time.time() - fault_on
 
     # Writes return; the same server (no restart) serves the students who retry.
     srv.fault.allow()
+    # Nothing half-written while refused, checked as soon as writes return (under EROFS
+    # a new process cannot open the database once the server's connections have all
+    # closed; meanwhile only the outbox sender may have written, never an assignment).
+    # A shown NSS is stored; a refused student has none, unless the COMMIT of their
+    # assignment failed with an I/O error after its WAL frames were written (the fsync
+    # failed): SQLite reports the error, yet the frames are whole in the WAL and the
+    # next recovery of the WAL index (a connection opened when no other is open) keeps
+    # the transaction. Its outcome is unknown to the module as to any SQLite user: such
+    # a student saw the 503 page, holds a whole assignment (its e-mail queued with it),
+    # and is located with that NSS when retrying (below).
+    committed = {}
+    for curp in refused:
+        rows = srv.query("SELECT nss FROM asegurado WHERE curp = ?", curp)
+        assert len(rows) <= 1, (curp, rows)
+        if rows:
+            committed[curp] = rows[0][0]
+    if committed:
+        assert "database error in 'COMMIT'" in srv.read_log(), committed
+    for curp, nss in got.items():
+        assert srv.query("SELECT nss FROM asegurado WHERE curp = ?", curp) == [(nss,)], curp
+    sql_check(srv)
     allowed = time.time()
     # The first student who retries is served at once: no connection stayed broken.
-    seen, r, nss = paso1(srv, refused[0])
+    retry = [c for c in refused if c not in committed]
+    seen, r, nss = paso1(srv, retry[0])
     assert nss, (seen, r.url)
     first = time.time() - allowed
-    got[refused[0]] = nss
-    retry = refused[1:]
+    got[retry[0]] = nss
+    retry = retry[1:]
     refused.clear()
     with ThreadPoolExecutor(WORKERS) as pool:
         assert all(pool.map(student, retry)), refused
+    for curp, nss in committed.items():     # assigned by a COMMIT reported as failed
+        seen, r, _ = paso1(srv, curp)
+        assert r.status == 200 and "ha sido localizado" in r.text, (seen, r.url)
+        got[curp] = nss
     for curp in found:     # located again: the page says so, the NSS goes by e-mail
         seen, r, _ = paso1(srv, curp)
         assert r.status == 200 and r.url.endswith("/resultado"), (seen, r.url)
@@ -367,8 +389,8 @@ def test_writes_refused_under_load_give_503_and_the_service_resumes(srv):
         assert time.time() < deadline, srv.query("SELECT status, count(*) FROM outbox "
                                                  "GROUP BY status")
         time.sleep(0.5)
-    for curp in got:
-        assert 1 <= len(sink.to(address(curp))) <= 2, curp
+    for curp in got:     # located again: the NSS goes by e-mail once more
+        assert 1 <= len(sink.to(address(curp))) <= (3 if curp in committed else 2), curp
     statuses_seen = access_statuses(srv, log_start)
     assert {s for s in statuses_seen if s.startswith("5")} == {"503"}, statuses_seen
     bad = srv.unexpected_log_lines()
@@ -377,6 +399,7 @@ def test_writes_refused_under_load_give_503_and_the_service_resumes(srv):
     print(f"\n{srv.name}: {HEALTHY + DURING + LOCATED} students, {refused_during} refused "
           f"with 503 while writes failed ({fault_seconds:.1f} s), {LOCATED} located refused, "
           f"postal-code look-ups {dict(reads)}, "
-          f"first assignment {first:.2f} s after writes returned, {held} outbox rows "
+          f"first assignment {first:.2f} s after writes returned, {len(committed)} refused "
+          f"but committed, {held} outbox rows "
           f"held by a claim, "
           f"responses {dict(statuses_seen)}")
