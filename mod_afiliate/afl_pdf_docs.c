@@ -71,15 +71,60 @@ static void firma_block(doc_t *d, const afl_pdf_firma *f)
     d->y -= 6;
 }
 
+/* The start of every document: no file yet, and the shared required fields
+ * (all of who but segundo_apellido, the folio) checked along with valid, the
+ * document's own check. APR_EINVAL with "what: missing or invalid field" in
+ * errbuf (if errlen > 0) when any fails; who and how may then be NULL. */
+static apr_status_t doc_check(const char *what, const afl_pdf_persona *who,
+                              const afl_pdf_emision *how, int valid, const unsigned char **pdf,
+                              size_t *len, char *errbuf, size_t errlen)
+{
+    *pdf = NULL;
+    *len = 0;
+    if (errlen > 0)
+        errbuf[0] = '\0';
+    if (valid && who && how && !afl_pdf_empty(who->nombres) &&
+        !afl_pdf_empty(who->primer_apellido) && !afl_pdf_empty(who->curp) &&
+        !afl_pdf_empty(who->nss) && !afl_pdf_empty(how->folio))
+        return APR_SUCCESS;
+    if (errlen > 0)
+        snprintf(errbuf, errlen, "%s: missing or invalid field", what);
+    return APR_EINVAL;
+}
+
+/* What every layout prints of the shared parts. */
+typedef struct {
+    const char *nombre; /* full name */
+    char fecha[32];     /* date of issue, afl_pdf_format_date */
+    char hora[16];      /* time of issue, afl_pdf_format_time */
+} doc_names;
+
+/* Begins a checked document (doc_check): fills n, then d with the fonts,
+ * the firma's seal for what and the document information's title. Returns
+ * afl_pdf_doc_begin's status: draw only on APR_SUCCESS, end with doc_finish
+ * either way. */
+static apr_status_t doc_begin(doc_t *d, apr_pool_t *p, const char *what, const char *title,
+                              const afl_pdf_persona *who, const afl_pdf_emision *how, doc_names *n)
+{
+    n->nombre = afl_cadena_nombre(p, who->nombres, who->primer_apellido, who->segundo_apellido);
+    afl_pdf_format_date(how->issued, n->fecha, sizeof n->fecha);
+    afl_pdf_format_time(how->issued, n->hora, sizeof n->hora);
+    if (afl_pdf_doc_begin(d, p, how->font, how->font_bold) != APR_SUCCESS)
+        return d->rv;
+    afl_pdf_firma_prepare(d, &how->firma, what, how->folio);
+    afl_pdf_set_info(d, title, how->issued);
+    return APR_SUCCESS;
+}
+
 /* The end of every document: the firma block and the file (both nothing once the document
  * has failed), or no file and "what: why" in errbuf (if errlen > 0). The document is
  * released either way. */
-static apr_status_t doc_finish(doc_t *d, const afl_pdf_firma *firma, const char *what,
+static apr_status_t doc_finish(doc_t *d, const afl_pdf_emision *how, const char *what,
                                const unsigned char **pdf, size_t *len, char *errbuf, size_t errlen)
 {
     apr_status_t rv;
 
-    firma_block(d, firma);
+    firma_block(d, &how->firma);
     afl_pdf_doc_save(d, pdf, len);
     rv = d->rv;
 
@@ -99,48 +144,31 @@ static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c,
                                        const unsigned char **pdf, size_t *len, char *errbuf,
                                        size_t errlen)
 {
+    const afl_pdf_persona *who = &c->persona;
+    const afl_pdf_emision *how = &c->emision;
     doc_t d;
-    const char *tramite, *sexo, *nombre;
-    char fecha[32], hora[16];
+    doc_names n;
+    const char *tramite = c->localizacion ? "Localización de NSS" : "Asignación de NSS";
+    const char *sexo = afl_pdf_sexo_name(c->sexo);
     float right, qr_bottom;
 
-    *pdf = NULL;
-    *len = 0;
-    if (errlen > 0)
-        errbuf[0] = '\0';
-    if (!c || afl_pdf_empty(c->nombres) || afl_pdf_empty(c->primer_apellido) ||
-        afl_pdf_empty(c->curp) || afl_pdf_empty(c->nss) || afl_pdf_empty(c->folio) ||
-        !afl_pdf_sexo_name(c->sexo)) {
-        if (errlen > 0)
-            snprintf(errbuf, errlen, "comprobante: missing or invalid field");
+    if (doc_check("comprobante", who, how, sexo != NULL, pdf, len, errbuf, errlen) != APR_SUCCESS)
         return APR_EINVAL;
-    }
-    tramite = c->localizacion ? "Localización de NSS" : "Asignación de NSS";
-    sexo = afl_pdf_sexo_name(c->sexo);
-    nombre =
-        afl_pdf_empty(c->segundo_apellido)
-            ? apr_pstrcat(p, c->nombres, " ", c->primer_apellido, NULL)
-            : apr_pstrcat(p, c->nombres, " ", c->primer_apellido, " ", c->segundo_apellido, NULL);
-    afl_pdf_format_date(c->issued, fecha, sizeof fecha);
-    afl_pdf_format_time(c->issued, hora, sizeof hora);
-
-    if (afl_pdf_doc_begin(&d, p, c->font, c->font_bold) == APR_SUCCESS) {
-        afl_pdf_firma_prepare(&d, &c->firma, "comprobante", c->folio);
-        afl_pdf_set_info(&d,
-                         c->localizacion ? "Comprobante de Localización de NSS"
-                                         : "Comprobante de Asignación de NSS",
-                         c->issued);
+    if (doc_begin(&d, p, "comprobante",
+                  c->localizacion ? "Comprobante de Localización de NSS"
+                                  : "Comprobante de Asignación de NSS",
+                  who, how, &n) == APR_SUCCESS) {
         afl_pdf_set_footer(&d, apr_psprintf(d.scratch,
                                             "Documento generado electrónicamente el %s a las %s. "
                                             "Folio: %s.",
-                                            fecha, hora, c->folio));
+                                            n.fecha, n.hora, how->folio));
         afl_pdf_header_band(&d, "Instituto Mexicano del Seguro Social",
                             c->localizacion
                                 ? "Comprobante de Localización de Número de Seguridad Social"
                                 : "Comprobante de Asignación de Número de Seguridad Social");
         /* the QR code at the top right; title, text and NSS box beside it */
         right = d.right;
-        d.right -= afl_pdf_qr_corner(&d, &c->firma, d.y + 12, &qr_bottom);
+        d.right -= afl_pdf_qr_corner(&d, &how->firma, d.y + 12, &qr_bottom);
 
         afl_pdf_rgb_fill(&d, GREEN_R, GREEN_G, GREEN_B);
         HPDF_Page_SetRGBStroke(d.page, GREEN_R, GREEN_G, GREEN_B);
@@ -154,15 +182,15 @@ static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c,
                               "del IMSS. Es el mismo que ya tenías: no necesitas tramitar otro."
                             : "Se te asignó un Número de Seguridad Social (NSS).");
         d.y -= 8;
-        afl_pdf_highlight(&d, "Tu Número de Seguridad Social", c->nss);
+        afl_pdf_highlight(&d, "Tu Número de Seguridad Social", who->nss);
         d.right = right;
         if (d.y > qr_bottom - 24)
             d.y = qr_bottom - 24;
 
         afl_pdf_section(&d, "Datos personales");
-        afl_pdf_row(&d, "Nombre", nombre);
-        afl_pdf_row(&d, "CURP", c->curp);
-        afl_pdf_row(&d, "Número de Seguridad Social (NSS)", c->nss);
+        afl_pdf_row(&d, "Nombre", n.nombre);
+        afl_pdf_row(&d, "CURP", who->curp);
+        afl_pdf_row(&d, "Número de Seguridad Social (NSS)", who->nss);
         afl_pdf_row(&d, "Sexo", sexo);
         afl_pdf_row(&d, "Lugar de nacimiento",
                     afl_pdf_empty(c->entidad_nacimiento) ? "No disponible" : c->entidad_nacimiento);
@@ -173,8 +201,8 @@ static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c,
         afl_pdf_section(&d, "Datos del comprobante");
         afl_pdf_row(&d, "Tipo de trámite", tramite);
         afl_pdf_row(&d, "Fecha y hora de emisión",
-                    apr_pstrcat(d.scratch, fecha, ", ", hora, " h", NULL));
-        afl_pdf_row(&d, "Folio", c->folio);
+                    apr_pstrcat(d.scratch, n.fecha, ", ", n.hora, " h", NULL));
+        afl_pdf_row(&d, "Folio", how->folio);
 
         d.y -= 4;
         afl_pdf_section(&d, "Información importante");
@@ -198,7 +226,7 @@ static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c,
                           "Como estudiante, el Seguro Facultativo te da atención médica gratuita "
                           "mientras conserves tu condición de estudiante.");
     }
-    return doc_finish(&d, &c->firma, "comprobante", pdf, len, errbuf, errlen);
+    return doc_finish(&d, how, "comprobante", pdf, len, errbuf, errlen);
 }
 
 /* ================================================================ tarjeta */
@@ -238,7 +266,7 @@ static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const 
     afl_pdf_text_at(d, tx, y, 1, 5.8f, afl_pdf_cp(d, "NÚMERO DE SEGURIDAD SOCIAL (NSS)"));
     afl_pdf_grey(d, 0);
     y -= 18;
-    afl_pdf_text_at(d, tx, y, 1, 17, afl_pdf_cp(d, t->nss));
+    afl_pdf_text_at(d, tx, y, 1, 17, afl_pdf_cp(d, t->persona.nss));
 
     y -= 13;
     afl_pdf_grey(d, 0.35f);
@@ -258,12 +286,12 @@ static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const 
     afl_pdf_text_at(d, tx, y, 1, 5.8f, "CURP");
     afl_pdf_grey(d, 0);
     y -= 9;
-    afl_pdf_text_at(d, tx, y, 0, 8, afl_pdf_cp(d, t->curp));
+    afl_pdf_text_at(d, tx, y, 0, 8, afl_pdf_cp(d, t->persona.curp));
 
     /* folio and short sello along the bottom edge */
     afl_pdf_grey(d, 0.35f);
     afl_pdf_text_at(d, tx, top - CARD_H + 16, 0, 5.5f,
-                    afl_pdf_cp(d, apr_pstrcat(d->scratch, "Folio: ", t->folio, NULL)));
+                    afl_pdf_cp(d, apr_pstrcat(d->scratch, "Folio: ", t->emision.folio, NULL)));
     if (d->sello)
         afl_pdf_text_at(
             d, tx, top - CARD_H + 8, 0, 5.5f,
@@ -271,9 +299,9 @@ static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const 
                                       apr_pstrndup(d->scratch, d->sello, 28), "…", NULL)));
     afl_pdf_grey(d, 0);
 
-    if (!afl_pdf_empty(t->firma.verify_url))
+    if (!afl_pdf_empty(t->emision.firma.verify_url))
         afl_pdf_draw_qr(d, x + CARD_W - CARD_PAD - CARD_QR, top - strip - 10, CARD_QR,
-                        t->firma.verify_url);
+                        t->emision.firma.verify_url);
 
     /* the cut line, drawn last so nothing covers it */
     HPDF_Page_SetRGBStroke(d->page, 0.2f, 0.2f, 0.2f);
@@ -291,32 +319,20 @@ static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const 
 static apr_status_t render_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned char **pdf,
                                    size_t *len, char *errbuf, size_t errlen)
 {
+    const afl_pdf_persona *who = &t->persona;
+    const afl_pdf_emision *how = &t->emision;
     doc_t d;
-    const char *nombre;
-    char fecha[32], hora[16];
+    doc_names n;
     float top;
 
-    *pdf = NULL;
-    *len = 0;
-    if (errlen > 0)
-        errbuf[0] = '\0';
-    if (!t || afl_pdf_empty(t->nombres) || afl_pdf_empty(t->primer_apellido) ||
-        afl_pdf_empty(t->curp) || afl_pdf_empty(t->nss) || afl_pdf_empty(t->folio)) {
-        if (errlen > 0)
-            snprintf(errbuf, errlen, "tarjeta: missing or invalid field");
+    if (doc_check("tarjeta", who, how, 1, pdf, len, errbuf, errlen) != APR_SUCCESS)
         return APR_EINVAL;
-    }
-    nombre = afl_cadena_nombre(p, t->nombres, t->primer_apellido, t->segundo_apellido);
-    afl_pdf_format_date(t->issued, fecha, sizeof fecha);
-    afl_pdf_format_time(t->issued, hora, sizeof hora);
-
-    if (afl_pdf_doc_begin(&d, p, t->font, t->font_bold) == APR_SUCCESS) {
-        afl_pdf_firma_prepare(&d, &t->firma, "tarjeta", t->folio);
-        afl_pdf_set_info(&d, "Tarjeta de Número de Seguridad Social", t->issued);
+    if (doc_begin(&d, p, "tarjeta", "Tarjeta de Número de Seguridad Social", who, how, &n) ==
+        APR_SUCCESS) {
         afl_pdf_set_footer(&d, apr_psprintf(d.scratch,
                                             "Documento generado electrónicamente el %s a las %s. "
                                             "Folio: %s.",
-                                            fecha, hora, t->folio));
+                                            n.fecha, n.hora, how->folio));
         afl_pdf_header_band(&d, "Instituto Mexicano del Seguro Social",
                             "Tarjeta de Número de Seguridad Social");
         afl_pdf_paragraph(
@@ -329,15 +345,15 @@ static apr_status_t render_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const un
         afl_pdf_text_at(&d, d.left, d.y, 1, 8.5f, afl_pdf_cp(&d, "Recorta por la línea punteada"));
         afl_pdf_grey(&d, 0);
         top = d.y - 8;
-        draw_card(&d, d.left, top, t, nombre);
+        draw_card(&d, d.left, top, t, n.nombre);
         d.y = top - CARD_H - 30;
 
         afl_pdf_section(&d, "Datos de la tarjeta");
-        afl_pdf_row(&d, "Nombre", nombre);
-        afl_pdf_row(&d, "CURP", t->curp);
-        afl_pdf_row(&d, "Número de Seguridad Social (NSS)", t->nss);
-        afl_pdf_row(&d, "Fecha de emisión", apr_pstrcat(d.scratch, fecha, ", ", hora, NULL));
-        afl_pdf_row(&d, "Folio", t->folio);
+        afl_pdf_row(&d, "Nombre", n.nombre);
+        afl_pdf_row(&d, "CURP", who->curp);
+        afl_pdf_row(&d, "Número de Seguridad Social (NSS)", who->nss);
+        afl_pdf_row(&d, "Fecha de emisión", apr_pstrcat(d.scratch, n.fecha, ", ", n.hora, NULL));
+        afl_pdf_row(&d, "Folio", how->folio);
         d.y -= 4;
         afl_pdf_paragraph(
             &d, 9.5f,
@@ -346,7 +362,7 @@ static apr_status_t render_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const un
             "lleva a la página donde cualquier persona puede comprobar que esta tarjeta "
             "fue emitida por el IMSS.");
     }
-    return doc_finish(&d, &t->firma, "tarjeta", pdf, len, errbuf, errlen);
+    return doc_finish(&d, how, "tarjeta", pdf, len, errbuf, errlen);
 }
 
 /* ============================================================= constancia */
@@ -407,41 +423,27 @@ static apr_status_t render_constancia(apr_pool_t *p, const afl_constancia *c,
                                       const unsigned char **pdf, size_t *len, char *errbuf,
                                       size_t errlen)
 {
+    const afl_pdf_persona *who = &c->persona;
+    const afl_pdf_emision *how = &c->emision;
+    const afl_vigencia *v = &c->vigencia;
     doc_t d;
-    const char *nombre, *explain, *inicio, *fin;
-    char fecha[32], hora[16];
-    const afl_vigencia *v;
+    doc_names n;
+    const char *explain, *inicio, *fin;
     float right, qr_bottom;
+    int valid = v->estado >= AFL_VIGENCIA_SIN_COBERTURA && v->estado <= AFL_VIGENCIA_FUTURA &&
+                (v->estado == AFL_VIGENCIA_SIN_COBERTURA || v->hasta >= v->desde);
 
-    *pdf = NULL;
-    *len = 0;
-    if (errlen > 0)
-        errbuf[0] = '\0';
-    if (!c || afl_pdf_empty(c->nombres) || afl_pdf_empty(c->primer_apellido) ||
-        afl_pdf_empty(c->curp) || afl_pdf_empty(c->nss) || afl_pdf_empty(c->folio) ||
-        c->vigencia.estado < AFL_VIGENCIA_SIN_COBERTURA ||
-        c->vigencia.estado > AFL_VIGENCIA_FUTURA ||
-        (c->vigencia.estado != AFL_VIGENCIA_SIN_COBERTURA &&
-         c->vigencia.hasta < c->vigencia.desde)) {
-        if (errlen > 0)
-            snprintf(errbuf, errlen, "constancia: missing or invalid field");
+    if (doc_check("constancia", who, how, valid, pdf, len, errbuf, errlen) != APR_SUCCESS)
         return APR_EINVAL;
-    }
-    v = &c->vigencia;
-    nombre = afl_cadena_nombre(p, c->nombres, c->primer_apellido, c->segundo_apellido);
-    afl_pdf_format_date(c->issued, fecha, sizeof fecha);
-    afl_pdf_format_time(c->issued, hora, sizeof hora);
-
-    if (afl_pdf_doc_begin(&d, p, c->font, c->font_bold) == APR_SUCCESS) {
+    if (doc_begin(&d, p, "constancia", "Constancia de Vigencia de Derechos", who, how, &n) ==
+        APR_SUCCESS) {
         int vig = v->estado == AFL_VIGENCIA_VIGENTE;
 
-        afl_pdf_firma_prepare(&d, &c->firma, "constancia", c->folio);
-        afl_pdf_set_info(&d, "Constancia de Vigencia de Derechos", c->issued);
         afl_pdf_set_footer(&d,
                            apr_psprintf(d.scratch,
                                         "Constancia generada electrónicamente el %s a las %s. "
                                         "Folio: %s. Refleja la vigencia registrada a esa fecha.",
-                                        fecha, hora, c->folio));
+                                        n.fecha, n.hora, how->folio));
         afl_pdf_header_band(&d, "Instituto Mexicano del Seguro Social",
                             "Constancia de Vigencia de Derechos");
 
@@ -479,16 +481,16 @@ static apr_status_t render_constancia(apr_pool_t *p, const afl_constancia *c,
             break;
         }
         right = d.right;
-        d.right -= afl_pdf_qr_corner(&d, &c->firma, d.y + 14, &qr_bottom);
+        d.right -= afl_pdf_qr_corner(&d, &how->firma, d.y + 14, &qr_bottom);
         status_box(&d, vig, explain);
         d.right = right;
         if (d.y > qr_bottom - 20)
             d.y = qr_bottom - 20;
 
         afl_pdf_section(&d, "Datos del asegurado");
-        afl_pdf_row(&d, "Nombre", nombre);
-        afl_pdf_row(&d, "CURP", c->curp);
-        afl_pdf_row(&d, "Número de Seguridad Social (NSS)", c->nss);
+        afl_pdf_row(&d, "Nombre", n.nombre);
+        afl_pdf_row(&d, "CURP", who->curp);
+        afl_pdf_row(&d, "Número de Seguridad Social (NSS)", who->nss);
         afl_pdf_row(&d, "Régimen", "Voluntario — Modalidad 32 Seguro Facultativo");
 
         afl_pdf_section(&d, "Vigencia de derechos");
@@ -508,8 +510,8 @@ static apr_status_t render_constancia(apr_pool_t *p, const afl_constancia *c,
 
         afl_pdf_section(&d, "Datos de la constancia");
         afl_pdf_row(&d, "Fecha y hora de emisión",
-                    apr_pstrcat(d.scratch, fecha, ", ", hora, " h", NULL));
-        afl_pdf_row(&d, "Folio", c->folio);
+                    apr_pstrcat(d.scratch, n.fecha, ", ", n.hora, " h", NULL));
+        afl_pdf_row(&d, "Folio", how->folio);
         d.y -= 2;
         afl_pdf_paragraph(
             &d, 8.5f,
@@ -517,7 +519,7 @@ static apr_status_t render_constancia(apr_pool_t *p, const afl_constancia *c,
             "hospitalaria y de maternidad del Seguro de Enfermedades y Maternidad, sin "
             "beneficiarios, mientras conserves tu condición de estudiante.");
     }
-    return doc_finish(&d, &c->firma, "constancia", pdf, len, errbuf, errlen);
+    return doc_finish(&d, how, "constancia", pdf, len, errbuf, errlen);
 }
 
 /* ================================================= rendered-document cache
@@ -552,40 +554,37 @@ static void key_firma(afl_pdfcache_kb *kb, const afl_pdf_firma *f)
     afl_pdfcache_kb_int(kb, f->key ? afl_sign_is_private(f->key) : -1);
 }
 
-/* The person every document names, in the order of its fields. */
-static void key_person(afl_pdfcache_kb *kb, const char *nombres, const char *primer_apellido,
-                       const char *segundo_apellido, const char *curp, const char *nss)
+/* The shared parts, every field in the order of its struct. */
+static void key_shared(afl_pdfcache_kb *kb, const afl_pdf_persona *who, const afl_pdf_emision *how)
 {
-    afl_pdfcache_kb_str(kb, nombres);
-    afl_pdfcache_kb_str(kb, primer_apellido);
-    afl_pdfcache_kb_str(kb, segundo_apellido);
-    afl_pdfcache_kb_str(kb, curp);
-    afl_pdfcache_kb_str(kb, nss);
+    afl_pdfcache_kb_str(kb, who->nombres);
+    afl_pdfcache_kb_str(kb, who->primer_apellido);
+    afl_pdfcache_kb_str(kb, who->segundo_apellido);
+    afl_pdfcache_kb_str(kb, who->curp);
+    afl_pdfcache_kb_str(kb, who->nss);
+    afl_pdfcache_kb_str(kb, how->folio);
+    key_time(kb, how->issued);
+    key_font(kb, how->font);
+    key_font(kb, how->font_bold);
+    key_firma(kb, &how->firma);
 }
 
-/* The fields every document ends with: folio, time of issue, fonts and firma. */
-static void key_issue(afl_pdfcache_kb *kb, const char *folio, apr_time_t issued,
-                      const afl_pdf_font *font, const afl_pdf_font *font_bold,
-                      const afl_pdf_firma *firma)
-{
-    afl_pdfcache_kb_str(kb, folio);
-    key_time(kb, issued);
-    key_font(kb, font);
-    key_font(kb, font_bold);
-    key_firma(kb, firma);
-}
-
-/* Serves the document from the cache, else renders and keeps it. Without a
- * key (digest failure) it simply renders. */
-static apr_status_t cached(apr_pool_t *p, afl_pdfcache_kb *kb, const unsigned char **pdf,
-                           size_t *len, char *errbuf, size_t errlen,
+/* Keys the document by kb (its own fields) and its shared parts, then serves
+ * it from the cache, else renders and keeps it. Without a key (digest
+ * failure) it simply renders. */
+static apr_status_t cached(apr_pool_t *p, afl_pdfcache_kb *kb, const afl_pdf_persona *who,
+                           const afl_pdf_emision *how,
                            apr_status_t (*render)(apr_pool_t *, const void *,
                                                   const unsigned char **, size_t *, char *, size_t),
-                           const void *doc)
+                           const void *doc, const unsigned char **pdf, size_t *len, char *errbuf,
+                           size_t errlen)
 {
     afl_pdfcache_key k;
-    int keyed = afl_pdfcache_key_make(kb, &k) == 0;
+    int keyed;
     apr_status_t rv;
+
+    key_shared(kb, who, how);
+    keyed = afl_pdfcache_key_make(kb, &k) == 0;
 
     if (keyed && afl_pdfcache_get(&k, p, pdf, len)) {
         if (errlen > 0)
@@ -622,15 +621,14 @@ apr_status_t afl_pdf_comprobante(apr_pool_t *p, const afl_comprobante *c, const 
     afl_pdfcache_kb kb;
 
     if (!c)
-        return render_comprobante(p, c, pdf, len, errbuf, errlen);
+        return doc_check("comprobante", NULL, NULL, 0, pdf, len, errbuf, errlen);
     afl_pdfcache_kb_init(&kb, p, "comprobante");
     afl_pdfcache_kb_int(&kb, c->localizacion);
-    key_person(&kb, c->nombres, c->primer_apellido, c->segundo_apellido, c->curp, c->nss);
     afl_pdfcache_kb_int(&kb, c->sexo);
     afl_pdfcache_kb_str(&kb, c->entidad_nacimiento);
     afl_pdfcache_kb_str(&kb, c->umf);
-    key_issue(&kb, c->folio, c->issued, c->font, c->font_bold, &c->firma);
-    return cached(p, &kb, pdf, len, errbuf, errlen, render_comprobante_v, c);
+    return cached(p, &kb, &c->persona, &c->emision, render_comprobante_v, c, pdf, len, errbuf,
+                  errlen);
 }
 
 apr_status_t afl_pdf_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned char **pdf,
@@ -639,11 +637,9 @@ apr_status_t afl_pdf_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned
     afl_pdfcache_kb kb;
 
     if (!t)
-        return render_tarjeta(p, t, pdf, len, errbuf, errlen);
+        return doc_check("tarjeta", NULL, NULL, 0, pdf, len, errbuf, errlen);
     afl_pdfcache_kb_init(&kb, p, "tarjeta");
-    key_person(&kb, t->nombres, t->primer_apellido, t->segundo_apellido, t->curp, t->nss);
-    key_issue(&kb, t->folio, t->issued, t->font, t->font_bold, &t->firma);
-    return cached(p, &kb, pdf, len, errbuf, errlen, render_tarjeta_v, t);
+    return cached(p, &kb, &t->persona, &t->emision, render_tarjeta_v, t, pdf, len, errbuf, errlen);
 }
 
 apr_status_t afl_pdf_constancia(apr_pool_t *p, const afl_constancia *c, const unsigned char **pdf,
@@ -652,9 +648,8 @@ apr_status_t afl_pdf_constancia(apr_pool_t *p, const afl_constancia *c, const un
     afl_pdfcache_kb kb;
 
     if (!c)
-        return render_constancia(p, c, pdf, len, errbuf, errlen);
+        return doc_check("constancia", NULL, NULL, 0, pdf, len, errbuf, errlen);
     afl_pdfcache_kb_init(&kb, p, "constancia");
-    key_person(&kb, c->nombres, c->primer_apellido, c->segundo_apellido, c->curp, c->nss);
     afl_pdfcache_kb_int(&kb, c->vigencia.estado);
     afl_pdfcache_kb_int(&kb, c->vigencia.vigente);
     afl_pdfcache_kb_int(&kb, c->vigencia.desde);
@@ -664,6 +659,6 @@ apr_status_t afl_pdf_constancia(apr_pool_t *p, const afl_constancia *c, const un
     afl_pdfcache_kb_str(&kb, c->umf);
     afl_pdfcache_kb_str(&kb, c->umf_domicilio);
     afl_pdfcache_kb_str(&kb, c->subdelegacion);
-    key_issue(&kb, c->folio, c->issued, c->font, c->font_bold, &c->firma);
-    return cached(p, &kb, pdf, len, errbuf, errlen, render_constancia_v, c);
+    return cached(p, &kb, &c->persona, &c->emision, render_constancia_v, c, pdf, len, errbuf,
+                  errlen);
 }
