@@ -116,6 +116,16 @@ static apr_status_t doc_begin(doc_t *d, apr_pool_t *p, const char *what, const c
     return APR_SUCCESS;
 }
 
+/* A section titled title with the rows every document gives its person:
+ * name, CURP and NSS. */
+static void person_rows(doc_t *d, const char *title, const doc_names *n, const afl_pdf_persona *who)
+{
+    afl_pdf_section(d, title);
+    afl_pdf_row(d, "Nombre", n->nombre);
+    afl_pdf_row(d, "CURP", who->curp);
+    afl_pdf_row(d, "Número de Seguridad Social (NSS)", who->nss);
+}
+
 /* The end of every document: the firma block and the file (both nothing once the document
  * has failed), or no file and "what: why" in errbuf (if errlen > 0). The document is
  * released either way. */
@@ -140,10 +150,10 @@ static apr_status_t doc_finish(doc_t *d, const afl_pdf_emision *how, const char 
 
 /* ========================================================== comprobante */
 
-static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c,
-                                       const unsigned char **pdf, size_t *len, char *errbuf,
-                                       size_t errlen)
+static apr_status_t render_comprobante(apr_pool_t *p, const void *doc, const unsigned char **pdf,
+                                       size_t *len, char *errbuf, size_t errlen)
 {
+    const afl_comprobante *c = doc;
     const afl_pdf_persona *who = &c->persona;
     const afl_pdf_emision *how = &c->emision;
     doc_t d;
@@ -187,10 +197,7 @@ static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c,
         if (d.y > qr_bottom - 24)
             d.y = qr_bottom - 24;
 
-        afl_pdf_section(&d, "Datos personales");
-        afl_pdf_row(&d, "Nombre", n.nombre);
-        afl_pdf_row(&d, "CURP", who->curp);
-        afl_pdf_row(&d, "Número de Seguridad Social (NSS)", who->nss);
+        person_rows(&d, "Datos personales", &n, who);
         afl_pdf_row(&d, "Sexo", sexo);
         afl_pdf_row(&d, "Lugar de nacimiento",
                     afl_pdf_empty(c->entidad_nacimiento) ? "No disponible" : c->entidad_nacimiento);
@@ -316,9 +323,10 @@ static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const 
     HPDF_Page_SetRGBStroke(d->page, 0, 0, 0);
 }
 
-static apr_status_t render_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned char **pdf,
+static apr_status_t render_tarjeta(apr_pool_t *p, const void *doc, const unsigned char **pdf,
                                    size_t *len, char *errbuf, size_t errlen)
 {
+    const afl_tarjeta *t = doc;
     const afl_pdf_persona *who = &t->persona;
     const afl_pdf_emision *how = &t->emision;
     doc_t d;
@@ -348,10 +356,7 @@ static apr_status_t render_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const un
         draw_card(&d, d.left, top, t, n.nombre);
         d.y = top - CARD_H - 30;
 
-        afl_pdf_section(&d, "Datos de la tarjeta");
-        afl_pdf_row(&d, "Nombre", n.nombre);
-        afl_pdf_row(&d, "CURP", who->curp);
-        afl_pdf_row(&d, "Número de Seguridad Social (NSS)", who->nss);
+        person_rows(&d, "Datos de la tarjeta", &n, who);
         afl_pdf_row(&d, "Fecha de emisión", apr_pstrcat(d.scratch, n.fecha, ", ", n.hora, NULL));
         afl_pdf_row(&d, "Folio", how->folio);
         d.y -= 4;
@@ -419,10 +424,10 @@ static void status_box(doc_t *d, int vigente, const char *explain)
     d->y = top - h - 24;
 }
 
-static apr_status_t render_constancia(apr_pool_t *p, const afl_constancia *c,
-                                      const unsigned char **pdf, size_t *len, char *errbuf,
-                                      size_t errlen)
+static apr_status_t render_constancia(apr_pool_t *p, const void *doc, const unsigned char **pdf,
+                                      size_t *len, char *errbuf, size_t errlen)
 {
+    const afl_constancia *c = doc;
     const afl_pdf_persona *who = &c->persona;
     const afl_pdf_emision *how = &c->emision;
     const afl_vigencia *v = &c->vigencia;
@@ -487,10 +492,7 @@ static apr_status_t render_constancia(apr_pool_t *p, const afl_constancia *c,
         if (d.y > qr_bottom - 20)
             d.y = qr_bottom - 20;
 
-        afl_pdf_section(&d, "Datos del asegurado");
-        afl_pdf_row(&d, "Nombre", n.nombre);
-        afl_pdf_row(&d, "CURP", who->curp);
-        afl_pdf_row(&d, "Número de Seguridad Social (NSS)", who->nss);
+        person_rows(&d, "Datos del asegurado", &n, who);
         afl_pdf_row(&d, "Régimen", "Voluntario — Modalidad 32 Seguro Facultativo");
 
         afl_pdf_section(&d, "Vigencia de derechos");
@@ -569,96 +571,90 @@ static void key_shared(afl_pdfcache_kb *kb, const afl_pdf_persona *who, const af
     key_firma(kb, &how->firma);
 }
 
-/* Keys the document by kb (its own fields) and its shared parts, then serves
- * it from the cache, else renders and keeps it. Without a key (digest
- * failure) it simply renders. */
-static apr_status_t cached(apr_pool_t *p, afl_pdfcache_kb *kb, const afl_pdf_persona *who,
-                           const afl_pdf_emision *how,
-                           apr_status_t (*render)(apr_pool_t *, const void *,
-                                                  const unsigned char **, size_t *, char *, size_t),
-                           const void *doc, const unsigned char **pdf, size_t *len, char *errbuf,
-                           size_t errlen)
+/* What tells the three documents apart in document(). */
+typedef struct {
+    const char *what;                                /* "comprobante", ... */
+    void (*key)(afl_pdfcache_kb *, const void *doc); /* its own fields; NULL = none */
+    apr_status_t (*render)(apr_pool_t *, const void *doc, const unsigned char **, size_t *, char *,
+                           size_t);
+} doc_kind;
+
+static void key_comprobante(afl_pdfcache_kb *kb, const void *doc)
 {
-    afl_pdfcache_key k;
+    const afl_comprobante *c = doc;
+
+    afl_pdfcache_kb_int(kb, c->localizacion);
+    afl_pdfcache_kb_int(kb, c->sexo);
+    afl_pdfcache_kb_str(kb, c->entidad_nacimiento);
+    afl_pdfcache_kb_str(kb, c->umf);
+}
+
+static void key_constancia(afl_pdfcache_kb *kb, const void *doc)
+{
+    const afl_constancia *c = doc;
+
+    afl_pdfcache_kb_int(kb, c->vigencia.estado);
+    afl_pdfcache_kb_int(kb, c->vigencia.vigente);
+    afl_pdfcache_kb_int(kb, c->vigencia.desde);
+    afl_pdfcache_kb_int(kb, c->vigencia.hasta);
+    afl_pdfcache_kb_int(kb, c->vigencia.has_proxima);
+    afl_pdfcache_kb_int(kb, c->vigencia.proxima);
+    afl_pdfcache_kb_str(kb, c->umf);
+    afl_pdfcache_kb_str(kb, c->umf_domicilio);
+    afl_pdfcache_kb_str(kb, c->subdelegacion);
+}
+
+static const doc_kind COMPROBANTE = {"comprobante", key_comprobante, render_comprobante};
+static const doc_kind TARJETA = {"tarjeta", NULL, render_tarjeta};
+static const doc_kind CONSTANCIA = {"constancia", key_constancia, render_constancia};
+
+/* Every entry point: doc (NULL: APR_EINVAL) keyed by its own fields and its
+ * shared parts who and how, served from the cache, else rendered and kept.
+ * Without a key (digest failure) it simply renders. */
+static apr_status_t document(apr_pool_t *p, const doc_kind *k, const void *doc,
+                             const afl_pdf_persona *who, const afl_pdf_emision *how,
+                             const unsigned char **pdf, size_t *len, char *errbuf, size_t errlen)
+{
+    afl_pdfcache_kb kb;
+    afl_pdfcache_key key;
     int keyed;
     apr_status_t rv;
 
-    key_shared(kb, who, how);
-    keyed = afl_pdfcache_key_make(kb, &k) == 0;
-
-    if (keyed && afl_pdfcache_get(&k, p, pdf, len)) {
+    if (!doc)
+        return doc_check(k->what, NULL, NULL, 0, pdf, len, errbuf, errlen);
+    afl_pdfcache_kb_init(&kb, p, k->what);
+    if (k->key)
+        k->key(&kb, doc);
+    key_shared(&kb, who, how);
+    keyed = afl_pdfcache_key_make(&kb, &key) == 0;
+    if (keyed && afl_pdfcache_get(&key, p, pdf, len)) {
         if (errlen > 0)
             errbuf[0] = '\0';
         return APR_SUCCESS;
     }
-    rv = render(p, doc, pdf, len, errbuf, errlen);
+    rv = k->render(p, doc, pdf, len, errbuf, errlen);
     if (rv == APR_SUCCESS && keyed)
-        afl_pdfcache_put(&k, *pdf, *len);
+        afl_pdfcache_put(&key, *pdf, *len);
     return rv;
-}
-
-static apr_status_t render_comprobante_v(apr_pool_t *p, const void *doc, const unsigned char **pdf,
-                                         size_t *len, char *errbuf, size_t errlen)
-{
-    return render_comprobante(p, doc, pdf, len, errbuf, errlen);
-}
-
-static apr_status_t render_tarjeta_v(apr_pool_t *p, const void *doc, const unsigned char **pdf,
-                                     size_t *len, char *errbuf, size_t errlen)
-{
-    return render_tarjeta(p, doc, pdf, len, errbuf, errlen);
-}
-
-static apr_status_t render_constancia_v(apr_pool_t *p, const void *doc, const unsigned char **pdf,
-                                        size_t *len, char *errbuf, size_t errlen)
-{
-    return render_constancia(p, doc, pdf, len, errbuf, errlen);
 }
 
 apr_status_t afl_pdf_comprobante(apr_pool_t *p, const afl_comprobante *c, const unsigned char **pdf,
                                  size_t *len, char *errbuf, size_t errlen)
 {
-    afl_pdfcache_kb kb;
-
-    if (!c)
-        return doc_check("comprobante", NULL, NULL, 0, pdf, len, errbuf, errlen);
-    afl_pdfcache_kb_init(&kb, p, "comprobante");
-    afl_pdfcache_kb_int(&kb, c->localizacion);
-    afl_pdfcache_kb_int(&kb, c->sexo);
-    afl_pdfcache_kb_str(&kb, c->entidad_nacimiento);
-    afl_pdfcache_kb_str(&kb, c->umf);
-    return cached(p, &kb, &c->persona, &c->emision, render_comprobante_v, c, pdf, len, errbuf,
-                  errlen);
+    return document(p, &COMPROBANTE, c, c ? &c->persona : NULL, c ? &c->emision : NULL, pdf, len,
+                    errbuf, errlen);
 }
 
 apr_status_t afl_pdf_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned char **pdf,
                              size_t *len, char *errbuf, size_t errlen)
 {
-    afl_pdfcache_kb kb;
-
-    if (!t)
-        return doc_check("tarjeta", NULL, NULL, 0, pdf, len, errbuf, errlen);
-    afl_pdfcache_kb_init(&kb, p, "tarjeta");
-    return cached(p, &kb, &t->persona, &t->emision, render_tarjeta_v, t, pdf, len, errbuf, errlen);
+    return document(p, &TARJETA, t, t ? &t->persona : NULL, t ? &t->emision : NULL, pdf, len,
+                    errbuf, errlen);
 }
 
 apr_status_t afl_pdf_constancia(apr_pool_t *p, const afl_constancia *c, const unsigned char **pdf,
                                 size_t *len, char *errbuf, size_t errlen)
 {
-    afl_pdfcache_kb kb;
-
-    if (!c)
-        return doc_check("constancia", NULL, NULL, 0, pdf, len, errbuf, errlen);
-    afl_pdfcache_kb_init(&kb, p, "constancia");
-    afl_pdfcache_kb_int(&kb, c->vigencia.estado);
-    afl_pdfcache_kb_int(&kb, c->vigencia.vigente);
-    afl_pdfcache_kb_int(&kb, c->vigencia.desde);
-    afl_pdfcache_kb_int(&kb, c->vigencia.hasta);
-    afl_pdfcache_kb_int(&kb, c->vigencia.has_proxima);
-    afl_pdfcache_kb_int(&kb, c->vigencia.proxima);
-    afl_pdfcache_kb_str(&kb, c->umf);
-    afl_pdfcache_kb_str(&kb, c->umf_domicilio);
-    afl_pdfcache_kb_str(&kb, c->subdelegacion);
-    return cached(p, &kb, &c->persona, &c->emision, render_constancia_v, c, pdf, len, errbuf,
-                  errlen);
+    return document(p, &CONSTANCIA, c, c ? &c->persona : NULL, c ? &c->emision : NULL, pdf, len,
+                    errbuf, errlen);
 }
