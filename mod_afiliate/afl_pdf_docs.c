@@ -99,12 +99,11 @@ typedef struct {
     char hora[16];      /* time of issue, afl_pdf_format_time */
 } doc_names;
 
-/* Begins a checked document (doc_check): fills n, then d with the fonts,
- * the firma's seal for what and the document information's title. Returns
- * afl_pdf_doc_begin's status: draw only on APR_SUCCESS, end with doc_finish
- * either way. */
-static apr_status_t doc_begin(doc_t *d, apr_pool_t *p, const char *what, const char *title,
-                              const afl_pdf_persona *who, const afl_pdf_emision *how, doc_names *n)
+/* Begins a checked document (doc_check): fills n, then d with the fonts and
+ * the firma's seal for what. Returns afl_pdf_doc_begin's status: draw only
+ * on APR_SUCCESS, end with doc_finish either way. */
+static apr_status_t doc_begin(doc_t *d, apr_pool_t *p, const char *what, const afl_pdf_persona *who,
+                              const afl_pdf_emision *how, doc_names *n)
 {
     n->nombre = afl_cadena_nombre(p, who->nombres, who->primer_apellido, who->segundo_apellido);
     afl_pdf_format_date(how->issued, n->fecha, sizeof n->fecha);
@@ -112,8 +111,19 @@ static apr_status_t doc_begin(doc_t *d, apr_pool_t *p, const char *what, const c
     if (afl_pdf_doc_begin(d, p, how->font, how->font_bold) != APR_SUCCESS)
         return d->rv;
     afl_pdf_firma_prepare(d, &how->firma, what, how->folio);
-    afl_pdf_set_info(d, title, how->issued);
     return APR_SUCCESS;
+}
+
+/* What every page starts with: the document information's title, the
+ * footer "<lead> el <fecha> a las <hora>. Folio: <folio>.<tail>" and the
+ * header band with subtitle band. */
+static void doc_head(doc_t *d, const afl_pdf_emision *how, const doc_names *n, const char *title,
+                     const char *lead, const char *tail, const char *band)
+{
+    afl_pdf_set_info(d, title, how->issued);
+    afl_pdf_set_footer(d, apr_psprintf(d->scratch, "%s el %s a las %s. Folio: %s.%s", lead,
+                                       n->fecha, n->hora, how->folio, tail));
+    afl_pdf_header_band(d, "Instituto Mexicano del Seguro Social", band);
 }
 
 /* A section titled title with the rows every document gives its person:
@@ -150,90 +160,79 @@ static apr_status_t doc_finish(doc_t *d, const afl_pdf_emision *how, const char 
 
 /* ========================================================== comprobante */
 
-static apr_status_t render_comprobante(apr_pool_t *p, const void *doc, const unsigned char **pdf,
-                                       size_t *len, char *errbuf, size_t errlen)
+static int comprobante_valid(const void *doc)
+{
+    return afl_pdf_sexo_name(((const afl_comprobante *)doc)->sexo) != NULL;
+}
+
+static void draw_comprobante(doc_t *d, const void *doc, const afl_pdf_persona *who,
+                             const afl_pdf_emision *how, const doc_names *n)
 {
     const afl_comprobante *c = doc;
-    const afl_pdf_persona *who = &c->persona;
-    const afl_pdf_emision *how = &c->emision;
-    doc_t d;
-    doc_names n;
     const char *tramite = c->localizacion ? "Localización de NSS" : "Asignación de NSS";
     const char *sexo = afl_pdf_sexo_name(c->sexo);
     float right, qr_bottom;
 
-    if (doc_check("comprobante", who, how, sexo != NULL, pdf, len, errbuf, errlen) != APR_SUCCESS)
-        return APR_EINVAL;
-    if (doc_begin(&d, p, "comprobante",
-                  c->localizacion ? "Comprobante de Localización de NSS"
-                                  : "Comprobante de Asignación de NSS",
-                  who, how, &n) == APR_SUCCESS) {
-        afl_pdf_set_footer(&d, apr_psprintf(d.scratch,
-                                            "Documento generado electrónicamente el %s a las %s. "
-                                            "Folio: %s.",
-                                            n.fecha, n.hora, how->folio));
-        afl_pdf_header_band(&d, "Instituto Mexicano del Seguro Social",
-                            c->localizacion
-                                ? "Comprobante de Localización de Número de Seguridad Social"
-                                : "Comprobante de Asignación de Número de Seguridad Social");
-        /* the QR code at the top right; title, text and NSS box beside it */
-        right = d.right;
-        d.right -= afl_pdf_qr_corner(&d, &how->firma, d.y + 12, &qr_bottom);
+    doc_head(d, how, n,
+             c->localizacion ? "Comprobante de Localización de NSS"
+                             : "Comprobante de Asignación de NSS",
+             "Documento generado electrónicamente", "",
+             c->localizacion ? "Comprobante de Localización de Número de Seguridad Social"
+                             : "Comprobante de Asignación de Número de Seguridad Social");
+    /* the QR code at the top right; title, text and NSS box beside it */
+    right = d->right;
+    d->right -= afl_pdf_qr_corner(d, &how->firma, d->y + 12, &qr_bottom);
 
-        afl_pdf_rgb_fill(&d, GREEN_R, GREEN_G, GREEN_B);
-        HPDF_Page_SetRGBStroke(d.page, GREEN_R, GREEN_G, GREEN_B);
-        afl_pdf_text_at(&d, d.left, d.y, 1, 16, afl_pdf_cp(&d, tramite));
-        afl_pdf_rgb_fill(&d, 0, 0, 0);
-        HPDF_Page_SetRGBStroke(d.page, 0, 0, 0);
-        d.y -= 22;
-        afl_pdf_paragraph(
-            &d, 11,
-            c->localizacion ? "Tu Número de Seguridad Social (NSS) fue localizado en los registros "
-                              "del IMSS. Es el mismo que ya tenías: no necesitas tramitar otro."
-                            : "Se te asignó un Número de Seguridad Social (NSS).");
-        d.y -= 8;
-        afl_pdf_highlight(&d, "Tu Número de Seguridad Social", who->nss);
-        d.right = right;
-        if (d.y > qr_bottom - 24)
-            d.y = qr_bottom - 24;
+    afl_pdf_rgb_fill(d, GREEN_R, GREEN_G, GREEN_B);
+    HPDF_Page_SetRGBStroke(d->page, GREEN_R, GREEN_G, GREEN_B);
+    afl_pdf_text_at(d, d->left, d->y, 1, 16, afl_pdf_cp(d, tramite));
+    afl_pdf_rgb_fill(d, 0, 0, 0);
+    HPDF_Page_SetRGBStroke(d->page, 0, 0, 0);
+    d->y -= 22;
+    afl_pdf_paragraph(d, 11,
+                      c->localizacion
+                          ? "Tu Número de Seguridad Social (NSS) fue localizado en los registros "
+                            "del IMSS. Es el mismo que ya tenías: no necesitas tramitar otro."
+                          : "Se te asignó un Número de Seguridad Social (NSS).");
+    d->y -= 8;
+    afl_pdf_highlight(d, "Tu Número de Seguridad Social", who->nss);
+    d->right = right;
+    if (d->y > qr_bottom - 24)
+        d->y = qr_bottom - 24;
 
-        person_rows(&d, "Datos personales", &n, who);
-        afl_pdf_row(&d, "Sexo", sexo);
-        afl_pdf_row(&d, "Lugar de nacimiento",
-                    afl_pdf_empty(c->entidad_nacimiento) ? "No disponible" : c->entidad_nacimiento);
-        afl_pdf_row(&d, "Unidad de Medicina Familiar",
-                    afl_pdf_empty(c->umf) ? "Sin asignar" : c->umf);
+    person_rows(d, "Datos personales", n, who);
+    afl_pdf_row(d, "Sexo", sexo);
+    afl_pdf_row(d, "Lugar de nacimiento",
+                afl_pdf_empty(c->entidad_nacimiento) ? "No disponible" : c->entidad_nacimiento);
+    afl_pdf_row(d, "Unidad de Medicina Familiar", afl_pdf_empty(c->umf) ? "Sin asignar" : c->umf);
 
-        d.y -= 4;
-        afl_pdf_section(&d, "Datos del comprobante");
-        afl_pdf_row(&d, "Tipo de trámite", tramite);
-        afl_pdf_row(&d, "Fecha y hora de emisión",
-                    apr_pstrcat(d.scratch, n.fecha, ", ", n.hora, " h", NULL));
-        afl_pdf_row(&d, "Folio", how->folio);
+    d->y -= 4;
+    afl_pdf_section(d, "Datos del comprobante");
+    afl_pdf_row(d, "Tipo de trámite", tramite);
+    afl_pdf_row(d, "Fecha y hora de emisión",
+                apr_pstrcat(d->scratch, n->fecha, ", ", n->hora, " h", NULL));
+    afl_pdf_row(d, "Folio", how->folio);
 
-        d.y -= 4;
-        afl_pdf_section(&d, "Información importante");
-        afl_pdf_paragraph(
-            &d, 9.5f,
-            "Este número es permanente y único para toda la vida: es el mismo mientras "
-            "estudias y cuando empieces a trabajar. Consérvalo, lo necesitarás en todos "
-            "tus trámites ante el IMSS.");
-        afl_pdf_paragraph(
-            &d, 9.5f,
-            afl_pdf_empty(c->umf)
-                ? "Para recibir atención médica debes registrarte en la Unidad de Medicina "
-                  "Familiar (UMF) que corresponde a tu domicilio. Acude a ella con una "
-                  "identificación oficial con fotografía, un comprobante de domicilio "
-                  "reciente, tu CURP y este comprobante."
-                : "Para recibir atención médica debes registrarte en tu Unidad de Medicina "
-                  "Familiar (UMF), la indicada arriba. Acude a ella con una identificación "
-                  "oficial con fotografía, un comprobante de domicilio reciente, tu CURP y "
-                  "este comprobante.");
-        afl_pdf_paragraph(&d, 9.5f,
-                          "Como estudiante, el Seguro Facultativo te da atención médica gratuita "
-                          "mientras conserves tu condición de estudiante.");
-    }
-    return doc_finish(&d, how, "comprobante", pdf, len, errbuf, errlen);
+    d->y -= 4;
+    afl_pdf_section(d, "Información importante");
+    afl_pdf_paragraph(d, 9.5f,
+                      "Este número es permanente y único para toda la vida: es el mismo mientras "
+                      "estudias y cuando empieces a trabajar. Consérvalo, lo necesitarás en todos "
+                      "tus trámites ante el IMSS.");
+    afl_pdf_paragraph(
+        d, 9.5f,
+        afl_pdf_empty(c->umf)
+            ? "Para recibir atención médica debes registrarte en la Unidad de Medicina "
+              "Familiar (UMF) que corresponde a tu domicilio. Acude a ella con una "
+              "identificación oficial con fotografía, un comprobante de domicilio "
+              "reciente, tu CURP y este comprobante."
+            : "Para recibir atención médica debes registrarte en tu Unidad de Medicina "
+              "Familiar (UMF), la indicada arriba. Acude a ella con una identificación "
+              "oficial con fotografía, un comprobante de domicilio reciente, tu CURP y "
+              "este comprobante.");
+    afl_pdf_paragraph(d, 9.5f,
+                      "Como estudiante, el Seguro Facultativo te da atención médica gratuita "
+                      "mientras conserves tu condición de estudiante.");
 }
 
 /* ================================================================ tarjeta */
@@ -245,7 +244,8 @@ static apr_status_t render_comprobante(apr_pool_t *p, const void *doc, const uns
 #define CARD_QR 68.0f
 
 /* The card with its top-left corner at (x, top). */
-static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const char *nombre)
+static void draw_card(doc_t *d, float x, float top, const afl_pdf_persona *who,
+                      const afl_pdf_emision *how, const char *nombre)
 {
     const float strip = 26.0f, tw = CARD_W - 2 * CARD_PAD - CARD_QR - 8;
     float tx = x + CARD_PAD, y;
@@ -273,7 +273,7 @@ static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const 
     afl_pdf_text_at(d, tx, y, 1, 5.8f, afl_pdf_cp(d, "NÚMERO DE SEGURIDAD SOCIAL (NSS)"));
     afl_pdf_grey(d, 0);
     y -= 18;
-    afl_pdf_text_at(d, tx, y, 1, 17, afl_pdf_cp(d, t->persona.nss));
+    afl_pdf_text_at(d, tx, y, 1, 17, afl_pdf_cp(d, who->nss));
 
     y -= 13;
     afl_pdf_grey(d, 0.35f);
@@ -293,12 +293,12 @@ static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const 
     afl_pdf_text_at(d, tx, y, 1, 5.8f, "CURP");
     afl_pdf_grey(d, 0);
     y -= 9;
-    afl_pdf_text_at(d, tx, y, 0, 8, afl_pdf_cp(d, t->persona.curp));
+    afl_pdf_text_at(d, tx, y, 0, 8, afl_pdf_cp(d, who->curp));
 
     /* folio and short sello along the bottom edge */
     afl_pdf_grey(d, 0.35f);
     afl_pdf_text_at(d, tx, top - CARD_H + 16, 0, 5.5f,
-                    afl_pdf_cp(d, apr_pstrcat(d->scratch, "Folio: ", t->emision.folio, NULL)));
+                    afl_pdf_cp(d, apr_pstrcat(d->scratch, "Folio: ", how->folio, NULL)));
     if (d->sello)
         afl_pdf_text_at(
             d, tx, top - CARD_H + 8, 0, 5.5f,
@@ -306,9 +306,9 @@ static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const 
                                       apr_pstrndup(d->scratch, d->sello, 28), "…", NULL)));
     afl_pdf_grey(d, 0);
 
-    if (!afl_pdf_empty(t->emision.firma.verify_url))
+    if (!afl_pdf_empty(how->firma.verify_url))
         afl_pdf_draw_qr(d, x + CARD_W - CARD_PAD - CARD_QR, top - strip - 10, CARD_QR,
-                        t->emision.firma.verify_url);
+                        how->firma.verify_url);
 
     /* the cut line, drawn last so nothing covers it */
     HPDF_Page_SetRGBStroke(d->page, 0.2f, 0.2f, 0.2f);
@@ -323,51 +323,35 @@ static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const 
     HPDF_Page_SetRGBStroke(d->page, 0, 0, 0);
 }
 
-static apr_status_t render_tarjeta(apr_pool_t *p, const void *doc, const unsigned char **pdf,
-                                   size_t *len, char *errbuf, size_t errlen)
+static void draw_tarjeta(doc_t *d, const void *doc, const afl_pdf_persona *who,
+                         const afl_pdf_emision *how, const doc_names *n)
 {
-    const afl_tarjeta *t = doc;
-    const afl_pdf_persona *who = &t->persona;
-    const afl_pdf_emision *how = &t->emision;
-    doc_t d;
-    doc_names n;
     float top;
 
-    if (doc_check("tarjeta", who, how, 1, pdf, len, errbuf, errlen) != APR_SUCCESS)
-        return APR_EINVAL;
-    if (doc_begin(&d, p, "tarjeta", "Tarjeta de Número de Seguridad Social", who, how, &n) ==
-        APR_SUCCESS) {
-        afl_pdf_set_footer(&d, apr_psprintf(d.scratch,
-                                            "Documento generado electrónicamente el %s a las %s. "
-                                            "Folio: %s.",
-                                            n.fecha, n.hora, how->folio));
-        afl_pdf_header_band(&d, "Instituto Mexicano del Seguro Social",
-                            "Tarjeta de Número de Seguridad Social");
-        afl_pdf_paragraph(
-            &d, 10.5f,
-            "Esta es tu tarjeta de Número de Seguridad Social (NSS). Imprímela a tamaño "
-            "real (100 %), sin ajustar a la página, recórtala y guárdala con tus "
-            "documentos.");
-        d.y -= 4;
-        afl_pdf_grey(&d, 0.35f);
-        afl_pdf_text_at(&d, d.left, d.y, 1, 8.5f, afl_pdf_cp(&d, "Recorta por la línea punteada"));
-        afl_pdf_grey(&d, 0);
-        top = d.y - 8;
-        draw_card(&d, d.left, top, t, n.nombre);
-        d.y = top - CARD_H - 30;
+    (void)doc; /* the tarjeta has nothing but the shared parts */
+    doc_head(d, how, n, "Tarjeta de Número de Seguridad Social",
+             "Documento generado electrónicamente", "", "Tarjeta de Número de Seguridad Social");
+    afl_pdf_paragraph(d, 10.5f,
+                      "Esta es tu tarjeta de Número de Seguridad Social (NSS). Imprímela a tamaño "
+                      "real (100 %), sin ajustar a la página, recórtala y guárdala con tus "
+                      "documentos.");
+    d->y -= 4;
+    afl_pdf_grey(d, 0.35f);
+    afl_pdf_text_at(d, d->left, d->y, 1, 8.5f, afl_pdf_cp(d, "Recorta por la línea punteada"));
+    afl_pdf_grey(d, 0);
+    top = d->y - 8;
+    draw_card(d, d->left, top, who, how, n->nombre);
+    d->y = top - CARD_H - 30;
 
-        person_rows(&d, "Datos de la tarjeta", &n, who);
-        afl_pdf_row(&d, "Fecha de emisión", apr_pstrcat(d.scratch, n.fecha, ", ", n.hora, NULL));
-        afl_pdf_row(&d, "Folio", how->folio);
-        d.y -= 4;
-        afl_pdf_paragraph(
-            &d, 9.5f,
-            "Tu NSS es permanente y único para toda la vida. Con él te registras en tu "
-            "Unidad de Medicina Familiar y haces tus trámites ante el IMSS. El código QR "
-            "lleva a la página donde cualquier persona puede comprobar que esta tarjeta "
-            "fue emitida por el IMSS.");
-    }
-    return doc_finish(&d, how, "tarjeta", pdf, len, errbuf, errlen);
+    person_rows(d, "Datos de la tarjeta", n, who);
+    afl_pdf_row(d, "Fecha de emisión", apr_pstrcat(d->scratch, n->fecha, ", ", n->hora, NULL));
+    afl_pdf_row(d, "Folio", how->folio);
+    d->y -= 4;
+    afl_pdf_paragraph(d, 9.5f,
+                      "Tu NSS es permanente y único para toda la vida. Con él te registras en tu "
+                      "Unidad de Medicina Familiar y haces tus trámites ante el IMSS. El código QR "
+                      "lleva a la página donde cualquier persona puede comprobar que esta tarjeta "
+                      "fue emitida por el IMSS.");
 }
 
 /* ============================================================= constancia */
@@ -424,104 +408,92 @@ static void status_box(doc_t *d, int vigente, const char *explain)
     d->y = top - h - 24;
 }
 
-static apr_status_t render_constancia(apr_pool_t *p, const void *doc, const unsigned char **pdf,
-                                      size_t *len, char *errbuf, size_t errlen)
+static int constancia_valid(const void *doc)
+{
+    const afl_vigencia *v = &((const afl_constancia *)doc)->vigencia;
+
+    return v->estado >= AFL_VIGENCIA_SIN_COBERTURA && v->estado <= AFL_VIGENCIA_FUTURA &&
+           (v->estado == AFL_VIGENCIA_SIN_COBERTURA || v->hasta >= v->desde);
+}
+
+static void draw_constancia(doc_t *d, const void *doc, const afl_pdf_persona *who,
+                            const afl_pdf_emision *how, const doc_names *n)
 {
     const afl_constancia *c = doc;
-    const afl_pdf_persona *who = &c->persona;
-    const afl_pdf_emision *how = &c->emision;
     const afl_vigencia *v = &c->vigencia;
-    doc_t d;
-    doc_names n;
     const char *explain, *inicio, *fin;
     float right, qr_bottom;
-    int valid = v->estado >= AFL_VIGENCIA_SIN_COBERTURA && v->estado <= AFL_VIGENCIA_FUTURA &&
-                (v->estado == AFL_VIGENCIA_SIN_COBERTURA || v->hasta >= v->desde);
+    int vig = v->estado == AFL_VIGENCIA_VIGENTE;
 
-    if (doc_check("constancia", who, how, valid, pdf, len, errbuf, errlen) != APR_SUCCESS)
-        return APR_EINVAL;
-    if (doc_begin(&d, p, "constancia", "Constancia de Vigencia de Derechos", who, how, &n) ==
-        APR_SUCCESS) {
-        int vig = v->estado == AFL_VIGENCIA_VIGENTE;
+    doc_head(d, how, n, "Constancia de Vigencia de Derechos",
+             "Constancia generada electrónicamente", " Refleja la vigencia registrada a esa fecha.",
+             "Constancia de Vigencia de Derechos");
 
-        afl_pdf_set_footer(&d,
-                           apr_psprintf(d.scratch,
-                                        "Constancia generada electrónicamente el %s a las %s. "
-                                        "Folio: %s. Refleja la vigencia registrada a esa fecha.",
-                                        n.fecha, n.hora, how->folio));
-        afl_pdf_header_band(&d, "Instituto Mexicano del Seguro Social",
-                            "Constancia de Vigencia de Derechos");
-
-        inicio = v->estado == AFL_VIGENCIA_SIN_COBERTURA ? "Sin registro" : fecha_dia(&d, v->desde);
-        if (v->estado == AFL_VIGENCIA_SIN_COBERTURA)
-            fin = "Sin registro";
-        else if (v->hasta == AFL_VIGENCIA_ABIERTA)
-            fin = "Sin fecha de término (mientras seas estudiante)";
-        else
-            fin = fecha_dia(&d, v->hasta);
-        switch (v->estado) {
-        case AFL_VIGENCIA_VIGENTE:
-            explain = v->hasta == AFL_VIGENCIA_ABIERTA
-                          ? "Tienes derecho a recibir atención médica en el IMSS mientras "
-                            "conserves tu condición de estudiante."
-                          : apr_pstrcat(d.scratch,
-                                        "Tienes derecho a recibir atención médica en el IMSS "
-                                        "hasta el ",
-                                        fin, ".", NULL);
-            break;
-        case AFL_VIGENCIA_VENCIDA:
-            explain = apr_pstrcat(d.scratch, "Tu cobertura terminó el ", fin,
-                                  ". Para recuperarla, tu escuela debe reportar tu inscripción "
-                                  "al IMSS.",
-                                  NULL);
-            break;
-        case AFL_VIGENCIA_FUTURA:
-            explain =
-                apr_pstrcat(d.scratch, "Tu cobertura inicia el ", inicio,
-                            ". Antes de esa fecha no tienes derecho a atención médica.", NULL);
-            break;
-        default:
-            explain = "No hay un periodo de cobertura registrado para tu NSS. Tu escuela debe "
-                      "reportar tu inscripción al IMSS.";
-            break;
-        }
-        right = d.right;
-        d.right -= afl_pdf_qr_corner(&d, &how->firma, d.y + 14, &qr_bottom);
-        status_box(&d, vig, explain);
-        d.right = right;
-        if (d.y > qr_bottom - 20)
-            d.y = qr_bottom - 20;
-
-        person_rows(&d, "Datos del asegurado", &n, who);
-        afl_pdf_row(&d, "Régimen", "Voluntario — Modalidad 32 Seguro Facultativo");
-
-        afl_pdf_section(&d, "Vigencia de derechos");
-        afl_pdf_row(&d, "Vigente", vig ? "SÍ" : "NO");
-        afl_pdf_row(&d, "Fecha de inicio de vigencia", inicio);
-        afl_pdf_row(&d, "Fecha de fin de vigencia", fin);
-        if (v->has_proxima)
-            afl_pdf_row(&d, "Nueva vigencia a partir del", fecha_dia(&d, v->proxima));
-
-        afl_pdf_section(&d, "Unidad de Medicina Familiar");
-        afl_pdf_row(&d, "Unidad de Medicina Familiar",
-                    afl_pdf_empty(c->umf) ? "Sin asignar" : c->umf);
-        if (!afl_pdf_empty(c->umf_domicilio))
-            afl_pdf_row(&d, "Domicilio", c->umf_domicilio);
-        if (!afl_pdf_empty(c->subdelegacion))
-            afl_pdf_row(&d, "Subdelegación", c->subdelegacion);
-
-        afl_pdf_section(&d, "Datos de la constancia");
-        afl_pdf_row(&d, "Fecha y hora de emisión",
-                    apr_pstrcat(d.scratch, n.fecha, ", ", n.hora, " h", NULL));
-        afl_pdf_row(&d, "Folio", how->folio);
-        d.y -= 2;
-        afl_pdf_paragraph(
-            &d, 8.5f,
-            "El Seguro Facultativo cubre la atención médica, quirúrgica, farmacéutica, "
-            "hospitalaria y de maternidad del Seguro de Enfermedades y Maternidad, sin "
-            "beneficiarios, mientras conserves tu condición de estudiante.");
+    inicio = v->estado == AFL_VIGENCIA_SIN_COBERTURA ? "Sin registro" : fecha_dia(d, v->desde);
+    if (v->estado == AFL_VIGENCIA_SIN_COBERTURA)
+        fin = "Sin registro";
+    else if (v->hasta == AFL_VIGENCIA_ABIERTA)
+        fin = "Sin fecha de término (mientras seas estudiante)";
+    else
+        fin = fecha_dia(d, v->hasta);
+    switch (v->estado) {
+    case AFL_VIGENCIA_VIGENTE:
+        explain = v->hasta == AFL_VIGENCIA_ABIERTA
+                      ? "Tienes derecho a recibir atención médica en el IMSS mientras "
+                        "conserves tu condición de estudiante."
+                      : apr_pstrcat(d->scratch,
+                                    "Tienes derecho a recibir atención médica en el IMSS "
+                                    "hasta el ",
+                                    fin, ".", NULL);
+        break;
+    case AFL_VIGENCIA_VENCIDA:
+        explain = apr_pstrcat(d->scratch, "Tu cobertura terminó el ", fin,
+                              ". Para recuperarla, tu escuela debe reportar tu inscripción "
+                              "al IMSS.",
+                              NULL);
+        break;
+    case AFL_VIGENCIA_FUTURA:
+        explain = apr_pstrcat(d->scratch, "Tu cobertura inicia el ", inicio,
+                              ". Antes de esa fecha no tienes derecho a atención médica.", NULL);
+        break;
+    default:
+        explain = "No hay un periodo de cobertura registrado para tu NSS. Tu escuela debe "
+                  "reportar tu inscripción al IMSS.";
+        break;
     }
-    return doc_finish(&d, how, "constancia", pdf, len, errbuf, errlen);
+    right = d->right;
+    d->right -= afl_pdf_qr_corner(d, &how->firma, d->y + 14, &qr_bottom);
+    status_box(d, vig, explain);
+    d->right = right;
+    if (d->y > qr_bottom - 20)
+        d->y = qr_bottom - 20;
+
+    person_rows(d, "Datos del asegurado", n, who);
+    afl_pdf_row(d, "Régimen", "Voluntario — Modalidad 32 Seguro Facultativo");
+
+    afl_pdf_section(d, "Vigencia de derechos");
+    afl_pdf_row(d, "Vigente", vig ? "SÍ" : "NO");
+    afl_pdf_row(d, "Fecha de inicio de vigencia", inicio);
+    afl_pdf_row(d, "Fecha de fin de vigencia", fin);
+    if (v->has_proxima)
+        afl_pdf_row(d, "Nueva vigencia a partir del", fecha_dia(d, v->proxima));
+
+    afl_pdf_section(d, "Unidad de Medicina Familiar");
+    afl_pdf_row(d, "Unidad de Medicina Familiar", afl_pdf_empty(c->umf) ? "Sin asignar" : c->umf);
+    if (!afl_pdf_empty(c->umf_domicilio))
+        afl_pdf_row(d, "Domicilio", c->umf_domicilio);
+    if (!afl_pdf_empty(c->subdelegacion))
+        afl_pdf_row(d, "Subdelegación", c->subdelegacion);
+
+    afl_pdf_section(d, "Datos de la constancia");
+    afl_pdf_row(d, "Fecha y hora de emisión",
+                apr_pstrcat(d->scratch, n->fecha, ", ", n->hora, " h", NULL));
+    afl_pdf_row(d, "Folio", how->folio);
+    d->y -= 2;
+    afl_pdf_paragraph(d, 8.5f,
+                      "El Seguro Facultativo cubre la atención médica, quirúrgica, farmacéutica, "
+                      "hospitalaria y de maternidad del Seguro de Enfermedades y Maternidad, sin "
+                      "beneficiarios, mientras conserves tu condición de estudiante.");
 }
 
 /* ================================================= rendered-document cache
@@ -574,9 +546,11 @@ static void key_shared(afl_pdfcache_kb *kb, const afl_pdf_persona *who, const af
 /* What tells the three documents apart in document(). */
 typedef struct {
     const char *what;                                /* "comprobante", ... */
+    int (*valid)(const void *doc);                   /* its own fields; NULL = no check */
     void (*key)(afl_pdfcache_kb *, const void *doc); /* its own fields; NULL = none */
-    apr_status_t (*render)(apr_pool_t *, const void *doc, const unsigned char **, size_t *, char *,
-                           size_t);
+    /* the page, between doc_begin and doc_finish: title and footer included */
+    void (*draw)(doc_t *d, const void *doc, const afl_pdf_persona *who, const afl_pdf_emision *how,
+                 const doc_names *n);
 } doc_kind;
 
 static void key_comprobante(afl_pdfcache_kb *kb, const void *doc)
@@ -604,13 +578,16 @@ static void key_constancia(afl_pdfcache_kb *kb, const void *doc)
     afl_pdfcache_kb_str(kb, c->subdelegacion);
 }
 
-static const doc_kind COMPROBANTE = {"comprobante", key_comprobante, render_comprobante};
-static const doc_kind TARJETA = {"tarjeta", NULL, render_tarjeta};
-static const doc_kind CONSTANCIA = {"constancia", key_constancia, render_constancia};
+static const doc_kind COMPROBANTE = {"comprobante", comprobante_valid, key_comprobante,
+                                     draw_comprobante};
+static const doc_kind TARJETA = {"tarjeta", NULL, NULL, draw_tarjeta};
+static const doc_kind CONSTANCIA = {"constancia", constancia_valid, key_constancia,
+                                    draw_constancia};
 
-/* Every entry point: doc (NULL: APR_EINVAL) keyed by its own fields and its
- * shared parts who and how, served from the cache, else rendered and kept.
- * Without a key (digest failure) it simply renders. */
+/* Every entry point: doc (NULL: APR_EINVAL) checked (doc_check and k->valid),
+ * keyed by its own fields and its shared parts who and how, served from the
+ * cache, else drawn and kept. Without a key (digest failure) it simply
+ * draws. Only documents that pass the check are ever cached. */
 static apr_status_t document(apr_pool_t *p, const doc_kind *k, const void *doc,
                              const afl_pdf_persona *who, const afl_pdf_emision *how,
                              const unsigned char **pdf, size_t *len, char *errbuf, size_t errlen)
@@ -618,21 +595,23 @@ static apr_status_t document(apr_pool_t *p, const doc_kind *k, const void *doc,
     afl_pdfcache_kb kb;
     afl_pdfcache_key key;
     int keyed;
+    doc_t d;
+    doc_names n;
     apr_status_t rv;
 
-    if (!doc)
-        return doc_check(k->what, NULL, NULL, 0, pdf, len, errbuf, errlen);
+    if (doc_check(k->what, who, how, doc && (!k->valid || k->valid(doc)), pdf, len, errbuf,
+                  errlen) != APR_SUCCESS)
+        return APR_EINVAL;
     afl_pdfcache_kb_init(&kb, p, k->what);
     if (k->key)
         k->key(&kb, doc);
     key_shared(&kb, who, how);
     keyed = afl_pdfcache_key_make(&kb, &key) == 0;
-    if (keyed && afl_pdfcache_get(&key, p, pdf, len)) {
-        if (errlen > 0)
-            errbuf[0] = '\0';
+    if (keyed && afl_pdfcache_get(&key, p, pdf, len))
         return APR_SUCCESS;
-    }
-    rv = k->render(p, doc, pdf, len, errbuf, errlen);
+    if (doc_begin(&d, p, k->what, who, how, &n) == APR_SUCCESS)
+        k->draw(&d, doc, who, how, &n);
+    rv = doc_finish(&d, how, k->what, pdf, len, errbuf, errlen);
     if (rv == APR_SUCCESS && keyed)
         afl_pdfcache_put(&key, *pdf, *len);
     return rv;
