@@ -12,13 +12,32 @@
 #include "afl_pdf_seal.h"
 #include "afl_pdfcache.h"
 
+/* Sizes in the "Sello digital" section: text, its leading, labels. */
+#define FIRMA_SMALL 6.6f
+#define FIRMA_LEAD 8.0f
+#define FIRMA_LAB 7.0f
+
+/* One part of the "Sello digital" section at d->y, lines long as measured:
+ * its label (NULL: none) above the wrapped cp1252 text. */
+static void firma_part(doc_t *d, const char *label, const char *cp1252, int lines)
+{
+    if (label) {
+        afl_pdf_grey(d, 0.30f);
+        afl_pdf_text_at(d, d->left, d->y, 1, FIRMA_LAB, afl_pdf_cp(d, label));
+        afl_pdf_grey(d, 0);
+        d->y -= FIRMA_LAB + 2;
+    }
+    afl_pdf_wrap_lines(d, d->left, d->y, d->right - d->left, 0, FIRMA_SMALL, FIRMA_LEAD, cp1252, 1);
+    d->y -= lines * FIRMA_LEAD + (label ? 3 : 0);
+}
+
 /* The "Sello digital" section, full width: cadena original and sello
  * digital wrapped in a small font, the No. de serie and the verification
  * URL (the QR code itself is drawn elsewhere: afl_pdf_qr_corner, the tarjeta's
  * card). Nothing when the firma has neither a cadena nor a URL. */
 static void firma_block(doc_t *d, const afl_pdf_firma *f)
 {
-    const float small = 6.6f, lead = 8.0f, lab = 7.0f, w = d->right - d->left;
+    const float small = FIRMA_SMALL, lead = FIRMA_LEAD, lab = FIRMA_LAB, w = d->right - d->left;
     const char *cad, *sel, *tail;
     int ncad = 0, nsel = 0, ntail = 0;
     float h = 0;
@@ -48,26 +67,12 @@ static void firma_block(doc_t *d, const afl_pdf_firma *f)
     afl_pdf_ensure_space(d, 24 + h); /* the heading never alone at the bottom of a page */
     afl_pdf_section(d, "Sello digital");
     d->y += 6;
-    if (cad) {
-        afl_pdf_grey(d, 0.30f);
-        afl_pdf_text_at(d, d->left, d->y, 1, lab, afl_pdf_cp(d, "Cadena original"));
-        afl_pdf_grey(d, 0);
-        d->y -= lab + 2;
-        afl_pdf_wrap_lines(d, d->left, d->y, w, 0, small, lead, cad, 1);
-        d->y -= ncad * lead + 3;
-    }
-    if (sel) {
-        afl_pdf_grey(d, 0.30f);
-        afl_pdf_text_at(d, d->left, d->y, 1, lab, afl_pdf_cp(d, "Sello digital"));
-        afl_pdf_grey(d, 0);
-        d->y -= lab + 2;
-        afl_pdf_wrap_lines(d, d->left, d->y, w, 0, small, lead, sel, 1);
-        d->y -= nsel * lead + 3;
-    }
-    if (*tail) {
-        afl_pdf_wrap_lines(d, d->left, d->y, w, 0, small, lead, tail, 1);
-        d->y -= ntail * lead;
-    }
+    if (cad)
+        firma_part(d, "Cadena original", cad, ncad);
+    if (sel)
+        firma_part(d, "Sello digital", sel, nsel);
+    if (*tail)
+        firma_part(d, NULL, tail, ntail);
     d->y -= 6;
 }
 
