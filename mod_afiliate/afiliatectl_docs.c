@@ -386,7 +386,8 @@ int afiliatectl_demo_doc(apr_pool_t *pool, int argc, const char *const *argv)
                                   {NULL, NULL}};
     const afl_sign_key *key;
     const afl_pdf_font *ttf = NULL, *ttf_bold = NULL;
-    afl_pdf_firma firma;
+    afl_pdf_persona who;
+    afl_pdf_emision how;
     afl_cadena cad;
     char e[256], folio[AFL_FOLIO_LEN + 1];
     const unsigned char *pdf = NULL;
@@ -432,73 +433,41 @@ int afiliatectl_demo_doc(apr_pool_t *pool, int argc, const char *const *argv)
     cad.nombre = afl_cadena_nombre(pool, nombres, ap1, ap2);
     cad.curp = curp;
     cad.nss = nss;
-    memset(&firma, 0, sizeof firma);
-    firma.key = key;
-    firma.verify_url = afl_qr_verify_url(pool, base, folio);
-    if (!firma.verify_url) {
+    how = (afl_pdf_emision){.folio = folio, .issued = now, .font = ttf, .font_bold = ttf_bold};
+    how.firma.key = key;
+    how.firma.verify_url = afl_qr_verify_url(pool, base, folio);
+    if (!how.firma.verify_url) {
         afiliatectl_err(argv[0], "--base-url must not be empty");
         return 2;
     }
 
+    who = (afl_pdf_persona){nombres, ap1, ap2, curp, nss};
     if (!strcmp(pos[0], "comprobante")) {
-        afl_comprobante c;
-        memset(&c, 0, sizeof c);
+        afl_comprobante c = {.persona = who, .emision = how};
         cad.tipo = AFL_CADENA_ASIGNACION;
-        firma.cadena_original = afl_cadena_original(pool, &cad);
-        c.nombres = nombres;
-        c.primer_apellido = ap1;
-        c.segundo_apellido = ap2;
-        c.curp = curp;
-        c.nss = nss;
+        c.emision.firma.cadena_original = afl_cadena_original(pool, &cad);
         c.sexo = 'M';
         c.entidad_nacimiento = "Nuevo León";
         c.umf = "UMF No. 10 Cuauhtémoc";
-        c.folio = folio;
-        c.issued = now;
-        c.font = ttf;
-        c.font_bold = ttf_bold;
-        c.firma = firma;
         rv = afl_pdf_comprobante(pool, &c, &pdf, &len, e, sizeof e);
     } else if (!strcmp(pos[0], "tarjeta")) {
-        afl_tarjeta t;
-        memset(&t, 0, sizeof t);
+        afl_tarjeta t = {.persona = who, .emision = how};
         cad.tipo = AFL_CADENA_TARJETA;
-        firma.cadena_original = afl_cadena_original(pool, &cad);
-        t.nombres = nombres;
-        t.primer_apellido = ap1;
-        t.segundo_apellido = ap2;
-        t.curp = curp;
-        t.nss = nss;
-        t.folio = folio;
-        t.issued = now;
-        t.font = ttf;
-        t.font_bold = ttf_bold;
-        t.firma = firma;
+        t.emision.firma.cadena_original = afl_cadena_original(pool, &cad);
         rv = afl_pdf_tarjeta(pool, &t, &pdf, &len, e, sizeof e);
     } else {
-        afl_constancia c;
+        afl_constancia c = {.persona = who, .emision = how};
         afl_movimiento m;
         int today = afl_vigencia_today(now);
-        memset(&c, 0, sizeof c);
         cad.tipo = AFL_CADENA_CONSTANCIA;
-        firma.cadena_original = afl_cadena_original(pool, &cad);
+        c.emision.firma.cadena_original = afl_cadena_original(pool, &cad);
         m.tipo = AFL_MOV_ALTA;
         m.fecha = today - 120;
         m.fin = !strcmp(vigente, "si") ? today + 60 : today - 10;
         afl_vigencia_eval(pool, &m, 1, today, &c.vigencia);
-        c.nombres = nombres;
-        c.primer_apellido = ap1;
-        c.segundo_apellido = ap2;
-        c.curp = curp;
-        c.nss = nss;
         c.umf = "UMF No. 10 Cuauhtémoc";
         c.umf_domicilio = "Av. Chapultepec 100, Col. Roma Norte, Cuauhtémoc, C.P. 06700";
         c.subdelegacion = "Subdelegación Cuauhtémoc";
-        c.folio = folio;
-        c.issued = now;
-        c.font = ttf;
-        c.font_bold = ttf_bold;
-        c.firma = firma;
         rv = afl_pdf_constancia(pool, &c, &pdf, &len, e, sizeof e);
     }
     if (rv != APR_SUCCESS) {

@@ -12,6 +12,15 @@
 #include <string.h>
 #include <time.h>
 
+/* The person a document names: the stored name, curp and nss (copied into p). */
+static afl_pdf_persona persona_of(apr_pool_t *p, const afl_persona *per, const char *curp,
+                                  const char *nss)
+{
+    afl_pdf_persona who = {per->nombres, per->primer_apellido, per->segundo_apellido,
+                           apr_pstrdup(p, curp), apr_pstrdup(p, nss)};
+    return who;
+}
+
 afl_store_status afl_doc_comprobante(apr_pool_t *p, afl_store *st, const char *curp,
                                      afl_comprobante *c)
 {
@@ -27,16 +36,12 @@ afl_store_status afl_doc_comprobante(apr_pool_t *p, afl_store *st, const char *c
     if (s != AFL_STORE_OK)
         return s;
     c->localizacion = strcmp(aseg.origen, "asignado") != 0;
-    c->nombres = per.nombres;
-    c->primer_apellido = per.primer_apellido;
-    c->segundo_apellido = per.segundo_apellido;
-    c->curp = apr_pstrdup(p, curp);
-    c->nss = aseg.nss;
+    c->persona = persona_of(p, &per, curp, aseg.nss);
     c->sexo = per.sexo;
     c->entidad_nacimiento = afl_curp_state_name(per.entidad);
     c->umf = aseg.umf_nombre;
-    c->folio = apr_psprintf(p, "%013" APR_INT64_T_FMT "%08" APR_INT64_T_FMT,
-                            (apr_int64_t)aseg.creado * 1000, (apr_int64_t)aseg.id);
+    c->emision.folio = apr_psprintf(p, "%013" APR_INT64_T_FMT "%08" APR_INT64_T_FMT,
+                                    (apr_int64_t)aseg.creado * 1000, (apr_int64_t)aseg.id);
     return AFL_STORE_OK;
 }
 
@@ -58,16 +63,12 @@ afl_store_status afl_doc_constancia(apr_pool_t *p, afl_store *st, const char *cu
         s = afl_store_vigencia(p, st, nss, afl_vigencia_today(apr_time_from_sec(when)), &vig);
     if (s != AFL_STORE_OK)
         return s;
-    c->nombres = per.nombres;
-    c->primer_apellido = per.primer_apellido;
-    c->segundo_apellido = per.segundo_apellido;
-    c->curp = apr_pstrdup(p, curp);
-    c->nss = apr_pstrdup(p, nss);
+    c->persona = persona_of(p, &per, curp, nss);
     c->vigencia = vig;
     c->umf = aseg.umf_nombre;
     c->umf_domicilio = aseg.umf_domicilio;
     c->subdelegacion = aseg.subdelegacion;
-    c->issued = apr_time_from_sec(when);
+    c->emision.issued = apr_time_from_sec(when);
     return AFL_STORE_OK;
 }
 

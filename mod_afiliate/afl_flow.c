@@ -1350,13 +1350,13 @@ static void audit_download(afl_flow_env *env, const doc_step *d)
 /* The step's document issued under the person's name (issue_signed) into
  * d->doc and firma; 0 after the 503 page when the store fails. */
 static int issue_document(afl_flow_env *env, afl_flow_out *out, doc_step *d, afl_cadena_tipo ct,
-                          const char *nss, const char *curp, const char *nombres,
-                          const char *primer_apellido, const char *segundo_apellido,
-                          afl_pdf_firma *firma)
+                          const afl_pdf_persona *who, afl_pdf_firma *firma)
 {
-    const char *nombre = afl_cadena_nombre(env->pool, nombres, primer_apellido, segundo_apellido);
+    const char *nombre =
+        afl_cadena_nombre(env->pool, who->nombres, who->primer_apellido, who->segundo_apellido);
 
-    if (issue_signed(env, d->kind->tipo, ct, nss, curp, nombre, &d->doc, firma) == AFL_STORE_OK)
+    if (issue_signed(env, d->kind->tipo, ct, who->nss, who->curp, nombre, &d->doc, firma) ==
+        AFL_STORE_OK)
         return 1;
     busy(env, out);
     return 0;
@@ -1394,32 +1394,25 @@ static void paso1_document(afl_flow_env *env, const afl_flow_in *in, afl_flow_ou
                         tarjeta          ? AFL_CADENA_TARJETA
                         : c.localizacion ? AFL_CADENA_LOCALIZACION
                                          : AFL_CADENA_ASIGNACION,
-                        c.nss, c.curp, c.nombres, c.primer_apellido, c.segundo_apellido, &c.firma))
+                        &c.persona, &c.emision.firma))
         return;
     /* Built after the database work: no transaction is open here. */
-    c.issued = apr_time_from_sec(d.doc.emitido);
-    c.font = env->font;
-    c.font_bold = env->font_bold;
+    c.emision.issued = apr_time_from_sec(d.doc.emitido);
+    c.emision.font = env->font;
+    c.emision.font_bold = env->font_bold;
     if (tarjeta) {
+        afl_tarjeta tj = {.persona = c.persona, .emision = c.emision};
+
         /* The card always shows its folio; unsigned, the unrecorded one. */
-        afl_tarjeta tj = {.nombres = c.nombres,
-                          .primer_apellido = c.primer_apellido,
-                          .segundo_apellido = c.segundo_apellido,
-                          .curp = c.curp,
-                          .nss = c.nss,
-                          .folio = d.doc.folio,
-                          .issued = c.issued,
-                          .font = c.font,
-                          .font_bold = c.font_bold,
-                          .firma = c.firma};
+        tj.emision.folio = d.doc.folio;
         rv = afl_pdf_tarjeta(p, &tj, &d.body, &d.len, d.err, sizeof d.err);
     } else {
         if (env->sign_key)
-            c.folio = d.doc.folio;
+            c.emision.folio = d.doc.folio;
         rv = afl_pdf_comprobante(p, &c, &d.body, &d.len, d.err, sizeof d.err);
     }
     send_pdf(env, out, &d, rv,
-             apr_psprintf(p, tarjeta ? "tarjetaNSS%s.pdf" : "comprobanteNSS%s.pdf", c.nss));
+             apr_psprintf(p, tarjeta ? "tarjetaNSS%s.pdf" : "comprobanteNSS%s.pdf", c.persona.nss));
 }
 
 void afl_flow_comprobante(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *out)
@@ -1739,24 +1732,26 @@ void afl_flow_constancia(afl_flow_env *env, const afl_flow_in *in, afl_flow_out 
     afl_persona per;
     afl_pdf_firma firma;
     afl_constancia c;
+    afl_pdf_persona who;
 
     if (!document_session(env, in, out, &CONSTANCIA, &d))
         return;
     if (afl_store_persona(env->pool, env->st, d.t.curp, &per) != AFL_STORE_OK)
         return busy(env, out);
-    if (!issue_document(env, out, &d, AFL_CADENA_CONSTANCIA, d.t.nss, d.t.curp, per.nombres,
-                        per.primer_apellido, per.segundo_apellido, &firma))
+    who = (afl_pdf_persona){per.nombres, per.primer_apellido, per.segundo_apellido, d.t.curp,
+                            d.t.nss};
+    if (!issue_document(env, out, &d, AFL_CADENA_CONSTANCIA, &who, &firma))
         return;
     /* Coverage on the day of issue: a re-download shows the same answer. The
      * same stored data as the e-mailed attachment (afl_outbox). */
     if (afl_doc_constancia(env->pool, env->st, d.t.curp, d.t.nss, d.doc.emitido, &c) !=
         AFL_STORE_OK)
         return busy(env, out);
-    c.firma = firma;
-    c.folio = d.doc.folio;
-    c.issued = apr_time_from_sec(d.doc.emitido);
-    c.font = env->font;
-    c.font_bold = env->font_bold;
+    c.emision = (afl_pdf_emision){.folio = d.doc.folio,
+                                  .issued = apr_time_from_sec(d.doc.emitido),
+                                  .font = env->font,
+                                  .font_bold = env->font_bold,
+                                  .firma = firma};
     send_pdf(env, out, &d, afl_pdf_constancia(env->pool, &c, &d.body, &d.len, d.err, sizeof d.err),
              apr_psprintf(env->pool, "comprobanteVigenciaDerechos%s.pdf", d.t.nss));
 }

@@ -137,36 +137,35 @@ static void bodies(apr_pool_t *p, const char *subject, const char *nombres,
 }
 
 /* Issues (or, for a retry of the same outbox row, finds again) one sealed
- * document and fills firma; *folio and *emitido come from the documento row.
- * Without a signing key nothing is issued and firma stays zeroed. */
+ * document naming who and fills how's firma; its folio and issued come from
+ * the documento row. Without a signing key nothing is issued, the firma
+ * stays zeroed and the rest of how as it was. */
 static apr_status_t seal(apr_pool_t *p, afl_store *st, const afl_outbox_conf *c,
                          const afl_outbox_row *row, const char *tipo, afl_cadena_tipo ct,
-                         const char *nss, const char *curp, const char *nombre,
-                         afl_pdf_firma *firma, const char **folio, apr_time_t *emitido, char *err,
-                         size_t errlen)
+                         const afl_pdf_persona *who, afl_pdf_emision *how, char *err, size_t errlen)
 {
     afl_doc_req req;
     afl_store_doc doc;
 
-    memset(firma, 0, sizeof *firma);
+    memset(&how->firma, 0, sizeof how->firma);
     if (!c->sign_key)
         return APR_SUCCESS;
     req = (afl_doc_req){
         .tipo = tipo,
         .cadena_tipo = ct,
-        .nss = nss,
-        .curp = curp,
-        .nombre = nombre,
+        .nss = who->nss,
+        .curp = who->curp,
+        .nombre = afl_cadena_nombre(p, who->nombres, who->primer_apellido, who->segundo_apellido),
         .emitido = row->created,
         /* A retry of this message finds the same document (same folio and sello). */
         .datos = apr_psprintf(p, "{\"outbox\":\"%" APR_INT64_T_FMT "\"}", (apr_int64_t)row->id),
         .key = c->sign_key};
-    if (afl_doc_issue_firma(p, st, &req, c->verify_base, &doc, firma) != AFL_STORE_OK) {
+    if (afl_doc_issue_firma(p, st, &req, c->verify_base, &doc, &how->firma) != AFL_STORE_OK) {
         apr_snprintf(err, errlen, "database error while issuing the %s", tipo);
         return APR_EGENERAL;
     }
-    *folio = doc.folio;
-    *emitido = apr_time_from_sec(doc.emitido);
+    how->folio = doc.folio;
+    how->issued = apr_time_from_sec(doc.emitido);
     return APR_SUCCESS;
 }
 
@@ -228,37 +227,34 @@ static apr_status_t render_constancia(apr_pool_t *p, afl_store *st, const afl_ou
                                       char *err, size_t errlen)
 {
     afl_persona per;
+    afl_pdf_persona who;
+    afl_pdf_emision how = {
+        .issued = apr_time_from_sec(row->created), .font = c->font, .font_bold = c->font_bold};
     afl_constancia con;
-    afl_pdf_firma firma;
     afl_mime_part part;
-    const char *folio = NULL, *nombre;
-    apr_time_t emitido = apr_time_from_sec(row->created);
     char pdferr[200];
     apr_status_t rv;
     afl_store_status s = afl_store_persona(p, st, row->curp, &per);
 
     if (s != AFL_STORE_OK)
         return store_failed(s, err, errlen);
-    nombre = afl_cadena_nombre(p, per.nombres, per.primer_apellido, per.segundo_apellido);
-    rv = seal(p, st, c, row, "constancia", AFL_CADENA_CONSTANCIA, row->nss, row->curp, nombre,
-              &firma, &folio, &emitido, err, errlen);
+    who = (afl_pdf_persona){per.nombres, per.primer_apellido, per.segundo_apellido, row->curp,
+                            row->nss};
+    rv = seal(p, st, c, row, "constancia", AFL_CADENA_CONSTANCIA, &who, &how, err, errlen);
     if (rv != APR_SUCCESS)
         return rv;
     /* Coverage on the day of issue, like the download. */
-    s = afl_doc_constancia(p, st, row->curp, row->nss, apr_time_sec(emitido), &con);
+    s = afl_doc_constancia(p, st, row->curp, row->nss, apr_time_sec(how.issued), &con);
     if (s != AFL_STORE_OK)
         return store_failed(s, err, errlen);
-    con.firma = firma;
     /* Unsigned: the outbox row makes the folio (the download's rule for an
      * unrecorded document: date and sequence 0). */
-    if (!folio) {
+    if (!how.folio) {
         char buf[AFL_FOLIO_LEN + 1];
-        afl_folio_make(emitido, 0, buf);
-        folio = apr_pstrdup(p, buf);
+        afl_folio_make(how.issued, 0, buf);
+        how.folio = apr_pstrdup(p, buf);
     }
-    con.folio = folio;
-    con.font = c->font;
-    con.font_bold = c->font_bold;
+    con.emision = how;
     memset(&part, 0, sizeof part);
     part.name = apr_pstrcat(p, "comprobanteVigenciaDerechos", row->nss, ".pdf", NULL);
     part.type = "application/pdf";
@@ -317,7 +313,6 @@ apr_status_t afl_outbox_render(apr_pool_t *p, afl_store *st, const afl_outbox_co
                                char *err, size_t errlen)
 {
     afl_comprobante comp;
-    const char *nombre;
     afl_tarjeta tj;
     afl_mime_part parts[2];
     char pdferr[200];
@@ -333,36 +328,30 @@ apr_status_t afl_outbox_render(apr_pool_t *p, afl_store *st, const afl_outbox_co
         return store_failed(s, err, errlen);
     /* The comprobante and the tarjeta as the student downloads them, issued
      * when the message was queued. */
-    comp.issued = apr_time_from_sec(row->created);
-    memset(&tj, 0, sizeof tj);
-    tj.issued = comp.issued;
-    nombre = afl_cadena_nombre(p, comp.nombres, comp.primer_apellido, comp.segundo_apellido);
+    comp.emision.issued = apr_time_from_sec(row->created);
+    comp.emision.font = c->font;
+    comp.emision.font_bold = c->font_bold;
+    /* Unsigned, the tarjeta shows the comprobante's folio; signed, seal gives
+     * each its own folio and firma. */
+    tj.persona = comp.persona;
+    tj.emision = comp.emision;
     rv = seal(p, st, c, row, "comprobante",
-              comp.localizacion ? AFL_CADENA_LOCALIZACION : AFL_CADENA_ASIGNACION, comp.nss,
-              comp.curp, nombre, &comp.firma, &comp.folio, &comp.issued, err, errlen);
+              comp.localizacion ? AFL_CADENA_LOCALIZACION : AFL_CADENA_ASIGNACION, &comp.persona,
+              &comp.emision, err, errlen);
     if (rv == APR_SUCCESS)
-        rv = seal(p, st, c, row, "tarjeta", AFL_CADENA_TARJETA, comp.nss, comp.curp, nombre,
-                  &tj.firma, &tj.folio, &tj.issued, err, errlen);
+        rv = seal(p, st, c, row, "tarjeta", AFL_CADENA_TARJETA, &tj.persona, &tj.emision, err,
+                  errlen);
     if (rv != APR_SUCCESS)
         return rv;
-    comp.font = tj.font = c->font;
-    comp.font_bold = tj.font_bold = c->font_bold;
-    tj.nombres = comp.nombres;
-    tj.primer_apellido = comp.primer_apellido;
-    tj.segundo_apellido = comp.segundo_apellido;
-    tj.curp = comp.curp;
-    tj.nss = comp.nss;
-    if (!tj.folio)
-        tj.folio = comp.folio;
     memset(parts, 0, sizeof parts);
-    parts[0].name = apr_pstrcat(p, "comprobanteNSS", comp.nss, ".pdf", NULL);
-    parts[1].name = apr_pstrcat(p, "tarjetaNSS", comp.nss, ".pdf", NULL);
+    parts[0].name = apr_pstrcat(p, "comprobanteNSS", comp.persona.nss, ".pdf", NULL);
+    parts[1].name = apr_pstrcat(p, "tarjetaNSS", comp.persona.nss, ".pdf", NULL);
     parts[0].type = parts[1].type = "application/pdf";
     rv = afl_pdf_comprobante(p, &comp, &parts[0].data, &parts[0].len, pdferr, sizeof pdferr);
     if (rv == APR_SUCCESS)
         rv = afl_pdf_tarjeta(p, &tj, &parts[1].data, &parts[1].len, pdferr, sizeof pdferr);
-    return finish(p, c, row, rv, pdferr, AFL_OUTBOX_SUBJECT, comp.nombres, opening(row->reason),
-                  BODY_ATTACHED, parts, 2, msg, len, err, errlen);
+    return finish(p, c, row, rv, pdferr, AFL_OUTBOX_SUBJECT, comp.persona.nombres,
+                  opening(row->reason), BODY_ATTACHED, parts, 2, msg, len, err, errlen);
 }
 
 /* ------------------------------------------------------------------ the pass */

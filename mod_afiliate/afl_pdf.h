@@ -97,23 +97,34 @@ typedef struct {
     const afl_sign_key *key;
 } afl_pdf_firma;
 
+/* Whom a document names: the same for the comprobante, the tarjeta and the
+ * constancia. All strings are UTF-8. */
+typedef struct {
+    const char *nombres;          /* given names */
+    const char *primer_apellido;  /* first surname */
+    const char *segundo_apellido; /* may be NULL or "" */
+    const char *curp;             /* 18 characters */
+    const char *nss;              /* 11 digits */
+} afl_pdf_persona;
+
+/* How a document is issued: the same for all three documents. */
+typedef struct {
+    const char *folio;             /* document folio */
+    apr_time_t issued;             /* date and time of issue */
+    const afl_pdf_font *font;      /* NULL = Helvetica (the standard fonts) */
+    const afl_pdf_font *font_bold; /* NULL = Helvetica-Bold, or with font set: font, stroked */
+    afl_pdf_firma firma;           /* optional sello digital, QR and seal (zeroed: none) */
+} afl_pdf_emision;
+
 /* The comprobante (docs/domain.md, Comprobante and tarjeta): one layout for asignación and
  * localización. All strings are UTF-8. */
 typedef struct {
     int localizacion;               /* 0 = "Asignación de NSS", 1 = "Localización de NSS" */
-    const char *nombres;            /* given names */
-    const char *primer_apellido;    /* first surname */
-    const char *segundo_apellido;   /* may be NULL or "" */
-    const char *curp;               /* 18 characters */
-    const char *nss;                /* 11 digits */
+    afl_pdf_persona persona;        /* all but segundo_apellido required */
     char sexo;                      /* 'H' Hombre, 'M' Mujer, 'X' No binario */
     const char *entidad_nacimiento; /* state name (the caller maps the CURP code) */
     const char *umf;                /* e.g. "UMF No. 10 Cuauhtémoc"; NULL/"" = none */
-    const char *folio;              /* document folio */
-    apr_time_t issued;              /* date and time of issue */
-    const afl_pdf_font *font;       /* NULL = Helvetica (the standard fonts) */
-    const afl_pdf_font *font_bold;  /* NULL = Helvetica-Bold, or with font set: font, stroked */
-    afl_pdf_firma firma;            /* optional sello digital, QR and seal (zeroed: none) */
+    afl_pdf_emision emision;        /* folio required */
 } afl_comprobante;
 
 /* Size budget of a one-page document with the standard fonts, sello
@@ -139,16 +150,8 @@ apr_status_t afl_pdf_comprobante(apr_pool_t *p, const afl_comprobante *c, const 
  * digital block (cadena original, sello, No. de serie). Cadena original: the
  * comprobante layout with tipo de trámite "Tarjeta de NSS" (AFL_CADENA_TARJETA). */
 typedef struct {
-    const char *nombres;
-    const char *primer_apellido;
-    const char *segundo_apellido; /* may be NULL or "" */
-    const char *curp;
-    const char *nss;
-    const char *folio;
-    apr_time_t issued;
-    const afl_pdf_font *font;      /* as in afl_comprobante */
-    const afl_pdf_font *font_bold; /* as in afl_comprobante */
-    afl_pdf_firma firma;
+    afl_pdf_persona persona;
+    afl_pdf_emision emision;
 } afl_tarjeta;
 
 /* Build the tarjeta; same contract as afl_pdf_comprobante(). */
@@ -166,20 +169,12 @@ apr_status_t afl_pdf_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned
  * issue, folio, and the sello digital block. Cadena original: the constancia
  * layout (AFL_CADENA_CONSTANCIA). */
 typedef struct {
-    const char *nombres;
-    const char *primer_apellido;
-    const char *segundo_apellido; /* may be NULL or "" */
-    const char *curp;
-    const char *nss;
+    afl_pdf_persona persona;
     afl_vigencia vigencia;     /* afl_vigencia_eval() on the day of issue */
     const char *umf;           /* e.g. "UMF No. 10 Cuauhtémoc"; NULL/"" = none assigned */
     const char *umf_domicilio; /* NULL/"" = not drawn */
     const char *subdelegacion; /* NULL/"" = not drawn */
-    const char *folio;
-    apr_time_t issued;
-    const afl_pdf_font *font;      /* as in afl_comprobante */
-    const afl_pdf_font *font_bold; /* as in afl_comprobante */
-    afl_pdf_firma firma;
+    afl_pdf_emision emision;
 } afl_constancia;
 
 /* Build the constancia; same contract as afl_pdf_comprobante(). */

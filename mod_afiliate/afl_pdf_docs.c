@@ -12,13 +12,32 @@
 #include "afl_pdf_seal.h"
 #include "afl_pdfcache.h"
 
+/* Sizes in the "Sello digital" section: text, its leading, labels. */
+#define FIRMA_SMALL 6.6f
+#define FIRMA_LEAD 8.0f
+#define FIRMA_LAB 7.0f
+
+/* One part of the "Sello digital" section at d->y, lines long as measured:
+ * its label (NULL: none) above the wrapped cp1252 text. */
+static void firma_part(doc_t *d, const char *label, const char *cp1252, int lines)
+{
+    if (label) {
+        afl_pdf_grey(d, 0.30f);
+        afl_pdf_text_at(d, d->left, d->y, 1, FIRMA_LAB, afl_pdf_cp(d, label));
+        afl_pdf_grey(d, 0);
+        d->y -= FIRMA_LAB + 2;
+    }
+    afl_pdf_wrap_lines(d, d->left, d->y, d->right - d->left, 0, FIRMA_SMALL, FIRMA_LEAD, cp1252, 1);
+    d->y -= lines * FIRMA_LEAD + (label ? 3 : 0);
+}
+
 /* The "Sello digital" section, full width: cadena original and sello
  * digital wrapped in a small font, the No. de serie and the verification
  * URL (the QR code itself is drawn elsewhere: afl_pdf_qr_corner, the tarjeta's
  * card). Nothing when the firma has neither a cadena nor a URL. */
 static void firma_block(doc_t *d, const afl_pdf_firma *f)
 {
-    const float small = 6.6f, lead = 8.0f, lab = 7.0f, w = d->right - d->left;
+    const float small = FIRMA_SMALL, lead = FIRMA_LEAD, lab = FIRMA_LAB, w = d->right - d->left;
     const char *cad, *sel, *tail;
     int ncad = 0, nsel = 0, ntail = 0;
     float h = 0;
@@ -48,38 +67,89 @@ static void firma_block(doc_t *d, const afl_pdf_firma *f)
     afl_pdf_ensure_space(d, 24 + h); /* the heading never alone at the bottom of a page */
     afl_pdf_section(d, "Sello digital");
     d->y += 6;
-    if (cad) {
-        afl_pdf_grey(d, 0.30f);
-        afl_pdf_text_at(d, d->left, d->y, 1, lab, afl_pdf_cp(d, "Cadena original"));
-        afl_pdf_grey(d, 0);
-        d->y -= lab + 2;
-        afl_pdf_wrap_lines(d, d->left, d->y, w, 0, small, lead, cad, 1);
-        d->y -= ncad * lead + 3;
-    }
-    if (sel) {
-        afl_pdf_grey(d, 0.30f);
-        afl_pdf_text_at(d, d->left, d->y, 1, lab, afl_pdf_cp(d, "Sello digital"));
-        afl_pdf_grey(d, 0);
-        d->y -= lab + 2;
-        afl_pdf_wrap_lines(d, d->left, d->y, w, 0, small, lead, sel, 1);
-        d->y -= nsel * lead + 3;
-    }
-    if (*tail) {
-        afl_pdf_wrap_lines(d, d->left, d->y, w, 0, small, lead, tail, 1);
-        d->y -= ntail * lead;
-    }
+    if (cad)
+        firma_part(d, "Cadena original", cad, ncad);
+    if (sel)
+        firma_part(d, "Sello digital", sel, nsel);
+    if (*tail)
+        firma_part(d, NULL, tail, ntail);
     d->y -= 6;
+}
+
+/* The start of every document: no file yet, and the shared required fields
+ * (all of who but segundo_apellido, the folio) checked along with valid, the
+ * document's own check. APR_EINVAL with "what: missing or invalid field" in
+ * errbuf (if errlen > 0) when any fails; who and how may then be NULL. */
+static apr_status_t doc_check(const char *what, const afl_pdf_persona *who,
+                              const afl_pdf_emision *how, int valid, const unsigned char **pdf,
+                              size_t *len, char *errbuf, size_t errlen)
+{
+    *pdf = NULL;
+    *len = 0;
+    if (errlen > 0)
+        errbuf[0] = '\0';
+    if (valid && who && how && !afl_pdf_empty(who->nombres) &&
+        !afl_pdf_empty(who->primer_apellido) && !afl_pdf_empty(who->curp) &&
+        !afl_pdf_empty(who->nss) && !afl_pdf_empty(how->folio))
+        return APR_SUCCESS;
+    if (errlen > 0)
+        snprintf(errbuf, errlen, "%s: missing or invalid field", what);
+    return APR_EINVAL;
+}
+
+/* What every layout prints of the shared parts. */
+typedef struct {
+    const char *nombre; /* full name */
+    char fecha[32];     /* date of issue, afl_pdf_format_date */
+    char hora[16];      /* time of issue, afl_pdf_format_time */
+} doc_names;
+
+/* Begins a checked document (doc_check): fills n, then d with the fonts and
+ * the firma's seal for what. Returns afl_pdf_doc_begin's status: draw only
+ * on APR_SUCCESS, end with doc_finish either way. */
+static apr_status_t doc_begin(doc_t *d, apr_pool_t *p, const char *what, const afl_pdf_persona *who,
+                              const afl_pdf_emision *how, doc_names *n)
+{
+    n->nombre = afl_cadena_nombre(p, who->nombres, who->primer_apellido, who->segundo_apellido);
+    afl_pdf_format_date(how->issued, n->fecha, sizeof n->fecha);
+    afl_pdf_format_time(how->issued, n->hora, sizeof n->hora);
+    if (afl_pdf_doc_begin(d, p, how->font, how->font_bold) != APR_SUCCESS)
+        return d->rv;
+    afl_pdf_firma_prepare(d, &how->firma, what, how->folio);
+    return APR_SUCCESS;
+}
+
+/* What every page starts with: the document information's title, the
+ * footer "<lead> el <fecha> a las <hora>. Folio: <folio>.<tail>" and the
+ * header band with subtitle band. */
+static void doc_head(doc_t *d, const afl_pdf_emision *how, const doc_names *n, const char *title,
+                     const char *lead, const char *tail, const char *band)
+{
+    afl_pdf_set_info(d, title, how->issued);
+    afl_pdf_set_footer(d, apr_psprintf(d->scratch, "%s el %s a las %s. Folio: %s.%s", lead,
+                                       n->fecha, n->hora, how->folio, tail));
+    afl_pdf_header_band(d, "Instituto Mexicano del Seguro Social", band);
+}
+
+/* A section titled title with the rows every document gives its person:
+ * name, CURP and NSS. */
+static void person_rows(doc_t *d, const char *title, const doc_names *n, const afl_pdf_persona *who)
+{
+    afl_pdf_section(d, title);
+    afl_pdf_row(d, "Nombre", n->nombre);
+    afl_pdf_row(d, "CURP", who->curp);
+    afl_pdf_row(d, "Número de Seguridad Social (NSS)", who->nss);
 }
 
 /* The end of every document: the firma block and the file (both nothing once the document
  * has failed), or no file and "what: why" in errbuf (if errlen > 0). The document is
  * released either way. */
-static apr_status_t doc_finish(doc_t *d, const afl_pdf_firma *firma, const char *what,
+static apr_status_t doc_finish(doc_t *d, const afl_pdf_emision *how, const char *what,
                                const unsigned char **pdf, size_t *len, char *errbuf, size_t errlen)
 {
     apr_status_t rv;
 
-    firma_block(d, firma);
+    firma_block(d, &how->firma);
     afl_pdf_doc_save(d, pdf, len);
     rv = d->rv;
 
@@ -95,110 +165,79 @@ static apr_status_t doc_finish(doc_t *d, const afl_pdf_firma *firma, const char 
 
 /* ========================================================== comprobante */
 
-static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c,
-                                       const unsigned char **pdf, size_t *len, char *errbuf,
-                                       size_t errlen)
+static int comprobante_valid(const void *doc)
 {
-    doc_t d;
-    const char *tramite, *sexo, *nombre;
-    char fecha[32], hora[16];
+    return afl_pdf_sexo_name(((const afl_comprobante *)doc)->sexo) != NULL;
+}
+
+static void draw_comprobante(doc_t *d, const void *doc, const afl_pdf_persona *who,
+                             const afl_pdf_emision *how, const doc_names *n)
+{
+    const afl_comprobante *c = doc;
+    const char *tramite = c->localizacion ? "Localización de NSS" : "Asignación de NSS";
+    const char *sexo = afl_pdf_sexo_name(c->sexo);
     float right, qr_bottom;
 
-    *pdf = NULL;
-    *len = 0;
-    if (errlen > 0)
-        errbuf[0] = '\0';
-    if (!c || afl_pdf_empty(c->nombres) || afl_pdf_empty(c->primer_apellido) ||
-        afl_pdf_empty(c->curp) || afl_pdf_empty(c->nss) || afl_pdf_empty(c->folio) ||
-        !afl_pdf_sexo_name(c->sexo)) {
-        if (errlen > 0)
-            snprintf(errbuf, errlen, "comprobante: missing or invalid field");
-        return APR_EINVAL;
-    }
-    tramite = c->localizacion ? "Localización de NSS" : "Asignación de NSS";
-    sexo = afl_pdf_sexo_name(c->sexo);
-    nombre =
-        afl_pdf_empty(c->segundo_apellido)
-            ? apr_pstrcat(p, c->nombres, " ", c->primer_apellido, NULL)
-            : apr_pstrcat(p, c->nombres, " ", c->primer_apellido, " ", c->segundo_apellido, NULL);
-    afl_pdf_format_date(c->issued, fecha, sizeof fecha);
-    afl_pdf_format_time(c->issued, hora, sizeof hora);
+    doc_head(d, how, n,
+             c->localizacion ? "Comprobante de Localización de NSS"
+                             : "Comprobante de Asignación de NSS",
+             "Documento generado electrónicamente", "",
+             c->localizacion ? "Comprobante de Localización de Número de Seguridad Social"
+                             : "Comprobante de Asignación de Número de Seguridad Social");
+    /* the QR code at the top right; title, text and NSS box beside it */
+    right = d->right;
+    d->right -= afl_pdf_qr_corner(d, &how->firma, d->y + 12, &qr_bottom);
 
-    if (afl_pdf_doc_begin(&d, p, c->font, c->font_bold) == APR_SUCCESS) {
-        afl_pdf_firma_prepare(&d, &c->firma, "comprobante", c->folio);
-        afl_pdf_set_info(&d,
-                         c->localizacion ? "Comprobante de Localización de NSS"
-                                         : "Comprobante de Asignación de NSS",
-                         c->issued);
-        afl_pdf_set_footer(&d, apr_psprintf(d.scratch,
-                                            "Documento generado electrónicamente el %s a las %s. "
-                                            "Folio: %s.",
-                                            fecha, hora, c->folio));
-        afl_pdf_header_band(&d, "Instituto Mexicano del Seguro Social",
-                            c->localizacion
-                                ? "Comprobante de Localización de Número de Seguridad Social"
-                                : "Comprobante de Asignación de Número de Seguridad Social");
-        /* the QR code at the top right; title, text and NSS box beside it */
-        right = d.right;
-        d.right -= afl_pdf_qr_corner(&d, &c->firma, d.y + 12, &qr_bottom);
+    afl_pdf_rgb_fill(d, GREEN_R, GREEN_G, GREEN_B);
+    HPDF_Page_SetRGBStroke(d->page, GREEN_R, GREEN_G, GREEN_B);
+    afl_pdf_text_at(d, d->left, d->y, 1, 16, afl_pdf_cp(d, tramite));
+    afl_pdf_rgb_fill(d, 0, 0, 0);
+    HPDF_Page_SetRGBStroke(d->page, 0, 0, 0);
+    d->y -= 22;
+    afl_pdf_paragraph(d, 11,
+                      c->localizacion
+                          ? "Tu Número de Seguridad Social (NSS) fue localizado en los registros "
+                            "del IMSS. Es el mismo que ya tenías: no necesitas tramitar otro."
+                          : "Se te asignó un Número de Seguridad Social (NSS).");
+    d->y -= 8;
+    afl_pdf_highlight(d, "Tu Número de Seguridad Social", who->nss);
+    d->right = right;
+    if (d->y > qr_bottom - 24)
+        d->y = qr_bottom - 24;
 
-        afl_pdf_rgb_fill(&d, GREEN_R, GREEN_G, GREEN_B);
-        HPDF_Page_SetRGBStroke(d.page, GREEN_R, GREEN_G, GREEN_B);
-        afl_pdf_text_at(&d, d.left, d.y, 1, 16, afl_pdf_cp(&d, tramite));
-        afl_pdf_rgb_fill(&d, 0, 0, 0);
-        HPDF_Page_SetRGBStroke(d.page, 0, 0, 0);
-        d.y -= 22;
-        afl_pdf_paragraph(
-            &d, 11,
-            c->localizacion ? "Tu Número de Seguridad Social (NSS) fue localizado en los registros "
-                              "del IMSS. Es el mismo que ya tenías: no necesitas tramitar otro."
-                            : "Se te asignó un Número de Seguridad Social (NSS).");
-        d.y -= 8;
-        afl_pdf_highlight(&d, "Tu Número de Seguridad Social", c->nss);
-        d.right = right;
-        if (d.y > qr_bottom - 24)
-            d.y = qr_bottom - 24;
+    person_rows(d, "Datos personales", n, who);
+    afl_pdf_row(d, "Sexo", sexo);
+    afl_pdf_row(d, "Lugar de nacimiento",
+                afl_pdf_empty(c->entidad_nacimiento) ? "No disponible" : c->entidad_nacimiento);
+    afl_pdf_row(d, "Unidad de Medicina Familiar", afl_pdf_empty(c->umf) ? "Sin asignar" : c->umf);
 
-        afl_pdf_section(&d, "Datos personales");
-        afl_pdf_row(&d, "Nombre", nombre);
-        afl_pdf_row(&d, "CURP", c->curp);
-        afl_pdf_row(&d, "Número de Seguridad Social (NSS)", c->nss);
-        afl_pdf_row(&d, "Sexo", sexo);
-        afl_pdf_row(&d, "Lugar de nacimiento",
-                    afl_pdf_empty(c->entidad_nacimiento) ? "No disponible" : c->entidad_nacimiento);
-        afl_pdf_row(&d, "Unidad de Medicina Familiar",
-                    afl_pdf_empty(c->umf) ? "Sin asignar" : c->umf);
+    d->y -= 4;
+    afl_pdf_section(d, "Datos del comprobante");
+    afl_pdf_row(d, "Tipo de trámite", tramite);
+    afl_pdf_row(d, "Fecha y hora de emisión",
+                apr_pstrcat(d->scratch, n->fecha, ", ", n->hora, " h", NULL));
+    afl_pdf_row(d, "Folio", how->folio);
 
-        d.y -= 4;
-        afl_pdf_section(&d, "Datos del comprobante");
-        afl_pdf_row(&d, "Tipo de trámite", tramite);
-        afl_pdf_row(&d, "Fecha y hora de emisión",
-                    apr_pstrcat(d.scratch, fecha, ", ", hora, " h", NULL));
-        afl_pdf_row(&d, "Folio", c->folio);
-
-        d.y -= 4;
-        afl_pdf_section(&d, "Información importante");
-        afl_pdf_paragraph(
-            &d, 9.5f,
-            "Este número es permanente y único para toda la vida: es el mismo mientras "
-            "estudias y cuando empieces a trabajar. Consérvalo, lo necesitarás en todos "
-            "tus trámites ante el IMSS.");
-        afl_pdf_paragraph(
-            &d, 9.5f,
-            afl_pdf_empty(c->umf)
-                ? "Para recibir atención médica debes registrarte en la Unidad de Medicina "
-                  "Familiar (UMF) que corresponde a tu domicilio. Acude a ella con una "
-                  "identificación oficial con fotografía, un comprobante de domicilio "
-                  "reciente, tu CURP y este comprobante."
-                : "Para recibir atención médica debes registrarte en tu Unidad de Medicina "
-                  "Familiar (UMF), la indicada arriba. Acude a ella con una identificación "
-                  "oficial con fotografía, un comprobante de domicilio reciente, tu CURP y "
-                  "este comprobante.");
-        afl_pdf_paragraph(&d, 9.5f,
-                          "Como estudiante, el Seguro Facultativo te da atención médica gratuita "
-                          "mientras conserves tu condición de estudiante.");
-    }
-    return doc_finish(&d, &c->firma, "comprobante", pdf, len, errbuf, errlen);
+    d->y -= 4;
+    afl_pdf_section(d, "Información importante");
+    afl_pdf_paragraph(d, 9.5f,
+                      "Este número es permanente y único para toda la vida: es el mismo mientras "
+                      "estudias y cuando empieces a trabajar. Consérvalo, lo necesitarás en todos "
+                      "tus trámites ante el IMSS.");
+    afl_pdf_paragraph(
+        d, 9.5f,
+        afl_pdf_empty(c->umf)
+            ? "Para recibir atención médica debes registrarte en la Unidad de Medicina "
+              "Familiar (UMF) que corresponde a tu domicilio. Acude a ella con una "
+              "identificación oficial con fotografía, un comprobante de domicilio "
+              "reciente, tu CURP y este comprobante."
+            : "Para recibir atención médica debes registrarte en tu Unidad de Medicina "
+              "Familiar (UMF), la indicada arriba. Acude a ella con una identificación "
+              "oficial con fotografía, un comprobante de domicilio reciente, tu CURP y "
+              "este comprobante.");
+    afl_pdf_paragraph(d, 9.5f,
+                      "Como estudiante, el Seguro Facultativo te da atención médica gratuita "
+                      "mientras conserves tu condición de estudiante.");
 }
 
 /* ================================================================ tarjeta */
@@ -210,7 +249,8 @@ static apr_status_t render_comprobante(apr_pool_t *p, const afl_comprobante *c,
 #define CARD_QR 68.0f
 
 /* The card with its top-left corner at (x, top). */
-static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const char *nombre)
+static void draw_card(doc_t *d, float x, float top, const afl_pdf_persona *who,
+                      const afl_pdf_emision *how, const char *nombre)
 {
     const float strip = 26.0f, tw = CARD_W - 2 * CARD_PAD - CARD_QR - 8;
     float tx = x + CARD_PAD, y;
@@ -238,7 +278,7 @@ static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const 
     afl_pdf_text_at(d, tx, y, 1, 5.8f, afl_pdf_cp(d, "NÚMERO DE SEGURIDAD SOCIAL (NSS)"));
     afl_pdf_grey(d, 0);
     y -= 18;
-    afl_pdf_text_at(d, tx, y, 1, 17, afl_pdf_cp(d, t->nss));
+    afl_pdf_text_at(d, tx, y, 1, 17, afl_pdf_cp(d, who->nss));
 
     y -= 13;
     afl_pdf_grey(d, 0.35f);
@@ -258,12 +298,12 @@ static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const 
     afl_pdf_text_at(d, tx, y, 1, 5.8f, "CURP");
     afl_pdf_grey(d, 0);
     y -= 9;
-    afl_pdf_text_at(d, tx, y, 0, 8, afl_pdf_cp(d, t->curp));
+    afl_pdf_text_at(d, tx, y, 0, 8, afl_pdf_cp(d, who->curp));
 
     /* folio and short sello along the bottom edge */
     afl_pdf_grey(d, 0.35f);
     afl_pdf_text_at(d, tx, top - CARD_H + 16, 0, 5.5f,
-                    afl_pdf_cp(d, apr_pstrcat(d->scratch, "Folio: ", t->folio, NULL)));
+                    afl_pdf_cp(d, apr_pstrcat(d->scratch, "Folio: ", how->folio, NULL)));
     if (d->sello)
         afl_pdf_text_at(
             d, tx, top - CARD_H + 8, 0, 5.5f,
@@ -271,9 +311,9 @@ static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const 
                                       apr_pstrndup(d->scratch, d->sello, 28), "…", NULL)));
     afl_pdf_grey(d, 0);
 
-    if (!afl_pdf_empty(t->firma.verify_url))
+    if (!afl_pdf_empty(how->firma.verify_url))
         afl_pdf_draw_qr(d, x + CARD_W - CARD_PAD - CARD_QR, top - strip - 10, CARD_QR,
-                        t->firma.verify_url);
+                        how->firma.verify_url);
 
     /* the cut line, drawn last so nothing covers it */
     HPDF_Page_SetRGBStroke(d->page, 0.2f, 0.2f, 0.2f);
@@ -288,65 +328,35 @@ static void draw_card(doc_t *d, float x, float top, const afl_tarjeta *t, const 
     HPDF_Page_SetRGBStroke(d->page, 0, 0, 0);
 }
 
-static apr_status_t render_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned char **pdf,
-                                   size_t *len, char *errbuf, size_t errlen)
+static void draw_tarjeta(doc_t *d, const void *doc, const afl_pdf_persona *who,
+                         const afl_pdf_emision *how, const doc_names *n)
 {
-    doc_t d;
-    const char *nombre;
-    char fecha[32], hora[16];
     float top;
 
-    *pdf = NULL;
-    *len = 0;
-    if (errlen > 0)
-        errbuf[0] = '\0';
-    if (!t || afl_pdf_empty(t->nombres) || afl_pdf_empty(t->primer_apellido) ||
-        afl_pdf_empty(t->curp) || afl_pdf_empty(t->nss) || afl_pdf_empty(t->folio)) {
-        if (errlen > 0)
-            snprintf(errbuf, errlen, "tarjeta: missing or invalid field");
-        return APR_EINVAL;
-    }
-    nombre = afl_cadena_nombre(p, t->nombres, t->primer_apellido, t->segundo_apellido);
-    afl_pdf_format_date(t->issued, fecha, sizeof fecha);
-    afl_pdf_format_time(t->issued, hora, sizeof hora);
+    (void)doc; /* the tarjeta has nothing but the shared parts */
+    doc_head(d, how, n, "Tarjeta de Número de Seguridad Social",
+             "Documento generado electrónicamente", "", "Tarjeta de Número de Seguridad Social");
+    afl_pdf_paragraph(d, 10.5f,
+                      "Esta es tu tarjeta de Número de Seguridad Social (NSS). Imprímela a tamaño "
+                      "real (100 %), sin ajustar a la página, recórtala y guárdala con tus "
+                      "documentos.");
+    d->y -= 4;
+    afl_pdf_grey(d, 0.35f);
+    afl_pdf_text_at(d, d->left, d->y, 1, 8.5f, afl_pdf_cp(d, "Recorta por la línea punteada"));
+    afl_pdf_grey(d, 0);
+    top = d->y - 8;
+    draw_card(d, d->left, top, who, how, n->nombre);
+    d->y = top - CARD_H - 30;
 
-    if (afl_pdf_doc_begin(&d, p, t->font, t->font_bold) == APR_SUCCESS) {
-        afl_pdf_firma_prepare(&d, &t->firma, "tarjeta", t->folio);
-        afl_pdf_set_info(&d, "Tarjeta de Número de Seguridad Social", t->issued);
-        afl_pdf_set_footer(&d, apr_psprintf(d.scratch,
-                                            "Documento generado electrónicamente el %s a las %s. "
-                                            "Folio: %s.",
-                                            fecha, hora, t->folio));
-        afl_pdf_header_band(&d, "Instituto Mexicano del Seguro Social",
-                            "Tarjeta de Número de Seguridad Social");
-        afl_pdf_paragraph(
-            &d, 10.5f,
-            "Esta es tu tarjeta de Número de Seguridad Social (NSS). Imprímela a tamaño "
-            "real (100 %), sin ajustar a la página, recórtala y guárdala con tus "
-            "documentos.");
-        d.y -= 4;
-        afl_pdf_grey(&d, 0.35f);
-        afl_pdf_text_at(&d, d.left, d.y, 1, 8.5f, afl_pdf_cp(&d, "Recorta por la línea punteada"));
-        afl_pdf_grey(&d, 0);
-        top = d.y - 8;
-        draw_card(&d, d.left, top, t, nombre);
-        d.y = top - CARD_H - 30;
-
-        afl_pdf_section(&d, "Datos de la tarjeta");
-        afl_pdf_row(&d, "Nombre", nombre);
-        afl_pdf_row(&d, "CURP", t->curp);
-        afl_pdf_row(&d, "Número de Seguridad Social (NSS)", t->nss);
-        afl_pdf_row(&d, "Fecha de emisión", apr_pstrcat(d.scratch, fecha, ", ", hora, NULL));
-        afl_pdf_row(&d, "Folio", t->folio);
-        d.y -= 4;
-        afl_pdf_paragraph(
-            &d, 9.5f,
-            "Tu NSS es permanente y único para toda la vida. Con él te registras en tu "
-            "Unidad de Medicina Familiar y haces tus trámites ante el IMSS. El código QR "
-            "lleva a la página donde cualquier persona puede comprobar que esta tarjeta "
-            "fue emitida por el IMSS.");
-    }
-    return doc_finish(&d, &t->firma, "tarjeta", pdf, len, errbuf, errlen);
+    person_rows(d, "Datos de la tarjeta", n, who);
+    afl_pdf_row(d, "Fecha de emisión", apr_pstrcat(d->scratch, n->fecha, ", ", n->hora, NULL));
+    afl_pdf_row(d, "Folio", how->folio);
+    d->y -= 4;
+    afl_pdf_paragraph(d, 9.5f,
+                      "Tu NSS es permanente y único para toda la vida. Con él te registras en tu "
+                      "Unidad de Medicina Familiar y haces tus trámites ante el IMSS. El código QR "
+                      "lleva a la página donde cualquier persona puede comprobar que esta tarjeta "
+                      "fue emitida por el IMSS.");
 }
 
 /* ============================================================= constancia */
@@ -403,121 +413,92 @@ static void status_box(doc_t *d, int vigente, const char *explain)
     d->y = top - h - 24;
 }
 
-static apr_status_t render_constancia(apr_pool_t *p, const afl_constancia *c,
-                                      const unsigned char **pdf, size_t *len, char *errbuf,
-                                      size_t errlen)
+static int constancia_valid(const void *doc)
 {
-    doc_t d;
-    const char *nombre, *explain, *inicio, *fin;
-    char fecha[32], hora[16];
-    const afl_vigencia *v;
+    const afl_vigencia *v = &((const afl_constancia *)doc)->vigencia;
+
+    return v->estado >= AFL_VIGENCIA_SIN_COBERTURA && v->estado <= AFL_VIGENCIA_FUTURA &&
+           (v->estado == AFL_VIGENCIA_SIN_COBERTURA || v->hasta >= v->desde);
+}
+
+static void draw_constancia(doc_t *d, const void *doc, const afl_pdf_persona *who,
+                            const afl_pdf_emision *how, const doc_names *n)
+{
+    const afl_constancia *c = doc;
+    const afl_vigencia *v = &c->vigencia;
+    const char *explain, *inicio, *fin;
     float right, qr_bottom;
+    int vig = v->estado == AFL_VIGENCIA_VIGENTE;
 
-    *pdf = NULL;
-    *len = 0;
-    if (errlen > 0)
-        errbuf[0] = '\0';
-    if (!c || afl_pdf_empty(c->nombres) || afl_pdf_empty(c->primer_apellido) ||
-        afl_pdf_empty(c->curp) || afl_pdf_empty(c->nss) || afl_pdf_empty(c->folio) ||
-        c->vigencia.estado < AFL_VIGENCIA_SIN_COBERTURA ||
-        c->vigencia.estado > AFL_VIGENCIA_FUTURA ||
-        (c->vigencia.estado != AFL_VIGENCIA_SIN_COBERTURA &&
-         c->vigencia.hasta < c->vigencia.desde)) {
-        if (errlen > 0)
-            snprintf(errbuf, errlen, "constancia: missing or invalid field");
-        return APR_EINVAL;
+    doc_head(d, how, n, "Constancia de Vigencia de Derechos",
+             "Constancia generada electrónicamente", " Refleja la vigencia registrada a esa fecha.",
+             "Constancia de Vigencia de Derechos");
+
+    inicio = v->estado == AFL_VIGENCIA_SIN_COBERTURA ? "Sin registro" : fecha_dia(d, v->desde);
+    if (v->estado == AFL_VIGENCIA_SIN_COBERTURA)
+        fin = "Sin registro";
+    else if (v->hasta == AFL_VIGENCIA_ABIERTA)
+        fin = "Sin fecha de término (mientras seas estudiante)";
+    else
+        fin = fecha_dia(d, v->hasta);
+    switch (v->estado) {
+    case AFL_VIGENCIA_VIGENTE:
+        explain = v->hasta == AFL_VIGENCIA_ABIERTA
+                      ? "Tienes derecho a recibir atención médica en el IMSS mientras "
+                        "conserves tu condición de estudiante."
+                      : apr_pstrcat(d->scratch,
+                                    "Tienes derecho a recibir atención médica en el IMSS "
+                                    "hasta el ",
+                                    fin, ".", NULL);
+        break;
+    case AFL_VIGENCIA_VENCIDA:
+        explain = apr_pstrcat(d->scratch, "Tu cobertura terminó el ", fin,
+                              ". Para recuperarla, tu escuela debe reportar tu inscripción "
+                              "al IMSS.",
+                              NULL);
+        break;
+    case AFL_VIGENCIA_FUTURA:
+        explain = apr_pstrcat(d->scratch, "Tu cobertura inicia el ", inicio,
+                              ". Antes de esa fecha no tienes derecho a atención médica.", NULL);
+        break;
+    default:
+        explain = "No hay un periodo de cobertura registrado para tu NSS. Tu escuela debe "
+                  "reportar tu inscripción al IMSS.";
+        break;
     }
-    v = &c->vigencia;
-    nombre = afl_cadena_nombre(p, c->nombres, c->primer_apellido, c->segundo_apellido);
-    afl_pdf_format_date(c->issued, fecha, sizeof fecha);
-    afl_pdf_format_time(c->issued, hora, sizeof hora);
+    right = d->right;
+    d->right -= afl_pdf_qr_corner(d, &how->firma, d->y + 14, &qr_bottom);
+    status_box(d, vig, explain);
+    d->right = right;
+    if (d->y > qr_bottom - 20)
+        d->y = qr_bottom - 20;
 
-    if (afl_pdf_doc_begin(&d, p, c->font, c->font_bold) == APR_SUCCESS) {
-        int vig = v->estado == AFL_VIGENCIA_VIGENTE;
+    person_rows(d, "Datos del asegurado", n, who);
+    afl_pdf_row(d, "Régimen", "Voluntario — Modalidad 32 Seguro Facultativo");
 
-        afl_pdf_firma_prepare(&d, &c->firma, "constancia", c->folio);
-        afl_pdf_set_info(&d, "Constancia de Vigencia de Derechos", c->issued);
-        afl_pdf_set_footer(&d,
-                           apr_psprintf(d.scratch,
-                                        "Constancia generada electrónicamente el %s a las %s. "
-                                        "Folio: %s. Refleja la vigencia registrada a esa fecha.",
-                                        fecha, hora, c->folio));
-        afl_pdf_header_band(&d, "Instituto Mexicano del Seguro Social",
-                            "Constancia de Vigencia de Derechos");
+    afl_pdf_section(d, "Vigencia de derechos");
+    afl_pdf_row(d, "Vigente", vig ? "SÍ" : "NO");
+    afl_pdf_row(d, "Fecha de inicio de vigencia", inicio);
+    afl_pdf_row(d, "Fecha de fin de vigencia", fin);
+    if (v->has_proxima)
+        afl_pdf_row(d, "Nueva vigencia a partir del", fecha_dia(d, v->proxima));
 
-        inicio = v->estado == AFL_VIGENCIA_SIN_COBERTURA ? "Sin registro" : fecha_dia(&d, v->desde);
-        if (v->estado == AFL_VIGENCIA_SIN_COBERTURA)
-            fin = "Sin registro";
-        else if (v->hasta == AFL_VIGENCIA_ABIERTA)
-            fin = "Sin fecha de término (mientras seas estudiante)";
-        else
-            fin = fecha_dia(&d, v->hasta);
-        switch (v->estado) {
-        case AFL_VIGENCIA_VIGENTE:
-            explain = v->hasta == AFL_VIGENCIA_ABIERTA
-                          ? "Tienes derecho a recibir atención médica en el IMSS mientras "
-                            "conserves tu condición de estudiante."
-                          : apr_pstrcat(d.scratch,
-                                        "Tienes derecho a recibir atención médica en el IMSS "
-                                        "hasta el ",
-                                        fin, ".", NULL);
-            break;
-        case AFL_VIGENCIA_VENCIDA:
-            explain = apr_pstrcat(d.scratch, "Tu cobertura terminó el ", fin,
-                                  ". Para recuperarla, tu escuela debe reportar tu inscripción "
-                                  "al IMSS.",
-                                  NULL);
-            break;
-        case AFL_VIGENCIA_FUTURA:
-            explain =
-                apr_pstrcat(d.scratch, "Tu cobertura inicia el ", inicio,
-                            ". Antes de esa fecha no tienes derecho a atención médica.", NULL);
-            break;
-        default:
-            explain = "No hay un periodo de cobertura registrado para tu NSS. Tu escuela debe "
-                      "reportar tu inscripción al IMSS.";
-            break;
-        }
-        right = d.right;
-        d.right -= afl_pdf_qr_corner(&d, &c->firma, d.y + 14, &qr_bottom);
-        status_box(&d, vig, explain);
-        d.right = right;
-        if (d.y > qr_bottom - 20)
-            d.y = qr_bottom - 20;
+    afl_pdf_section(d, "Unidad de Medicina Familiar");
+    afl_pdf_row(d, "Unidad de Medicina Familiar", afl_pdf_empty(c->umf) ? "Sin asignar" : c->umf);
+    if (!afl_pdf_empty(c->umf_domicilio))
+        afl_pdf_row(d, "Domicilio", c->umf_domicilio);
+    if (!afl_pdf_empty(c->subdelegacion))
+        afl_pdf_row(d, "Subdelegación", c->subdelegacion);
 
-        afl_pdf_section(&d, "Datos del asegurado");
-        afl_pdf_row(&d, "Nombre", nombre);
-        afl_pdf_row(&d, "CURP", c->curp);
-        afl_pdf_row(&d, "Número de Seguridad Social (NSS)", c->nss);
-        afl_pdf_row(&d, "Régimen", "Voluntario — Modalidad 32 Seguro Facultativo");
-
-        afl_pdf_section(&d, "Vigencia de derechos");
-        afl_pdf_row(&d, "Vigente", vig ? "SÍ" : "NO");
-        afl_pdf_row(&d, "Fecha de inicio de vigencia", inicio);
-        afl_pdf_row(&d, "Fecha de fin de vigencia", fin);
-        if (v->has_proxima)
-            afl_pdf_row(&d, "Nueva vigencia a partir del", fecha_dia(&d, v->proxima));
-
-        afl_pdf_section(&d, "Unidad de Medicina Familiar");
-        afl_pdf_row(&d, "Unidad de Medicina Familiar",
-                    afl_pdf_empty(c->umf) ? "Sin asignar" : c->umf);
-        if (!afl_pdf_empty(c->umf_domicilio))
-            afl_pdf_row(&d, "Domicilio", c->umf_domicilio);
-        if (!afl_pdf_empty(c->subdelegacion))
-            afl_pdf_row(&d, "Subdelegación", c->subdelegacion);
-
-        afl_pdf_section(&d, "Datos de la constancia");
-        afl_pdf_row(&d, "Fecha y hora de emisión",
-                    apr_pstrcat(d.scratch, fecha, ", ", hora, " h", NULL));
-        afl_pdf_row(&d, "Folio", c->folio);
-        d.y -= 2;
-        afl_pdf_paragraph(
-            &d, 8.5f,
-            "El Seguro Facultativo cubre la atención médica, quirúrgica, farmacéutica, "
-            "hospitalaria y de maternidad del Seguro de Enfermedades y Maternidad, sin "
-            "beneficiarios, mientras conserves tu condición de estudiante.");
-    }
-    return doc_finish(&d, &c->firma, "constancia", pdf, len, errbuf, errlen);
+    afl_pdf_section(d, "Datos de la constancia");
+    afl_pdf_row(d, "Fecha y hora de emisión",
+                apr_pstrcat(d->scratch, n->fecha, ", ", n->hora, " h", NULL));
+    afl_pdf_row(d, "Folio", how->folio);
+    d->y -= 2;
+    afl_pdf_paragraph(d, 8.5f,
+                      "El Seguro Facultativo cubre la atención médica, quirúrgica, farmacéutica, "
+                      "hospitalaria y de maternidad del Seguro de Enfermedades y Maternidad, sin "
+                      "beneficiarios, mientras conserves tu condición de estudiante.");
 }
 
 /* ================================================= rendered-document cache
@@ -552,118 +533,112 @@ static void key_firma(afl_pdfcache_kb *kb, const afl_pdf_firma *f)
     afl_pdfcache_kb_int(kb, f->key ? afl_sign_is_private(f->key) : -1);
 }
 
-/* The person every document names, in the order of its fields. */
-static void key_person(afl_pdfcache_kb *kb, const char *nombres, const char *primer_apellido,
-                       const char *segundo_apellido, const char *curp, const char *nss)
+/* The shared parts, every field in the order of its struct. */
+static void key_shared(afl_pdfcache_kb *kb, const afl_pdf_persona *who, const afl_pdf_emision *how)
 {
-    afl_pdfcache_kb_str(kb, nombres);
-    afl_pdfcache_kb_str(kb, primer_apellido);
-    afl_pdfcache_kb_str(kb, segundo_apellido);
-    afl_pdfcache_kb_str(kb, curp);
-    afl_pdfcache_kb_str(kb, nss);
+    afl_pdfcache_kb_str(kb, who->nombres);
+    afl_pdfcache_kb_str(kb, who->primer_apellido);
+    afl_pdfcache_kb_str(kb, who->segundo_apellido);
+    afl_pdfcache_kb_str(kb, who->curp);
+    afl_pdfcache_kb_str(kb, who->nss);
+    afl_pdfcache_kb_str(kb, how->folio);
+    key_time(kb, how->issued);
+    key_font(kb, how->font);
+    key_font(kb, how->font_bold);
+    key_firma(kb, &how->firma);
 }
 
-/* The fields every document ends with: folio, time of issue, fonts and firma. */
-static void key_issue(afl_pdfcache_kb *kb, const char *folio, apr_time_t issued,
-                      const afl_pdf_font *font, const afl_pdf_font *font_bold,
-                      const afl_pdf_firma *firma)
+/* What tells the three documents apart in document(). */
+typedef struct {
+    const char *what;                                /* "comprobante", ... */
+    int (*valid)(const void *doc);                   /* its own fields; NULL = no check */
+    void (*key)(afl_pdfcache_kb *, const void *doc); /* its own fields; NULL = none */
+    /* the page, between doc_begin and doc_finish: title and footer included */
+    void (*draw)(doc_t *d, const void *doc, const afl_pdf_persona *who, const afl_pdf_emision *how,
+                 const doc_names *n);
+} doc_kind;
+
+static void key_comprobante(afl_pdfcache_kb *kb, const void *doc)
 {
-    afl_pdfcache_kb_str(kb, folio);
-    key_time(kb, issued);
-    key_font(kb, font);
-    key_font(kb, font_bold);
-    key_firma(kb, firma);
+    const afl_comprobante *c = doc;
+
+    afl_pdfcache_kb_int(kb, c->localizacion);
+    afl_pdfcache_kb_int(kb, c->sexo);
+    afl_pdfcache_kb_str(kb, c->entidad_nacimiento);
+    afl_pdfcache_kb_str(kb, c->umf);
 }
 
-/* Serves the document from the cache, else renders and keeps it. Without a
- * key (digest failure) it simply renders. */
-static apr_status_t cached(apr_pool_t *p, afl_pdfcache_kb *kb, const unsigned char **pdf,
-                           size_t *len, char *errbuf, size_t errlen,
-                           apr_status_t (*render)(apr_pool_t *, const void *,
-                                                  const unsigned char **, size_t *, char *, size_t),
-                           const void *doc)
+static void key_constancia(afl_pdfcache_kb *kb, const void *doc)
 {
-    afl_pdfcache_key k;
-    int keyed = afl_pdfcache_key_make(kb, &k) == 0;
+    const afl_constancia *c = doc;
+
+    afl_pdfcache_kb_int(kb, c->vigencia.estado);
+    afl_pdfcache_kb_int(kb, c->vigencia.vigente);
+    afl_pdfcache_kb_int(kb, c->vigencia.desde);
+    afl_pdfcache_kb_int(kb, c->vigencia.hasta);
+    afl_pdfcache_kb_int(kb, c->vigencia.has_proxima);
+    afl_pdfcache_kb_int(kb, c->vigencia.proxima);
+    afl_pdfcache_kb_str(kb, c->umf);
+    afl_pdfcache_kb_str(kb, c->umf_domicilio);
+    afl_pdfcache_kb_str(kb, c->subdelegacion);
+}
+
+static const doc_kind COMPROBANTE = {"comprobante", comprobante_valid, key_comprobante,
+                                     draw_comprobante};
+static const doc_kind TARJETA = {"tarjeta", NULL, NULL, draw_tarjeta};
+static const doc_kind CONSTANCIA = {"constancia", constancia_valid, key_constancia,
+                                    draw_constancia};
+
+/* Every entry point: doc (NULL: APR_EINVAL) checked (doc_check and k->valid),
+ * keyed by its own fields and its shared parts who and how, served from the
+ * cache, else drawn and kept. Without a key (digest failure) it simply
+ * draws. Only documents that pass the check are ever cached. */
+static apr_status_t document(apr_pool_t *p, const doc_kind *k, const void *doc,
+                             const afl_pdf_persona *who, const afl_pdf_emision *how,
+                             const unsigned char **pdf, size_t *len, char *errbuf, size_t errlen)
+{
+    afl_pdfcache_kb kb;
+    afl_pdfcache_key key;
+    int keyed;
+    doc_t d;
+    doc_names n;
     apr_status_t rv;
 
-    if (keyed && afl_pdfcache_get(&k, p, pdf, len)) {
-        if (errlen > 0)
-            errbuf[0] = '\0';
+    if (doc_check(k->what, who, how, doc && (!k->valid || k->valid(doc)), pdf, len, errbuf,
+                  errlen) != APR_SUCCESS)
+        return APR_EINVAL;
+    afl_pdfcache_kb_init(&kb, p, k->what);
+    if (k->key)
+        k->key(&kb, doc);
+    key_shared(&kb, who, how);
+    keyed = afl_pdfcache_key_make(&kb, &key) == 0;
+    if (keyed && afl_pdfcache_get(&key, p, pdf, len))
         return APR_SUCCESS;
-    }
-    rv = render(p, doc, pdf, len, errbuf, errlen);
+    if (doc_begin(&d, p, k->what, who, how, &n) == APR_SUCCESS)
+        k->draw(&d, doc, who, how, &n);
+    rv = doc_finish(&d, how, k->what, pdf, len, errbuf, errlen);
     if (rv == APR_SUCCESS && keyed)
-        afl_pdfcache_put(&k, *pdf, *len);
+        afl_pdfcache_put(&key, *pdf, *len);
     return rv;
-}
-
-static apr_status_t render_comprobante_v(apr_pool_t *p, const void *doc, const unsigned char **pdf,
-                                         size_t *len, char *errbuf, size_t errlen)
-{
-    return render_comprobante(p, doc, pdf, len, errbuf, errlen);
-}
-
-static apr_status_t render_tarjeta_v(apr_pool_t *p, const void *doc, const unsigned char **pdf,
-                                     size_t *len, char *errbuf, size_t errlen)
-{
-    return render_tarjeta(p, doc, pdf, len, errbuf, errlen);
-}
-
-static apr_status_t render_constancia_v(apr_pool_t *p, const void *doc, const unsigned char **pdf,
-                                        size_t *len, char *errbuf, size_t errlen)
-{
-    return render_constancia(p, doc, pdf, len, errbuf, errlen);
 }
 
 apr_status_t afl_pdf_comprobante(apr_pool_t *p, const afl_comprobante *c, const unsigned char **pdf,
                                  size_t *len, char *errbuf, size_t errlen)
 {
-    afl_pdfcache_kb kb;
-
-    if (!c)
-        return render_comprobante(p, c, pdf, len, errbuf, errlen);
-    afl_pdfcache_kb_init(&kb, p, "comprobante");
-    afl_pdfcache_kb_int(&kb, c->localizacion);
-    key_person(&kb, c->nombres, c->primer_apellido, c->segundo_apellido, c->curp, c->nss);
-    afl_pdfcache_kb_int(&kb, c->sexo);
-    afl_pdfcache_kb_str(&kb, c->entidad_nacimiento);
-    afl_pdfcache_kb_str(&kb, c->umf);
-    key_issue(&kb, c->folio, c->issued, c->font, c->font_bold, &c->firma);
-    return cached(p, &kb, pdf, len, errbuf, errlen, render_comprobante_v, c);
+    return document(p, &COMPROBANTE, c, c ? &c->persona : NULL, c ? &c->emision : NULL, pdf, len,
+                    errbuf, errlen);
 }
 
 apr_status_t afl_pdf_tarjeta(apr_pool_t *p, const afl_tarjeta *t, const unsigned char **pdf,
                              size_t *len, char *errbuf, size_t errlen)
 {
-    afl_pdfcache_kb kb;
-
-    if (!t)
-        return render_tarjeta(p, t, pdf, len, errbuf, errlen);
-    afl_pdfcache_kb_init(&kb, p, "tarjeta");
-    key_person(&kb, t->nombres, t->primer_apellido, t->segundo_apellido, t->curp, t->nss);
-    key_issue(&kb, t->folio, t->issued, t->font, t->font_bold, &t->firma);
-    return cached(p, &kb, pdf, len, errbuf, errlen, render_tarjeta_v, t);
+    return document(p, &TARJETA, t, t ? &t->persona : NULL, t ? &t->emision : NULL, pdf, len,
+                    errbuf, errlen);
 }
 
 apr_status_t afl_pdf_constancia(apr_pool_t *p, const afl_constancia *c, const unsigned char **pdf,
                                 size_t *len, char *errbuf, size_t errlen)
 {
-    afl_pdfcache_kb kb;
-
-    if (!c)
-        return render_constancia(p, c, pdf, len, errbuf, errlen);
-    afl_pdfcache_kb_init(&kb, p, "constancia");
-    key_person(&kb, c->nombres, c->primer_apellido, c->segundo_apellido, c->curp, c->nss);
-    afl_pdfcache_kb_int(&kb, c->vigencia.estado);
-    afl_pdfcache_kb_int(&kb, c->vigencia.vigente);
-    afl_pdfcache_kb_int(&kb, c->vigencia.desde);
-    afl_pdfcache_kb_int(&kb, c->vigencia.hasta);
-    afl_pdfcache_kb_int(&kb, c->vigencia.has_proxima);
-    afl_pdfcache_kb_int(&kb, c->vigencia.proxima);
-    afl_pdfcache_kb_str(&kb, c->umf);
-    afl_pdfcache_kb_str(&kb, c->umf_domicilio);
-    afl_pdfcache_kb_str(&kb, c->subdelegacion);
-    key_issue(&kb, c->folio, c->issued, c->font, c->font_bold, &c->firma);
-    return cached(p, &kb, pdf, len, errbuf, errlen, render_constancia_v, c);
+    return document(p, &CONSTANCIA, c, c ? &c->persona : NULL, c ? &c->emision : NULL, pdf, len,
+                    errbuf, errlen);
 }

@@ -29,7 +29,7 @@ static double run(apr_pool_t *p, afl_comprobante *c, double seconds, size_t *siz
             return -1;
         }
         *size = len;
-        c->issued += APR_USEC_PER_SEC;
+        c->emision.issued += APR_USEC_PER_SEC;
         apr_pool_clear(p);
         n++;
         now = apr_time_now();
@@ -55,16 +55,16 @@ int main(int argc, char **argv)
     apr_pool_create(&root, NULL);
     apr_pool_create(&p, root);
 
-    c.nombres = "María José";
-    c.primer_apellido = "Muñoz";
-    c.segundo_apellido = "Ibáñez";
-    c.curp = "MUIM050315MNLXBRA1";
-    c.nss = "12345678903";
+    c.persona.nombres = "María José";
+    c.persona.primer_apellido = "Muñoz";
+    c.persona.segundo_apellido = "Ibáñez";
+    c.persona.curp = "MUIM050315MNLXBRA1";
+    c.persona.nss = "12345678903";
     c.sexo = 'M';
     c.entidad_nacimiento = "Nuevo León";
     c.umf = "UMF No. 10 Cuauhtémoc";
-    c.folio = "1795694400000000123";
-    c.issued = apr_time_now();
+    c.emision.folio = "1795694400000000123";
+    c.emision.issued = apr_time_now();
 
     rate = run(p, &c, seconds, &size);
     if (rate < 0)
@@ -72,10 +72,10 @@ int main(int argc, char **argv)
     printf("comprobante PDFs per second (1 thread, standard fonts): %.0f, %zu bytes\n", rate, size);
 
     /* An embedded TrueType face: libharu parses the file for every document. */
-    if (afl_pdf_font_load(root, apr_pstrcat(root, dir, "/DejaVuSans.ttf", NULL), &c.font) !=
+    if (afl_pdf_font_load(root, apr_pstrcat(root, dir, "/DejaVuSans.ttf", NULL), &c.emision.font) !=
             APR_SUCCESS ||
         afl_pdf_font_load(root, apr_pstrcat(root, dir, "/DejaVuSans-Bold.ttf", NULL),
-                          &c.font_bold) != APR_SUCCESS) {
+                          &c.emision.font_bold) != APR_SUCCESS) {
         fprintf(stderr, "bench_pdf: cannot load fonts\n");
         return 1;
     }

@@ -78,17 +78,17 @@ static afl_comprobante comprobante(void)
     afl_comprobante c;
 
     memset(&c, 0, sizeof c);
-    c.nombres = "María José";
-    c.primer_apellido = "Muñoz";
-    c.segundo_apellido = "Ibáñez";
-    c.curp = CURP;
-    c.nss = NSS;
+    c.persona.nombres = "María José";
+    c.persona.primer_apellido = "Muñoz";
+    c.persona.segundo_apellido = "Ibáñez";
+    c.persona.curp = CURP;
+    c.persona.nss = NSS;
     c.sexo = 'M';
     c.entidad_nacimiento = "Nuevo León";
     c.umf = "UMF No. 10 Cuauhtémoc";
-    c.folio = FOLIO;
-    c.issued = ISSUED;
-    c.firma = firma(AFL_CADENA_ASIGNACION, "María José Muñoz Ibáñez");
+    c.emision.folio = FOLIO;
+    c.emision.issued = ISSUED;
+    c.emision.firma = firma(AFL_CADENA_ASIGNACION, "María José Muñoz Ibáñez");
     return c;
 }
 
@@ -97,14 +97,14 @@ static afl_tarjeta tarjeta(void)
     afl_tarjeta t;
 
     memset(&t, 0, sizeof t);
-    t.nombres = "María José";
-    t.primer_apellido = "Muñoz";
-    t.segundo_apellido = "Ibáñez";
-    t.curp = CURP;
-    t.nss = NSS;
-    t.folio = FOLIO;
-    t.issued = ISSUED;
-    t.firma = firma(AFL_CADENA_TARJETA, "María José Muñoz Ibáñez");
+    t.persona.nombres = "María José";
+    t.persona.primer_apellido = "Muñoz";
+    t.persona.segundo_apellido = "Ibáñez";
+    t.persona.curp = CURP;
+    t.persona.nss = NSS;
+    t.emision.folio = FOLIO;
+    t.emision.issued = ISSUED;
+    t.emision.firma = firma(AFL_CADENA_TARJETA, "María José Muñoz Ibáñez");
     return t;
 }
 
@@ -123,18 +123,18 @@ static afl_constancia constancia(const char *fin)
     afl_movimiento m = {AFL_MOV_ALTA, D("2026-08-24"), fin ? D(fin) : AFL_VIGENCIA_ABIERTA};
 
     memset(&c, 0, sizeof c);
-    c.nombres = "María José";
-    c.primer_apellido = "Muñoz";
-    c.segundo_apellido = "Ibáñez";
-    c.curp = CURP;
-    c.nss = NSS;
+    c.persona.nombres = "María José";
+    c.persona.primer_apellido = "Muñoz";
+    c.persona.segundo_apellido = "Ibáñez";
+    c.persona.curp = CURP;
+    c.persona.nss = NSS;
     ck_assert_int_eq(afl_vigencia_eval(pool, &m, 1, D("2026-11-26"), &c.vigencia), 0);
     c.umf = "UMF No. 10 Cuauhtémoc";
     c.umf_domicilio = "Av. Chapultepec 100, Col. Roma Norte, Cuauhtémoc, C.P. 06700";
     c.subdelegacion = "Subdelegación Cuauhtémoc";
-    c.folio = FOLIO;
-    c.issued = ISSUED;
-    c.firma = firma(AFL_CADENA_CONSTANCIA, "María José Muñoz Ibáñez");
+    c.emision.folio = FOLIO;
+    c.emision.issued = ISSUED;
+    c.emision.firma = firma(AFL_CADENA_CONSTANCIA, "María José Muñoz Ibáñez");
     return c;
 }
 
@@ -296,7 +296,7 @@ START_TEST(test_comprobante_signed)
     ck_contains(t, "María José Muñoz Ibáñez");
     ck_contains(t, "Sello digital");
     ck_contains(t, "Cadena original");
-    check_signed(pdf, len, "comprobante", &c.firma, dense_text(path));
+    check_signed(pdf, len, "comprobante", &c.emision.firma, dense_text(path));
     if (getenv("AFL_DOCS_SAMPLE_DIR"))
         ck_assert_int_eq(system(apr_psprintf(pool, "cp '%s' '%s/comprobante.pdf'", path,
                                              getenv("AFL_DOCS_SAMPLE_DIR"))),
@@ -314,7 +314,7 @@ START_TEST(test_comprobante_unsigned)
     const char *path, *reason;
     afl_pdf_sellado s;
 
-    memset(&c.firma, 0, sizeof c.firma);
+    memset(&c.emision.firma, 0, sizeof c.emision.firma);
     ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &pdf, &len, err, sizeof err), APR_SUCCESS);
     path = write_pdf(pdf, len);
     ck_assert(qpdf_ok(path));
@@ -325,9 +325,9 @@ START_TEST(test_comprobante_unsigned)
 
     /* cadena and QR without a key: drawn, but not sealed */
     c = comprobante();
-    c.firma.key = NULL;
-    c.firma.sello = "c2VsbG8=";
-    c.firma.no_serie = "0123456789ABCDEF0123";
+    c.emision.firma.key = NULL;
+    c.emision.firma.sello = "c2VsbG8=";
+    c.emision.firma.no_serie = "0123456789ABCDEF0123";
     ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &pdf, &len, err, sizeof err), APR_SUCCESS);
     path = write_pdf(pdf, len);
     ck_assert(qpdf_ok(path));
@@ -346,20 +346,21 @@ START_TEST(test_comprobante_full_repertoire_size)
     char err[256];
     const char *path;
 
-    c.nombres = "ÁÉÍÓÚÜÑ ÀÈÌÒÙ ÂÊÎÔÛ ÄËÏÖ Ç Ã Õ Ø Å Æ Œ Š Ž Ÿ Ý ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    c.primer_apellido =
+    c.persona.nombres = "ÁÉÍÓÚÜÑ ÀÈÌÒÙ ÂÊÎÔÛ ÄËÏÖ Ç Ã Õ Ø Å Æ Œ Š Ž Ÿ Ý ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    c.persona.primer_apellido =
         "áéíóúüñ àèìòù âêîôû äëïö ç ã õ ø å æ œ š ž ÿ ý ß abcdefghijklmnopqrstuvwxyz";
-    c.segundo_apellido = "¿¡ «» –— ‘’ “” € °ºª #$%&*+/<=>@[]^_{|}~ 0123456789 ,.;:!?'\"()";
-    c.firma = firma(AFL_CADENA_ASIGNACION,
-                    afl_cadena_nombre(pool, c.nombres, c.primer_apellido, c.segundo_apellido));
+    c.persona.segundo_apellido = "¿¡ «» –— ‘’ “” € °ºª #$%&*+/<=>@[]^_{|}~ 0123456789 ,.;:!?'\"()";
+    c.emision.firma = firma(AFL_CADENA_ASIGNACION,
+                            afl_cadena_nombre(pool, c.persona.nombres, c.persona.primer_apellido,
+                                              c.persona.segundo_apellido));
     ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &pdf, &len, err, sizeof err), APR_SUCCESS);
     path = write_pdf(pdf, len);
     ck_assert_msg(len <= AFL_PDF_MAX, "comprobante is %zu bytes", len);
     ck_assert(qpdf_ok(path));
     ck_assert_ptr_null(verify_reason(pdf, len, key));
     /* the '|' of the name became a space in the cadena, which still parses */
-    ck_assert_ptr_nonnull(strstr(c.firma.cadena_original, "[]^_{ }~"));
-    ck_assert_str_eq(afl_cadena_campo(pool, c.firma.cadena_original, "Curp"), CURP);
+    ck_assert_ptr_nonnull(strstr(c.emision.firma.cadena_original, "[]^_{ }~"));
+    ck_assert_str_eq(afl_cadena_campo(pool, c.emision.firma.cadena_original, "Curp"), CURP);
 }
 END_TEST
 
@@ -386,11 +387,12 @@ START_TEST(test_tarjeta)
     ck_contains(text, CURP);
     ck_contains(text, "Folio: " FOLIO);
     ck_contains(text, "Tipo de trámite:Tarjeta de NSS");
-    afl_sign_sello(pool, key, t.firma.cadena_original, strlen(t.firma.cadena_original), &sello);
+    afl_sign_sello(pool, key, t.emision.firma.cadena_original,
+                   strlen(t.emision.firma.cadena_original), &sello);
     /* the sello's short form on the card */
     ck_contains(text,
                 apr_pstrcat(pool, "Sello digital: ", apr_pstrndup(pool, sello, 28), "…", NULL));
-    check_signed(pdf, len, "tarjeta", &t.firma, dense_text(path));
+    check_signed(pdf, len, "tarjeta", &t.emision.firma, dense_text(path));
     if (getenv("AFL_DOCS_SAMPLE_DIR"))
         ck_assert_int_eq(system(apr_psprintf(pool, "cp '%s' '%s/tarjeta.pdf'", path,
                                              getenv("AFL_DOCS_SAMPLE_DIR"))),
@@ -407,11 +409,12 @@ START_TEST(test_tarjeta_long_name)
     const char *path;
     char *text;
 
-    t.nombres = "María Guadalupe de los Ángeles del Sagrado Corazón";
-    t.primer_apellido = "Fernández de Córdoba y Villaseñor";
-    t.segundo_apellido = NULL;
-    t.firma = firma(AFL_CADENA_TARJETA,
-                    afl_cadena_nombre(pool, t.nombres, t.primer_apellido, t.segundo_apellido));
+    t.persona.nombres = "María Guadalupe de los Ángeles del Sagrado Corazón";
+    t.persona.primer_apellido = "Fernández de Córdoba y Villaseñor";
+    t.persona.segundo_apellido = NULL;
+    t.emision.firma = firma(AFL_CADENA_TARJETA,
+                            afl_cadena_nombre(pool, t.persona.nombres, t.persona.primer_apellido,
+                                              t.persona.segundo_apellido));
     ck_assert_int_eq(afl_pdf_tarjeta(pool, &t, &pdf, &len, err, sizeof err), APR_SUCCESS);
     path = write_pdf(pdf, len);
     ck_assert(qpdf_ok(path));
@@ -470,7 +473,7 @@ START_TEST(test_constancia_vigente)
     ck_contains(t, "Folio " FOLIO);
     ck_assert_ptr_null(strstr(t, "Vigente: NO"));
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &pdf, &len, err, sizeof err), APR_SUCCESS);
-    check_signed(pdf, len, "constancia", &c.firma, dense_text(path));
+    check_signed(pdf, len, "constancia", &c.emision.firma, dense_text(path));
     ck_contains(dense_text(path), "Nombreo");
     ck_contains(t, "COMPROBANTE DE VIGENCIA DE");
     if (getenv("AFL_DOCS_SAMPLE_DIR"))
@@ -555,13 +558,14 @@ START_TEST(test_constancia_long)
     for (i = 0; i + 6 < 1200; i += 6)
         memcpy(huge + i, "Ñandú ", 6);
     huge[i] = '\0';
-    c.nombres = "ÁÉÍÓÚÜÑ ÀÈÌÒÙ ÂÊÎÔÛ ÄËÏÖ Ç Ã Õ Ø Å Æ Œ Š Ž Ÿ Ý ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    c.primer_apellido =
+    c.persona.nombres = "ÁÉÍÓÚÜÑ ÀÈÌÒÙ ÂÊÎÔÛ ÄËÏÖ Ç Ã Õ Ø Å Æ Œ Š Ž Ÿ Ý ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    c.persona.primer_apellido =
         "áéíóúüñ àèìòù âêîôû äëïö ç ã õ ø å æ œ š ž ÿ ý ß abcdefghijklmnopqrstuvwxyz";
-    c.segundo_apellido = "¿¡ «» –— ‘’ “” € °ºª #$%&*+/<=>@[]^_{|}~ 0123456789 ,.;:!?'\"()";
+    c.persona.segundo_apellido = "¿¡ «» –— ‘’ “” € °ºª #$%&*+/<=>@[]^_{|}~ 0123456789 ,.;:!?'\"()";
     c.umf_domicilio = huge;
-    c.firma = firma(AFL_CADENA_CONSTANCIA,
-                    afl_cadena_nombre(pool, c.nombres, c.primer_apellido, c.segundo_apellido));
+    c.emision.firma = firma(AFL_CADENA_CONSTANCIA,
+                            afl_cadena_nombre(pool, c.persona.nombres, c.persona.primer_apellido,
+                                              c.persona.segundo_apellido));
     t = build_constancia(&c, &path, &len);
     ck_assert_int_ge(page_count(path), 2);
     ck_contains(t, "ÁÉÍÓÚÜÑ");
@@ -585,8 +589,8 @@ START_TEST(test_deterministic)
     /* with an embedded TrueType font too */
     ck_assert_int_eq(afl_pdf_font_load(pool, FONT, &f), APR_SUCCESS);
     ck_assert_int_eq(afl_pdf_font_load(pool, FONT_BOLD, &fb), APR_SUCCESS);
-    c.font = f;
-    c.font_bold = fb;
+    c.emision.font = f;
+    c.emision.font_bold = fb;
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &a, &alen, err, sizeof err), APR_SUCCESS);
     afl_pdfcache_clear(); /* rendered again, not served from the cache */
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &b, &blen, err, sizeof err), APR_SUCCESS);
@@ -620,19 +624,20 @@ START_TEST(test_cache)
     ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &x, &xlen, err, sizeof err), APR_SUCCESS);
     ck_assert(xlen != alen || memcmp(x, a, alen) != 0);
     c.umf = "UMF No. 10 Cuauhtémoc";
-    c.firma.verify_url = afl_qr_verify_url(pool, "https://otro.example.gob.mx/afiliate", FOLIO);
+    c.emision.firma.verify_url =
+        afl_qr_verify_url(pool, "https://otro.example.gob.mx/afiliate", FOLIO);
     ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &x, &xlen, err, sizeof err), APR_SUCCESS);
     ck_assert(xlen != alen || memcmp(x, a, alen) != 0);
-    c.firma.verify_url = afl_qr_verify_url(pool, BASE, FOLIO);
-    c.issued += apr_time_from_sec(1);
+    c.emision.firma.verify_url = afl_qr_verify_url(pool, BASE, FOLIO);
+    c.emision.issued += apr_time_from_sec(1);
     ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &x, &xlen, err, sizeof err), APR_SUCCESS);
     ck_assert(xlen != alen || memcmp(x, a, alen) != 0);
     /* the same names in another kind of document are not the comprobante */
     ck_assert_int_eq(afl_pdf_tarjeta(pool, &t, &x, &xlen, err, sizeof err), APR_SUCCESS);
     ck_assert(xlen != alen || memcmp(x, a, alen) != 0);
     /* a failed document is not kept: it fails again */
-    c.issued -= apr_time_from_sec(1);
-    c.firma.sello = "AAAA";
+    c.emision.issued -= apr_time_from_sec(1);
+    c.emision.firma.sello = "AAAA";
     ck_assert_int_ne(afl_pdf_comprobante(pool, &c, &x, &xlen, err, sizeof err), APR_SUCCESS);
     ck_assert_int_ne(afl_pdf_comprobante(pool, &c, &x, &xlen, err, sizeof err), APR_SUCCESS);
     ck_assert_ptr_null(x);
@@ -725,7 +730,7 @@ START_TEST(test_tamper_with_qpdf)
         afl_pdf_sellado s;
         const char *reason;
         ck_assert_int_eq(afl_pdf_extract(pool, buf, (size_t)n, &s, &reason), APR_SUCCESS);
-        ck_assert_str_eq(s.cadena_original, c.firma.cadena_original);
+        ck_assert_str_eq(s.cadena_original, c.emision.firma.cadena_original);
         ck_assert_str_eq(s.no_serie, afl_sign_serial(key));
     }
     /* the forgery displays SÍ, and does not verify */
@@ -758,7 +763,7 @@ START_TEST(test_wrong_key_and_extract)
     ck_assert_int_eq(afl_pdf_extract(pool, pdf, len, &s, &reason), APR_SUCCESS);
     ck_assert_str_eq(s.tipo, "tarjeta");
     ck_assert_str_eq(s.folio, FOLIO);
-    ck_assert_str_eq(s.cadena_original, t.firma.cadena_original);
+    ck_assert_str_eq(s.cadena_original, t.emision.firma.cadena_original);
     ck_assert_str_eq(s.no_serie, afl_sign_serial(key));
 }
 END_TEST
@@ -782,7 +787,7 @@ START_TEST(test_rsa_sealed)
                      APR_SUCCESS);
     BIO_free(b);
     EVP_PKEY_free(pk);
-    c.firma.key = rsa;
+    c.emision.firma.key = rsa;
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &pdf, &len, err, sizeof err), APR_SUCCESS);
     path = write_pdf(pdf, len);
     ck_assert(qpdf_ok(path));
@@ -805,42 +810,42 @@ START_TEST(test_firma_errors)
     char *longurl = apr_palloc(pool, AFL_QR_MAX_TEXT + 10);
 
     /* a key without a cadena */
-    c.firma.cadena_original = NULL;
+    c.emision.firma.cadena_original = NULL;
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &pdf, &len, err, sizeof err), APR_EINVAL);
     ck_assert_ptr_null(pdf);
     ck_assert_uint_eq(len, 0);
     ck_assert_ptr_nonnull(strstr(err, "cadena"));
     /* a cadena of another folio, a sello or serial that are not the key's */
     c = constancia("2027-01-31");
-    c.folio = "179569440000000000124";
+    c.emision.folio = "179569440000000000124";
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &pdf, &len, err, sizeof err), APR_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "folio"));
     c = constancia("2027-01-31");
-    afl_sign_sello(pool, key, "other data", 10, &c.firma.sello);
+    afl_sign_sello(pool, key, "other data", 10, &c.emision.firma.sello);
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &pdf, &len, err, sizeof err), APR_EINVAL);
     c = constancia("2027-01-31");
-    c.firma.no_serie = "0123456789ABCDEF0123";
+    c.emision.firma.no_serie = "0123456789ABCDEF0123";
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &pdf, &len, err, sizeof err), APR_EINVAL);
     /* the right sello and serial given explicitly are accepted */
     c = constancia("2027-01-31");
-    afl_sign_sello(pool, key, c.firma.cadena_original, strlen(c.firma.cadena_original),
-                   &c.firma.sello);
-    c.firma.no_serie = afl_sign_serial(key);
+    afl_sign_sello(pool, key, c.emision.firma.cadena_original,
+                   strlen(c.emision.firma.cadena_original), &c.emision.firma.sello);
+    c.emision.firma.no_serie = afl_sign_serial(key);
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &pdf, &len, err, sizeof err), APR_SUCCESS);
     /* a public key cannot seal */
     c = constancia("2027-01-31");
     afl_sign_public_from_pem(pool, pem, strlen(pem), &pub, err, sizeof err);
-    c.firma.key = pub;
+    c.emision.firma.key = pub;
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &pdf, &len, err, sizeof err), APR_EINVAL);
     /* a URL too long for a QR code */
     memset(longurl, 'a', AFL_QR_MAX_TEXT + 5);
     longurl[AFL_QR_MAX_TEXT + 5] = '\0';
-    t.firma.verify_url = longurl;
+    t.emision.firma.verify_url = longurl;
     ck_assert_int_ne(afl_pdf_tarjeta(pool, &t, &pdf, &len, err, sizeof err), APR_SUCCESS);
     ck_assert_ptr_null(pdf);
     /* missing fields, an impossible vigencia */
     t = tarjeta();
-    t.curp = "";
+    t.persona.curp = "";
     ck_assert_int_eq(afl_pdf_tarjeta(pool, &t, &pdf, &len, err, sizeof err), APR_EINVAL);
     ck_assert_int_eq(afl_pdf_tarjeta(pool, NULL, &pdf, &len, NULL, 0), APR_EINVAL);
     c = constancia("2027-01-31");
@@ -850,7 +855,7 @@ START_TEST(test_firma_errors)
     c.vigencia.estado = (afl_vigencia_estado)9;
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &pdf, &len, err, sizeof err), APR_EINVAL);
     c = constancia("2027-01-31");
-    c.folio = NULL;
+    c.emision.folio = NULL;
     ck_assert_int_eq(afl_pdf_constancia(pool, &c, &pdf, &len, err, sizeof err), APR_EINVAL);
     ck_assert(strstr(err, "María") == NULL && strstr(err, "MUIM") == NULL);
 }
@@ -981,8 +986,8 @@ START_TEST(test_threads)
     for (int i = 0; i < 4; i++) {
         for (int k = 0; k < 2; k++) {
             j[i].c[k] = constancia(k ? "2027-01-31" : "2026-10-31");
-            j[i].c[k].font = k ? f : NULL;
-            j[i].c[k].font_bold = k ? fb : NULL;
+            j[i].c[k].emision.font = k ? f : NULL;
+            j[i].c[k].emision.font_bold = k ? fb : NULL;
         }
         j[i].bad = 0;
         ck_assert_int_eq(pthread_create(&t[i], NULL, doc_worker, &j[i]), 0);

@@ -51,16 +51,16 @@ static afl_comprobante sample(int localizacion)
     afl_comprobante c = {0};
 
     c.localizacion = localizacion;
-    c.nombres = "María José";
-    c.primer_apellido = "Muñoz";
-    c.segundo_apellido = "Ibáñez";
-    c.curp = "MUIM050315MNLXBRA1";
-    c.nss = "12345678903";
+    c.persona.nombres = "María José";
+    c.persona.primer_apellido = "Muñoz";
+    c.persona.segundo_apellido = "Ibáñez";
+    c.persona.curp = "MUIM050315MNLXBRA1";
+    c.persona.nss = "12345678903";
     c.sexo = 'M';
     c.entidad_nacimiento = localizacion ? "Ciudad de México" : "Nuevo León";
     c.umf = localizacion ? NULL : "UMF No. 10 Cuauhtémoc";
-    c.folio = "1795694400000000123";
-    c.issued = ISSUED;
+    c.emision.folio = "1795694400000000123";
+    c.emision.issued = ISSUED;
     return c;
 }
 
@@ -203,9 +203,9 @@ START_TEST(test_accents_exact)
     const char *path;
     char *t;
 
-    c.nombres = NOMBRES;
-    c.primer_apellido = APELLIDO1;
-    c.segundo_apellido = APELLIDO2;
+    c.persona.nombres = NOMBRES;
+    c.persona.primer_apellido = APELLIDO1;
+    c.persona.segundo_apellido = APELLIDO2;
     c.entidad_nacimiento = "ÁÉÍÓÚ ÜÑ áéíóú üñ";
     pdf = build(&c, &len);
     path = write_pdf(pdf, len);
@@ -228,7 +228,7 @@ START_TEST(test_localizacion)
     const char *path;
     char *t;
 
-    c.segundo_apellido = NULL;
+    c.persona.segundo_apellido = NULL;
     c.sexo = 'X';
     pdf = build(&c, &len);
     path = write_pdf(pdf, len);
@@ -257,10 +257,10 @@ START_TEST(test_full_repertoire_size)
     const char *path;
     char *t;
 
-    c.nombres = "ÁÉÍÓÚÜÑ ÀÈÌÒÙ ÂÊÎÔÛ ÄËÏÖ Ç Ã Õ Ø Å Æ Œ Š Ž Ÿ Ý ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    c.primer_apellido =
+    c.persona.nombres = "ÁÉÍÓÚÜÑ ÀÈÌÒÙ ÂÊÎÔÛ ÄËÏÖ Ç Ã Õ Ø Å Æ Œ Š Ž Ÿ Ý ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    c.persona.primer_apellido =
         "áéíóúüñ àèìòù âêîôû äëïö ç ã õ ø å æ œ š ž ÿ ý ß abcdefghijklmnopqrstuvwxyz";
-    c.segundo_apellido = "¿¡ «» –— ‘’ “” € °ºª #$%&*+/<=>@[]^_{|}~ 0123456789 ,.;:!?'\"()";
+    c.persona.segundo_apellido = "¿¡ «» –— ‘’ “” € °ºª #$%&*+/<=>@[]^_{|}~ 0123456789 ,.;:!?'\"()";
     pdf = build(&c, &len);
     path = write_pdf(pdf, len);
     ck_assert_msg(len <= AFL_PDF_MAX, "PDF is %zu bytes", len);
@@ -284,9 +284,9 @@ START_TEST(test_outside_cp1252)
     const char *path;
     char *t;
 
-    c.nombres = "Zoë \xF0\x9F\x98\x80 Жанна";
-    c.primer_apellido = "Bad\xFF\xFEUtf";
-    c.segundo_apellido = "Cut\xE2\x82";
+    c.persona.nombres = "Zoë \xF0\x9F\x98\x80 Жанна";
+    c.persona.primer_apellido = "Bad\xFF\xFEUtf";
+    c.persona.segundo_apellido = "Cut\xE2\x82";
     c.umf = "UMF\tNo.\n10";
     pdf = build(&c, &len);
     path = write_pdf(pdf, len);
@@ -308,9 +308,9 @@ START_TEST(test_long_name_wraps)
     const char *path;
     char *t;
 
-    c.nombres = "María Guadalupe de los Ángeles del Sagrado Corazón";
-    c.primer_apellido = "Fernández de Córdoba y Villaseñor";
-    c.segundo_apellido = "Ibáñez de la Peña Santibáñez";
+    c.persona.nombres = "María Guadalupe de los Ángeles del Sagrado Corazón";
+    c.persona.primer_apellido = "Fernández de Córdoba y Villaseñor";
+    c.persona.segundo_apellido = "Ibáñez de la Peña Santibáñez";
     pdf = build(&c, &len);
     path = write_pdf(pdf, len);
     ck_assert(qpdf_ok(path));
@@ -358,8 +358,8 @@ START_TEST(test_truetype)
     ck_assert_int_eq(afl_pdf_font_load(pool, FONT_BOLD, &fb), APR_SUCCESS);
     ck_assert_str_eq(afl_pdf_font_path(f), FONT);
     ck_assert_ptr_null(afl_pdf_font_path(NULL));
-    c.font = f;
-    c.font_bold = fb;
+    c.emision.font = f;
+    c.emision.font_bold = fb;
     pdf = build(&c, &len);
     path = write_pdf(pdf, len);
     ck_assert(qpdf_ok(path));
@@ -370,7 +370,7 @@ START_TEST(test_truetype)
     ck_contains(fonts, "TrueType          WinAnsi          yes yes"); /* embedded, subset */
     ck_assert_msg(strstr(fonts, "Helvetica") == NULL, "%s", fonts);
 
-    c.font_bold = NULL;
+    c.emision.font_bold = NULL;
     pdf = build(&c, &len);
     path = write_pdf(pdf, len);
     ck_assert(qpdf_ok(path));
@@ -404,9 +404,9 @@ START_TEST(test_truetype_pyftsubset)
         0);
     ck_assert_int_eq(afl_pdf_font_load(pool, FONT, &whole), APR_SUCCESS);
     ck_assert_int_eq(afl_pdf_font_load(pool, out, &small), APR_SUCCESS);
-    c.font = whole;
+    c.emision.font = whole;
     build(&c, &whole_len);
-    c.font = small;
+    c.emision.font = small;
     pdf = build(&c, &small_len);
     path = write_pdf(pdf, small_len);
     ck_assert_msg(small_len * 2 < whole_len, "reduced %zu bytes, whole %zu", small_len, whole_len);
@@ -445,14 +445,14 @@ START_TEST(test_errors)
 
     /* missing required fields, bad sexo: an error, no PDF, a message
      * without personal data */
-    c.nss = NULL;
+    c.persona.nss = NULL;
     ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &pdf, &len, err, sizeof err), APR_EINVAL);
     ck_assert_ptr_null(pdf);
     ck_assert_uint_eq(len, 0);
     ck_assert_uint_gt(strlen(err), 0);
     ck_assert(strstr(err, "María") == NULL && strstr(err, "MUIM") == NULL);
     c = sample(0);
-    c.curp = "";
+    c.persona.curp = "";
     ck_assert_int_eq(afl_pdf_comprobante(pool, &c, &pdf, &len, err, sizeof err), APR_EINVAL);
     c = sample(0);
     c.sexo = 'Q';
