@@ -171,13 +171,11 @@ static void *APR_THREAD_FUNC work(apr_thread_t *t, void *data)
     return NULL;
 }
 
-START_TEST(threads_share_transactions)
+/* Each worker on its own connection and pool; the first is started alone
+ * and leads, the others follow, stagger_us apart. Returns when all ended. */
+static void run_workers(worker *w, apr_thread_start_t fn, apr_interval_time_t stagger_us)
 {
-    worker w[THREADS];
     apr_thread_t *t[THREADS];
-    afl_commit_stats stats;
-    afl_store st;
-    afl_db *db;
 
     apr_atomic_set32(&queuing, 0);
     for (int i = 0; i < THREADS; i++) {
@@ -186,15 +184,33 @@ START_TEST(threads_share_transactions)
         w[i].db = open_db(&w[i].st);
         apr_pool_create(&w[i].p, pool);
     }
-    /* Thread 0 starts first and leads; the others queue behind its first body. */
-    ck_assert_int_eq(apr_thread_create(&t[0], NULL, work, &w[0], pool), APR_SUCCESS);
+    ck_assert_int_eq(apr_thread_create(&t[0], NULL, fn, &w[0], pool), APR_SUCCESS);
     apr_sleep(20000);
-    for (int i = 1; i < THREADS; i++)
-        ck_assert_int_eq(apr_thread_create(&t[i], NULL, work, &w[i], pool), APR_SUCCESS);
+    for (int i = 1; i < THREADS; i++) {
+        ck_assert_int_eq(apr_thread_create(&t[i], NULL, fn, &w[i], pool), APR_SUCCESS);
+        apr_sleep(stagger_us);
+    }
     for (int i = 0; i < THREADS; i++) {
         apr_status_t rv;
         apr_thread_join(&rv, t[i]);
     }
+}
+
+static void close_workers(worker *w)
+{
+    for (int i = 0; i < THREADS; i++)
+        afl_db_close(w[i].db);
+}
+
+START_TEST(threads_share_transactions)
+{
+    worker w[THREADS];
+    afl_commit_stats stats;
+    afl_store st;
+    afl_db *db;
+
+    /* Thread 0 starts first and leads; the others queue behind its first body. */
+    run_workers(w, work, 0);
     for (int i = 0; i < THREADS; i++) {
         ck_assert_int_eq(w[i].ok, i == 3 ? 0 : PER_THREAD);
         ck_assert_int_eq(w[i].errors, i == 3 ? PER_THREAD : 0);
@@ -209,8 +225,7 @@ START_TEST(threads_share_transactions)
     ck_assert_uint_ge(stats.max_batch, 2);
     ck_assert_uint_lt(stats.commits, THREADS * PER_THREAD);
     afl_db_close(db);
-    for (int i = 0; i < THREADS; i++)
-        afl_db_close(w[i].db);
+    close_workers(w);
 }
 END_TEST
 
@@ -262,28 +277,11 @@ static void *APR_THREAD_FUNC work_chain(apr_thread_t *t, void *data)
 START_TEST(later_bodies_run_after_the_others)
 {
     worker w[THREADS];
-    apr_thread_t *t[THREADS];
     afl_commit_stats stats;
     afl_store st;
     afl_db *db;
 
-    apr_atomic_set32(&queuing, 0);
-    for (int i = 0; i < THREADS; i++) {
-        memset(&w[i], 0, sizeof w[i]);
-        w[i].thread = i;
-        w[i].db = open_db(&w[i].st);
-        apr_pool_create(&w[i].p, pool);
-    }
-    ck_assert_int_eq(apr_thread_create(&t[0], NULL, work_chain, &w[0], pool), APR_SUCCESS);
-    apr_sleep(20000);
-    for (int i = 1; i < THREADS; i++) {
-        ck_assert_int_eq(apr_thread_create(&t[i], NULL, work_chain, &w[i], pool), APR_SUCCESS);
-        apr_sleep(2000);
-    }
-    for (int i = 0; i < THREADS; i++) {
-        apr_status_t rv;
-        apr_thread_join(&rv, t[i]);
-    }
+    run_workers(w, work_chain, 2000);
     for (int i = 0; i < THREADS; i++)
         ck_assert_msg(w[i].ok == 1, "thread %d: not stored", i);
     db = open_db(&st);
@@ -295,8 +293,7 @@ START_TEST(later_bodies_run_after_the_others)
     ck_assert_uint_eq(stats.commits, 1);
     ck_assert_uint_eq(stats.max_batch, THREADS);
     afl_db_close(db);
-    for (int i = 0; i < THREADS; i++)
-        afl_db_close(w[i].db);
+    close_workers(w);
 }
 END_TEST
 
