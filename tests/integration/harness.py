@@ -260,10 +260,25 @@ class Apache:
         while time.time() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    self._wait_sqlite_files()
                     return
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("apache2 did not answer: " + self.read_log())
+
+    def _wait_sqlite_files(self, timeout=5):
+        """The children open their connections as they start (DBDMin 1) and so create the
+        database's -wal and -shm files as www-data. The tests' own connections run as root:
+        one opened first would create them as root, and a child could then open the
+        write-ahead log only read-only, which the module refuses. Waits for the files (at
+        most timeout seconds: a server whose storage refuses writes may never make them)."""
+        if self.driver != "sqlite3":
+            return
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if all(os.path.exists(self.db + suffix) for suffix in ("-wal", "-shm")):
+                return
+            time.sleep(0.02)
 
     def pid(self):
         try:
