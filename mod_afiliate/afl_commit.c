@@ -146,20 +146,6 @@ static item *run_batch(afl_commit *c, afl_store *st, apr_pool_t *lp, afl_commit_
                 broken = 1;
         }
     }
-    /* A body that must come after another of the batch (AFL_STORE_LATER: a
-     * document whose sequence follows one not taken yet) runs again after the
-     * others, while a pass lets one of them through. */
-    for (int moved = 1; !broken && moved;) {
-        moved = 0;
-        for (item *it = all; it && !broken; it = it->next) {
-            if (it->status != AFL_STORE_LATER)
-                continue;
-            if (run_one(db, st, lp, it) != 0)
-                broken = 1;
-            else if (it->status != AFL_STORE_LATER)
-                moved = 1;
-        }
-    }
     st->in_txn = 0;
     t3 = apr_time_now();
     if (!broken)
@@ -182,7 +168,7 @@ static item *run_batch(afl_commit *c, afl_store *st, apr_pool_t *lp, afl_commit_
     if (broken) {
         t->failed++;
         for (item *it = all; it; it = it->next)
-            if (it->status == AFL_STORE_OK || it->status == AFL_STORE_LATER)
+            if (it->status == AFL_STORE_OK)
                 it->status = AFL_STORE_ERROR;
     }
     t->commits++;

@@ -12,7 +12,8 @@
  *   assign-after-commit   the same, just after COMMIT, before the answer is sent
  *   outbox-claim          after the outbox sender claimed a row (committed)
  *   smtp-data             after the relay accepted DATA, before the row is marked sent
- *   documento-row         after a document row is committed, before the PDF is sent
+ *   documento-row         after a document row is committed, before its sello is
+ *                         stored and the PDF sent
  *
  * The commit points fire only for a transaction that holds a new
  * assignment: the assignment body marks it (AFL_CRASH_MARK), the code that

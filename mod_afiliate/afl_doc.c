@@ -7,10 +7,8 @@
 
 #include <apr_strings.h>
 #include <apr_time.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* The person a document names: the stored name, curp and nss (copied into p). */
 static afl_pdf_persona persona_of(apr_pool_t *p, const afl_persona *per, const char *curp,
@@ -72,83 +70,19 @@ afl_store_status afl_doc_constancia(apr_pool_t *p, afl_store *st, const char *cu
     return AFL_STORE_OK;
 }
 
-/* Sequences this process hands out: the next one not handed out yet. Threads
- * that issue at the same moment sign consecutive sequences, and the group
- * committer stores their rows in one batch, in order; another process (or a
- * failure) only makes one of them sign again. A hint: the database's
- * conditional UPDATE decides. */
-static pthread_mutex_t handout_mu = PTHREAD_MUTEX_INITIALIZER;
-static long long handout_next;
-static pthread_cond_t turn_cv = PTHREAD_COND_INITIALIZER;
-static long long turn_next; /* sequences below it are on their way to the store */
-
-/* The sequence to sign with, given the database's next. */
-static long long hand_out(long long db_next, int restart)
+/* Folio, cadena original and the other columns of req's row for sequence
+ * seq: run inside the store's transaction (afl_store_doc_make), no signing. */
+static afl_store_status make_row(apr_pool_t *p, long long seq, afl_store_doc_row *row, void *baton)
 {
-    long long seq;
-
-    pthread_mutex_lock(&handout_mu);
-    if (restart || handout_next < db_next) {
-        handout_next = db_next;
-        if (restart || turn_next < db_next)
-            turn_next = db_next;
-    }
-    seq = handout_next++;
-    pthread_mutex_unlock(&handout_mu);
-    return seq;
-}
-
-/* Rows go to the store in the order of their sequences: a thread whose
- * signing ended early waits (briefly) until the rows before its own are on
- * their way, so the group committer takes them in one batch in order and none
- * has to wait for a later commit (AFL_STORE_LATER). Only an ordering hint: on
- * time-out the row goes anyway, and the store still decides. */
-#define TURN_WAIT_NS 2000000L
-
-static void wait_turn(long long seq)
-{
-    struct timespec until;
-
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += TURN_WAIT_NS;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&handout_mu);
-    while (turn_next < seq && pthread_cond_timedwait(&turn_cv, &handout_mu, &until) == 0)
-        ;
-    if (turn_next <= seq)
-        turn_next = seq + 1;
-    pthread_cond_broadcast(&turn_cv);
-    pthread_mutex_unlock(&handout_mu);
-}
-
-/* A sequence handed out and not stored: the next issuer takes it. */
-static void give_back(long long seq)
-{
-    pthread_mutex_lock(&handout_mu);
-    if (handout_next > seq)
-        handout_next = seq;
-    pthread_mutex_unlock(&handout_mu);
-}
-
-/* Folio, cadena original and sello of req with sequence seq, outside any
- * transaction. */
-static afl_store_status sign(apr_pool_t *p, const afl_doc_req *req, long long seq,
-                             afl_store_doc_row *row)
-{
+    const afl_doc_req *req = baton;
     char folio[AFL_FOLIO_LEN + 1];
     afl_cadena c = {
         req->cadena_tipo, apr_time_from_sec(req->emitido), folio, req->rfc, req->nombre, req->curp,
         req->nss};
 
-    memset(row, 0, sizeof *row);
     if (seq < 0 || afl_folio_make(c.fecha, (apr_uint64_t)seq, folio) != 0 ||
-        !(row->cadena = afl_cadena_original(p, &c)) ||
-        afl_sign_sello(p, req->key, row->cadena, strlen(row->cadena), &row->sello) != APR_SUCCESS) {
-        afl_log(AFL_LOG_ERR,
-                AFL_LOGNO(00032) "cannot build or sign the cadena original of a document");
+        !(row->cadena = afl_cadena_original(p, &c))) {
+        afl_log(AFL_LOG_ERR, AFL_LOGNO(00032) "cannot build the cadena original of a document");
         return AFL_STORE_ERROR;
     }
     row->folio = apr_pstrdup(p, folio);
@@ -162,71 +96,107 @@ static afl_store_status sign(apr_pool_t *p, const afl_doc_req *req, long long se
     return AFL_STORE_OK;
 }
 
+/* The sello of cadena by key, or NULL (logged). */
+static const char *sign(apr_pool_t *p, const afl_sign_key *key, const char *cadena)
+{
+    const char *sello = NULL;
+
+    if (afl_sign_sello(p, key, cadena, strlen(cadena), &sello) != APR_SUCCESS || !sello) {
+        afl_log(AFL_LOG_ERR, AFL_LOGNO(00096) "cannot sign the cadena original of a document");
+        return NULL;
+    }
+    return sello;
+}
+
+/* Gives a stored row without its sello the one key would have stored: the
+ * signature is deterministic, so it is the sello the document was (or would
+ * have been) printed with. Rows signed with another key keep sello "". */
+static afl_store_status complete(apr_pool_t *p, afl_store *st, const afl_sign_key *key,
+                                 afl_store_doc *doc)
+{
+    const char *sello;
+
+    if (*doc->sello || !key)
+        return AFL_STORE_OK;
+    if (strcmp(doc->no_serie, afl_sign_serial(key)) != 0) {
+        afl_log(AFL_LOG_WARN,
+                AFL_LOGNO(00097) "a document without its sello was issued with another signing "
+                                 "key (serial %s); it cannot be signed again here",
+                          doc->no_serie);
+        return AFL_STORE_OK;
+    }
+    if (!(sello = sign(p, key, doc->cadena)))
+        return AFL_STORE_ERROR;
+    if (afl_store_documento_seal(p, st, doc->folio, sello, 1) != AFL_STORE_OK)
+        return AFL_STORE_ERROR;
+    doc->sello = sello;
+    return AFL_STORE_OK;
+}
+
 afl_store_status afl_doc_issue(apr_pool_t *p, afl_store *st, const afl_doc_req *req,
                                afl_store_doc *out)
 {
     afl_store_status s;
     afl_store_doc_row row;
-    long long next = 0, seq, waited_at = -1;
-    int stalls = 0;
-    apr_time_t until = apr_time_now() + apr_time_from_sec(AFL_DOC_PATIENCE);
+    const char *sello;
 
     memset(out, 0, sizeof *out);
     if (req->datos && *req->datos) {
         s = afl_store_documento_reuse(p, st, req->nss, req->tipo, req->datos, out);
+        if (s == AFL_STORE_OK)
+            return complete(p, st, req->key, out);
         if (s != AFL_STORE_NOTFOUND)
             return s;
     }
-    if ((s = afl_store_documento_next(p, st, &next)) != AFL_STORE_OK)
+    s = afl_store_documento_take(p, st, make_row, (void *)req, &row);
+    if (s != AFL_STORE_OK)
         return s;
-    seq = hand_out(next, 0);
-    s = sign(p, req, seq, &row);
-    while (s == AFL_STORE_OK) {
-        next = seq;
-        wait_turn(seq);
-        s = afl_store_documento_add(p, st, &next, &row);
-        if (s == AFL_STORE_OK) {
-            AFL_CRASH_POINT("documento-row");
-            out->folio = row.folio;
-            out->tipo = row.tipo;
-            out->nss = row.nss;
-            out->nombre = row.nombre;
-            out->cadena = row.cadena;
-            out->sello = row.sello;
-            out->no_serie = row.no_serie;
-            out->emitido = row.emitido;
-            return AFL_STORE_OK;
-        }
-        if (s != AFL_STORE_USED && s != AFL_STORE_LATER)
-            break;
-        if (apr_time_now() > until) {
-            afl_log(AFL_LOG_ERR,
-                    AFL_LOGNO(00094) "no document folio after %d s: other documents took each",
-                              AFL_DOC_PATIENCE);
-            s = AFL_STORE_ERROR;
-            break;
-        }
-        if (s == AFL_STORE_LATER) {
-            /* Sequences before this one are handed out and not stored yet:
-             * the same row, once they are. When the database's next does not
-             * move, whoever held them gave up: start again from it. */
-            stalls = next == waited_at ? stalls + 1 : 0;
-            waited_at = next;
-            if (stalls < 3) {
-                apr_sleep(1000);
-                s = AFL_STORE_OK;
-                continue;
-            }
-            give_back(seq);
-            seq = hand_out(next, 1);
-        } else {
-            seq = hand_out(next, 0); /* another process took it: sign again */
-        }
-        stalls = 0;
-        waited_at = -1;
-        s = sign(p, req, seq, &row);
+    AFL_CRASH_POINT("documento-row");
+    /* A failure from here on leaves the row without its sello: the next
+     * reader or afl_doc_seal_unsealed signs it again. */
+    if (!(sello = sign(p, req->key, row.cadena)) ||
+        afl_store_documento_seal(p, st, row.folio, sello, 0) != AFL_STORE_OK)
+        return AFL_STORE_ERROR;
+    out->folio = row.folio;
+    out->tipo = row.tipo;
+    out->nss = row.nss;
+    out->nombre = row.nombre;
+    out->cadena = row.cadena;
+    out->sello = sello;
+    out->no_serie = row.no_serie;
+    out->emitido = row.emitido;
+    return AFL_STORE_OK;
+}
+
+afl_store_status afl_doc_get(apr_pool_t *p, afl_store *st, const afl_sign_key *key,
+                             const char *folio, afl_store_doc *out)
+{
+    afl_store_status s = afl_store_documento_get(p, st, folio, out);
+    return s == AFL_STORE_OK ? complete(p, st, key, out) : s;
+}
+
+afl_store_status afl_doc_seal_unsealed(apr_pool_t *p, afl_store *st, const afl_sign_key *key,
+                                       int max, int *sealed)
+{
+    apr_array_header_t *folios, *cadenas;
+    afl_store_status s;
+    int n = 0;
+
+    if (sealed)
+        *sealed = 0;
+    s = afl_store_documento_unsealed(p, st, afl_sign_serial(key), max, &folios, &cadenas);
+    for (int i = 0; s == AFL_STORE_OK && i < folios->nelts; i++) {
+        const char *sello = sign(p, key, APR_ARRAY_IDX(cadenas, i, const char *));
+        s = sello
+                ? afl_store_documento_seal(p, st, APR_ARRAY_IDX(folios, i, const char *), sello, 1)
+                : AFL_STORE_ERROR;
+        n += s == AFL_STORE_OK;
     }
-    give_back(seq);
+    if (n)
+        afl_log(AFL_LOG_INFO,
+                AFL_LOGNO(00098) "%d document(s) left without their sello signed again", n);
+    if (sealed)
+        *sealed = n;
     return s;
 }
 

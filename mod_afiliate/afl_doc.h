@@ -2,8 +2,8 @@
  * rows (the web download and the e-mailed attachment both come from here),
  * and issuing one: folio, cadena original, sello and documento row
  * (docs/documents.md). The sello is computed outside any transaction: the
- * store's transaction only takes the folio's sequence it was made with and
- * stores the whole row (afl_store_documento_add). */
+ * store's transaction takes the folio's sequence and stores the row, and the
+ * sello follows it (afl_store_documento_take, afl_store_documento_seal). */
 #ifndef AFL_DOC_H
 #define AFL_DOC_H
 
@@ -36,19 +36,25 @@ typedef struct {
     const afl_sign_key *key;
 } afl_doc_req;
 
-/* Issues a document, or returns the stored row (see datos). Takes a sequence
- * (the database's next, or the one after those this process has handed out
- * to documents being issued now), builds the folio and the cadena original and
- * signs it, all outside any transaction; then one short transaction takes
- * that sequence and stores the row (afl_store_documento_add). When another
- * document took the sequence, nothing was written and it signs again with a
- * new one; when earlier sequences are not stored yet, it stores the same row
- * once they are (or, if they never are, starts again from the database's
- * next). After AFL_DOC_PATIENCE seconds of such rounds it gives up with
- * AFL_STORE_ERROR (the caller answers 503). */
-#define AFL_DOC_PATIENCE 10
+/* Issues a document, or returns the stored row (see datos). One short
+ * transaction takes the next sequence and stores the row with its folio and
+ * cadena original (afl_store_documento_take); the cadena is signed after the
+ * commit and the sello stored without waiting for another commit. A row
+ * found without its sello (its process died in between) gets it here: the
+ * signature is deterministic, so it is the same sello. */
 afl_store_status afl_doc_issue(apr_pool_t *p, afl_store *st, const afl_doc_req *req,
                                afl_store_doc *out);
+
+/* The documento folio (afl_store_documento_get), its sello signed again
+ * and stored when the row has none and key (NULL: none) is the one that
+ * issued it. */
+afl_store_status afl_doc_get(apr_pool_t *p, afl_store *st, const afl_sign_key *key,
+                             const char *folio, afl_store_doc *out);
+
+/* Signs again and stores up to max rows that key issued and that were left
+ * without their sello. *sealed (may be NULL): how many. */
+afl_store_status afl_doc_seal_unsealed(apr_pool_t *p, afl_store *st, const afl_sign_key *key,
+                                       int max, int *sealed);
 
 /* afl_doc_issue for a PDF: also fills firma from the issued row (cadena
  * original, sello, No. de serie, req->key, and the verification URL under

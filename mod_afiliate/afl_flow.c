@@ -473,12 +473,17 @@ static int over_daily_limits(afl_flow_env *env, const afl_solicitud *sol, afl_st
 }
 
 /* Housekeeping every few hundred submissions per process: expired CAPTCHA ids,
- * sessions and rate windows. */
+ * sessions and rate windows, and the sello of documents whose process died
+ * between the row and its sello (a few per pass: each is one signature). */
+#define UNSEALED_PER_PASS 20
 static void maybe_purge(afl_flow_env *env)
 {
     static volatile apr_uint32_t submissions;
-    if (apr_atomic_inc32(&submissions) % 256 == 0 && env->st)
-        afl_store_purge(env->pool, env->st, env->now);
+    if (apr_atomic_inc32(&submissions) % 256 != 0 || !env->st)
+        return;
+    afl_store_purge(env->pool, env->st, env->now);
+    if (env->sign_key)
+        afl_doc_seal_unsealed(env->pool, env->st, env->sign_key, UNSEALED_PER_PASS, NULL);
 }
 
 static const char *nombre_completo(apr_pool_t *p, const afl_persona *per)
@@ -1831,7 +1836,7 @@ void afl_flow_verificar(afl_flow_env *env, const afl_flow_in *in, afl_flow_out *
                      "El folio de un documento tiene 21 dígitos. Revisa el folio impreso en el "
                      "documento.",
                      NULL, NULL);
-    s = afl_store_documento_get(p, env->st, folio, &doc);
+    s = afl_doc_get(p, env->st, env->sign_key, folio, &doc);
     if (s == AFL_STORE_ERROR)
         return busy(env, out);
     if (s == AFL_STORE_NOTFOUND)

@@ -181,15 +181,14 @@ static const afl_sql_stmt table[AFL_SQL_COUNT] = {
                                        "next_attempt_at = %lld, lease_until = NULL "
                                        "WHERE status = 'failed'",
                                        NULL},
-    /* Signed documents (afl_doc_issue): the sequence of the next
-     * folio is read outside the transaction, the cadena with it signed, and
-     * the transaction takes it only if no other document took it meanwhile;
-     * it then stores the row, so a rollback gives the sequence back. */
+    /* Signed documents (afl_doc_issue): one transaction takes the next
+     * sequence (the UPDATE holds the counter's row until the commit, so the
+     * read-back is this transaction's own) and inserts the row with sello '';
+     * the sello, signed after the commit, is stored by AFL_SQL_DOC_SEAL. */
     [AFL_SQL_DOC_NEXT] = {"afl_doc_next", "SELECT siguiente FROM documento_contador WHERE id = 1",
                           NULL},
     [AFL_SQL_DOC_TAKE] = {"afl_doc_take",
-                          "UPDATE documento_contador SET siguiente = siguiente + 1 "
-                          "WHERE id = 1 AND siguiente = %lld",
+                          "UPDATE documento_contador SET siguiente = siguiente + 1 WHERE id = 1",
                           NULL},
     [AFL_SQL_DOC_ADD] =
         {"afl_doc_add",
@@ -207,6 +206,13 @@ static const afl_sql_stmt table[AFL_SQL_COUNT] = {
          "SELECT tipo, nss, nombre, emitido, cadena, sello, no_serie FROM documento "
          "WHERE folio = %s",
          NULL},
+    [AFL_SQL_DOC_SEAL] = {"afl_doc_seal",
+                          "UPDATE documento SET sello = %s WHERE folio = %s AND sello = ''", NULL},
+    /* Rows a process left without their sello (index documento_sin_sello). */
+    [AFL_SQL_DOC_UNSEALED] = {"afl_doc_unsealed",
+                              "SELECT folio, cadena FROM documento WHERE no_serie = %s AND "
+                              "sello = '' ORDER BY folio LIMIT %d",
+                              NULL},
     [AFL_SQL_COBERTURA_ALTA] =
         {"afl_cobertura_alta",
          "INSERT INTO cobertura (clave, nss, curp, movimiento, inicio, fin, "

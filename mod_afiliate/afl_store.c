@@ -584,41 +584,48 @@ afl_store_status afl_store_audit(apr_pool_t *p, afl_store *st, long long now, co
     return run(p, st, AFL_SQL_AUDIT_ADD, NULL, 4, args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
 }
 
+/* Queues one statement for the group committer without waiting for its
+ * commit (afl_commit_post). One malloc'd block holds the statement, its
+ * arguments and their text: this request may be over before it runs. Returns
+ * -1 (nothing queued) when there is no committer to post to, or no memory. */
+#define POST_MAX_ARGS 4
+static int post(afl_store *st, apr_pool_t *p, afl_sql_id q, int nargs, const char *const *args)
+{
+    struct posted {
+        one_stmt o;
+        const char *args[POST_MAX_ARGS];
+    } * b;
+    size_t len[POST_MAX_ARGS], total = 0;
+    char *text;
+
+    if (!st->commit || st->in_txn || nargs > POST_MAX_ARGS)
+        return -1;
+    for (int i = 0; i < nargs; i++)
+        total += len[i] = strlen(args[i]) + 1;
+    if (!(b = malloc(sizeof *b + total)))
+        return -1;
+    text = (char *)(b + 1);
+    for (int i = 0; i < nargs; i++) {
+        b->args[i] = memcpy(text, args[i], len[i]);
+        text += len[i];
+    }
+    b->o.q = q;
+    b->o.nrows = NULL;
+    b->o.nargs = nargs;
+    b->o.args = b->args;
+    afl_commit_post(st->commit, p, st, run_body, b);
+    return 0;
+}
+
 afl_store_status afl_store_audit_later(apr_pool_t *p, afl_store *st, long long now,
                                        const char *evento, const char *curp_hmac,
                                        const char *detalle)
 {
-    /* One malloc'd block (afl_commit_post frees it): the statement, its
-     * arguments and their text; this request may be over before it runs. */
-    struct posted {
-        one_stmt o;
-        const char *args[4];
-        char ts[24];
-    } * b;
-    size_t le, lc, ld;
-    char *text;
+    const char *args[] = {lld(p, now), evento, curp_hmac, detalle ? detalle : ""};
 
-    if (!st->commit || st->in_txn)
-        return afl_store_audit(p, st, now, evento, curp_hmac, detalle);
-    detalle = detalle ? detalle : "";
-    le = strlen(evento) + 1;
-    lc = strlen(curp_hmac) + 1;
-    ld = strlen(detalle) + 1;
-    b = malloc(sizeof *b + le + lc + ld);
-    if (!b)
-        return afl_store_audit(p, st, now, evento, curp_hmac, detalle);
-    text = (char *)(b + 1);
-    snprintf(b->ts, sizeof b->ts, "%" APR_INT64_T_FMT, (apr_int64_t)now);
-    b->args[0] = b->ts;
-    b->args[1] = memcpy(text, evento, le);
-    b->args[2] = memcpy(text + le, curp_hmac, lc);
-    b->args[3] = memcpy(text + le + lc, detalle, ld);
-    b->o.q = AFL_SQL_AUDIT_ADD;
-    b->o.nrows = NULL;
-    b->o.nargs = 4;
-    b->o.args = b->args;
-    afl_commit_post(st->commit, p, st, run_body, b);
-    return AFL_STORE_OK;
+    if (post(st, p, AFL_SQL_AUDIT_ADD, 4, args) == 0)
+        return AFL_STORE_OK;
+    return afl_store_audit(p, st, now, evento, curp_hmac, detalle);
 }
 
 afl_store_status afl_store_nss_take(apr_pool_t *p, afl_store *st, int serie, int reg_year,
@@ -1333,51 +1340,37 @@ afl_store_status afl_store_documento_reuse(apr_pool_t *p, afl_store *st, const c
     return s;
 }
 
-afl_store_status afl_store_documento_next(apr_pool_t *p, afl_store *st, long long *seq)
-{
-    const char *v[1];
-    afl_store_status s = select_one(p, st, AFL_SQL_DOC_NEXT, 0, NULL, 1, v);
-
-    if (s == AFL_STORE_NOTFOUND) {
-        afl_log(AFL_LOG_ERR,
-                AFL_LOGNO(00095) "documento_contador has no row (is the schema loaded?)");
-        return AFL_STORE_ERROR;
-    }
-    if (s == AFL_STORE_OK)
-        *seq = atoll(v[0]);
-    return s;
-}
-
 typedef struct {
-    long long seq;   /* the row's: what its folio, cadena and sello were made with */
-    long long *next; /* out: the next sequence, when it is not seq */
-    const afl_store_doc_row *row;
-} doc_args;
+    afl_store_doc_make *make;
+    void *baton;
+    afl_store_doc_row *row;
+} take_args;
 
-/* Takes seq if it is the next sequence and stores the row with it; else tells
- * the next one and writes nothing. The group committer may run it again in
- * the same batch (AFL_STORE_LATER): it reads only what does not change. */
-static afl_store_status doc_body(apr_pool_t *p, afl_store *st, void *baton)
+/* Takes the next sequence and inserts the row made with it, without sello. */
+static afl_store_status take_body(apr_pool_t *p, afl_store *st, void *baton)
 {
-    doc_args *da = baton;
-    const afl_store_doc_row *row = da->row;
-    const char *seq = lld(p, da->seq);
+    take_args *ta = baton;
+    afl_store_doc_row *row = ta->row;
+    afl_store_status s;
+    const char *v[1];
     int n = 0;
 
-    if (run(p, st, AFL_SQL_DOC_TAKE, &n, 1, &seq) != 0)
+    if (run(p, st, AFL_SQL_DOC_TAKE, &n, 0, NULL) != 0)
         return AFL_STORE_ERROR;
-    if (n != 1) {
-        /* Not the next sequence: taken by another document (sign again), or
-         * one before it is still to be taken (try the same row later). */
-        if (afl_store_documento_next(p, st, da->next) != AFL_STORE_OK)
-            return AFL_STORE_ERROR;
-        return *da->next < da->seq ? AFL_STORE_LATER : AFL_STORE_USED;
-    }
+    s = n == 1 ? select_one(p, st, AFL_SQL_DOC_NEXT, 0, NULL, 1, v) : AFL_STORE_NOTFOUND;
+    if (s == AFL_STORE_NOTFOUND)
+        afl_log(AFL_LOG_ERR,
+                AFL_LOGNO(00095) "documento_contador has no row (is the schema loaded?)");
+    if (s != AFL_STORE_OK)
+        return AFL_STORE_ERROR;
+    memset(row, 0, sizeof *row);
+    if (ta->make(p, atoll(v[0]) - 1, row, ta->baton) != AFL_STORE_OK)
+        return AFL_STORE_ERROR;
     {
         const char *args[] = {row->folio,    row->tipo,
                               row->nss,      row->curp,
                               row->nombre,   lld(p, row->emitido),
-                              row->cadena,   row->sello,
+                              row->cadena,   "",
                               row->no_serie, row->datos ? row->datos : ""};
         if (run(p, st, AFL_SQL_DOC_ADD, NULL, 10, args) != 0)
             return AFL_STORE_ERROR;
@@ -1385,17 +1378,47 @@ static afl_store_status doc_body(apr_pool_t *p, afl_store *st, void *baton)
     return AFL_STORE_OK;
 }
 
-afl_store_status afl_store_documento_add(apr_pool_t *p, afl_store *st, long long *seq,
-                                         const afl_store_doc_row *row)
+afl_store_status afl_store_documento_take(apr_pool_t *p, afl_store *st, afl_store_doc_make *make,
+                                          void *baton, afl_store_doc_row *row)
 {
-    doc_args da = {*seq, seq, row};
+    take_args ta = {make, baton, row};
+    return txn(p, st, take_body, &ta);
+}
 
-    /* The folio ends with the sequence it was signed with (afl_folio_make). */
-    if (!row->folio || strlen(row->folio) != 21 || atoll(row->folio + 13) != *seq) {
-        afl_log(AFL_LOG_ERR, AFL_LOGNO(00096) "a documento row whose folio is not its sequence");
+afl_store_status afl_store_documento_seal(apr_pool_t *p, afl_store *st, const char *folio,
+                                          const char *sello, int wait)
+{
+    const char *args[] = {sello, folio};
+
+    if (!wait && post(st, p, AFL_SQL_DOC_SEAL, 2, args) == 0)
+        return AFL_STORE_OK;
+    return run(p, st, AFL_SQL_DOC_SEAL, NULL, 2, args) == 0 ? AFL_STORE_OK : AFL_STORE_ERROR;
+}
+
+typedef struct {
+    apr_array_header_t *folios, *cadenas;
+} unsealed_rows;
+
+static void add_unsealed(apr_pool_t *p, const char *const *v, void *baton)
+{
+    unsealed_rows *u = baton;
+    APR_ARRAY_PUSH(u->folios, const char *) = col(p, v, 0);
+    APR_ARRAY_PUSH(u->cadenas, const char *) = col(p, v, 1);
+}
+
+afl_store_status afl_store_documento_unsealed(apr_pool_t *p, afl_store *st, const char *no_serie,
+                                              int max, apr_array_header_t **folios,
+                                              apr_array_header_t **cadenas)
+{
+    const char *args[] = {no_serie, apr_itoa(p, max)};
+    unsealed_rows u = {apr_array_make(p, 8, sizeof(const char *)),
+                       apr_array_make(p, 8, sizeof(const char *))};
+
+    if (query(p, st, AFL_SQL_DOC_UNSEALED, 2, args, add_unsealed, &u, NULL) != 0)
         return AFL_STORE_ERROR;
-    }
-    return txn(p, st, doc_body, &da);
+    *folios = u.folios;
+    *cadenas = u.cadenas;
+    return AFL_STORE_OK;
 }
 
 afl_store_status afl_store_documento_get(apr_pool_t *p, afl_store *st, const char *folio,

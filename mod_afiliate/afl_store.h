@@ -34,9 +34,6 @@ typedef enum {
     AFL_STORE_EXHAUSTED = 2, /* no folio left in any allowed prefix */
     AFL_STORE_LIMITED = 3,   /* a limit refused the operation; nothing was written */
     AFL_STORE_USED = 4,      /* the CAPTCHA id had been used already; nothing was written */
-    AFL_STORE_LATER = 5,     /* not yet: a document sequence before this one is not taken
-                                yet; nothing was written (the group committer runs such a
-                                body again after the other bodies of its batch) */
     AFL_STORE_ERROR = -1,    /* database failure: the caller answers 503 */
 } afl_store_status;
 
@@ -355,7 +352,8 @@ afl_store_status afl_store_outbox_requeue(apr_pool_t *p, afl_store *st, long lon
 /* ---- signed documents (docs/documents.md; issued by afl_doc_issue) */
 
 typedef struct {
-    const char *folio, *tipo, *nss, *nombre, *cadena, *sello, *no_serie;
+    const char *folio, *tipo, *nss, *nombre, *cadena, *no_serie;
+    const char *sello; /* "" while the row waits for it (afl_store_documento_seal) */
     long long emitido;
     int reused; /* the row existed already */
 } afl_store_doc;
@@ -365,26 +363,40 @@ typedef struct {
 afl_store_status afl_store_documento_reuse(apr_pool_t *p, afl_store *st, const char *nss,
                                            const char *tipo, const char *datos, afl_store_doc *out);
 
-/* The sequence the next document folio takes (documento_contador), read
- * outside any transaction: the cadena is signed with it before the row is
- * stored (afl_store_documento_add). */
-afl_store_status afl_store_documento_next(apr_pool_t *p, afl_store *st, long long *seq);
-
-/* A whole documento row, signed: folio, cadena and sello made with a sequence. */
+/* A documento row: folio and cadena made with a sequence, sello '' until
+ * afl_store_documento_seal stores it. */
 typedef struct {
-    const char *folio, *tipo, *nss, *curp, *nombre, *cadena, *sello, *no_serie;
+    const char *folio, *tipo, *nss, *curp, *nombre, *cadena, *no_serie;
     long long emitido;
     const char *datos; /* "" or NULL: none */
 } afl_store_doc_row;
 
-/* In one short transaction: takes *seq from documento_contador if it is the
- * next sequence, and inserts row with it (the folio's sequence is never lost,
- * never given twice, and no row is ever without its sello). Else nothing is
- * written and *seq is the next sequence now: AFL_STORE_USED when another
- * document took the row's sequence (sign again), AFL_STORE_LATER when earlier
- * sequences are still to be taken (the same row can be stored once they are). */
-afl_store_status afl_store_documento_add(apr_pool_t *p, afl_store *st, long long *seq,
-                                         const afl_store_doc_row *row);
+/* Fills row for sequence seq (folio, cadena and the other columns). Runs
+ * inside the store's transaction: it builds text, never signs, and never
+ * calls back into the store. */
+typedef afl_store_status afl_store_doc_make(apr_pool_t *p, long long seq, afl_store_doc_row *row,
+                                            void *baton);
+
+/* In one short transaction: takes the next sequence of documento_contador,
+ * has make build the row with it and inserts the row without its sello (a
+ * rollback gives the sequence back: never lost, never given twice). row is
+ * what make filled. The caller signs the cadena after the commit and stores
+ * the sello with afl_store_documento_seal. */
+afl_store_status afl_store_documento_take(apr_pool_t *p, afl_store *st, afl_store_doc_make *make,
+                                          void *baton, afl_store_doc_row *row);
+
+/* Stores the sello of the row folio if it has none yet. wait 0: through the
+ * group committer's next batch without waiting for its commit (the caller
+ * already has the sello; a row left without one is signed again from its
+ * cadena, see afl_doc.h); else committed before it returns. */
+afl_store_status afl_store_documento_seal(apr_pool_t *p, afl_store *st, const char *folio,
+                                          const char *sello, int wait);
+
+/* Up to max rows without their sello whose cadena the key no_serie signs:
+ * folios[i] and cadenas[i] (char *). */
+afl_store_status afl_store_documento_unsealed(apr_pool_t *p, afl_store *st, const char *no_serie,
+                                              int max, apr_array_header_t **folios,
+                                              apr_array_header_t **cadenas);
 
 /* The documento with this folio (AFL_STORE_NOTFOUND when none). */
 afl_store_status afl_store_documento_get(apr_pool_t *p, afl_store *st, const char *folio,

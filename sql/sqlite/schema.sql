@@ -188,7 +188,8 @@ CREATE INDEX IF NOT EXISTS cobertura_nss ON cobertura (nss);
 
 -- Documents issued with a sello digital: what GET /verificar?folio= shows and
 -- checks. folio: 13-digit epoch milliseconds + 8-digit sequence (afl_folio_make);
--- cadena and sello: the cadena original and its base64 signature; no_serie: the
+-- cadena and sello: the cadena original and its base64 signature ('' for the moment between
+-- the row and its sello, see documento_sin_sello); no_serie: the
 -- signing key's serial (afl_sign_serial); datos: what the document needs to be rendered
 -- again identically besides the columns (e.g. the constancia's coverage), JSON.
 CREATE TABLE IF NOT EXISTS documento (
@@ -204,9 +205,11 @@ CREATE TABLE IF NOT EXISTS documento (
     datos              TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS documento_nss ON documento (nss, tipo, emitido);
+-- Rows still without their sello (stored right after the row; docs/architecture.md).
+CREATE INDEX IF NOT EXISTS documento_sin_sello ON documento (no_serie, folio) WHERE sello = '';
 
 -- The sequence part of document folios: one row, incremented in the transaction that
--- inserts the documento (UPDATE ... SET siguiente = siguiente + 1 ... RETURNING).
+-- inserts the documento (UPDATE ... SET siguiente = siguiente + 1, then read back).
 CREATE TABLE IF NOT EXISTS documento_contador (
     id                 INTEGER PRIMARY KEY CHECK (id = 1),
     siguiente          INTEGER NOT NULL CHECK (siguiente >= 1)

@@ -434,9 +434,9 @@ def test_concurrent_assignment(server, curps):
 
 
 def test_concurrent_documents(server, curps, tmp_path):
-    """20 trámites download their first comprobante at the same moment: each document is
-    signed outside the transaction with the sequence it read, so most find it taken and
-    sign again; in the end every one has its own folio, the sequence has no gap and each
+    """20 trámites download their first comprobante at the same moment: each row takes its
+    sequence in its transaction and its sello is signed and stored after the commit; in
+    the end every one has its own folio and its sello, the sequence has no gap and each
     file verifies against the public key."""
     chosen = [curps["found"].pop() for _ in range(20)]
     clients = []
@@ -464,6 +464,11 @@ def test_concurrent_documents(server, curps, tmp_path):
     assert not errors, errors
     assert all(r.status == 200 and r.body.startswith(b"%PDF-") for r in got.values()), \
         [r.status for r in got.values()]
+    # Each sello is stored right after its row, by the group committer's next batch.
+    until = time.monotonic() + 5
+    while db_rows(server, "SELECT count(*) FROM documento WHERE sello = ''") != [(0,)] and \
+            time.monotonic() < until:
+        time.sleep(0.05)
     marks = ",".join("?" * len(chosen))
     rows = db_rows(server, f"SELECT folio, cadena, sello FROM documento WHERE curp IN ({marks}) "
                            "AND tipo = 'comprobante'", *chosen)

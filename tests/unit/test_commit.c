@@ -229,74 +229,6 @@ START_TEST(threads_share_transactions)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ bodies in order */
-
-/* Key k may be inserted only after key k - 1 (as a document's sequence after
- * the one before it): otherwise the body answers AFL_STORE_LATER. */
-static afl_store_status chain_body(apr_pool_t *p, afl_store *st, void *baton)
-{
-    insert_args *a = baton;
-    char sql[96];
-    int n = 0;
-    const char *v = NULL;
-
-    if (a->wait_for) {
-        while (apr_atomic_read32(a->wait_for) < THREADS)
-            apr_sleep(1000);
-        apr_sleep(50000);
-    }
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM t WHERE k = %d", a->key - 1);
-    {
-        afl_db *db = st->db;
-        if (a->key > 0 && (afl_db_value_sql(db, p, sql, &v) != 0 || !v || atoi(v) != 1))
-            return AFL_STORE_LATER;
-    }
-    snprintf(sql, sizeof sql, "INSERT INTO t (k, thread) VALUES (%d, %d)", a->key, a->thread);
-    if (apr_dbd_query(afl_db_driver(st->db), afl_db_handle(st->db), &n, sql) != 0)
-        return AFL_STORE_ERROR;
-    return AFL_STORE_OK;
-}
-
-static void *APR_THREAD_FUNC work_chain(apr_thread_t *t, void *data)
-{
-    worker *w = data;
-    /* Thread 0 inserts key 0 and leads; thread i queues key THREADS - i, so
-     * the bodies are queued in the reverse of the order they must run in. */
-    insert_args a = {w->thread ? THREADS - w->thread : 0, w->thread, AFL_STORE_OK,
-                     w->thread == 0 ? &queuing : NULL};
-
-    apr_atomic_inc32(&queuing);
-    if (afl_commit_run(committer, w->p, &w->st, chain_body, &a) == AFL_STORE_OK)
-        w->ok++;
-    else
-        w->errors++;
-    apr_thread_exit(t, APR_SUCCESS);
-    return NULL;
-}
-
-START_TEST(later_bodies_run_after_the_others)
-{
-    worker w[THREADS];
-    afl_commit_stats stats;
-    afl_store st;
-    afl_db *db;
-
-    run_workers(w, work_chain, 2000);
-    for (int i = 0; i < THREADS; i++)
-        ck_assert_msg(w[i].ok == 1, "thread %d: not stored", i);
-    db = open_db(&st);
-    ck_assert_int_eq(count_rows(db, ""), THREADS);
-    afl_commit_get_stats(committer, &stats);
-    ck_assert_uint_eq(stats.failed, 0);
-    /* Keys 1..7 were queued while key 0's body ran, last first: its batch took
-     * them and stored them all, in order, in one commit. */
-    ck_assert_uint_eq(stats.commits, 1);
-    ck_assert_uint_eq(stats.max_batch, THREADS);
-    afl_db_close(db);
-    close_workers(w);
-}
-END_TEST
-
 /* ------------------------------------------------------------------ posted bodies */
 
 /* A posted body with a malloc'd baton, as afl_store_audit_later makes it. */
@@ -393,7 +325,6 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, kept_only_when_ok);
     tcase_add_test(tc, threads_share_transactions);
-    tcase_add_test(tc, later_bodies_run_after_the_others);
     tcase_add_test(tc, posted_alone_commits_at_once);
     tcase_add_test(tc, posted_never_left_behind);
     suite_add_tcase(s, tc);

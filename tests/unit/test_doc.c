@@ -1,8 +1,9 @@
 /* Unit tests: afl_doc_issue and the store's two allocators on a real SQLite
- * database (sql/sqlite/schema.sql). A document is signed outside any
- * transaction and stored with the sequence it was signed with: when another
- * document takes that sequence first, nothing is written and it is signed
- * again with the next one; the counter never skips and no row lacks its sello.
+ * database (sql/sqlite/schema.sql). A document's row is stored with the
+ * sequence its transaction took and without its sello; the sello is signed
+ * after the commit and stored. A row left without it (its process died in
+ * between) is signed again, to the same sello, by whoever reads it next with
+ * the key that issued it, or by the sweep; the counter never skips.
  * The NSS folio allocator (afl_store_nss_take, shared with afiliatectl
  * demo-registry) takes folios in order, skips an NSS that exists and falls
  * back to earlier registration years. */
@@ -120,50 +121,96 @@ START_TEST(test_issue_signs_and_reuses)
 }
 END_TEST
 
-START_TEST(test_add_refuses_a_taken_sequence)
+/* The process died between the row and its sello: printing the document
+ * again in the same trámite signs it again, to the same sello, and stores it. */
+START_TEST(test_lost_sello_on_reuse)
+{
+    afl_doc_req r = request("{\"tramite\":\"b\"}");
+    afl_store_doc d, again;
+
+    ck_assert_int_eq(afl_doc_issue(pool, &st, &r, &d), AFL_STORE_OK);
+    sql("UPDATE documento SET sello = ''");
+    ck_assert_int_eq(afl_doc_issue(pool, &st, &r, &again), AFL_STORE_OK);
+    ck_assert_int_eq(again.reused, 1);
+    ck_assert_str_eq(again.folio, d.folio);
+    ck_assert_str_eq(again.sello, d.sello);
+    ck_assert_int_eq(count("SELECT count(*) FROM documento WHERE sello = ''"), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM documento"), 1);
+}
+END_TEST
+
+/* The verification page reads a row without its sello: with the key that
+ * issued it, signed again and stored; with another key or none, left as is. */
+START_TEST(test_lost_sello_on_verification)
 {
     afl_doc_req r = request(NULL);
-    afl_store_doc other;
-    afl_store_doc_row row;
-    long long seq = 0, read;
+    afl_store_doc d, got;
+    const afl_sign_key *other;
+    char ebuf[128];
 
-    /* This document reads the next sequence and signs with it... */
-    ck_assert_int_eq(afl_store_documento_next(pool, &st, &seq), AFL_STORE_OK);
-    read = seq;
-    /* ...and another one is issued in between and takes it. */
-    ck_assert_int_eq(afl_doc_issue(pool, &st, &r, &other), AFL_STORE_OK);
-    ck_assert_int_eq(seq_of(other.folio), read);
-    memset(&row, 0, sizeof row);
-    row.folio = folio_of(read);
-    row.tipo = "comprobante";
-    row.nss = "01240612345";
-    row.curp = CURP;
-    row.nombre = "JUAN PEREZ LOPEZ";
-    row.cadena = "||stale||";
-    row.sello = "c3RhbGU=";
-    row.no_serie = afl_sign_serial(key);
-    row.emitido = NOW;
-    /* Nothing is written; the next sequence is handed back. */
-    ck_assert_int_eq(afl_store_documento_add(pool, &st, &seq, &row), AFL_STORE_USED);
-    ck_assert_int_eq(seq, read + 1);
-    ck_assert_int_eq(count("SELECT count(*) FROM documento"), 1);
-    ck_assert_int_eq(count("SELECT count(*) FROM documento WHERE cadena = '||stale||'"), 0);
-    ck_assert_int_eq(count("SELECT siguiente FROM documento_contador WHERE id = 1"), read + 1);
-    /* A row signed with a later sequence waits for the ones before it. */
-    {
-        afl_store_doc_row later = row;
-        long long ahead = seq + 1;
+    ck_assert_int_eq(afl_doc_issue(pool, &st, &r, &d), AFL_STORE_OK);
+    sql("UPDATE documento SET sello = ''");
+    ck_assert_int_eq(afl_sign_generate(pool, &other, ebuf, sizeof ebuf), APR_SUCCESS);
+    ck_assert_int_eq(afl_doc_get(pool, &st, other, d.folio, &got), AFL_STORE_OK);
+    ck_assert_str_eq(got.sello, "");
+    ck_assert_int_eq(afl_doc_get(pool, &st, NULL, d.folio, &got), AFL_STORE_OK);
+    ck_assert_str_eq(got.sello, "");
+    ck_assert_int_eq(count("SELECT count(*) FROM documento WHERE sello = ''"), 1);
+    ck_assert_int_eq(afl_doc_get(pool, &st, key, d.folio, &got), AFL_STORE_OK);
+    ck_assert_str_eq(got.sello, d.sello);
+    ck_assert_int_eq(count("SELECT count(*) FROM documento WHERE sello = ''"), 0);
+    ck_assert_int_eq(afl_doc_get(pool, &st, key, folio_of(999), &got), AFL_STORE_NOTFOUND);
+}
+END_TEST
 
-        later.folio = folio_of(ahead);
-        ck_assert_int_eq(afl_store_documento_add(pool, &st, &ahead, &later), AFL_STORE_LATER);
-        ck_assert_int_eq(ahead, seq);
-        ck_assert_int_eq(count("SELECT count(*) FROM documento"), 1);
+/* The sweep signs again at most max rows per call, only the key's own. */
+START_TEST(test_sweep_seals_the_keys_rows)
+{
+    afl_doc_req r = request(NULL);
+    afl_store_doc d[3];
+    int sealed = -1;
+
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(afl_doc_issue(pool, &st, &r, &d[i]), AFL_STORE_OK);
+    sql("UPDATE documento SET sello = ''");
+    sql(apr_pstrcat(pool, "UPDATE documento SET no_serie = 'otra' WHERE folio = '", d[2].folio, "'",
+                    NULL));
+    ck_assert_int_eq(afl_doc_seal_unsealed(pool, &st, key, 1, &sealed), AFL_STORE_OK);
+    ck_assert_int_eq(sealed, 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM documento WHERE sello = ''"), 2);
+    ck_assert_int_eq(afl_doc_seal_unsealed(pool, &st, key, 20, &sealed), AFL_STORE_OK);
+    ck_assert_int_eq(sealed, 1);
+    ck_assert_int_eq(afl_doc_seal_unsealed(pool, &st, key, 20, &sealed), AFL_STORE_OK);
+    ck_assert_int_eq(sealed, 0);
+    for (int i = 0; i < 2; i++) {
+        afl_store_doc got;
+        ck_assert_int_eq(afl_store_documento_get(pool, &st, d[i].folio, &got), AFL_STORE_OK);
+        ck_assert_str_eq(got.sello, d[i].sello);
     }
-    /* Signed again with the sequence handed back, it goes in. */
-    row.folio = folio_of(seq);
-    ck_assert_int_eq(afl_store_documento_add(pool, &st, &seq, &row), AFL_STORE_OK);
+    ck_assert_int_eq(count(apr_pstrcat(pool,
+                                       "SELECT count(*) FROM documento WHERE sello = '' "
+                                       "AND folio = '",
+                                       d[2].folio, "'", NULL)),
+                     1);
+}
+END_TEST
+
+/* Documents take consecutive sequences, each stored with its sello. */
+START_TEST(test_sequences_without_gaps)
+{
+    afl_doc_req r = request(NULL);
+    long long first = count("SELECT siguiente FROM documento_contador WHERE id = 1");
+
+    for (int i = 0; i < 5; i++) {
+        afl_store_doc d;
+        ck_assert_int_eq(afl_doc_issue(pool, &st, &r, &d), AFL_STORE_OK);
+        ck_assert_int_eq(seq_of(d.folio), first + i);
+        ck_assert_int_eq(afl_sign_verify_sello(key, d.cadena, strlen(d.cadena), d.sello),
+                         AFL_SIGN_OK);
+    }
     ck_assert_int_eq(count("SELECT siguiente - 1 FROM documento_contador WHERE id = 1"),
                      count("SELECT count(*) FROM documento"));
+    ck_assert_int_eq(count("SELECT count(*) FROM documento WHERE sello = ''"), 0);
 }
 END_TEST
 
@@ -257,7 +304,10 @@ int main(void)
     apr_initialize();
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_issue_signs_and_reuses);
-    tcase_add_test(tc, test_add_refuses_a_taken_sequence);
+    tcase_add_test(tc, test_lost_sello_on_reuse);
+    tcase_add_test(tc, test_lost_sello_on_verification);
+    tcase_add_test(tc, test_sweep_seals_the_keys_rows);
+    tcase_add_test(tc, test_sequences_without_gaps);
     tcase_add_test(tc, test_failed_insert_gives_the_sequence_back);
     tcase_add_test(tc, test_nss_take);
     tcase_add_test(tc, test_nss_take_rollback);
