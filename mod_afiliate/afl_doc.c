@@ -153,10 +153,12 @@ afl_store_status afl_doc_issue(apr_pool_t *p, afl_store *st, const afl_doc_req *
         return s;
     AFL_CRASH_POINT("documento-row");
     /* A failure from here on leaves the row without its sello: the next
-     * reader or afl_doc_seal_unsealed signs it again. */
-    if (!(sello = sign(p, req->key, row.cadena)) ||
-        afl_store_documento_seal(p, st, row.folio, sello, 0) != AFL_STORE_OK)
+     * reader or afl_doc_seal_unsealed signs it again, to the same sello. So
+     * a sello that could not be stored (the store logged why) does not keep
+     * the student from the document. */
+    if (!(sello = sign(p, req->key, row.cadena)))
         return AFL_STORE_ERROR;
+    afl_store_documento_seal(p, st, row.folio, sello, 0);
     out->folio = row.folio;
     out->tipo = row.tipo;
     out->nss = row.nss;
@@ -176,7 +178,7 @@ afl_store_status afl_doc_get(apr_pool_t *p, afl_store *st, const afl_sign_key *k
 }
 
 afl_store_status afl_doc_seal_unsealed(apr_pool_t *p, afl_store *st, const afl_sign_key *key,
-                                       int max, int *sealed)
+                                       long long before, int max, int *sealed)
 {
     apr_array_header_t *folios, *cadenas;
     afl_store_status s;
@@ -184,7 +186,7 @@ afl_store_status afl_doc_seal_unsealed(apr_pool_t *p, afl_store *st, const afl_s
 
     if (sealed)
         *sealed = 0;
-    s = afl_store_documento_unsealed(p, st, afl_sign_serial(key), max, &folios, &cadenas);
+    s = afl_store_documento_unsealed(p, st, afl_sign_serial(key), before, max, &folios, &cadenas);
     for (int i = 0; s == AFL_STORE_OK && i < folios->nelts; i++) {
         const char *sello = sign(p, key, APR_ARRAY_IDX(cadenas, i, const char *));
         s = sello

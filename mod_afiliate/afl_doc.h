@@ -51,10 +51,11 @@ afl_store_status afl_doc_issue(apr_pool_t *p, afl_store *st, const afl_doc_req *
 afl_store_status afl_doc_get(apr_pool_t *p, afl_store *st, const afl_sign_key *key,
                              const char *folio, afl_store_doc *out);
 
-/* Signs again and stores up to max rows that key issued and that were left
- * without their sello. *sealed (may be NULL): how many. */
+/* Signs again and stores up to max rows that key issued before `before`
+ * (UNIX seconds: older than a sello on its way to the store) and that were
+ * left without their sello. *sealed (may be NULL): how many. */
 afl_store_status afl_doc_seal_unsealed(apr_pool_t *p, afl_store *st, const afl_sign_key *key,
-                                       int max, int *sealed);
+                                       long long before, int max, int *sealed);
 
 /* afl_doc_issue for a PDF: also fills firma from the issued row (cadena
  * original, sello, No. de serie, req->key, and the verification URL under

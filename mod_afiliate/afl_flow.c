@@ -474,8 +474,10 @@ static int over_daily_limits(afl_flow_env *env, const afl_solicitud *sol, afl_st
 
 /* Housekeeping every few hundred submissions per process: expired CAPTCHA ids,
  * sessions and rate windows, and the sello of documents whose process died
- * between the row and its sello (a few per pass: each is one signature). */
+ * between the row and its sello (a few per pass: each is one signature; rows
+ * of the last minute may still have theirs on the way). */
 #define UNSEALED_PER_PASS 20
+#define UNSEALED_AGE 60
 static void maybe_purge(afl_flow_env *env)
 {
     static volatile apr_uint32_t submissions;
@@ -483,7 +485,8 @@ static void maybe_purge(afl_flow_env *env)
         return;
     afl_store_purge(env->pool, env->st, env->now);
     if (env->sign_key)
-        afl_doc_seal_unsealed(env->pool, env->st, env->sign_key, UNSEALED_PER_PASS, NULL);
+        afl_doc_seal_unsealed(env->pool, env->st, env->sign_key, env->now - UNSEALED_AGE,
+                              UNSEALED_PER_PASS, NULL);
 }
 
 static const char *nombre_completo(apr_pool_t *p, const afl_persona *per)

@@ -211,7 +211,7 @@ static const afl_sql_stmt table[AFL_SQL_COUNT] = {
     /* Rows a process left without their sello (index documento_sin_sello). */
     [AFL_SQL_DOC_UNSEALED] = {"afl_doc_unsealed",
                               "SELECT folio, cadena FROM documento WHERE no_serie = %s AND "
-                              "sello = '' ORDER BY folio LIMIT %d",
+                              "sello = '' AND emitido < %lld ORDER BY folio LIMIT %d",
                               NULL},
     [AFL_SQL_COBERTURA_ALTA] =
         {"afl_cobertura_alta",

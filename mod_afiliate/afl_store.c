@@ -1407,14 +1407,15 @@ static void add_unsealed(apr_pool_t *p, const char *const *v, void *baton)
 }
 
 afl_store_status afl_store_documento_unsealed(apr_pool_t *p, afl_store *st, const char *no_serie,
-                                              int max, apr_array_header_t **folios,
+                                              long long before, int max,
+                                              apr_array_header_t **folios,
                                               apr_array_header_t **cadenas)
 {
-    const char *args[] = {no_serie, apr_itoa(p, max)};
+    const char *args[] = {no_serie, lld(p, before), apr_itoa(p, max)};
     unsealed_rows u = {apr_array_make(p, 8, sizeof(const char *)),
                        apr_array_make(p, 8, sizeof(const char *))};
 
-    if (query(p, st, AFL_SQL_DOC_UNSEALED, 2, args, add_unsealed, &u, NULL) != 0)
+    if (query(p, st, AFL_SQL_DOC_UNSEALED, 3, args, add_unsealed, &u, NULL) != 0)
         return AFL_STORE_ERROR;
     *folios = u.folios;
     *cadenas = u.cadenas;

@@ -392,10 +392,12 @@ afl_store_status afl_store_documento_take(apr_pool_t *p, afl_store *st, afl_stor
 afl_store_status afl_store_documento_seal(apr_pool_t *p, afl_store *st, const char *folio,
                                           const char *sello, int wait);
 
-/* Up to max rows without their sello whose cadena the key no_serie signs:
- * folios[i] and cadenas[i] (char *). */
+/* Up to max rows issued before `before` (UNIX seconds) and still without
+ * their sello, whose cadena the key no_serie signs: folios[i] and cadenas[i]
+ * (char *). */
 afl_store_status afl_store_documento_unsealed(apr_pool_t *p, afl_store *st, const char *no_serie,
-                                              int max, apr_array_header_t **folios,
+                                              long long before, int max,
+                                              apr_array_header_t **folios,
                                               apr_array_header_t **cadenas);
 
 /* The documento with this folio (AFL_STORE_NOTFOUND when none). */
