@@ -202,8 +202,9 @@ static void lead(afl_commit *c, afl_store *st, apr_pool_t *lp)
             next = it->next;
             if (it->async) {
                 if (it->status != AFL_STORE_OK)
-                    afl_log(AFL_LOG_ERR,
-                            AFL_LOGNO(00003) "a posted write (audit row) could not be committed");
+                    afl_log(
+                        AFL_LOG_ERR,
+                        AFL_LOGNO(00003) "a posted write (audit row or sello) could not be committed");
                 free(it->baton);
                 free(it);
             } else {
@@ -252,7 +253,8 @@ void afl_commit_post(afl_commit *c, apr_pool_t *p, afl_store *st, afl_commit_bod
     item *it = calloc(1, sizeof *it);
 
     if (!it) {
-        afl_log(AFL_LOG_ERR, AFL_LOGNO(00004) "out of memory: a posted write (audit row) is lost");
+        afl_log(AFL_LOG_ERR,
+                AFL_LOGNO(00004) "out of memory: a posted write (audit row or sello) is lost");
         free(baton);
         return;
     }

@@ -39,17 +39,17 @@ apr_status_t afl_commit_create(apr_pool_t *p, apr_global_mutex_t *xlock, afl_com
 afl_store_status afl_commit_run(afl_commit *c, apr_pool_t *p, afl_store *st, afl_commit_body *body,
                                 void *baton);
 
-/* Queues body without waiting for its commit: for writes whose loss in a
- * crash is acceptable and which nobody reads back in the same request (the
- * audit row of a document printed or downloaded again). baton is malloc'd
- * and holds everything the body uses; the committer free()s it once the
- * body ran, which runs on the leading thread's pool and store. p and st are
- * the caller's, used if this thread leads. No leader at work: this thread
- * leads the batch at once. A leader at work: the first such thread waits to
- * lead the next batch, the others return at once. A leader hands over to
- * that successor, or leads again itself, until no posted body is queued; so
- * a posted body is committed within the next batch or two, never left
- * behind, and no thread leads for long. */
+/* Queues body without waiting for its commit: for writes whose loss in a crash
+ * is acceptable and which nobody reads back in the same request (the audit row
+ * of a document printed or downloaded again, a document's sello: afl_doc.h
+ * signs a lost one again). baton is malloc'd and holds everything the body
+ * uses; the committer free()s it once the body ran, which runs on the leading
+ * thread's pool and store. p and st are the caller's, used if this thread
+ * leads. No leader at work: this thread leads the batch at once. A leader at
+ * work: the first such thread waits to lead the next batch, the others return
+ * at once. A leader hands over to that successor, or leads again itself, until
+ * no posted body is queued; so a posted body is committed within the next
+ * batch or two, never left behind, and no thread leads for long. */
 void afl_commit_post(afl_commit *c, apr_pool_t *p, afl_store *st, afl_commit_body *body,
                      void *baton);
 
