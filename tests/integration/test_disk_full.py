@@ -3,13 +3,14 @@
 The SQLite database lives on an 8 MB tmpfs mounted by the test; a filler file
 takes all but a few kilobytes. (SQLite checkpoints its write-ahead log at 1,000
 pages, 4 MB: on a smaller disk the log of ordinary work would fill it once the
-space returns, and the test would measure the disk's size, not a full disk.) Students then get the Spanish 503 page (never a
-500), the database stays sound (PRAGMA integrity_check), no half-written
-assignment is visible, and once the space returns the same server, not
-restarted, assigns again: every student who retries gets exactly one NSS and
-the folio counters have no gap. The outbox sender, which cannot mark what it
-sent while the disk is full, delivers every student's comprobante once the
-space returns (at least once, at most twice: docs/mail.md).
+space returns, and the test would measure the disk's size, not a full disk.)
+Students then get the Spanish 503 page (never a 500), the database stays sound
+(PRAGMA integrity_check), no half-written assignment is visible, and once the
+space returns the same server, not restarted, assigns again: every student who
+retries gets exactly one NSS and the folio counters have no gap. The outbox
+sender, which cannot mark what it sent while the disk is full, delivers every
+student's comprobante once the space returns (at least once, at most twice:
+docs/mail.md).
 """
 import os
 import subprocess
@@ -18,7 +19,7 @@ from collections import Counter
 
 import pytest
 
-from flows import Form, assigned_nss, domicilio, sample
+from flows import Form, assigned_nss, domicilio, end_claims, sample
 from harness import GEN, Apache
 from mail_fixtures import mail_lines
 
@@ -124,10 +125,8 @@ def test_a_full_disk_gives_503_and_the_service_resumes_without_a_restart(srv, di
     assert sql(db, "SELECT count(*) FROM folio_contador f WHERE f.siguiente < 10000 AND "
                    "f.siguiente <> (SELECT count(*) FROM asegurado a "
                    "WHERE a.prefijo = f.prefijo)") == "0"
-    # A row the sender claimed and could not settle (its message not rendered, or sent
-    # and not marked, while the disk was full) waits for its lease: end it now.
-    subprocess.run(["sqlite3", db, "UPDATE outbox SET lease_until = 0 WHERE status = 'sending'"],
-                   check=True, capture_output=True)
+    # A message not rendered, or sent and not marked, while the disk was full.
+    end_claims(srv)
     # Every assigned student's comprobante arrives, at most twice.
     sink.wait_for(lambda msgs: all(any(address(c) in m.rcpt_tos for m in msgs) for c in got),
                   timeout=60)

@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import MATRIX
-from flows import Form, assigned_nss, consistent, domicilio, sample
+from flows import Form, assigned_nss, consistent, domicilio, end_claims, sample
 from harness import GEN, TOP, Apache
 
 FAULTFS = TOP / "tests" / "faultfs.py"
@@ -378,9 +378,7 @@ def test_writes_refused_under_load_give_503_and_the_service_resumes(srv):
         assert srv.query("SELECT nss FROM asegurado WHERE curp = ?", curp) == [(nss,)], curp
     sql_check(srv)
 
-    # A row the sender claimed and could not settle waits for its lease: end it now.
-    held = srv.query("SELECT count(*) FROM outbox WHERE status = 'sending'")[0][0]
-    srv.execute("UPDATE outbox SET lease_until = 0 WHERE status = 'sending'")
+    held = end_claims(srv)
     everyone = list(got) + found
     sink.wait_for(lambda msgs: all(any(address(c) in m.rcpt_tos for m in msgs)
                                    for c in everyone), timeout=60)
